@@ -1,0 +1,156 @@
+/* fsutil.c: durable file writes (tmp + fsync + rename + fsync(dir)). */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "xmalloc.h"
+
+/* fsync a directory so that a rename or create in it is durable. */
+int
+fs_fsync_dir(const char *dir, struct error *err)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_set(err, ERR_NONE, "cannot open directory %s: %s",
+			dir, strerror(errno));
+	if (fsync(fd) == -1 && errno != EINVAL) {
+		err_set(err, ERR_NONE, "cannot fsync directory %s: %s", dir,
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Write all bytes, retrying short writes and EINTR. */
+int
+fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Write dir/name durably through dir/.name: create (refusing to replace an
+ * existing file unless replace), fsync, rename, fsync the directory.
+ */
+int
+fs_write_file(const char *dir, const char *name, const void *buf, size_t len,
+	int mode, int replace, struct error *err)
+{
+	char *tmp, *dst;
+	int fd, saved;
+
+	xasprintf(&tmp, "%s/.%s", dir, name);
+	xasprintf(&dst, "%s/%s", dir, name);
+	if (!replace && access(dst, F_OK) == 0) {
+		err_set(err, ERR_NONE, "%s already exists; move it away first",
+			dst);
+		goto fail;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		mode);
+	if (fd == -1) {
+		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
+			strerror(errno));
+		goto fail;
+	}
+	if (fchmod(fd, (mode_t)mode) == -1 || fs_write_all(fd, buf, len) == -1 ||
+	    fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
+			strerror(saved));
+		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, dst) == -1) {
+		saved = errno;
+		unlink(tmp);
+		err_set(err, ERR_NONE, "cannot rename %s to %s: %s", tmp, dst,
+			strerror(saved));
+		goto fail;
+	}
+	free(tmp);
+	free(dst);
+	return fs_fsync_dir(dir, err);
+fail:
+	free(tmp);
+	free(dst);
+	return -1;
+}
+
+/* Remove a directory tree we own; symlinks are removed, never followed. */
+int
+fs_rmtree(const char *path)
+{
+	struct dirent *de;
+	struct stat sb;
+	char *sub;
+	DIR *d;
+	int rc = 0;
+
+	if (lstat(path, &sb) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(sb.st_mode))
+		return unlink(path);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		xasprintf(&sub, "%s/%s", path, de->d_name);
+		if (fs_rmtree(sub) == -1)
+			rc = -1;
+		free(sub);
+	}
+	closedir(d);
+	if (rmdir(path) == -1)
+		rc = -1;
+	return rc;
+}
+
+/* Create a directory and its parents with the given mode. */
+int
+fs_mkdir_p(const char *path, int mode)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* fsutil.h: durable file writes (tmp + fsync + rename + fsync(dir)). */
+#ifndef POSGW_FSUTIL_H
+#define POSGW_FSUTIL_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+int fs_fsync_dir(const char *, struct error *);
+int fs_write_file(const char *, const char *, const void *, size_t, int,
+	int, struct error *);
+int fs_write_all(int, const void *, size_t);
+int fs_rmtree(const char *);
+int fs_mkdir_p(const char *, int);
+
+#endif

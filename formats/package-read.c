@@ -1,0 +1,675 @@
+/*
+ * package-read.c: the verifying package reader (package.md sections 3-8,
+ * without the stateful duplicate and conflict checks).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "package.h"
+#include "xmalloc.h"
+
+#define PKG_READ_CHUNK (256 * 1024)
+#define PKG_P7S_MAX (1024 * 1024)
+
+struct pkg_reader {
+	struct archive *a;
+	const struct pkg_verify_opts *o;
+	struct pkg *p;
+	struct error *err;
+	unsigned char *buf;
+	const struct manifest_entry **index;	/* manifest entries by path */
+	unsigned char *seen;
+	uint64_t nread;				/* archive entries read */
+};
+
+/* Compare manifest entries by path. */
+static int
+pkg_index_cmp(const void *a, const void *b)
+{
+	const struct manifest_entry *const *x = a, *const *y = b;
+
+	return strcmp((*x)->path, (*y)->path);
+}
+
+/* Look a path up in the sorted manifest index. */
+static ssize_t
+pkg_index_find(struct pkg_reader *r, const char *path)
+{
+	size_t lo = 0, hi = r->p->m.nentries, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(path, r->index[mid]->path);
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* Open libarchive on fd with only the tar formats and the allowed filters. */
+static struct archive *
+pkg_reader_open(int fd, unsigned filters)
+{
+	struct archive *a;
+
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	if ((filters & PKG_FILTER_GZIP) && archive_zlib_version() != NULL)
+		archive_read_support_filter_gzip(a);
+	if ((filters & PKG_FILTER_ZSTD) && archive_libzstd_version() != NULL)
+		archive_read_support_filter_zstd(a);
+	if (archive_read_open_fd(a, fd, PKG_READ_CHUNK) != ARCHIVE_OK) {
+		archive_read_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* Read the next header; 1 at the end, 0 with an entry, -1 on a broken archive. */
+static int
+pkg_reader_next(struct pkg_reader *r, struct archive_entry **ae)
+{
+	int rc = archive_read_next_header(r->a, ae);
+
+	if (rc == ARCHIVE_EOF)
+		return 1;
+	if (rc != ARCHIVE_OK)
+		return err_set(r->err, ERR_ARCHIVE, "not a valid tar stream: %s",
+			archive_error_string(r->a) ? archive_error_string(r->a) :
+						     "unreadable");
+	if (++r->nread > r->o->limits.max_entries + 2)
+		return err_set(r->err, ERR_SIZE, "more than %llu entries",
+			(unsigned long long)r->o->limits.max_entries);
+	return 0;
+}
+
+/* Only plain regular files, no links, no sparse maps. */
+static int
+pkg_reader_type(struct pkg_reader *r, struct archive_entry *ae)
+{
+	const char *path = archive_entry_pathname(ae);
+	const char *what = NULL;
+
+	if (path == NULL)
+		path = "(unreadable name)";
+	switch (archive_entry_filetype(ae)) {
+	case AE_IFREG:
+		break;
+	case AE_IFDIR:
+		what = "a directory";
+		break;
+	case AE_IFLNK:
+		what = "a symbolic link";
+		break;
+	case AE_IFCHR:
+	case AE_IFBLK:
+		what = "a device";
+		break;
+	case AE_IFIFO:
+		what = "a fifo";
+		break;
+	default:
+		what = "not a regular file";
+		break;
+	}
+	if (what == NULL && archive_entry_hardlink(ae) != NULL)
+		what = "a hard link";
+	if (what == NULL && archive_entry_symlink(ae) != NULL)
+		what = "a symbolic link";
+	if (what == NULL && archive_entry_sparse_count(ae) > 0)
+		what = "a sparse file";
+	if (what != NULL)
+		return err_set(r->err, ERR_ENTRY,
+			"entry %.200s is %s; only regular files are allowed",
+			path, what);
+	return 0;
+}
+
+/* Read a whole small entry into memory, at most max bytes. */
+static int
+pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
+	unsigned char **out, size_t *len)
+{
+	unsigned char *buf = NULL;
+	size_t cap = 0, n = 0;
+	la_ssize_t got;
+
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > max + 1)
+				cap = (size_t)max + 1;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		got = archive_read_data(r->a, buf + n, cap - n);
+		if (got < 0) {
+			free(buf);
+			return err_set(r->err, ERR_ARCHIVE, "reading %s: %s",
+				what, archive_error_string(r->a));
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n > max) {
+			free(buf);
+			return err_set(r->err, ERR_SIZE,
+				"%s is larger than the limit of %llu bytes", what,
+				(unsigned long long)max);
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Save bytes to a new file in the staging directory. */
+static int
+pkg_reader_save(struct pkg_reader *r, const char *name, const void *buf,
+	size_t len, char **pathp)
+{
+	int fd;
+
+	xasprintf(pathp, "%s/%s", r->p->stagedir, name);
+	fd = open(*pathp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		0600);
+	if (fd == -1 || fs_write_all(fd, buf, len) == -1) {
+		err_set(r->err, ERR_NONE, "cannot write %s: %s", *pathp,
+			strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Stream one payload entry to staging while hashing; never past its size. */
+static int
+pkg_reader_entry(struct pkg_reader *r, const struct manifest_entry *me,
+	struct pkg_entry *pe)
+{
+	char hex[DIGEST_HEX_LEN + 1];
+	struct digest d;
+	uint64_t total = 0;
+	la_ssize_t got;
+	int fd;
+
+	pe->path = xstrdup(me->path);
+	pe->size = me->size;
+	memcpy(pe->digest, me->digest, sizeof pe->digest);
+	xasprintf(&pe->staged, "%s/e%06zu", r->p->stagedir, r->p->nentries);
+	fd = open(pe->staged, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return err_set(r->err, ERR_NONE, "cannot create %s: %s",
+			pe->staged, strerror(errno));
+	digest_init(&d, r->p->m.alg);
+	for (;;) {
+		got = archive_read_data(r->a, r->buf, PKG_READ_CHUNK);
+		if (got < 0) {
+			err_set(r->err, ERR_ARCHIVE, "reading %s: %s", me->path,
+				archive_error_string(r->a));
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		if ((uint64_t)got > me->size - total) {
+			err_set(r->err, ERR_DIGEST,
+				"entry %s is larger than the %llu bytes the "
+				"manifest lists", me->path,
+				(unsigned long long)me->size);
+			goto fail;
+		}
+		digest_update(&d, r->buf, (size_t)got);
+		if (fs_write_all(fd, r->buf, (size_t)got) == -1) {
+			err_set(r->err, ERR_NONE, "cannot write %s: %s",
+				pe->staged, strerror(errno));
+			goto fail;
+		}
+		total += (uint64_t)got;
+	}
+	digest_final_hex(&d, hex);
+	if (close(fd) == -1)
+		return err_set(r->err, ERR_NONE, "cannot write %s: %s",
+			pe->staged, strerror(errno));
+	if (total != me->size)
+		return err_set(r->err, ERR_DIGEST,
+			"entry %s has %llu bytes, the manifest lists %llu",
+			me->path, (unsigned long long)total,
+			(unsigned long long)me->size);
+	if (strcmp(hex, me->digest) != 0)
+		return err_set(r->err, ERR_DIGEST,
+			"entry %s: %s digest mismatch", me->path,
+			digest_alg_name(r->p->m.alg));
+	return 0;
+fail:
+	digest_final_hex(&d, hex);
+	close(fd);
+	return -1;
+}
+
+/* Steps 2: manifest, signature, name, recipient; then limits on the manifest. */
+static int
+pkg_reader_head(struct pkg_reader *r, char *sender, uint64_t seq,
+	const char *uuid)
+{
+	struct archive_entry *ae;
+	const struct pkg_verify_opts *o = r->o;
+	const struct pkg_limits *l = &o->limits;
+	unsigned char *mbuf = NULL, *sbuf = NULL;
+	size_t mlen = 0, slen = 0, i;
+	uint64_t sum = 0;
+	const char *path;
+	int rc, ret = -1, code;
+
+	if ((rc = pkg_reader_next(r, &ae)) != 0) {
+		if (rc == 1)
+			err_set(r->err, ERR_MANIFEST, "the archive is empty");
+		return -1;
+	}
+	/* archive_filter_code(0) is the outermost decoder; count includes raw */
+	if (archive_filter_count(r->a) > 2)
+		return err_set(r->err, ERR_ARCHIVE, "nested compression");
+	code = archive_filter_code(r->a, 0);
+	if (code == ARCHIVE_FILTER_NONE && (o->filters & PKG_FILTER_NONE))
+		r->p->compress = PKG_COMPRESS_NONE;
+	else if (code == ARCHIVE_FILTER_GZIP)
+		r->p->compress = PKG_COMPRESS_GZIP;
+	else if (code == ARCHIVE_FILTER_ZSTD)
+		r->p->compress = PKG_COMPRESS_ZSTD;
+	else
+		return err_set(r->err, ERR_ARCHIVE,
+			"compression %s is not allowed",
+			archive_filter_name(r->a, 0));
+	if ((archive_format(r->a) & ARCHIVE_FORMAT_BASE_MASK) !=
+	    ARCHIVE_FORMAT_TAR)
+		return err_set(r->err, ERR_ARCHIVE, "not a tar archive");
+	if (pkg_reader_type(r, ae) == -1)
+		return -1;
+	path = archive_entry_pathname(ae);
+	if (path == NULL || strcmp(path, "manifest.xml") != 0)
+		return err_set(r->err, ERR_ENTRY,
+			"first entry is %.200s, it must be manifest.xml",
+			path ? path : "(unreadable)");
+	if (pkg_reader_small(r, "manifest.xml", l->max_manifest, &mbuf,
+		    &mlen) == -1)
+		goto out;
+
+	if ((rc = pkg_reader_next(r, &ae)) != 0) {
+		if (rc == 1)
+			err_set(r->err, ERR_SIGNATURE,
+				"no manifest.xml.p7s after manifest.xml");
+		goto out;
+	}
+	if (pkg_reader_type(r, ae) == -1)
+		goto out;
+	path = archive_entry_pathname(ae);
+	if (path == NULL || strcmp(path, "manifest.xml.p7s") != 0) {
+		err_set(r->err, ERR_ENTRY,
+			"second entry is %.200s, it must be manifest.xml.p7s",
+			path ? path : "(unreadable)");
+		goto out;
+	}
+	if (pkg_reader_small(r, "manifest.xml.p7s", PKG_P7S_MAX, &sbuf,
+		    &slen) == -1)
+		goto out;
+
+	if (manifest_parse(mbuf, mlen, l->max_depth, &r->p->m, r->err) == -1)
+		goto out;
+	if (strcmp(r->p->m.sender, sender) != 0 || r->p->m.seq != seq ||
+	    strcmp(r->p->m.uuid, uuid) != 0) {
+		err_set(r->err, ERR_NAME,
+			"file name says %s/%llu/%s, the manifest says "
+			"%s/%llu/%s", sender, (unsigned long long)seq, uuid,
+			r->p->m.sender, (unsigned long long)r->p->m.seq,
+			r->p->m.uuid);
+		goto out;
+	}
+	if (strcmp(r->p->m.recipient, o->own_id) != 0) {
+		err_set(r->err, ERR_RECIPIENT,
+			"package is for %s, this gateway is %s",
+			r->p->m.recipient, o->own_id);
+		goto out;
+	}
+	if (((1u << r->p->m.alg) & o->digests) == 0) {
+		err_set(r->err, ERR_MANIFEST, "digest %s is not allowed",
+			digest_alg_name(r->p->m.alg));
+		goto out;
+	}
+	if (sig_verify(o->trust, mbuf, mlen, sbuf, slen, r->p->m.sender,
+		    o->now ? o->now : time(NULL), o->sig_algs, &r->p->sig,
+		    r->err) == -1)
+		goto out;
+	digest_mem_hex(DIGEST_STREEBOG256, mbuf, mlen, r->p->manifest_digest);
+
+	if (r->p->m.nentries > l->max_entries) {
+		err_set(r->err, ERR_SIZE, "manifest lists %zu entries, limit %llu",
+			r->p->m.nentries, (unsigned long long)l->max_entries);
+		goto out;
+	}
+	for (i = 0; i < r->p->m.nentries; i++) {
+		const struct manifest_entry *e = &r->p->m.entries[i];
+		uint64_t max = pkg_doc_path(e->path) ? l->max_xml : l->max_entry;
+
+		if (e->size > max) {
+			err_set(r->err, ERR_SIZE,
+				"entry %s: %llu bytes, limit %llu", e->path,
+				(unsigned long long)e->size,
+				(unsigned long long)max);
+			goto out;
+		}
+		sum += e->size;
+	}
+	if (sum > l->max_total) {
+		err_set(r->err, ERR_SIZE, "entries sum to %llu bytes, limit %llu",
+			(unsigned long long)sum, (unsigned long long)l->max_total);
+		goto out;
+	}
+	if (pkg_reader_save(r, "manifest.xml", mbuf, mlen,
+		    &r->p->manifest_path) == -1 ||
+	    pkg_reader_save(r, "manifest.xml.p7s", sbuf, slen,
+		    &r->p->p7s_path) == -1)
+		goto out;
+	ret = 0;
+out:
+	free(mbuf);
+	free(sbuf);
+	return ret;
+}
+
+/* Step 3: every payload entry listed once, streamed and checked. */
+static int
+pkg_reader_body(struct pkg_reader *r)
+{
+	struct archive_entry *ae;
+	struct manifest *m = &r->p->m;
+	const char *path;
+	ssize_t k;
+	size_t i;
+	int rc;
+
+	r->index = xcalloc(m->nentries ? m->nentries : 1, sizeof *r->index);
+	r->seen = xcalloc(m->nentries ? m->nentries : 1, 1);
+	for (i = 0; i < m->nentries; i++)
+		r->index[i] = &m->entries[i];
+	qsort(r->index, m->nentries, sizeof *r->index, pkg_index_cmp);
+	r->p->entries = xcalloc(m->nentries ? m->nentries : 1,
+		sizeof *r->p->entries);
+
+	while ((rc = pkg_reader_next(r, &ae)) == 0) {
+		if (pkg_reader_type(r, ae) == -1)
+			return -1;
+		path = archive_entry_pathname(ae);
+		if (path == NULL || !pkg_path_valid(path))
+			return err_set(r->err, ERR_ENTRY,
+				"entry path '%.200s' is not allowed (payload/ "
+				"and 1 to 3 parts of [A-Za-z0-9._-])",
+				path ? path : "(unreadable)");
+		if ((k = pkg_index_find(r, path)) == -1)
+			return err_set(r->err, ERR_ENTRY,
+				"entry %s is not listed in the manifest", path);
+		if (r->seen[k])
+			return err_set(r->err, ERR_ENTRY,
+				"entry %s appears twice", path);
+		r->seen[k] = 1;
+		if (pkg_reader_entry(r, r->index[k],
+			    &r->p->entries[r->p->nentries++]) == -1)
+			return -1;
+	}
+	if (rc == -1)
+		return -1;
+	for (i = 0; i < m->nentries; i++)
+		if (!r->seen[i])
+			return err_set(r->err, ERR_ENTRY,
+				"entry %s is in the manifest but not in the "
+				"archive", r->index[i]->path);
+	return 0;
+}
+
+/*
+ * Verify the package file at path, staging its content under stagebase
+ * (which must be private to us). Returns the package, or NULL with err set
+ * to the rejection code and text. Nothing is kept on rejection.
+ */
+struct pkg *
+pkg_read(const char *path, const char *stagebase,
+	const struct pkg_verify_opts *o, struct error *err)
+{
+	struct pkg_reader r;
+	struct stat sb;
+	char sender[33], uuid[37], *copy, *base, *tmpl;
+	uint64_t seq;
+	struct pkg *p;
+	int fd = -1, ok = 0;
+
+	memset(&r, 0, sizeof r);
+	p = xcalloc(1, sizeof *p);
+	copy = xstrdup(path);
+	base = basename(copy);
+	if (pkg_name_parse(base, sender, &seq, uuid) == -1) {
+		err_set(err, ERR_NAME,
+			"file name %.100s is not <sender>.<seq:12>.<uuid>.pkg",
+			base);
+		free(copy);
+		free(p);
+		return NULL;
+	}
+	snprintf(p->name, sizeof p->name, "%s", base);
+	free(copy);
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		err_set(err, ERR_NONE, "cannot open %s: %s", path,
+			strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		err_set(err, ERR_ARCHIVE, "%s is not a regular file", path);
+		goto out;
+	}
+	p->file_size = (uint64_t)sb.st_size;
+	if (p->file_size > o->limits.max_file) {
+		err_set(err, ERR_SIZE, "file has %llu bytes, limit %llu",
+			(unsigned long long)p->file_size,
+			(unsigned long long)o->limits.max_file);
+		goto out;
+	}
+	xasprintf(&tmpl, "%s/.pkg-XXXXXX", stagebase);
+	if (mkdtemp(tmpl) == NULL) {
+		err_set(err, ERR_NONE, "cannot create staging in %s: %s",
+			stagebase, strerror(errno));
+		free(tmpl);
+		goto out;
+	}
+	p->stagedir = tmpl;
+
+	r.o = o;
+	r.p = p;
+	r.err = err;
+	r.buf = xmalloc(PKG_READ_CHUNK);
+	if ((r.a = pkg_reader_open(fd, o->filters)) == NULL) {
+		err_set(err, ERR_ARCHIVE, "cannot read %s as an archive", path);
+		goto out;
+	}
+	if (pkg_reader_head(&r, sender, seq, uuid) == -1 ||
+	    pkg_reader_body(&r) == -1 ||
+	    payload_check(p->entries, p->nentries, &o->limits, err) == -1)
+		goto out;
+	ok = 1;
+out:
+	if (r.a != NULL)
+		archive_read_free(r.a);
+	if (fd != -1)
+		close(fd);
+	free(r.buf);
+	free(r.index);
+	free(r.seen);
+	if (!ok) {
+		if (err->text[0] == '\0')
+			err_set(err, ERR_ARCHIVE, "unreadable package");
+		pkg_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Find a verified entry by its payload path. */
+const struct pkg_entry *
+pkg_entry_find(const struct pkg *p, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < p->nentries; i++)
+		if (strcmp(p->entries[i].path, path) == 0)
+			return &p->entries[i];
+	return NULL;
+}
+
+/* Free a package and remove its staging directory. */
+void
+pkg_free(struct pkg *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nentries; i++) {
+		free(p->entries[i].path);
+		free(p->entries[i].staged);
+		if (p->entries[i].doc != NULL)
+			xmlFreeDoc(p->entries[i].doc);
+	}
+	free(p->entries);
+	manifest_free(&p->m);
+	if (p->stagedir != NULL) {
+		fs_rmtree(p->stagedir);
+		free(p->stagedir);
+	}
+	free(p->manifest_path);
+	free(p->p7s_path);
+	free(p);
+}
+
+/* Move or copy one staged file to name under the directory dfd, never replacing. */
+static int
+pkg_extract_one(const char *staged, int dfd, const char *name,
+	const char *shown, struct error *err)
+{
+	unsigned char buf[65536];
+	ssize_t n;
+	int in, out;
+
+	if (renameat2(AT_FDCWD, staged, dfd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return err_set(err, ERR_NONE, "%s already exists; extract into "
+			"an empty directory", shown);
+	if (errno != EXDEV && errno != EINVAL)
+		return err_set(err, ERR_NONE, "cannot create %s: %s", shown,
+			strerror(errno));
+	if ((in = open(staged, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_set(err, ERR_NONE, "cannot read %s: %s", staged,
+			strerror(errno));
+	out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		O_NOFOLLOW, 0644);
+	if (out == -1) {
+		close(in);
+		return err_set(err, ERR_NONE, "cannot create %s: %s", shown,
+			strerror(errno));
+	}
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (fs_write_all(out, buf, (size_t)n) == -1)
+			break;
+	if (n != 0 || fsync(out) == -1) {
+		err_set(err, ERR_NONE, "cannot write %s: %s", shown,
+			strerror(errno));
+		close(in);
+		close(out);
+		return -1;
+	}
+	close(in);
+	close(out);
+	return 0;
+}
+
+/*
+ * Write a verified package's manifest, signature and entries under dir,
+ * creating payload/ subdirectories without following any symlink.
+ */
+int
+pkg_extract(const struct pkg *p, const char *dir, struct error *err)
+{
+	char comp[256], shown[4096];
+	const char *s, *slash;
+	size_t i;
+	int root, dfd, next;
+
+	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_set(err, ERR_NONE, "cannot open %s: %s", dir,
+			strerror(errno));
+	snprintf(shown, sizeof shown, "%s/manifest.xml", dir);
+	if (pkg_extract_one(p->manifest_path, root, "manifest.xml", shown,
+		    err) == -1)
+		goto fail;
+	snprintf(shown, sizeof shown, "%s/manifest.xml.p7s", dir);
+	if (pkg_extract_one(p->p7s_path, root, "manifest.xml.p7s", shown,
+		    err) == -1)
+		goto fail;
+	for (i = 0; i < p->nentries; i++) {
+		snprintf(shown, sizeof shown, "%s/%s", dir, p->entries[i].path);
+		if ((dfd = dup(root)) == -1)
+			goto fail;
+		for (s = p->entries[i].path; (slash = strchr(s, '/')) != NULL;
+		     s = slash + 1) {
+			snprintf(comp, sizeof comp, "%.*s", (int)(slash - s), s);
+			if (mkdirat(dfd, comp, 0755) == -1 && errno != EEXIST) {
+				err_set(err, ERR_NONE, "cannot create %s: %s",
+					shown, strerror(errno));
+				close(dfd);
+				goto fail;
+			}
+			next = openat(dfd, comp, O_RDONLY | O_DIRECTORY |
+				O_NOFOLLOW | O_CLOEXEC);
+			close(dfd);
+			if ((dfd = next) == -1) {
+				err_set(err, ERR_NONE, "cannot open %s: %s "
+					"(a symlink in the way?)", shown,
+					strerror(errno));
+				goto fail;
+			}
+		}
+		if (pkg_extract_one(p->entries[i].staged, dfd, s, shown,
+			    err) == -1) {
+			close(dfd);
+			goto fail;
+		}
+		fsync(dfd);
+		close(dfd);
+	}
+	fsync(root);
+	close(root);
+	return 0;
+fail:
+	close(root);
+	if (err->text[0] == '\0')
+		err_set(err, ERR_NONE, "cannot extract into %s: %s", dir,
+			strerror(errno));
+	return -1;
+}

@@ -1,0 +1,20 @@
+/* schema.h: the project's XSDs, loaded once and used through libxml2. */
+#ifndef POSGW_SCHEMA_H
+#define POSGW_SCHEMA_H
+
+#include <libxml/tree.h>
+
+#include "error.h"
+
+#define NS_PACKAGE "urn:posgw:package:1"
+#define NS_EXCHANGE "urn:posgw:exchange:1"
+
+enum schema_kind { SCHEMA_PACKAGE = 0, SCHEMA_EXCHANGE = 1 };
+
+const char *schema_dir(void);
+int schema_load(struct error *);
+int schema_validate(enum schema_kind, xmlDocPtr, const char *, enum err_code,
+	struct error *);
+void schema_free(void);
+
+#endif

@@ -1,0 +1,266 @@
+/* xmlsafe.c: libxml2 parsing for hostile input: no DTD, no network, no entities. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+
+#include "log.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+/* Parse options: never NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE. */
+#define XMLSAFE_OPTIONS \
+	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
+		XML_PARSE_NOCDATA)
+
+struct xmlsafe_state {
+	int depth;
+	int max_depth;
+	int doctype;
+	int too_deep;
+	startElementNsSAX2Func start;
+	endElementNsSAX2Func end;
+};
+
+static char *xmlsafe_dir; /* the only directory the loader may read */
+
+/* Refuse every external entity, DTD and URL, except trusted schema files. */
+static xmlParserInputPtr
+xmlsafe_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+	char real[PATH_MAX];
+	const char *path = url;
+	size_t n;
+
+	if (xmlsafe_dir != NULL && url != NULL) {
+		if (strncmp(path, "file://", 7) == 0)
+			path += 7;
+		n = strlen(xmlsafe_dir);
+		if (realpath(path, real) != NULL &&
+		    strncmp(real, xmlsafe_dir, n) == 0 && real[n] == '/')
+			return xmlNewInputFromFile(ctxt, real);
+	}
+	log_debug("refused to load external resource %s", url ? url : "(null)");
+	return NULL;
+}
+
+/* Install the refusing loader; call once before any parsing. */
+void
+xmlsafe_init(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	xmlInitParser();
+	xmlSetExternalEntityLoader(xmlsafe_loader);
+}
+
+/* Let the loader read files under one trusted directory (schemas); NULL to stop. */
+void
+xmlsafe_allow_dir(const char *dir)
+{
+	char real[PATH_MAX];
+
+	free(xmlsafe_dir);
+	xmlsafe_dir = NULL;
+	if (dir != NULL && realpath(dir, real) != NULL)
+		xmlsafe_dir = xstrdup(real);
+}
+
+/* A DOCTYPE was seen: stop before any declaration inside it is parsed. */
+static void
+xmlsafe_subset(void *ctx, const xmlChar *name, const xmlChar *eid,
+	const xmlChar *sid)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct xmlsafe_state *st = ctxt->_private;
+
+	st->doctype = 1;
+	xmlStopParser(ctxt);
+}
+
+/* Count depth and stop the parser past the limit. */
+static void
+xmlsafe_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+	const xmlChar *uri, int nns, const xmlChar **ns, int nattrs,
+	int ndefaulted, const xmlChar **attrs)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct xmlsafe_state *st = ctxt->_private;
+
+	if (++st->depth > st->max_depth) {
+		st->too_deep = 1;
+		xmlStopParser(ctxt);
+		return;
+	}
+	st->start(ctx, localname, prefix, uri, nns, ns, nattrs, ndefaulted,
+		attrs);
+}
+
+/* Track depth on element end. */
+static void
+xmlsafe_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+	const xmlChar *uri)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct xmlsafe_state *st = ctxt->_private;
+
+	st->depth--;
+	st->end(ctx, localname, prefix, uri);
+}
+
+/*
+ * Parse a document from memory with every dangerous feature off. On failure
+ * returns NULL and sets err with code and a text naming what and where.
+ */
+xmlDocPtr
+xmlsafe_parse(const void *buf, size_t len, const char *name, int max_depth,
+	enum err_code code, struct error *err)
+{
+	struct xmlsafe_state st;
+	xmlParserCtxtPtr ctxt;
+	const xmlError *xe;
+	xmlDocPtr doc;
+
+	xmlsafe_init();
+	if (len > INT_MAX)
+		return err_set(err, code, "%s: too large to parse", name), NULL;
+	if ((ctxt = xmlNewParserCtxt()) == NULL)
+		fatalx("cannot allocate an XML parser");
+	memset(&st, 0, sizeof st);
+	st.max_depth = max_depth > 0 ? max_depth : XMLSAFE_DEFAULT_DEPTH;
+	st.start = ctxt->sax->startElementNs;
+	st.end = ctxt->sax->endElementNs;
+	ctxt->_private = &st;
+	ctxt->sax->internalSubset = xmlsafe_subset;
+	ctxt->sax->externalSubset = xmlsafe_subset;
+	ctxt->sax->startElementNs = xmlsafe_start;
+	ctxt->sax->endElementNs = xmlsafe_end;
+
+	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, name, NULL, XMLSAFE_OPTIONS);
+	if (st.doctype) {
+		err_set(err, code, "%s: DOCTYPE is not allowed", name);
+		goto fail;
+	}
+	if (st.too_deep) {
+		err_set(err, code, "%s: elements nested deeper than %d", name,
+			st.max_depth);
+		goto fail;
+	}
+	if (doc == NULL) {
+		xe = xmlCtxtGetLastError(ctxt);
+		if (xe != NULL && xe->message != NULL)
+			err_set(err, code, "%s: line %d: not well-formed XML: %.*s",
+				name, xe->line,
+				(int)strcspn(xe->message, "\n"), xe->message);
+		else
+			err_set(err, code, "%s: not well-formed XML", name);
+		goto fail;
+	}
+	if (doc->encoding != NULL &&
+	    strcasecmp((const char *)doc->encoding, "UTF-8") != 0) {
+		err_set(err, code, "%s: encoding %s, only UTF-8 is allowed",
+			name, (const char *)doc->encoding);
+		goto fail;
+	}
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		err_set(err, code, "%s: DOCTYPE is not allowed", name);
+		goto fail;
+	}
+	if (xmlDocGetRootElement(doc) == NULL) {
+		err_set(err, code, "%s: no root element", name);
+		goto fail;
+	}
+	xmlFreeParserCtxt(ctxt);
+	return doc;
+fail:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	return NULL;
+}
+
+/* Read a file of at most max bytes and parse it as above. */
+xmlDocPtr
+xmlsafe_parse_file(const char *path, size_t max, int max_depth,
+	enum err_code code, struct error *err)
+{
+	struct stat sb;
+	xmlDocPtr doc;
+	size_t off = 0;
+	ssize_t n;
+	char *buf;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return err_set(err, ERR_NONE, "cannot open %s: %s", path,
+			strerror(errno)), NULL;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return err_set(err, ERR_NONE, "%s: not a regular file", path),
+		       NULL;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		close(fd);
+		return err_set(err, ERR_SIZE, "%s: %lld bytes, limit %zu", path,
+			(long long)sb.st_size, max), NULL;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (off < (size_t)sb.st_size) {
+		n = read(fd, buf + off, (size_t)sb.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err_set(err, ERR_NONE, "cannot read %s: %s", path,
+				n == 0 ? "file shrank" : strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	doc = xmlsafe_parse(buf, off, path, max_depth, code, err);
+	free(buf);
+	return doc;
+}
+
+/* An attribute without namespace, or NULL; the string lives as long as the node. */
+const char *
+xmlsafe_attr(xmlNodePtr node, const char *name)
+{
+	xmlAttrPtr a;
+
+	for (a = node->properties; a != NULL; a = a->next) {
+		if (a->ns == NULL && strcmp((const char *)a->name, name) == 0 &&
+		    a->children != NULL && a->children->type == XML_TEXT_NODE &&
+		    a->children->next == NULL)
+			return (const char *)a->children->content;
+		if (a->ns == NULL && strcmp((const char *)a->name, name) == 0 &&
+		    a->children == NULL)
+			return "";
+	}
+	return NULL;
+}
+
+/* True if node is an element with this local name in this namespace. */
+int
+xmlsafe_is(xmlNodePtr node, const char *ns, const char *name)
+{
+	return node != NULL && node->type == XML_ELEMENT_NODE &&
+	       node->ns != NULL &&
+	       strcmp((const char *)node->ns->href, ns) == 0 &&
+	       strcmp((const char *)node->name, name) == 0;
+}
