@@ -1,0 +1,126 @@
+# lib.sh: TAP helpers and package-building helpers for shell-level tests.
+# Sourced by each tests/shell/*.sh; POSGW, PKGCRAFT, TESTDATA come from the
+# harness (tests/Makefile.inc) or default to an in-tree build.
+
+set -u
+: "${TOP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${POSGW:=$TOP_SRCDIR/posgw}"
+: "${PKGCRAFT:=$TOP_SRCDIR/tests/tools/pkgcraft}"
+: "${TESTDATA:=$TOP_SRCDIR/tests/data}"
+: "${POSGW_SCHEMADIR:=$TOP_SRCDIR/formats/schemas}"
+export POSGW_SCHEMADIR
+
+T_NUM=0
+T_FAIL=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/posgw-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# ok COND-RESULT NAME: record one TAP result from the last command's status.
+ok() {
+	T_NUM=$((T_NUM + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_NUM - $2"
+	else
+		echo "not ok $T_NUM - $2"
+		T_FAIL=$((T_FAIL + 1))
+	fi
+}
+
+# skip NAME REASON: a skipped case.
+skip() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM - $1 # SKIP $2"
+}
+
+# diag TEXT: a TAP comment.
+diag() {
+	echo "# $*"
+}
+
+# done_testing: print the plan and exit with the failure status.
+done_testing() {
+	echo "1..$T_NUM"
+	[ "$T_FAIL" -eq 0 ]
+	exit $?
+}
+
+# have CMD: is a stock tool available?
+have() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+# expect_code FILE CODE NAME [verify args...]: pack verify must reject FILE with CODE.
+expect_code() {
+	_f=$1 _code=$2 _name=$3
+	shift 3
+	_out=$("$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" "$@" "$_f" 2>&1)
+	_rc=$?
+	case "$_out" in
+	"$_f: $_code: "*) [ $_rc -eq 1 ]; ok $? "$_name -> $_code" ;;
+	*) ok 1 "$_name -> $_code"; diag "exit $_rc, got: $_out" ;;
+	esac
+}
+
+# expect_ok FILE NAME [verify args...]: pack verify must accept FILE.
+expect_ok() {
+	_f=$1 _name=$2
+	shift 2
+	_out=$("$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" "$@" "$_f" 2>&1)
+	_rc=$?
+	[ $_rc -eq 0 ] && [ "$_out" = "$_f: ok" ]
+	ok $? "$_name"
+	[ $_rc -eq 0 ] || diag "exit $_rc, got: $_out"
+}
+
+# make_keys: edge-01 and core-01 key pairs in $KEYS.
+make_keys() {
+	KEYS=$WORK/keys
+	"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null &&
+		"$POSGW" keys generate --id core-01 --out "$KEYS" >/dev/null
+}
+
+# new_uuid: a lowercase random UUID.
+new_uuid() {
+	cat /proc/sys/kernel/random/uuid
+}
+
+# gost FILE: Streebog-256 hex of a file, with the stock rhash.
+gost() {
+	rhash --gost12-256 --simple "$1" | cut -d' ' -f1
+}
+
+# stock_manifest DIR SENDER RECIPIENT SEQ UUID PATH...: write DIR/manifest.xml
+# for the files DIR/PATH, with digests from rhash.
+stock_manifest() {
+	_d=$1 _s=$2 _r=$3 _q=$4 _u=$5
+	shift 5
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<package xmlns=\"urn:posgw:package:1\" format=\"1\" id=\"$_u\" sender=\"$_s\" recipient=\"$_r\" seq=\"$_q\" created=\"2026-11-25T10:00:00Z\" digest=\"streebog256\">"
+		for _p in "$@"; do
+			echo "  <entry path=\"$_p\" size=\"$(stat -c %s "$_d/$_p")\" digest=\"$(gost "$_d/$_p")\"/>"
+		done
+		echo '</package>'
+	} >"$_d/manifest.xml"
+}
+
+# stock_sign DIR KEY CERT [certtool args]: detached CMS over DIR/manifest.xml.
+stock_sign() {
+	_d=$1 _k=$2 _c=$3
+	shift 3
+	certtool --p7-detached-sign --p7-time --outder --load-privkey "$_k" \
+		--load-certificate "$_c" --infile "$_d/manifest.xml" \
+		--outfile "$_d/manifest.xml.p7s" "$@" >/dev/null 2>&1
+}
+
+# sample_payload DIR: the spec's appeal example and its 4-byte attachment.
+sample_payload() {
+	mkdir -p "$1/payload/att"
+	cp "$TESTDATA/examples/appeal.xml" "$1/payload/appeal.xml"
+	printf 'JPEG' >"$1/payload/att/177073571-1.bin"
+}
+
+# pkgname SEQ UUID: a package name from edge-01.
+pkgname() {
+	printf 'edge-01.%012d.%s.pkg' "$1" "$2"
+}
