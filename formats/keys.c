@@ -102,12 +102,14 @@ keys_load_ca(const char *keyfile, const char *certfile,
 	gnutls_x509_crt_get_key_usage(*crt, &ku, &crit);
 	if (rc < 0 || !ca || (ku & GNUTLS_KEY_KEY_CERT_SIGN) == 0) {
 		gnutls_x509_crt_deinit(*crt);
+		*crt = NULL;
 		return err_set(err, ERR_NONE,
 			"%s is not a CA certificate (needs CA:TRUE and "
 			"keyCertSign)", certfile);
 	}
 	if ((rc = gnutls_load_file(keyfile, &d)) < 0) {
 		gnutls_x509_crt_deinit(*crt);
+		*crt = NULL;
 		return err_set(err, ERR_NONE, "cannot read %s: %s", keyfile,
 			strerror(errno));
 	}
@@ -120,6 +122,7 @@ keys_load_ca(const char *keyfile, const char *certfile,
 	if (rc < 0) {
 		gnutls_x509_privkey_deinit(xk);
 		gnutls_x509_crt_deinit(*crt);
+		*crt = NULL;
 		return err_set(err, ERR_NONE, "%s: not a usable private key: %s",
 			keyfile, gnutls_strerror(rc));
 	}

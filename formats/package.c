@@ -104,8 +104,8 @@ pkg_doc_path(const char *s)
 {
 	size_t len = strlen(s);
 
-	return strchr(s + 8, '/') == NULL && len > 12 &&
-	       strcmp(s + len - 4, ".xml") == 0;
+	return strncmp(s, "payload/", 8) == 0 && strchr(s + 8, '/') == NULL &&
+	       len > 12 && strcmp(s + len - 4, ".xml") == 0;
 }
 
 /*

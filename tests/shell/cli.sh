@@ -1,0 +1,138 @@
+#!/bin/sh
+# cli.sh: the posgw command line as operators use it: help, exit codes,
+# usage errors, key files and their modes, CA-issued certificates.
+. "$(dirname "$0")/lib.sh"
+
+"$POSGW" --help | grep -q 'pack verify'
+ok $? "posgw --help lists the commands"
+"$POSGW" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "posgw without a command exits 2"
+"$POSGW" frobnicate >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "unknown command exits 2"
+for c in "keys generate" "keys show" "pack create" "pack verify" "pack list" "pack extract"; do
+	# shellcheck disable=SC2086
+	"$POSGW" $c --help | grep -q "usage: posgw $c"
+	ok $? "posgw $c --help"
+done
+"$POSGW" pack verify --id core-01 x.pkg >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "pack verify without --trust exits 2"
+"$POSGW" pack verify --trust /nonexistent x.pkg >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "pack verify with an unreadable --trust exits 2"
+"$POSGW" pack verify --id BAD_ID --trust /dev/null x.pkg >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "pack verify with an invalid --id exits 2"
+
+make_keys
+ok $? "keys generate for edge-01 and core-01"
+[ "$(stat -c %a "$KEYS/edge-01.key")" = 600 ]
+ok $? "private key has mode 0600"
+"$POSGW" keys show "$KEYS/edge-01.crt" >"$WORK/show"
+grep -q '^subject:     CN=edge-01$' "$WORK/show" &&
+	grep -q '^key usage:   digitalSignature$' "$WORK/show" &&
+	grep -q '^algorithm:   GOST R 34.10-2012-256$' "$WORK/show"
+ok $? "keys show prints subject, key usage and algorithm"
+der_sha=$(certtool --certificate-info --infile "$KEYS/edge-01.crt" --outder 2>/dev/null | sha256sum | cut -d' ' -f1)
+grep -q "^sha256:      $der_sha\$" "$WORK/show"
+ok $? "keys show SHA-256 fingerprint equals sha256sum of the DER"
+if have rhash; then
+	der_gost=$(certtool --certificate-info --infile "$KEYS/edge-01.crt" --outder 2>/dev/null | rhash --gost12-256 --simple - | cut -d' ' -f1)
+	grep -q "^streebog256: $der_gost\$" "$WORK/show"
+	ok $? "keys show Streebog fingerprint equals rhash --gost12-256 of the DER"
+else
+	skip "Streebog fingerprint against rhash" "rhash missing"
+fi
+"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'already exists' "$WORK/err"
+ok $? "keys generate refuses to overwrite an existing key"
+"$POSGW" keys generate --id Edge_01 --out "$WORK/k2" >/dev/null 2>&1
+[ $? -eq 1 ]
+ok $? "keys generate refuses an invalid id"
+for alg in gost512 ecdsa ed25519; do
+	"$POSGW" keys generate --id edge-01 --algorithm $alg --out "$WORK/k-$alg" >"$WORK/o-$alg" &&
+		grep -q '^key usage:   digitalSignature$' "$WORK/o-$alg"
+	ok $? "keys generate --algorithm $alg"
+done
+
+# An agency CA issues both gateway certificates; peers trust only the CA.
+"$POSGW" keys generate --ca --id agency-ca --out "$WORK/ca" >"$WORK/ca.out"
+grep -q 'keyCertSign (CA)' "$WORK/ca.out"
+ok $? "keys generate --ca makes a CA certificate"
+"$POSGW" keys generate --id edge-02 --ca-key "$WORK/ca/agency-ca.key" --ca-cert "$WORK/ca/agency-ca.crt" --out "$WORK/issued" >"$WORK/issued.out"
+grep -q '^issuer:      CN=agency-ca$' "$WORK/issued.out"
+ok $? "keys generate --ca-key/--ca-cert issues a certificate"
+"$POSGW" keys generate --id edge-03 --ca-key "$KEYS/edge-01.key" --ca-cert "$KEYS/edge-01.crt" --out "$WORK/bad" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'not a CA certificate' "$WORK/err"
+ok $? "a non-CA certificate cannot issue"
+
+# pack create as an operator uses it, and its refusals.
+S=$WORK/src
+sample_payload "$S"
+mkdir -p "$WORK/out"
+f=$("$POSGW" pack create --id edge-02 --to core-01 --seq 12 --key "$WORK/issued/edge-02.key" \
+	--cert "$WORK/issued/edge-02.crt" --out "$WORK/out" "$S/payload/appeal.xml" \
+	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin")
+ok $? "pack create with a CA-issued certificate"
+case "$f" in "$WORK/out/edge-02.000000000012."*.pkg) ok 0 "pack create prints the package path" ;; *) ok 1 "pack create prints the package path"; diag "$f" ;; esac
+out=$("$POSGW" pack verify --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f")
+[ "$out" = "$f: ok" ]
+ok $? "pack verify trusting only the agency CA"
+ls -a "$WORK/out" | grep -q '^\.' && [ "$(ls -a "$WORK/out" | grep -c '^\.edge')" -eq 0 ]
+ok $? "no dot file left behind after pack create"
+
+"$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/core-01.key" \
+	--cert "$KEYS/core-01.crt" --out "$WORK/out" "$S/payload/appeal.xml" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q "is for 'core-01', not --id edge-01" "$WORK/err"
+ok $? "pack create refuses a certificate of another gateway"
+"$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/core-01.key" \
+	--cert "$KEYS/edge-01.crt" --out "$WORK/out" "$S/payload/appeal.xml" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'does not belong to certificate' "$WORK/err"
+ok $? "pack create refuses a key that does not match the certificate"
+"$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/edge-01.key" \
+	--cert "$KEYS/edge-01.crt" --out "$WORK/out" "$S/payload/appeal.xml" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'references payload/att/177073571-1.bin, which is not in the package' "$WORK/err"
+ok $? "pack create refuses a document whose attachment is missing"
+"$POSGW" pack create --id edge-01 --to core-01 --seq 0 --key "$KEYS/edge-01.key" \
+	--cert "$KEYS/edge-01.crt" --out "$WORK/out" "$S/payload/appeal.xml" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "pack create --seq 0 is a usage error"
+"$POSGW" pack create --id edge-01 --to core-01 --seq 2 --key "$KEYS/edge-01.key" \
+	--cert "$KEYS/edge-01.crt" --out "$WORK/out" "payload/../x=$S/payload/appeal.xml" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'is not a payload path' "$WORK/err"
+ok $? "pack create refuses a traversal payload path"
+
+# verify: several files, one bad: one line each, exit 1.
+cp "$f" "$WORK/copy.pkg"
+out=$("$POSGW" pack verify --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f" "$WORK/copy.pkg")
+rc=$?
+[ $rc -eq 1 ] && [ "$(echo "$out" | wc -l)" -eq 2 ] &&
+	echo "$out" | grep -q "^$f: ok\$" &&
+	echo "$out" | grep -q "^$WORK/copy.pkg: name: "
+ok $? "pack verify prints one line per file and exits 1 if any is rejected"
+
+# list and extract.
+"$POSGW" pack list "$f" >"$WORK/list"
+grep -q 'payload/att/177073571-1.bin' "$WORK/list" && grep -q 'from edge-02 to core-01, seq 12' "$WORK/list"
+ok $? "pack list shows the manifest and entries"
+"$POSGW" pack extract --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f" "$WORK/x" >/dev/null &&
+	cmp -s "$WORK/x/payload/att/177073571-1.bin" "$S/payload/att/177073571-1.bin" &&
+	cmp -s "$WORK/x/payload/appeal.xml" "$S/payload/appeal.xml" &&
+	[ -f "$WORK/x/manifest.xml" ] && [ -f "$WORK/x/manifest.xml.p7s" ] &&
+	[ -z "$(find "$WORK/x" -name '.pkg-*')" ]
+ok $? "pack extract writes the verified content and no staging leftovers"
+"$POSGW" pack extract --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f" "$WORK/x" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'already exists' "$WORK/err"
+ok $? "pack extract never replaces existing files"
+mkdir -p "$WORK/y"
+ln -s /tmp "$WORK/y/payload"
+"$POSGW" pack extract --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f" "$WORK/y" >/dev/null 2>&1
+[ $? -eq 1 ] && [ ! -e /tmp/att/177073571-1.bin ] && [ ! -e /tmp/appeal.xml ]
+ok $? "pack extract does not follow a symlink planted in DIR"
+"$POSGW" pack extract --id core-01 --trust "$KEYS/edge-01.crt" "$f" "$WORK/z" >/dev/null 2>&1
+[ $? -eq 1 ] && [ -z "$(find "$WORK/z" -type f)" ]
+ok $? "pack extract of an untrusted package writes nothing"
+
+done_testing

@@ -1,0 +1,337 @@
+/* test_names.c: ids, uuids, payload paths, file names and error codes. */
+#include "config.h"
+
+#include "testutil.h"
+
+#include "error.h"
+#include "package.h"
+
+#define UUID "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
+
+/* A string of n copies of c (n < sizeof buf). */
+static const char *
+repeat(char *buf, size_t size, char c, size_t n)
+{
+	assert_true(n < size);
+	memset(buf, c, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Gateway ids follow [a-z0-9][a-z0-9-]{0,31}. */
+static void
+test_id_valid(void **state)
+{
+	char buf[64];
+
+	assert_true(pkg_id_valid("edge-01"));
+	assert_true(pkg_id_valid("core-01"));
+	assert_true(pkg_id_valid("a"));
+	assert_true(pkg_id_valid("0"));
+	assert_true(pkg_id_valid("a-"));
+	assert_true(pkg_id_valid(repeat(buf, sizeof buf, 'z', 32)));
+	assert_false(pkg_id_valid(repeat(buf, sizeof buf, 'z', 33)));
+	assert_false(pkg_id_valid(NULL));
+	assert_false(pkg_id_valid(""));
+	assert_false(pkg_id_valid("-edge"));
+	assert_false(pkg_id_valid("Edge-01"));
+	assert_false(pkg_id_valid("edge_01"));
+	assert_false(pkg_id_valid("edge.01"));
+	assert_false(pkg_id_valid("edge 01"));
+	assert_false(pkg_id_valid("edge/01"));
+	assert_false(pkg_id_valid("ядро"));
+}
+
+/* UUIDs are lowercase 8-4-4-4-12 hex. */
+static void
+test_uuid_valid(void **state)
+{
+	assert_true(pkg_uuid_valid(UUID));
+	assert_true(pkg_uuid_valid("00000000-0000-0000-0000-000000000000"));
+	assert_false(pkg_uuid_valid(NULL));
+	assert_false(pkg_uuid_valid(""));
+	assert_false(pkg_uuid_valid("6F1C2B3A-0D4E-4F5A-9B8C-7D6E5F4A3B2C"));
+	assert_false(pkg_uuid_valid("6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2"));
+	assert_false(pkg_uuid_valid("6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2cd"));
+	assert_false(pkg_uuid_valid("6f1c2b3a0d4e-4f5a-9b8c-7d6e5f4a3b2c-"));
+	assert_false(pkg_uuid_valid("6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2g"));
+	assert_false(pkg_uuid_valid("{f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2}"));
+}
+
+/* Good payload paths: 1 to 3 components of up to 100 safe characters. */
+static void
+test_path_valid_accepts(void **state)
+{
+	char c100[101], c45[46], buf[300];
+
+	repeat(c100, sizeof c100, 'x', 100);
+	repeat(c45, sizeof c45, 'y', 45);
+	assert_true(pkg_path_valid("payload/a"));
+	assert_true(pkg_path_valid("payload/a/b/c"));
+	assert_true(pkg_path_valid("payload/appeal-177073571.xml"));
+	assert_true(pkg_path_valid("payload/att/177073571-1.bin"));
+	assert_true(pkg_path_valid("payload/A.Z_0-9"));
+	assert_true(pkg_path_valid("payload/.hidden"));
+	assert_true(pkg_path_valid("payload/..."));
+	snprintf(buf, sizeof buf, "payload/%s", c100);
+	assert_true(pkg_path_valid(buf));
+	/* 8 + 100 + 1 + 100 + 1 + 45 = 255 characters, the maximum */
+	snprintf(buf, sizeof buf, "payload/%s/%s/%s", c100, c100, c45);
+	assert_int_equal(strlen(buf), 255);
+	assert_true(pkg_path_valid(buf));
+}
+
+/* Bad payload paths of every kind the spec names. */
+static void
+test_path_valid_rejects(void **state)
+{
+	char c100[101], c101[102], c46[47], buf[300];
+
+	repeat(c100, sizeof c100, 'x', 100);
+	repeat(c101, sizeof c101, 'x', 101);
+	repeat(c46, sizeof c46, 'y', 46);
+	assert_false(pkg_path_valid(NULL));
+	assert_false(pkg_path_valid(""));
+	assert_false(pkg_path_valid("payload"));
+	assert_false(pkg_path_valid("payload/"));
+	assert_false(pkg_path_valid("payload/../x"));
+	assert_false(pkg_path_valid("payload/./x"));
+	assert_false(pkg_path_valid("payload/a/.."));
+	assert_false(pkg_path_valid("payload/a/./b"));
+	assert_false(pkg_path_valid("payload/.."));
+	assert_false(pkg_path_valid("payload/."));
+	assert_false(pkg_path_valid("/etc/passwd"));
+	assert_false(pkg_path_valid("/payload/a"));
+	assert_false(pkg_path_valid("manifest.xml"));
+	assert_false(pkg_path_valid("Payload/a"));
+	assert_false(pkg_path_valid("payload/a/b/c/d"));
+	assert_false(pkg_path_valid("payload/a b"));
+	assert_false(pkg_path_valid("payload/файл.xml"));
+	assert_false(pkg_path_valid("payload\\a"));
+	assert_false(pkg_path_valid("payload/a\\b"));
+	assert_false(pkg_path_valid("payload//x"));
+	assert_false(pkg_path_valid("payload/a/"));
+	assert_false(pkg_path_valid("payload/a/b/"));
+	assert_false(pkg_path_valid("payload/a:b"));
+	assert_false(pkg_path_valid("payload/a\nb"));
+	snprintf(buf, sizeof buf, "payload/%s", c101);
+	assert_false(pkg_path_valid(buf));
+	snprintf(buf, sizeof buf, "payload/a/%s", c101);
+	assert_false(pkg_path_valid(buf));
+	/* 256 characters in all */
+	snprintf(buf, sizeof buf, "payload/%s/%s/%s", c100, c100, c46);
+	assert_int_equal(strlen(buf), 256);
+	assert_false(pkg_path_valid(buf));
+}
+
+/* Documents are payload/<name>.xml directly under payload/. */
+static void
+test_doc_path(void **state)
+{
+	assert_true(pkg_doc_path("payload/appeal.xml"));
+	assert_true(pkg_doc_path("payload/a.xml"));
+	assert_false(pkg_doc_path("payload/.xml"));
+	assert_false(pkg_doc_path("payload/att/a.xml"));
+	assert_false(pkg_doc_path("payload/a.bin"));
+	assert_false(pkg_doc_path("payload/a.XML"));
+	assert_false(pkg_doc_path("payload/a.xml.p7s"));
+	assert_false(pkg_doc_path("manifest.xml"));
+	assert_false(pkg_doc_path("attachments.xml"));
+	assert_false(pkg_doc_path("x.xml"));
+	assert_false(pkg_doc_path(""));
+}
+
+/* A formatted name parses back into the same parts. */
+static void
+test_name_roundtrip(void **state)
+{
+	char name[PKG_NAME_MAX], sender[33], uuid[37], id32[33];
+	uint64_t seq = 0;
+
+	pkg_name_format(name, sizeof name, "edge-01", 42, UUID);
+	assert_string_equal(name, "edge-01.000000000042." UUID ".pkg");
+	assert_int_equal(pkg_name_parse(name, sender, &seq, uuid), 0);
+	assert_string_equal(sender, "edge-01");
+	assert_int_equal(seq, 42);
+	assert_string_equal(uuid, UUID);
+
+	pkg_name_format(name, sizeof name, "core-01", PKG_SEQ_MAX, UUID);
+	assert_string_equal(name, "core-01.999999999999." UUID ".pkg");
+	assert_int_equal(pkg_name_parse(name, sender, &seq, uuid), 0);
+	assert_string_equal(sender, "core-01");
+	assert_int_equal(seq, PKG_SEQ_MAX);
+
+	repeat(id32, sizeof id32, 'e', 32);
+	pkg_name_format(name, sizeof name, id32, 1, UUID);
+	assert_int_equal(pkg_name_parse(name, sender, &seq, uuid), 0);
+	assert_string_equal(sender, id32);
+	assert_int_equal(seq, 1);
+}
+
+/* Names that do not match the regex of package.md section 2 are refused. */
+static void
+test_name_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"Edge-01.000000000001." UUID ".pkg",
+		"edge-01.00000000001." UUID ".pkg",
+		"edge-01.0000000000001." UUID ".pkg",
+		"edge-01.00000000000a." UUID ".pkg",
+		"edge-01.000000000001.6F1C2B3A-0D4E-4F5A-9B8C-7D6E5F4A3B2C.pkg",
+		"edge-01.000000000001.6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2g.pkg",
+		"edge-01.000000000001.6f1c2b3a-0d4e-4f5a-9b8c7d6e5f4a3b2cc.pkg",
+		"edge-01.000000000001." UUID,
+		"edge-01.000000000001." UUID ".tar",
+		"edge-01.000000000001." UUID ".pkg.part",
+		"edge-01.000000000001." UUID ".PKG",
+		".edge-01.000000000001." UUID ".pkg",
+		"-edge.000000000001." UUID ".pkg",
+		"edge_01.000000000001." UUID ".pkg",
+		"edge-01-000000000001." UUID ".pkg",
+		"edge-01.000000000001-" UUID ".pkg",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.000000000001." UUID ".pkg",
+		"",
+		".pkg",
+	};
+	char sender[33], uuid[37];
+	uint64_t seq = 7;
+	size_t i;
+
+	assert_int_equal(strlen(strchr(bad[16], '.')) + 33, strlen(bad[16]));
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (pkg_name_parse(bad[i], sender, &seq, uuid) != -1)
+			fail_msg("name '%s' was accepted", bad[i]);
+	}
+	assert_int_equal(seq, 7);
+}
+
+/* Fresh UUIDs are valid version 4 UUIDs and all differ. */
+static void
+test_uuid_new(void **state)
+{
+	char u[64][37];
+	size_t i, k;
+
+	for (i = 0; i < 64; i++) {
+		memset(u[i], 'X', sizeof u[i]);
+		pkg_uuid_new(u[i]);
+		assert_true(pkg_uuid_valid(u[i]));
+		assert_int_equal(u[i][14], '4');
+		assert_non_null(strchr("89ab", u[i][19]));
+		for (k = 0; k < i; k++)
+			assert_string_not_equal(u[i], u[k]);
+	}
+}
+
+/* All 11 rejection codes of section 9 map to their names and back. */
+static void
+test_err_codes(void **state)
+{
+	static const struct {
+		enum err_code code;
+		const char *name;
+	} codes[] = {
+		{ ERR_NAME, "name" },
+		{ ERR_SIZE, "size" },
+		{ ERR_ARCHIVE, "archive" },
+		{ ERR_ENTRY, "entry" },
+		{ ERR_MANIFEST, "manifest" },
+		{ ERR_SIGNATURE, "signature" },
+		{ ERR_UNTRUSTED, "untrusted" },
+		{ ERR_RECIPIENT, "recipient" },
+		{ ERR_DIGEST, "digest" },
+		{ ERR_PAYLOAD, "payload" },
+		{ ERR_CONFLICT, "conflict" },
+	};
+	enum err_code c;
+	size_t i;
+
+	assert_int_equal(sizeof codes / sizeof codes[0], 11);
+	for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		assert_string_equal(err_code_name(codes[i].code), codes[i].name);
+		c = ERR_NONE;
+		assert_int_equal(err_code_from_name(codes[i].name, &c), 0);
+		assert_int_equal(c, codes[i].code);
+	}
+	assert_string_equal(err_code_name(ERR_NONE), "error");
+	assert_string_equal(err_code_name((enum err_code)99), "error");
+	c = ERR_SIZE;
+	assert_int_equal(err_code_from_name("error", &c), -1);
+	assert_int_equal(err_code_from_name("Name", &c), -1);
+	assert_int_equal(err_code_from_name("", &c), -1);
+	assert_int_equal(err_code_from_name("duplicate", &c), -1);
+	assert_int_equal(c, ERR_SIZE);
+}
+
+/* The first error recorded wins and err_clear forgets it. */
+static void
+test_err_first_wins(void **state)
+{
+	struct error err;
+
+	err_clear(&err);
+	assert_int_equal(err_set(&err, ERR_DIGEST, "first %d", 1), -1);
+	assert_int_equal(err_set(&err, ERR_NAME, "second"), -1);
+	assert_int_equal(err.code, ERR_DIGEST);
+	assert_string_equal(err.text, "first 1");
+	err_clear(&err);
+	assert_int_equal(err.code, ERR_NONE);
+	assert_string_equal(err.text, "");
+	assert_int_equal(err_set(NULL, ERR_NAME, "ignored"), -1);
+}
+
+/* Manifest times are exactly YYYY-MM-DDTHH:MM:SSZ in UTC. */
+static void
+test_time_parse(void **state)
+{
+	time_t t = 0;
+
+	assert_int_equal(pkg_time_parse("2026-11-25T10:00:00Z", &t), 0);
+	assert_int_equal(t, 1795600800);
+	assert_int_equal(pkg_time_parse("1970-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(pkg_time_parse("2026-11-25T10:00:00", &t), -1);
+	assert_int_equal(pkg_time_parse("2026-11-25T10:00:00+03:00", &t), -1);
+	assert_int_equal(pkg_time_parse("2026-11-25 10:00:00Z", &t), -1);
+	assert_int_equal(pkg_time_parse(" 2026-11-25T10:00:00Z", &t), -1);
+	assert_int_equal(pkg_time_parse(NULL, &t), -1);
+}
+
+/* Compression names round-trip; unknown names are refused. */
+static void
+test_compress_names(void **state)
+{
+	static const char *const names[] = { "none", "gzip", "zstd" };
+	enum pkg_compress c;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(pkg_compress_from_name(names[i], &c), 0);
+		assert_int_equal(c, (enum pkg_compress)i);
+		assert_string_equal(pkg_compress_name(c), names[i]);
+	}
+	assert_int_equal(pkg_compress_from_name("xz", &c), -1);
+	assert_int_equal(pkg_compress_from_name("ZSTD", &c), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_id_valid),
+		cmocka_unit_test(test_uuid_valid),
+		cmocka_unit_test(test_path_valid_accepts),
+		cmocka_unit_test(test_path_valid_rejects),
+		cmocka_unit_test(test_doc_path),
+		cmocka_unit_test(test_name_roundtrip),
+		cmocka_unit_test(test_name_rejects),
+		cmocka_unit_test(test_uuid_new),
+		cmocka_unit_test(test_err_codes),
+		cmocka_unit_test(test_err_first_wins),
+		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_compress_names),
+	};
+
+	tu_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
