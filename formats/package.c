@@ -1,7 +1,9 @@
 /* package.c: package names, ids, paths and limits (package.md sections 1-3, 7). */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -198,4 +200,68 @@ pkg_compress_name(enum pkg_compress c)
 	default:
 		return "zstd";
 	}
+}
+
+/* Parse a size with an optional K, M, G or T suffix (powers of 1024). */
+static int
+pkg_size_parse(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long n;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
+		return -1;
+	*v = (uint64_t)n << shift;
+	return 0;
+}
+
+/*
+ * Change one limit from NAME=VALUE: file, entries, manifest, xml, entry,
+ * total (sizes accept K/M/G/T) or depth.
+ */
+int
+pkg_limits_set(struct pkg_limits *l, const char *spec, struct error *err)
+{
+	const char *eq = strchr(spec, '=');
+	uint64_t v;
+	size_t n;
+
+	if (eq == NULL || pkg_size_parse(eq + 1, &v) == -1 || v == 0)
+		return err_set(err, ERR_NONE,
+			"limit '%s': expected NAME=VALUE with a positive value",
+			spec);
+	n = (size_t)(eq - spec);
+#define PKG_LIMIT(name, field)                                          \
+	if (n == strlen(name) && strncmp(spec, name, n) == 0) {        \
+		l->field = v;                                          \
+		return 0;                                              \
+	}
+	PKG_LIMIT("file", max_file)
+	PKG_LIMIT("entries", max_entries)
+	PKG_LIMIT("manifest", max_manifest)
+	PKG_LIMIT("xml", max_xml)
+	PKG_LIMIT("entry", max_entry)
+	PKG_LIMIT("total", max_total)
+#undef PKG_LIMIT
+	if (n == 5 && strncmp(spec, "depth", 5) == 0 && v <= 256) {
+		l->max_depth = (int)v;
+		return 0;
+	}
+	return err_set(err, ERR_NONE,
+		"unknown limit '%.*s' (file, entries, manifest, xml, entry, total, "
+		"depth<=256)", (int)n, spec);
 }

@@ -24,25 +24,28 @@
 static const char create_usage[] =
 	"usage: posgw pack create --id SENDER --to RECIPIENT --seq N --key KEY --cert CERT\n"
 	"                         --out DIR [--compress zstd|gzip|none]\n"
-	"                         [--digest streebog256|sha256] FILE...\n"
+	"                         [--digest streebog256|sha256] [--limit NAME=VALUE]... FILE...\n"
 	"\n"
 	"Build a signed package DIR/SENDER.<seq>.<uuid>.pkg (written as a dot file,\n"
 	"fsynced and renamed into place). Each FILE is either a path, stored as\n"
 	"payload/<its base name>, or payload/PATH=FILE to choose where it goes.\n"
 	"Documents (payload/*.xml) are validated and every attachment must be\n"
-	"referenced by one, exactly as the receiver will check. Prints the file made.\n";
+	"referenced by one, exactly as the receiver will check. Prints the file made.\n"
+	"--limit raises or lowers the receiver limits checked (see pack verify).\n";
 
 static const char verify_usage[] =
 	"usage: posgw pack verify --id OWN_ID --trust CERT [--trust CERT]...\n"
 	"                         [--filters LIST] [--digests LIST] [--algorithms LIST]\n"
-	"                         [--verbose] FILE...\n"
+	"                         [--limit NAME=VALUE]... [--verbose] FILE...\n"
 	"\n"
 	"Check each package as the gateway OWN_ID would (package.md sections 2-8,\n"
 	"except the duplicate and conflict checks that need its journal). Prints\n"
 	"'FILE: ok' or 'FILE: CODE: text' per file. Exit 0 if all are ok, 1 if any\n"
 	"was rejected, 2 on a usage error. LISTs are comma-separated allow-lists:\n"
 	"filters none,gzip,zstd; digests streebog256,sha256; algorithms\n"
-	"gost256,gost512,ecdsa,ed25519 (default: all).\n";
+	"gost256,gost512,ecdsa,ed25519 (default: all). --limit changes a limit of\n"
+	"package.md section 7: file=1G entries=10000 manifest=8M xml=16M entry=512M\n"
+	"total=2G depth=64 (sizes take K, M, G, T).\n";
 
 static const char list_usage[] =
 	"usage: posgw pack list FILE\n"
@@ -51,7 +54,8 @@ static const char list_usage[] =
 	"its signature (use pack verify for that). Nothing is written.\n";
 
 static const char extract_usage[] =
-	"usage: posgw pack extract --id OWN_ID --trust CERT [--trust CERT]... FILE DIR\n"
+	"usage: posgw pack extract --id OWN_ID --trust CERT [--trust CERT]...\n"
+	"                          [--limit NAME=VALUE]... FILE DIR\n"
 	"\n"
 	"Verify FILE as pack verify does; only if it passes, write manifest.xml,\n"
 	"manifest.xml.p7s and payload/... under DIR (created if missing). Nothing\n"
@@ -118,6 +122,7 @@ pack_parse_verify(int argc, char **argv, struct pack_vopts *v,
 		{ "digests", required_argument, NULL, 'd' },
 		{ "algorithms", required_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -152,6 +157,10 @@ pack_parse_verify(int argc, char **argv, struct pack_vopts *v,
 		case 'v':
 			v->verbose = 1;
 			break;
+		case 'l':
+			if (pkg_limits_set(&v->o.limits, optarg, &err) == -1)
+				usage_error("--limit: %s", err.text);
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -180,6 +189,7 @@ pack_create(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "compress", required_argument, NULL, 'z' },
 		{ "digest", required_argument, NULL, 'd' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -187,12 +197,14 @@ pack_create(int argc, char **argv)
 	enum pkg_compress comp = PKG_COMPRESS_ZSTD;
 	enum digest_alg alg = DIGEST_STREEBOG256;
 	struct error err = { 0 };
+	struct pkg_limits limits;
 	struct pkg_writer *w;
 	struct signer *s;
 	char name[PKG_NAME_MAX], *end, *copy, *eq, *ppath;
 	uint64_t seq = 0;
 	int ch, i, rc;
 
+	pkg_limits_default(&limits);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'i':
@@ -225,6 +237,10 @@ pack_create(int argc, char **argv)
 			if (digest_alg_from_name(optarg, &alg) == -1)
 				usage_error("--digest: streebog256 or sha256");
 			break;
+		case 'l':
+			if (pkg_limits_set(&limits, optarg, &err) == -1)
+				usage_error("--limit: %s", err.text);
+			break;
 		case 'h':
 			fputs(create_usage, stdout);
 			return 0;
@@ -252,6 +268,7 @@ pack_create(int argc, char **argv)
 		return 1;
 	}
 	w = pkg_writer_new(s, to, seq, comp, alg);
+	pkg_writer_set_limits(w, &limits);
 	for (i = optind; i < argc; i++) {
 		copy = xstrdup(argv[i]);
 		if (strncmp(copy, "payload/", 8) == 0 &&

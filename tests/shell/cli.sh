@@ -113,6 +113,20 @@ rc=$?
 	echo "$out" | grep -q "^$WORK/copy.pkg: name: "
 ok $? "pack verify prints one line per file and exits 1 if any is rejected"
 
+# --limit: a receiver with smaller limits rejects with size; bad specs are usage errors.
+out=$("$POSGW" pack verify --limit entry=3 --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f")
+case "$out" in "$f: size: "*) ok 0 "pack verify --limit entry=3 rejects a 4-byte attachment with size" ;; *) ok 1 "pack verify --limit entry=3"; diag "$out" ;; esac
+out=$("$POSGW" pack verify --limit file=1K --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f")
+case "$out" in "$f: size: file has "*) ok 0 "pack verify --limit file=1K rejects with size" ;; *) ok 1 "pack verify --limit file=1K"; diag "$out" ;; esac
+"$POSGW" pack verify --limit bogus=1 --id core-01 --trust "$WORK/ca/agency-ca.crt" "$f" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "pack verify --limit with an unknown name is a usage error"
+"$POSGW" pack create --limit entry=2 --id edge-01 --to core-01 --seq 3 --key "$KEYS/edge-01.key" \
+	--cert "$KEYS/edge-01.crt" --out "$WORK/out" "$S/payload/appeal.xml" \
+	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'over the limit of 2' "$WORK/err"
+ok $? "pack create refuses what the receiver's limits would reject"
+
 # list and extract.
 "$POSGW" pack list "$f" >"$WORK/list"
 grep -q 'payload/att/177073571-1.bin' "$WORK/list" && grep -q 'from edge-02 to core-01, seq 12' "$WORK/list"
