@@ -32,20 +32,39 @@ static const struct {
 struct payload_ref {
 	struct pkg_entry *entries;
 	size_t n;
+	size_t *order;		/* entry indexes sorted by path */
 	unsigned char *used;
 	const char *doc;
 	struct error *err;
 };
 
-/* Find a non-document entry by path. */
+static struct pkg_entry *payload_sort_base;
+
+/* Order entry indexes by path. */
+static int
+payload_cmp(const void *a, const void *b)
+{
+	return strcmp(payload_sort_base[*(const size_t *)a].path,
+		payload_sort_base[*(const size_t *)b].path);
+}
+
+/* Find an entry by path (binary search over the sorted indexes). */
 static ssize_t
 payload_lookup(struct payload_ref *r, const char *path)
 {
-	size_t i;
+	size_t lo = 0, hi = r->n, mid;
+	int c;
 
-	for (i = 0; i < r->n; i++)
-		if (strcmp(r->entries[i].path, path) == 0)
-			return (ssize_t)i;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(path, r->entries[r->order[mid]].path);
+		if (c == 0)
+			return (ssize_t)r->order[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return -1;
 }
 
@@ -144,6 +163,12 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 	r.entries = entries;
 	r.n = n;
 	r.used = xcalloc(n ? n : 1, 1);
+	r.order = xcalloc(n ? n : 1, sizeof *r.order);
+	for (i = 0; i < n; i++)
+		r.order[i] = i;
+	payload_sort_base = entries;
+	qsort(r.order, n, sizeof *r.order, payload_cmp);
+	payload_sort_base = NULL;
 	r.err = err;
 	for (i = 0; i < n; i++) {
 		if (!pkg_doc_path(entries[i].path))
@@ -196,8 +221,10 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 		}
 	}
 	free(r.used);
+	free(r.order);
 	return 0;
 fail:
 	free(r.used);
+	free(r.order);
 	return -1;
 }
