@@ -447,6 +447,7 @@ sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
 
 	sig_init();
 	memset(out, 0, sizeof *out);
+	cn[0] = '\0';
 	gnutls_pkcs7_init(&p7);
 	if ((rc = gnutls_pkcs7_import(p7, &der, GNUTLS_X509_FMT_DER)) < 0) {
 		err_set(err, ERR_SIGNATURE,

@@ -169,6 +169,10 @@ xmlsafe_parse(const void *buf, size_t len, const char *name, int max_depth,
 			err_set(err, code, "%s: not well-formed XML", name);
 		goto fail;
 	}
+	if (!ctxt->nsWellFormed) {
+		err_set(err, code, "%s: namespace error (unbound prefix?)", name);
+		goto fail;
+	}
 	if (doc->encoding != NULL &&
 	    strcasecmp((const char *)doc->encoding, "UTF-8") != 0) {
 		err_set(err, code, "%s: encoding %s, only UTF-8 is allowed",
