@@ -1,6 +1,10 @@
 /* test_schema.c: examples and manifests match the XSDs; broken ones do not. */
 #include "config.h"
 
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
 #include <libxml/tree.h>
 
 #include "testutil.h"
@@ -252,11 +256,62 @@ group_teardown(void **state)
 	return 0;
 }
 
+/*
+ * Run every case under tests/data/schema/KIND/{ok,bad}: ok documents parse
+ * and validate, bad ones are refused by the parser or the schema. Returns
+ * the number of cases seen.
+ */
+static int
+run_cases(const char *kind, enum schema_kind sk, int want_ok)
+{
+	char dir[1024], path[2048];
+	struct dirent *de;
+	struct error err;
+	xmlDocPtr doc;
+	DIR *d;
+	int n = 0, rc;
+
+	snprintf(dir, sizeof dir, "%s/schema/%s/%s", TESTDATA, kind,
+	    want_ok ? "ok" : "bad");
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ".xml") == NULL)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		err_clear(&err);
+		doc = xmlsafe_parse_file(path, 16u << 20, 64, ERR_PAYLOAD, &err);
+		rc = doc == NULL ? -1 :
+		    schema_validate(sk, doc, de->d_name, ERR_PAYLOAD, &err);
+		if (doc != NULL)
+			xmlFreeDoc(doc);
+		if ((rc == 0) != want_ok)
+			fail_msg("%s: expected %s, got %s", path,
+			    want_ok ? "valid" : "invalid",
+			    rc == 0 ? "valid" : err.text);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The schema case corpus (valid and invalid documents of every kind). */
+static void
+test_schema_corpus(void **state)
+{
+	(void)state;
+	assert_true(run_cases("exchange", SCHEMA_EXCHANGE, 1) >= 20);
+	assert_true(run_cases("exchange", SCHEMA_EXCHANGE, 0) >= 100);
+	assert_true(run_cases("package", SCHEMA_PACKAGE, 1) >= 4);
+	assert_true(run_cases("package", SCHEMA_PACKAGE, 0) >= 30);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_examples_valid),
+	        cmocka_unit_test(test_schema_corpus),
 	        cmocka_unit_test(test_example_not_a_manifest),
 	        cmocka_unit_test(test_manifest_valid),
 	        cmocka_unit_test(test_appeal_without_pos_id),
