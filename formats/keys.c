@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <gnutls/abstract.h>
@@ -18,20 +19,15 @@
 #include "sig.h"
 #include "xmalloc.h"
 
-/* Parse the --algorithm value. */
+/* Parse the --algorithm value (the names of the signature allow-list). */
 int
 keys_alg_from_name(const char *name, enum key_alg *alg)
 {
-	if (strcmp(name, "gost256") == 0)
-		*alg = KEY_GOST256;
-	else if (strcmp(name, "gost512") == 0)
-		*alg = KEY_GOST512;
-	else if (strcmp(name, "ecdsa") == 0)
-		*alg = KEY_ECDSA;
-	else if (strcmp(name, "ed25519") == 0)
-		*alg = KEY_ED25519;
-	else
+	unsigned bit;
+
+	if (sig_alg_from_name(name, &bit) == -1)
 		return -1;
+	*alg = (enum key_alg)(ffs((int)bit) - 1);
 	return 0;
 }
 
@@ -67,18 +63,13 @@ keys_new_key(enum key_alg alg, gnutls_x509_privkey_t *key)
 
 /* The digest a key of this type signs certificates with. */
 static gnutls_digest_algorithm_t
-keys_cert_digest(gnutls_pk_algorithm_t pk)
+keys_cert_digest(gnutls_privkey_t key)
 {
-	switch (pk) {
-	case GNUTLS_PK_GOST_12_256:
-		return GNUTLS_DIG_STREEBOG_256;
-	case GNUTLS_PK_GOST_12_512:
-		return GNUTLS_DIG_STREEBOG_512;
-	case GNUTLS_PK_EDDSA_ED25519:
-		return GNUTLS_DIG_SHA512;
-	default:
-		return GNUTLS_DIG_SHA256;
-	}
+	gnutls_digest_algorithm_t d;
+
+	d = sig_digest_for(
+		(gnutls_pk_algorithm_t)gnutls_privkey_get_pk_algorithm(key, NULL));
+	return d == GNUTLS_DIG_UNKNOWN ? GNUTLS_DIG_SHA256 : d;
 }
 
 /* Load the issuing CA's key and certificate. */
@@ -87,8 +78,6 @@ keys_load_ca(const char *keyfile, const char *certfile,
 	gnutls_privkey_t *key, gnutls_x509_crt_t *crt, struct error *err)
 {
 	gnutls_x509_crt_t *certs;
-	gnutls_x509_privkey_t xk;
-	gnutls_datum_t d;
 	unsigned n, i, ku = 0, ca = 0, crit;
 	int rc;
 
@@ -107,27 +96,20 @@ keys_load_ca(const char *keyfile, const char *certfile,
 			"%s is not a CA certificate (needs CA:TRUE and "
 			"keyCertSign)", certfile);
 	}
-	if ((rc = gnutls_load_file(keyfile, &d)) < 0) {
+	if (key_load_file(keyfile, key, err) == -1) {
 		gnutls_x509_crt_deinit(*crt);
 		*crt = NULL;
-		return err_set(err, ERR_NONE, "cannot read %s: %s", keyfile,
-			strerror(errno));
+		return -1;
 	}
-	gnutls_x509_privkey_init(&xk);
-	rc = gnutls_x509_privkey_import2(xk, &d, GNUTLS_X509_FMT_PEM, NULL, 0);
-	if (rc < 0)
-		rc = gnutls_x509_privkey_import2(xk, &d, GNUTLS_X509_FMT_DER,
-			NULL, 0);
-	gnutls_free(d.data);
-	if (rc < 0) {
-		gnutls_x509_privkey_deinit(xk);
+	if (!key_matches_cert(*key, *crt)) {
+		gnutls_privkey_deinit(*key);
 		gnutls_x509_crt_deinit(*crt);
+		*key = NULL;
 		*crt = NULL;
-		return err_set(err, ERR_NONE, "%s: not a usable private key: %s",
-			keyfile, gnutls_strerror(rc));
+		return err_set(err, ERR_NONE,
+			"CA key %s does not belong to CA certificate %s",
+			keyfile, certfile);
 	}
-	gnutls_privkey_init(key);
-	gnutls_privkey_import_x509(*key, xk, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
 	return 0;
 }
 
@@ -201,14 +183,10 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 			    NULL) >= 0)
 			gnutls_x509_crt_set_authority_key_id(crt, kid, kidlen);
 		rc = gnutls_x509_crt_privkey_sign(crt, cacrt, cakey,
-			keys_cert_digest((gnutls_pk_algorithm_t)
-				gnutls_privkey_get_pk_algorithm(cakey, NULL)),
-			0);
+			keys_cert_digest(cakey), 0);
 	} else
 		rc = gnutls_x509_crt_privkey_sign(crt, crt, key,
-			keys_cert_digest((gnutls_pk_algorithm_t)
-				gnutls_privkey_get_pk_algorithm(key, NULL)),
-			0);
+			keys_cert_digest(key), 0);
 	if (rc < 0) {
 		err_set(err, ERR_NONE, "signing the certificate failed: %s",
 			gnutls_strerror(rc));

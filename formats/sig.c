@@ -123,7 +123,7 @@ cert_fingerprint(gnutls_x509_crt_t crt, gnutls_digest_algorithm_t dig,
 }
 
 /* The digest to pair with a key's algorithm, or UNKNOWN if not allowed. */
-static gnutls_digest_algorithm_t
+gnutls_digest_algorithm_t
 sig_digest_for(gnutls_pk_algorithm_t pk)
 {
 	switch (pk) {
@@ -140,58 +140,81 @@ sig_digest_for(gnutls_pk_algorithm_t pk)
 	}
 }
 
-/* Load a private key and its certificate (chain) for signing. */
-struct signer *
-signer_load(const char *keyfile, const char *certfile, struct error *err)
+/* Load a private key (PKCS#8 or legacy, PEM or DER, unencrypted). */
+int
+key_load_file(const char *path, gnutls_privkey_t *key, struct error *err)
 {
 	gnutls_x509_privkey_t xk;
-	gnutls_pubkey_t pub = NULL;
-	struct signer *s;
 	gnutls_datum_t d;
-	unsigned char kid1[64], kid2[64];
-	size_t k1 = sizeof kid1, k2 = sizeof kid2;
-	time_t now = time(NULL);
-	int rc, pk;
+	int rc;
 
-	sig_init();
-	s = xcalloc(1, sizeof *s);
-	if (cert_load_file(certfile, &s->certs, &s->ncerts, err) == -1)
-		goto fail;
-	if (sig_read_file(keyfile, &d, err) == -1)
-		goto fail;
+	*key = NULL;
+	if (sig_read_file(path, &d, err) == -1)
+		return -1;
 	gnutls_x509_privkey_init(&xk);
 	rc = gnutls_x509_privkey_import2(xk, &d, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (rc < 0)
 		rc = gnutls_x509_privkey_import2(xk, &d, GNUTLS_X509_FMT_DER,
 			NULL, 0);
+	gnutls_memset(d.data, 0, d.size);
 	gnutls_free(d.data);
 	if (rc < 0) {
 		gnutls_x509_privkey_deinit(xk);
-		err_set(err, ERR_NONE, "%s: not a usable private key: %s",
-			keyfile, gnutls_strerror(rc));
-		goto fail;
+		return err_set(err, ERR_NONE,
+			"%s: not a usable private key (unencrypted PEM or DER "
+			"expected): %s", path, gnutls_strerror(rc));
 	}
-	gnutls_privkey_init(&s->key);
-	if ((rc = gnutls_privkey_import_x509(s->key, xk,
+	gnutls_privkey_init(key);
+	if ((rc = gnutls_privkey_import_x509(*key, xk,
 		     GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE)) < 0) {
 		gnutls_x509_privkey_deinit(xk);
-		err_set(err, ERR_NONE, "%s: %s", keyfile, gnutls_strerror(rc));
-		goto fail;
+		gnutls_privkey_deinit(*key);
+		*key = NULL;
+		return err_set(err, ERR_NONE, "%s: %s", path,
+			gnutls_strerror(rc));
 	}
-	/* The key must belong to the first certificate. */
+	return 0;
+}
+
+/* True if the private key is the one whose public half the certificate holds. */
+int
+key_matches_cert(gnutls_privkey_t key, gnutls_x509_crt_t crt)
+{
+	unsigned char kid1[64], kid2[64];
+	size_t k1 = sizeof kid1, k2 = sizeof kid2;
+	gnutls_pubkey_t pub;
+	int ok;
+
 	gnutls_pubkey_init(&pub);
-	if (gnutls_pubkey_import_privkey(pub, s->key, 0, 0) < 0 ||
-	    gnutls_pubkey_get_key_id(pub, 0, kid1, &k1) < 0 ||
-	    gnutls_x509_crt_get_key_id(s->certs[0], 0, kid2, &k2) < 0 ||
-	    k1 != k2 || memcmp(kid1, kid2, k1) != 0) {
+	ok = gnutls_pubkey_import_privkey(pub, key, 0, 0) >= 0 &&
+	     gnutls_pubkey_get_key_id(pub, 0, kid1, &k1) >= 0 &&
+	     gnutls_x509_crt_get_key_id(crt, 0, kid2, &k2) >= 0 && k1 == k2 &&
+	     memcmp(kid1, kid2, k1) == 0;
+	gnutls_pubkey_deinit(pub);
+	return ok;
+}
+
+/* Load a private key and its certificate (chain) for signing. */
+struct signer *
+signer_load(const char *keyfile, const char *certfile, struct error *err)
+{
+	struct signer *s;
+	time_t now = time(NULL);
+	int pk;
+
+	sig_init();
+	s = xcalloc(1, sizeof *s);
+	if (cert_load_file(certfile, &s->certs, &s->ncerts, err) == -1)
+		goto fail;
+	if (key_load_file(keyfile, &s->key, err) == -1)
+		goto fail;
+	if (!key_matches_cert(s->key, s->certs[0])) {
 		err_set(err, ERR_NONE,
 			"key %s does not belong to certificate %s: give the "
 			"pair made together by posgw keys generate",
 			keyfile, certfile);
 		goto fail;
 	}
-	gnutls_pubkey_deinit(pub);
-	pub = NULL;
 	pk = gnutls_privkey_get_pk_algorithm(s->key, NULL);
 	if ((s->dig = sig_digest_for((gnutls_pk_algorithm_t)pk)) ==
 	    GNUTLS_DIG_UNKNOWN) {
@@ -220,8 +243,6 @@ signer_load(const char *keyfile, const char *certfile, struct error *err)
 	}
 	return s;
 fail:
-	if (pub != NULL)
-		gnutls_pubkey_deinit(pub);
 	signer_free(s);
 	return NULL;
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
 #include "error.h"
@@ -43,6 +44,9 @@ int sig_verify(struct trust *, const void *, size_t, const void *, size_t,
 	const char *, time_t, unsigned, struct sig_info *, struct error *);
 int sig_alg_from_name(const char *, unsigned *);
 
+int key_load_file(const char *, gnutls_privkey_t *, struct error *);
+int key_matches_cert(gnutls_privkey_t, gnutls_x509_crt_t);
+gnutls_digest_algorithm_t sig_digest_for(gnutls_pk_algorithm_t);
 int cert_load_file(const char *, gnutls_x509_crt_t **, unsigned *,
 	struct error *);
 int cert_cn(gnutls_x509_crt_t, char *, size_t);

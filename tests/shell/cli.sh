@@ -67,6 +67,10 @@ ok $? "keys generate --ca-key/--ca-cert issues a certificate"
 "$POSGW" keys generate --id edge-03 --ca-key "$KEYS/edge-01.key" --ca-cert "$KEYS/edge-01.crt" --out "$WORK/bad" >/dev/null 2>"$WORK/err"
 [ $? -eq 1 ] && grep -q 'not a CA certificate' "$WORK/err"
 ok $? "a non-CA certificate cannot issue"
+"$POSGW" keys generate --ca --id other-ca --out "$WORK/ca2" >/dev/null
+"$POSGW" keys generate --id edge-04 --ca-key "$WORK/ca2/other-ca.key" --ca-cert "$WORK/ca/agency-ca.crt" --out "$WORK/bad2" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'does not belong to CA certificate' "$WORK/err" && [ ! -e "$WORK/bad2/edge-04.key" ]
+ok $? "a CA key that does not match the CA certificate cannot issue"
 
 # pack create as an operator uses it, and its refusals.
 S=$WORK/src

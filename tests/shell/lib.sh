@@ -14,6 +14,10 @@ T_NUM=0
 T_FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/posgw-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+# Each test stages in its own TMPDIR, so leftovers are attributable.
+TMPDIR=$WORK/tmp
+export TMPDIR
+mkdir -p "$TMPDIR"
 
 # ok COND-RESULT NAME: record one TAP result from the last command's status.
 ok() {
