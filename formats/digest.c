@@ -13,7 +13,8 @@
 static gnutls_digest_algorithm_t
 digest_gnutls(enum digest_alg alg)
 {
-	return alg == DIGEST_SHA256 ? GNUTLS_DIG_SHA256 : GNUTLS_DIG_STREEBOG_256;
+	return alg == DIGEST_SHA256 ? GNUTLS_DIG_SHA256
+	                            : GNUTLS_DIG_STREEBOG_256;
 }
 
 /* Start a digest; GnuTLS failing here means the library is unusable. */
@@ -25,7 +26,7 @@ digest_init(struct digest *d, enum digest_alg alg)
 	d->alg = alg;
 	if ((rc = gnutls_hash_init(&d->h, digest_gnutls(alg))) < 0)
 		fatalx("cannot start %s digest: %s", digest_alg_name(alg),
-			gnutls_strerror(rc));
+		    gnutls_strerror(rc));
 }
 
 /* Feed bytes into a digest. */
@@ -49,7 +50,7 @@ digest_final_hex(struct digest *d, char hex[DIGEST_HEX_LEN + 1])
 /* Digest a buffer in one call. */
 void
 digest_mem_hex(enum digest_alg alg, const void *buf, size_t len,
-	char hex[DIGEST_HEX_LEN + 1])
+    char hex[DIGEST_HEX_LEN + 1])
 {
 	struct digest d;
 
@@ -61,7 +62,7 @@ digest_mem_hex(enum digest_alg alg, const void *buf, size_t len,
 /* Digest a whole file; returns -1 with err set if it cannot be read. */
 int
 digest_file_hex(enum digest_alg alg, const char *path,
-	char hex[DIGEST_HEX_LEN + 1], uint64_t *sizep, struct error *err)
+    char hex[DIGEST_HEX_LEN + 1], uint64_t *sizep, struct error *err)
 {
 	unsigned char buf[65536];
 	struct digest d;
@@ -70,15 +71,15 @@ digest_file_hex(enum digest_alg alg, const char *path,
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return err_set(err, ERR_NONE, "cannot open %s: %s", path,
-			strerror(errno));
+		return err_set(
+		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
 	digest_init(&d, alg);
 	while ((n = read(fd, buf, sizeof buf)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			err_set(err, ERR_NONE, "cannot read %s: %s", path,
-				strerror(errno));
+			    strerror(errno));
 			digest_final_hex(&d, hex);
 			close(fd);
 			return -1;

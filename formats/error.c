@@ -8,18 +8,18 @@
 #include "error.h"
 
 static const char *const err_names[] = {
-	[ERR_NONE] = "error",
-	[ERR_NAME] = "name",
-	[ERR_SIZE] = "size",
-	[ERR_ARCHIVE] = "archive",
-	[ERR_ENTRY] = "entry",
-	[ERR_MANIFEST] = "manifest",
-	[ERR_SIGNATURE] = "signature",
-	[ERR_UNTRUSTED] = "untrusted",
-	[ERR_RECIPIENT] = "recipient",
-	[ERR_DIGEST] = "digest",
-	[ERR_PAYLOAD] = "payload",
-	[ERR_CONFLICT] = "conflict",
+    [ERR_NONE] = "error",
+    [ERR_NAME] = "name",
+    [ERR_SIZE] = "size",
+    [ERR_ARCHIVE] = "archive",
+    [ERR_ENTRY] = "entry",
+    [ERR_MANIFEST] = "manifest",
+    [ERR_SIGNATURE] = "signature",
+    [ERR_UNTRUSTED] = "untrusted",
+    [ERR_RECIPIENT] = "recipient",
+    [ERR_DIGEST] = "digest",
+    [ERR_PAYLOAD] = "payload",
+    [ERR_CONFLICT] = "conflict",
 };
 
 /* Record an error; the first error recorded wins. Returns -1 for tail calls. */

@@ -24,7 +24,7 @@ struct error {
 };
 
 int err_set(struct error *, enum err_code, const char *, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void err_clear(struct error *);
 const char *err_code_name(enum err_code);
 int err_code_from_name(const char *, enum err_code *);

@@ -22,10 +22,10 @@ fs_fsync_dir(const char *dir, struct error *err)
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return err_set(err, ERR_NONE, "cannot open directory %s: %s",
-			dir, strerror(errno));
+		    dir, strerror(errno));
 	if (fsync(fd) == -1 && errno != EINVAL) {
 		err_set(err, ERR_NONE, "cannot fsync directory %s: %s", dir,
-			strerror(errno));
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -58,7 +58,7 @@ fs_write_all(int fd, const void *buf, size_t len)
  */
 int
 fs_write_file(const char *dir, const char *name, const void *buf, size_t len,
-	int mode, int replace, struct error *err)
+    int mode, int replace, struct error *err)
 {
 	char *tmp, *dst;
 	int fd, saved;
@@ -67,30 +67,30 @@ fs_write_file(const char *dir, const char *name, const void *buf, size_t len,
 	xasprintf(&dst, "%s/%s", dir, name);
 	if (!replace && access(dst, F_OK) == 0) {
 		err_set(err, ERR_NONE, "%s already exists; move it away first",
-			dst);
+		    dst);
 		goto fail;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		mode);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd == -1) {
 		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-			strerror(errno));
+		    strerror(errno));
 		goto fail;
 	}
-	if (fchmod(fd, (mode_t)mode) == -1 || fs_write_all(fd, buf, len) == -1 ||
-	    fsync(fd) == -1) {
+	if (fchmod(fd, (mode_t)mode) == -1 ||
+	    fs_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
-		err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
-			strerror(saved));
+		err_set(
+		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
 		goto fail;
 	}
 	if (close(fd) == -1 || rename(tmp, dst) == -1) {
 		saved = errno;
 		unlink(tmp);
 		err_set(err, ERR_NONE, "cannot rename %s to %s: %s", tmp, dst,
-			strerror(saved));
+		    strerror(saved));
 		goto fail;
 	}
 	free(tmp);
@@ -119,7 +119,8 @@ fs_rmtree(const char *path)
 	if ((d = opendir(path)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		xasprintf(&sub, "%s/%s", path, de->d_name);
 		if (fs_rmtree(sub) == -1)

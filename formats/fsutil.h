@@ -7,8 +7,8 @@
 #include "error.h"
 
 int fs_fsync_dir(const char *, struct error *);
-int fs_write_file(const char *, const char *, const void *, size_t, int,
-	int, struct error *);
+int fs_write_file(
+    const char *, const char *, const void *, size_t, int, int, struct error *);
 int fs_write_all(int, const void *, size_t);
 int fs_rmtree(const char *);
 int fs_mkdir_p(const char *, int);

@@ -68,14 +68,14 @@ keys_cert_digest(gnutls_privkey_t key)
 	gnutls_digest_algorithm_t d;
 
 	d = sig_digest_for(
-		(gnutls_pk_algorithm_t)gnutls_privkey_get_pk_algorithm(key, NULL));
+	    (gnutls_pk_algorithm_t)gnutls_privkey_get_pk_algorithm(key, NULL));
 	return d == GNUTLS_DIG_UNKNOWN ? GNUTLS_DIG_SHA256 : d;
 }
 
 /* Load the issuing CA's key and certificate. */
 static int
-keys_load_ca(const char *keyfile, const char *certfile,
-	gnutls_privkey_t *key, gnutls_x509_crt_t *crt, struct error *err)
+keys_load_ca(const char *keyfile, const char *certfile, gnutls_privkey_t *key,
+    gnutls_x509_crt_t *crt, struct error *err)
 {
 	gnutls_x509_crt_t *certs;
 	unsigned n, i, ku = 0, ca = 0, crit;
@@ -93,8 +93,9 @@ keys_load_ca(const char *keyfile, const char *certfile,
 		gnutls_x509_crt_deinit(*crt);
 		*crt = NULL;
 		return err_set(err, ERR_NONE,
-			"%s is not a CA certificate (needs CA:TRUE and "
-			"keyCertSign)", certfile);
+		    "%s is not a CA certificate (needs CA:TRUE and "
+		    "keyCertSign)",
+		    certfile);
 	}
 	if (key_load_file(keyfile, key, err) == -1) {
 		gnutls_x509_crt_deinit(*crt);
@@ -107,8 +108,8 @@ keys_load_ca(const char *keyfile, const char *certfile,
 		*key = NULL;
 		*crt = NULL;
 		return err_set(err, ERR_NONE,
-			"CA key %s does not belong to CA certificate %s",
-			keyfile, certfile);
+		    "CA key %s does not belong to CA certificate %s", keyfile,
+		    certfile);
 	}
 	return 0;
 }
@@ -119,12 +120,12 @@ keys_load_ca(const char *keyfile, const char *certfile,
  */
 int
 keys_generate(const struct keys_params *p, char **keypath, char **certpath,
-	struct error *err)
+    struct error *err)
 {
 	gnutls_x509_privkey_t xk = NULL;
 	gnutls_privkey_t key = NULL, cakey = NULL;
 	gnutls_x509_crt_t crt = NULL, cacrt = NULL;
-	gnutls_datum_t kpem = { NULL, 0 }, cpem = { NULL, 0 };
+	gnutls_datum_t kpem = {NULL, 0}, cpem = {NULL, 0};
 	unsigned char serial[20], kid[64];
 	size_t kidlen = sizeof kid;
 	char *kname = NULL, *cname = NULL;
@@ -136,16 +137,16 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 	*keypath = *certpath = NULL;
 	if (!pkg_id_valid(p->id))
 		return err_set(err, ERR_NONE,
-			"id '%s' is not a gateway id ([a-z0-9][a-z0-9-]{0,31})",
-			p->id);
+		    "id '%s' is not a gateway id ([a-z0-9][a-z0-9-]{0,31})",
+		    p->id);
 	if (p->days < 1 || p->days > 36500)
-		return err_set(err, ERR_NONE, "--days %d out of range 1..36500",
-			p->days);
+		return err_set(
+		    err, ERR_NONE, "--days %d out of range 1..36500", p->days);
 	xasprintf(&kname, "%s.key", p->id);
 	xasprintf(&cname, "%s.crt", p->id);
 	if (fs_mkdir_p(p->outdir, 0755) == -1) {
 		err_set(err, ERR_NONE, "cannot create %s: %s", p->outdir,
-			strerror(errno));
+		    strerror(errno));
 		goto out;
 	}
 	if (p->ca_key != NULL &&
@@ -153,7 +154,7 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 		goto out;
 	if ((rc = keys_new_key(p->alg, &xk)) < 0) {
 		err_set(err, ERR_NONE, "key generation failed: %s",
-			gnutls_strerror(rc));
+		    gnutls_strerror(rc));
 		goto out;
 	}
 	gnutls_privkey_init(&key);
@@ -168,7 +169,7 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 	gnutls_x509_crt_set_activation_time(crt, now - 60);
 	gnutls_x509_crt_set_expiration_time(crt, now + (time_t)p->days * 86400);
 	gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
-		p->id, (unsigned)strlen(p->id));
+	    p->id, (unsigned)strlen(p->id));
 	gnutls_x509_crt_set_key(crt, xk);
 	gnutls_x509_crt_set_basic_constraints(crt, p->is_ca ? 1 : 0, -1);
 	usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
@@ -179,29 +180,29 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 		gnutls_x509_crt_set_subject_key_id(crt, kid, kidlen);
 	if (cacrt != NULL) {
 		kidlen = sizeof kid;
-		if (gnutls_x509_crt_get_subject_key_id(cacrt, kid, &kidlen,
-			    NULL) >= 0)
+		if (gnutls_x509_crt_get_subject_key_id(
+		        cacrt, kid, &kidlen, NULL) >= 0)
 			gnutls_x509_crt_set_authority_key_id(crt, kid, kidlen);
-		rc = gnutls_x509_crt_privkey_sign(crt, cacrt, cakey,
-			keys_cert_digest(cakey), 0);
+		rc = gnutls_x509_crt_privkey_sign(
+		    crt, cacrt, cakey, keys_cert_digest(cakey), 0);
 	} else
-		rc = gnutls_x509_crt_privkey_sign(crt, crt, key,
-			keys_cert_digest(key), 0);
+		rc = gnutls_x509_crt_privkey_sign(
+		    crt, crt, key, keys_cert_digest(key), 0);
 	if (rc < 0) {
 		err_set(err, ERR_NONE, "signing the certificate failed: %s",
-			gnutls_strerror(rc));
+		    gnutls_strerror(rc));
 		goto out;
 	}
-	if (gnutls_x509_privkey_export2_pkcs8(xk, GNUTLS_X509_FMT_PEM, NULL,
-		GNUTLS_PKCS_PLAIN, &kpem) < 0 ||
+	if (gnutls_x509_privkey_export2_pkcs8(
+	        xk, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &kpem) < 0 ||
 	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0) {
 		err_set(err, ERR_NONE, "exporting the key pair failed");
 		goto out;
 	}
-	if (fs_write_file(p->outdir, kname, kpem.data, kpem.size, 0600, 0,
-		    err) == -1 ||
-	    fs_write_file(p->outdir, cname, cpem.data, cpem.size, 0644, 0,
-		    err) == -1)
+	if (fs_write_file(
+	        p->outdir, kname, kpem.data, kpem.size, 0600, 0, err) == -1 ||
+	    fs_write_file(
+	        p->outdir, cname, cpem.data, cpem.size, 0644, 0, err) == -1)
 		goto out;
 	xasprintf(keypath, "%s/%s", p->outdir, kname);
 	xasprintf(certpath, "%s/%s", p->outdir, cname);
@@ -232,7 +233,7 @@ int
 keys_show(const char *path, FILE *out, struct error *err)
 {
 	gnutls_x509_crt_t *certs;
-	gnutls_datum_t dn = { NULL, 0 }, idn = { NULL, 0 };
+	gnutls_datum_t dn = {NULL, 0}, idn = {NULL, 0};
 	unsigned n, i, bits = 0, ku = 0, crit, ca = 0;
 	char t1[32], t2[32], fp[129];
 	unsigned char serial[64];
@@ -243,8 +244,10 @@ keys_show(const char *path, FILE *out, struct error *err)
 		return -1;
 	gnutls_x509_crt_get_dn3(certs[0], &dn, 0);
 	gnutls_x509_crt_get_issuer_dn3(certs[0], &idn, 0);
-	time_format(gnutls_x509_crt_get_activation_time(certs[0]), t1, sizeof t1);
-	time_format(gnutls_x509_crt_get_expiration_time(certs[0]), t2, sizeof t2);
+	time_format(
+	    gnutls_x509_crt_get_activation_time(certs[0]), t1, sizeof t1);
+	time_format(
+	    gnutls_x509_crt_get_expiration_time(certs[0]), t2, sizeof t2);
 	pk = gnutls_x509_crt_get_pk_algorithm(certs[0], &bits);
 	fprintf(out, "file:        %s\n", path);
 	fprintf(out, "subject:     %s\n", dn.data ? (char *)dn.data : "");
@@ -256,13 +259,13 @@ keys_show(const char *path, FILE *out, struct error *err)
 	fprintf(out, "not before:  %s\n", t1);
 	fprintf(out, "not after:   %s\n", t2);
 	fprintf(out, "algorithm:   %s\n",
-		gnutls_pk_get_name((gnutls_pk_algorithm_t)pk));
+	    gnutls_pk_get_name((gnutls_pk_algorithm_t)pk));
 	gnutls_x509_crt_get_key_usage(certs[0], &ku, &crit);
 	gnutls_x509_crt_get_basic_constraints(certs[0], &crit, &ca, NULL);
 	fprintf(out, "key usage:   %s%s%s\n",
-		(ku & GNUTLS_KEY_DIGITAL_SIGNATURE) ? "digitalSignature" : "",
-		(ku & GNUTLS_KEY_KEY_CERT_SIGN) ? " keyCertSign" : "",
-		ca ? " (CA)" : "");
+	    (ku & GNUTLS_KEY_DIGITAL_SIGNATURE) ? "digitalSignature" : "",
+	    (ku & GNUTLS_KEY_KEY_CERT_SIGN) ? " keyCertSign" : "",
+	    ca ? " (CA)" : "");
 	cert_fingerprint(certs[0], GNUTLS_DIG_SHA256, fp);
 	fprintf(out, "sha256:      %s\n", fp);
 	cert_fingerprint(certs[0], GNUTLS_DIG_STREEBOG_256, fp);

@@ -62,7 +62,7 @@ manifest_cmp(const void *a, const void *b)
  */
 int
 manifest_parse(const void *buf, size_t len, int max_depth, struct manifest *m,
-	struct error *err)
+    struct error *err)
 {
 	const struct manifest_entry **sorted;
 	const char *a;
@@ -71,12 +71,12 @@ manifest_parse(const void *buf, size_t len, int max_depth, struct manifest *m,
 	size_t i, cap = 0;
 
 	memset(m, 0, sizeof *m);
-	doc = xmlsafe_parse(buf, len, "manifest.xml", max_depth, ERR_MANIFEST,
-		err);
+	doc = xmlsafe_parse(
+	    buf, len, "manifest.xml", max_depth, ERR_MANIFEST, err);
 	if (doc == NULL)
 		return -1;
-	if (schema_validate(SCHEMA_PACKAGE, doc, "manifest.xml", ERR_MANIFEST,
-		    err) == -1)
+	if (schema_validate(
+	        SCHEMA_PACKAGE, doc, "manifest.xml", ERR_MANIFEST, err) == -1)
 		goto fail;
 	root = xmlDocGetRootElement(doc);
 	if (!xmlsafe_is(root, NS_PACKAGE, "package")) {
@@ -118,35 +118,35 @@ manifest_parse(const void *buf, size_t len, int max_depth, struct manifest *m,
 			continue;
 		if (!xmlsafe_is(n, NS_PACKAGE, "entry")) {
 			err_set(err, ERR_MANIFEST,
-				"manifest.xml: unexpected element %s", n->name);
+			    "manifest.xml: unexpected element %s", n->name);
 			goto fail;
 		}
 		if (m->nentries == cap) {
 			cap = cap ? cap * 2 : 16;
-			m->entries = xreallocarray(m->entries, cap,
-				sizeof *m->entries);
+			m->entries =
+			    xreallocarray(m->entries, cap, sizeof *m->entries);
 		}
 		struct manifest_entry *e = &m->entries[m->nentries];
 		memset(e, 0, sizeof *e);
 		a = xmlsafe_attr(n, "path");
 		if (a == NULL || !pkg_path_valid(a)) {
 			err_set(err, ERR_MANIFEST,
-				"manifest.xml: line %ld: bad entry path",
-				xmlGetLineNo(n));
+			    "manifest.xml: line %ld: bad entry path",
+			    xmlGetLineNo(n));
 			goto fail;
 		}
 		e->path = xstrdup(a);
 		m->nentries++;
 		if (manifest_u64(xmlsafe_attr(n, "size"), &e->size) == -1) {
 			err_set(err, ERR_MANIFEST,
-				"manifest.xml: entry %s: bad size", e->path);
+			    "manifest.xml: entry %s: bad size", e->path);
 			goto fail;
 		}
 		a = xmlsafe_attr(n, "digest");
 		if (a == NULL || strlen(a) != DIGEST_HEX_LEN ||
 		    strspn(a, "0123456789abcdef") != DIGEST_HEX_LEN) {
 			err_set(err, ERR_MANIFEST,
-				"manifest.xml: entry %s: bad digest", e->path);
+			    "manifest.xml: entry %s: bad digest", e->path);
 			goto fail;
 		}
 		memcpy(e->digest, a, DIGEST_HEX_LEN + 1);
@@ -159,8 +159,8 @@ manifest_parse(const void *buf, size_t len, int max_depth, struct manifest *m,
 		for (i = 1; i < m->nentries; i++) {
 			if (strcmp(sorted[i - 1]->path, sorted[i]->path) == 0) {
 				err_set(err, ERR_MANIFEST,
-					"manifest.xml: entry %s listed twice",
-					sorted[i]->path);
+				    "manifest.xml: entry %s listed twice",
+				    sorted[i]->path);
 				free(sorted);
 				goto fail;
 			}
@@ -187,18 +187,19 @@ manifest_serialize(const struct manifest *m, size_t *lenp)
 	buf = xmalloc(cap);
 	time_format(m->created, created, sizeof created);
 	n = snprintf(buf, cap,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<package xmlns=\"%s\" format=\"1\" id=\"%s\" sender=\"%s\" "
-		"recipient=\"%s\" seq=\"%" PRIu64 "\" created=\"%s\" "
-		"digest=\"%s\">\n",
-		NS_PACKAGE, m->uuid, m->sender, m->recipient, m->seq, created,
-		digest_alg_name(m->alg));
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<package xmlns=\"%s\" format=\"1\" id=\"%s\" sender=\"%s\" "
+	    "recipient=\"%s\" seq=\"%" PRIu64 "\" created=\"%s\" "
+	    "digest=\"%s\">\n",
+	    NS_PACKAGE, m->uuid, m->sender, m->recipient, m->seq, created,
+	    digest_alg_name(m->alg));
 	p = buf + n;
 	for (i = 0; i < m->nentries; i++) {
 		n = snprintf(p, cap - (size_t)(p - buf),
-			"  <entry path=\"%s\" size=\"%" PRIu64 "\" digest=\"%s\"/>\n",
-			m->entries[i].path, m->entries[i].size,
-			m->entries[i].digest);
+		    "  <entry path=\"%s\" size=\"%" PRIu64
+		    "\" digest=\"%s\"/>\n",
+		    m->entries[i].path, m->entries[i].size,
+		    m->entries[i].digest);
 		p += n;
 	}
 	n = snprintf(p, cap - (size_t)(p - buf), "</package>\n");

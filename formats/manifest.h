@@ -26,9 +26,11 @@ struct manifest {
 	size_t nentries;
 };
 
-int manifest_parse(const void *, size_t, int, struct manifest *, struct error *);
+int manifest_parse(
+    const void *, size_t, int, struct manifest *, struct error *);
 char *manifest_serialize(const struct manifest *, size_t *);
-const struct manifest_entry *manifest_find(const struct manifest *, const char *);
+const struct manifest_entry *manifest_find(
+    const struct manifest *, const char *);
 void manifest_free(struct manifest *);
 
 #endif

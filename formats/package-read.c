@@ -30,9 +30,9 @@ struct pkg_reader {
 	struct pkg *p;
 	struct error *err;
 	unsigned char *buf;
-	const struct manifest_entry **index;	/* manifest entries by path */
+	const struct manifest_entry **index; /* manifest entries by path */
 	unsigned char *seen;
-	uint64_t nread;				/* archive entries read */
+	uint64_t nread; /* archive entries read */
 };
 
 /* Compare manifest entries by path. */
@@ -92,12 +92,13 @@ pkg_reader_next(struct pkg_reader *r, struct archive_entry **ae)
 	if (rc == ARCHIVE_EOF)
 		return 1;
 	if (rc != ARCHIVE_OK)
-		return err_set(r->err, ERR_ARCHIVE, "not a valid tar stream: %s",
-			archive_error_string(r->a) ? archive_error_string(r->a) :
-						     "unreadable");
+		return err_set(r->err, ERR_ARCHIVE,
+		    "not a valid tar stream: %s",
+		    archive_error_string(r->a) ? archive_error_string(r->a)
+		                               : "unreadable");
 	if (++r->nread > r->o->limits.max_entries + 2)
 		return err_set(r->err, ERR_SIZE, "more than %llu entries",
-			(unsigned long long)r->o->limits.max_entries);
+		    (unsigned long long)r->o->limits.max_entries);
 	return 0;
 }
 
@@ -138,15 +139,15 @@ pkg_reader_type(struct pkg_reader *r, struct archive_entry *ae)
 		what = "a sparse file";
 	if (what != NULL)
 		return err_set(r->err, ERR_ENTRY,
-			"entry %.200s is %s; only regular files are allowed",
-			path, what);
+		    "entry %.200s is %s; only regular files are allowed", path,
+		    what);
 	return 0;
 }
 
 /* Read a whole small entry into memory, at most max bytes. */
 static int
 pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
-	unsigned char **out, size_t *len)
+    unsigned char **out, size_t *len)
 {
 	unsigned char *buf = NULL;
 	size_t cap = 0, n = 0;
@@ -163,7 +164,7 @@ pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
 		if (got < 0) {
 			free(buf);
 			return err_set(r->err, ERR_ARCHIVE, "reading %s: %s",
-				what, archive_error_string(r->a));
+			    what, archive_error_string(r->a));
 		}
 		if (got == 0)
 			break;
@@ -171,8 +172,8 @@ pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
 		if (n > max) {
 			free(buf);
 			return err_set(r->err, ERR_SIZE,
-				"%s is larger than the limit of %llu bytes", what,
-				(unsigned long long)max);
+			    "%s is larger than the limit of %llu bytes", what,
+			    (unsigned long long)max);
 		}
 	}
 	*out = buf;
@@ -183,16 +184,16 @@ pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
 /* Save bytes to a new file in the staging directory. */
 static int
 pkg_reader_save(struct pkg_reader *r, const char *name, const void *buf,
-	size_t len, char **pathp)
+    size_t len, char **pathp)
 {
 	int fd;
 
 	xasprintf(pathp, "%s/%s", r->p->stagedir, name);
-	fd = open(*pathp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		0600);
+	fd = open(
+	    *pathp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1 || fs_write_all(fd, buf, len) == -1) {
 		err_set(r->err, ERR_NONE, "cannot write %s: %s", *pathp,
-			strerror(errno));
+		    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -203,8 +204,8 @@ pkg_reader_save(struct pkg_reader *r, const char *name, const void *buf,
 
 /* Stream one payload entry to staging while hashing; never past its size. */
 static int
-pkg_reader_entry(struct pkg_reader *r, const struct manifest_entry *me,
-	struct pkg_entry *pe)
+pkg_reader_entry(
+    struct pkg_reader *r, const struct manifest_entry *me, struct pkg_entry *pe)
 {
 	char hex[DIGEST_HEX_LEN + 1];
 	struct digest d;
@@ -216,32 +217,32 @@ pkg_reader_entry(struct pkg_reader *r, const struct manifest_entry *me,
 	pe->size = me->size;
 	memcpy(pe->digest, me->digest, sizeof pe->digest);
 	xasprintf(&pe->staged, "%s/e%06zu", r->p->stagedir, r->p->nentries);
-	fd = open(pe->staged, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		O_NOFOLLOW, 0600);
+	fd = open(pe->staged,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1)
 		return err_set(r->err, ERR_NONE, "cannot create %s: %s",
-			pe->staged, strerror(errno));
+		    pe->staged, strerror(errno));
 	digest_init(&d, r->p->m.alg);
 	for (;;) {
 		got = archive_read_data(r->a, r->buf, PKG_READ_CHUNK);
 		if (got < 0) {
 			err_set(r->err, ERR_ARCHIVE, "reading %s: %s", me->path,
-				archive_error_string(r->a));
+			    archive_error_string(r->a));
 			goto fail;
 		}
 		if (got == 0)
 			break;
 		if ((uint64_t)got > me->size - total) {
 			err_set(r->err, ERR_DIGEST,
-				"entry %s is larger than the %llu bytes the "
-				"manifest lists", me->path,
-				(unsigned long long)me->size);
+			    "entry %s is larger than the %llu bytes the "
+			    "manifest lists",
+			    me->path, (unsigned long long)me->size);
 			goto fail;
 		}
 		digest_update(&d, r->buf, (size_t)got);
 		if (fs_write_all(fd, r->buf, (size_t)got) == -1) {
 			err_set(r->err, ERR_NONE, "cannot write %s: %s",
-				pe->staged, strerror(errno));
+			    pe->staged, strerror(errno));
 			goto fail;
 		}
 		total += (uint64_t)got;
@@ -249,16 +250,16 @@ pkg_reader_entry(struct pkg_reader *r, const struct manifest_entry *me,
 	digest_final_hex(&d, hex);
 	if (close(fd) == -1)
 		return err_set(r->err, ERR_NONE, "cannot write %s: %s",
-			pe->staged, strerror(errno));
+		    pe->staged, strerror(errno));
 	if (total != me->size)
 		return err_set(r->err, ERR_DIGEST,
-			"entry %s has %llu bytes, the manifest lists %llu",
-			me->path, (unsigned long long)total,
-			(unsigned long long)me->size);
+		    "entry %s has %llu bytes, the manifest lists %llu",
+		    me->path, (unsigned long long)total,
+		    (unsigned long long)me->size);
 	if (strcmp(hex, me->digest) != 0)
 		return err_set(r->err, ERR_DIGEST,
-			"entry %s: %s digest mismatch", me->path,
-			digest_alg_name(r->p->m.alg));
+		    "entry %s: %s digest mismatch", me->path,
+		    digest_alg_name(r->p->m.alg));
 	return 0;
 fail:
 	digest_final_hex(&d, hex);
@@ -268,8 +269,8 @@ fail:
 
 /* Steps 2: manifest, signature, name, recipient; then limits on the manifest. */
 static int
-pkg_reader_head(struct pkg_reader *r, char *sender, uint64_t seq,
-	const char *uuid)
+pkg_reader_head(
+    struct pkg_reader *r, char *sender, uint64_t seq, const char *uuid)
 {
 	struct archive_entry *ae;
 	const struct pkg_verify_opts *o = r->o;
@@ -297,8 +298,8 @@ pkg_reader_head(struct pkg_reader *r, char *sender, uint64_t seq,
 		r->p->compress = PKG_COMPRESS_ZSTD;
 	else
 		return err_set(r->err, ERR_ARCHIVE,
-			"compression %s is not allowed",
-			archive_filter_name(r->a, 0));
+		    "compression %s is not allowed",
+		    archive_filter_name(r->a, 0));
 	if ((archive_format(r->a) & ARCHIVE_FORMAT_BASE_MASK) !=
 	    ARCHIVE_FORMAT_TAR)
 		return err_set(r->err, ERR_ARCHIVE, "not a tar archive");
@@ -307,16 +308,16 @@ pkg_reader_head(struct pkg_reader *r, char *sender, uint64_t seq,
 	path = archive_entry_pathname(ae);
 	if (path == NULL || strcmp(path, "manifest.xml") != 0)
 		return err_set(r->err, ERR_ENTRY,
-			"first entry is %.200s, it must be manifest.xml",
-			path ? path : "(unreadable)");
-	if (pkg_reader_small(r, "manifest.xml", l->max_manifest, &mbuf,
-		    &mlen) == -1)
+		    "first entry is %.200s, it must be manifest.xml",
+		    path ? path : "(unreadable)");
+	if (pkg_reader_small(
+	        r, "manifest.xml", l->max_manifest, &mbuf, &mlen) == -1)
 		goto out;
 
 	if ((rc = pkg_reader_next(r, &ae)) != 0) {
 		if (rc == 1)
 			err_set(r->err, ERR_SIGNATURE,
-				"no manifest.xml.p7s after manifest.xml");
+			    "no manifest.xml.p7s after manifest.xml");
 		goto out;
 	}
 	if (pkg_reader_type(r, ae) == -1)
@@ -324,12 +325,12 @@ pkg_reader_head(struct pkg_reader *r, char *sender, uint64_t seq,
 	path = archive_entry_pathname(ae);
 	if (path == NULL || strcmp(path, "manifest.xml.p7s") != 0) {
 		err_set(r->err, ERR_ENTRY,
-			"second entry is %.200s, it must be manifest.xml.p7s",
-			path ? path : "(unreadable)");
+		    "second entry is %.200s, it must be manifest.xml.p7s",
+		    path ? path : "(unreadable)");
 		goto out;
 	}
-	if (pkg_reader_small(r, "manifest.xml.p7s", PKG_P7S_MAX, &sbuf,
-		    &slen) == -1)
+	if (pkg_reader_small(
+	        r, "manifest.xml.p7s", PKG_P7S_MAX, &sbuf, &slen) == -1)
 		goto out;
 
 	if (manifest_parse(mbuf, mlen, l->max_depth, &r->p->m, r->err) == -1)
@@ -337,56 +338,59 @@ pkg_reader_head(struct pkg_reader *r, char *sender, uint64_t seq,
 	if (strcmp(r->p->m.sender, sender) != 0 || r->p->m.seq != seq ||
 	    strcmp(r->p->m.uuid, uuid) != 0) {
 		err_set(r->err, ERR_NAME,
-			"file name says %s/%llu/%s, the manifest says "
-			"%s/%llu/%s", sender, (unsigned long long)seq, uuid,
-			r->p->m.sender, (unsigned long long)r->p->m.seq,
-			r->p->m.uuid);
+		    "file name says %s/%llu/%s, the manifest says "
+		    "%s/%llu/%s",
+		    sender, (unsigned long long)seq, uuid, r->p->m.sender,
+		    (unsigned long long)r->p->m.seq, r->p->m.uuid);
 		goto out;
 	}
 	if (strcmp(r->p->m.recipient, o->own_id) != 0) {
 		err_set(r->err, ERR_RECIPIENT,
-			"package is for %s, this gateway is %s",
-			r->p->m.recipient, o->own_id);
+		    "package is for %s, this gateway is %s", r->p->m.recipient,
+		    o->own_id);
 		goto out;
 	}
 	if (((1u << r->p->m.alg) & o->digests) == 0) {
 		err_set(r->err, ERR_MANIFEST, "digest %s is not allowed",
-			digest_alg_name(r->p->m.alg));
+		    digest_alg_name(r->p->m.alg));
 		goto out;
 	}
 	if (sig_verify(o->trust, mbuf, mlen, sbuf, slen, r->p->m.sender,
-		    o->now ? o->now : time(NULL), o->sig_algs, &r->p->sig,
-		    r->err) == -1)
+	        o->now ? o->now : time(NULL), o->sig_algs, &r->p->sig,
+	        r->err) == -1)
 		goto out;
 	digest_mem_hex(DIGEST_STREEBOG256, mbuf, mlen, r->p->manifest_digest);
 
 	if (r->p->m.nentries > l->max_entries) {
-		err_set(r->err, ERR_SIZE, "manifest lists %zu entries, limit %llu",
-			r->p->m.nentries, (unsigned long long)l->max_entries);
+		err_set(r->err, ERR_SIZE,
+		    "manifest lists %zu entries, limit %llu", r->p->m.nentries,
+		    (unsigned long long)l->max_entries);
 		goto out;
 	}
 	for (i = 0; i < r->p->m.nentries; i++) {
 		const struct manifest_entry *e = &r->p->m.entries[i];
-		uint64_t max = pkg_doc_path(e->path) ? l->max_xml : l->max_entry;
+		uint64_t max =
+		    pkg_doc_path(e->path) ? l->max_xml : l->max_entry;
 
 		if (e->size > max) {
 			err_set(r->err, ERR_SIZE,
-				"entry %s: %llu bytes, limit %llu", e->path,
-				(unsigned long long)e->size,
-				(unsigned long long)max);
+			    "entry %s: %llu bytes, limit %llu", e->path,
+			    (unsigned long long)e->size,
+			    (unsigned long long)max);
 			goto out;
 		}
 		sum += e->size;
 	}
 	if (sum > l->max_total) {
-		err_set(r->err, ERR_SIZE, "entries sum to %llu bytes, limit %llu",
-			(unsigned long long)sum, (unsigned long long)l->max_total);
+		err_set(r->err, ERR_SIZE,
+		    "entries sum to %llu bytes, limit %llu",
+		    (unsigned long long)sum, (unsigned long long)l->max_total);
 		goto out;
 	}
-	if (pkg_reader_save(r, "manifest.xml", mbuf, mlen,
-		    &r->p->manifest_path) == -1 ||
-	    pkg_reader_save(r, "manifest.xml.p7s", sbuf, slen,
-		    &r->p->p7s_path) == -1)
+	if (pkg_reader_save(
+	        r, "manifest.xml", mbuf, mlen, &r->p->manifest_path) == -1 ||
+	    pkg_reader_save(
+	        r, "manifest.xml.p7s", sbuf, slen, &r->p->p7s_path) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -411,8 +415,8 @@ pkg_reader_body(struct pkg_reader *r)
 	for (i = 0; i < m->nentries; i++)
 		r->index[i] = &m->entries[i];
 	qsort(r->index, m->nentries, sizeof *r->index, pkg_index_cmp);
-	r->p->entries = xcalloc(m->nentries ? m->nentries : 1,
-		sizeof *r->p->entries);
+	r->p->entries =
+	    xcalloc(m->nentries ? m->nentries : 1, sizeof *r->p->entries);
 
 	while ((rc = pkg_reader_next(r, &ae)) == 0) {
 		if (pkg_reader_type(r, ae) == -1)
@@ -420,18 +424,18 @@ pkg_reader_body(struct pkg_reader *r)
 		path = archive_entry_pathname(ae);
 		if (path == NULL || !pkg_path_valid(path))
 			return err_set(r->err, ERR_ENTRY,
-				"entry path '%.200s' is not allowed (payload/ "
-				"and 1 to 3 parts of [A-Za-z0-9._-])",
-				path ? path : "(unreadable)");
+			    "entry path '%.200s' is not allowed (payload/ "
+			    "and 1 to 3 parts of [A-Za-z0-9._-])",
+			    path ? path : "(unreadable)");
 		if ((k = pkg_index_find(r, path)) == -1)
 			return err_set(r->err, ERR_ENTRY,
-				"entry %s is not listed in the manifest", path);
+			    "entry %s is not listed in the manifest", path);
 		if (r->seen[k])
-			return err_set(r->err, ERR_ENTRY,
-				"entry %s appears twice", path);
+			return err_set(
+			    r->err, ERR_ENTRY, "entry %s appears twice", path);
 		r->seen[k] = 1;
-		if (pkg_reader_entry(r, r->index[k],
-			    &r->p->entries[r->p->nentries++]) == -1)
+		if (pkg_reader_entry(
+		        r, r->index[k], &r->p->entries[r->p->nentries++]) == -1)
 			return -1;
 	}
 	if (rc == -1)
@@ -439,8 +443,9 @@ pkg_reader_body(struct pkg_reader *r)
 	for (i = 0; i < m->nentries; i++)
 		if (!r->seen[i])
 			return err_set(r->err, ERR_ENTRY,
-				"entry %s is in the manifest but not in the "
-				"archive", r->index[i]->path);
+			    "entry %s is in the manifest but not in the "
+			    "archive",
+			    r->index[i]->path);
 	return 0;
 }
 
@@ -451,7 +456,7 @@ pkg_reader_body(struct pkg_reader *r)
  */
 struct pkg *
 pkg_read(const char *path, const char *stagebase,
-	const struct pkg_verify_opts *o, struct error *err)
+    const struct pkg_verify_opts *o, struct error *err)
 {
 	struct pkg_reader r;
 	struct stat sb;
@@ -466,8 +471,8 @@ pkg_read(const char *path, const char *stagebase,
 	base = basename(copy);
 	if (pkg_name_parse(base, sender, &seq, uuid) == -1) {
 		err_set(err, ERR_NAME,
-			"file name %.100s is not <sender>.<seq:12>.<uuid>.pkg",
-			base);
+		    "file name %.100s is not <sender>.<seq:12>.<uuid>.pkg",
+		    base);
 		free(copy);
 		free(p);
 		return NULL;
@@ -476,8 +481,8 @@ pkg_read(const char *path, const char *stagebase,
 	free(copy);
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		err_set(err, ERR_NONE, "cannot open %s: %s", path,
-			strerror(errno));
+		err_set(
+		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
@@ -487,14 +492,14 @@ pkg_read(const char *path, const char *stagebase,
 	p->file_size = (uint64_t)sb.st_size;
 	if (p->file_size > o->limits.max_file) {
 		err_set(err, ERR_SIZE, "file has %llu bytes, limit %llu",
-			(unsigned long long)p->file_size,
-			(unsigned long long)o->limits.max_file);
+		    (unsigned long long)p->file_size,
+		    (unsigned long long)o->limits.max_file);
 		goto out;
 	}
 	xasprintf(&tmpl, "%s/.pkg-XXXXXX", stagebase);
 	if (mkdtemp(tmpl) == NULL) {
 		err_set(err, ERR_NONE, "cannot create staging in %s: %s",
-			stagebase, strerror(errno));
+		    stagebase, strerror(errno));
 		free(tmpl);
 		goto out;
 	}
@@ -570,7 +575,7 @@ pkg_free(struct pkg *p)
 /* Move or copy one staged file to name under the directory dfd, never replacing. */
 static int
 pkg_extract_one(const char *staged, int dfd, const char *name,
-	const char *shown, struct error *err)
+    const char *shown, struct error *err)
 {
 	unsigned char buf[65536];
 	ssize_t n;
@@ -579,27 +584,29 @@ pkg_extract_one(const char *staged, int dfd, const char *name,
 	if (renameat2(AT_FDCWD, staged, dfd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno == EEXIST)
-		return err_set(err, ERR_NONE, "%s already exists; extract into "
-			"an empty directory", shown);
+		return err_set(err, ERR_NONE,
+		    "%s already exists; extract into "
+		    "an empty directory",
+		    shown);
 	if (errno != EXDEV && errno != EINVAL)
 		return err_set(err, ERR_NONE, "cannot create %s: %s", shown,
-			strerror(errno));
+		    strerror(errno));
 	if ((in = open(staged, O_RDONLY | O_CLOEXEC)) == -1)
 		return err_set(err, ERR_NONE, "cannot read %s: %s", staged,
-			strerror(errno));
-	out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		O_NOFOLLOW, 0644);
+		    strerror(errno));
+	out = openat(dfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (out == -1) {
 		close(in);
 		return err_set(err, ERR_NONE, "cannot create %s: %s", shown,
-			strerror(errno));
+		    strerror(errno));
 	}
 	while ((n = read(in, buf, sizeof buf)) > 0)
 		if (fs_write_all(out, buf, (size_t)n) == -1)
 			break;
 	if (n != 0 || fsync(out) == -1) {
 		err_set(err, ERR_NONE, "cannot write %s: %s", shown,
-			strerror(errno));
+		    strerror(errno));
 		close(in);
 		close(out);
 		return -1;
@@ -622,15 +629,15 @@ pkg_extract(const struct pkg *p, const char *dir, struct error *err)
 	int root, dfd, next;
 
 	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return err_set(err, ERR_NONE, "cannot open %s: %s", dir,
-			strerror(errno));
+		return err_set(
+		    err, ERR_NONE, "cannot open %s: %s", dir, strerror(errno));
 	snprintf(shown, sizeof shown, "%s/manifest.xml", dir);
-	if (pkg_extract_one(p->manifest_path, root, "manifest.xml", shown,
-		    err) == -1)
+	if (pkg_extract_one(
+	        p->manifest_path, root, "manifest.xml", shown, err) == -1)
 		goto fail;
 	snprintf(shown, sizeof shown, "%s/manifest.xml.p7s", dir);
-	if (pkg_extract_one(p->p7s_path, root, "manifest.xml.p7s", shown,
-		    err) == -1)
+	if (pkg_extract_one(
+	        p->p7s_path, root, "manifest.xml.p7s", shown, err) == -1)
 		goto fail;
 	for (i = 0; i < p->nentries; i++) {
 		snprintf(shown, sizeof shown, "%s/%s", dir, p->entries[i].path);
@@ -638,25 +645,27 @@ pkg_extract(const struct pkg *p, const char *dir, struct error *err)
 			goto fail;
 		for (s = p->entries[i].path; (slash = strchr(s, '/')) != NULL;
 		     s = slash + 1) {
-			snprintf(comp, sizeof comp, "%.*s", (int)(slash - s), s);
+			snprintf(
+			    comp, sizeof comp, "%.*s", (int)(slash - s), s);
 			if (mkdirat(dfd, comp, 0755) == -1 && errno != EEXIST) {
 				err_set(err, ERR_NONE, "cannot create %s: %s",
-					shown, strerror(errno));
+				    shown, strerror(errno));
 				close(dfd);
 				goto fail;
 			}
-			next = openat(dfd, comp, O_RDONLY | O_DIRECTORY |
-				O_NOFOLLOW | O_CLOEXEC);
+			next = openat(dfd, comp,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			close(dfd);
 			if ((dfd = next) == -1) {
-				err_set(err, ERR_NONE, "cannot open %s: %s "
-					"(a symlink in the way?)", shown,
-					strerror(errno));
+				err_set(err, ERR_NONE,
+				    "cannot open %s: %s "
+				    "(a symlink in the way?)",
+				    shown, strerror(errno));
 				goto fail;
 			}
 		}
-		if (pkg_extract_one(p->entries[i].staged, dfd, s, shown,
-			    err) == -1) {
+		if (pkg_extract_one(p->entries[i].staged, dfd, s, shown, err) ==
+		    -1) {
 			close(dfd);
 			goto fail;
 		}
@@ -670,6 +679,6 @@ fail:
 	close(root);
 	if (err->text[0] == '\0')
 		err_set(err, ERR_NONE, "cannot extract into %s: %s", dir,
-			strerror(errno));
+		    strerror(errno));
 	return -1;
 }

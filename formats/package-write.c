@@ -22,11 +22,11 @@
 
 struct pkg_wentry {
 	char *path;
-	char *src;		/* file to stream from, or NULL */
-	unsigned char *mem;	/* in-memory content, or NULL */
+	char *src;          /* file to stream from, or NULL */
+	unsigned char *mem; /* in-memory content, or NULL */
 	uint64_t size;
 	char digest[DIGEST_HEX_LEN + 1];
-	struct stat sb;		/* identity of src when hashed */
+	struct stat sb; /* identity of src when hashed */
 };
 
 struct pkg_writer {
@@ -44,7 +44,7 @@ struct pkg_writer {
 /* Start a package from signer's id to recipient with sequence number seq. */
 struct pkg_writer *
 pkg_writer_new(struct signer *s, const char *recipient, uint64_t seq,
-	enum pkg_compress c, enum digest_alg alg)
+    enum pkg_compress c, enum digest_alg alg)
 {
 	struct pkg_writer *w;
 
@@ -73,8 +73,9 @@ pkg_writer_slot(struct pkg_writer *w, const char *path, struct error *err)
 
 	if (!pkg_path_valid(path)) {
 		err_set(err, ERR_NONE,
-			"'%s' is not a payload path: payload/ and 1 to 3 parts "
-			"of [A-Za-z0-9._-]", path);
+		    "'%s' is not a payload path: payload/ and 1 to 3 parts "
+		    "of [A-Za-z0-9._-]",
+		    path);
 		return NULL;
 	}
 	for (i = 0; i < w->n; i++) {
@@ -85,7 +86,7 @@ pkg_writer_slot(struct pkg_writer *w, const char *path, struct error *err)
 	}
 	if (w->n >= w->limits.max_entries) {
 		err_set(err, ERR_NONE, "more than %llu entries in one package",
-			(unsigned long long)w->limits.max_entries);
+		    (unsigned long long)w->limits.max_entries);
 		return NULL;
 	}
 	if (w->n == w->cap) {
@@ -98,27 +99,27 @@ pkg_writer_slot(struct pkg_writer *w, const char *path, struct error *err)
 
 /* Check entry and total sizes against the limits. */
 static int
-pkg_writer_sizes(struct pkg_writer *w, const char *path, uint64_t size,
-	struct error *err)
+pkg_writer_sizes(
+    struct pkg_writer *w, const char *path, uint64_t size, struct error *err)
 {
-	uint64_t max = pkg_doc_path(path) ? w->limits.max_xml :
-					    w->limits.max_entry;
+	uint64_t max =
+	    pkg_doc_path(path) ? w->limits.max_xml : w->limits.max_entry;
 
 	if (size > max)
 		return err_set(err, ERR_NONE,
-			"%s: %llu bytes, over the limit of %llu", path,
-			(unsigned long long)size, (unsigned long long)max);
+		    "%s: %llu bytes, over the limit of %llu", path,
+		    (unsigned long long)size, (unsigned long long)max);
 	if (w->total + size > w->limits.max_total)
 		return err_set(err, ERR_NONE,
-			"%s: package would exceed %llu bytes in all", path,
-			(unsigned long long)w->limits.max_total);
+		    "%s: package would exceed %llu bytes in all", path,
+		    (unsigned long long)w->limits.max_total);
 	return 0;
 }
 
 /* Add a file from disk; it is hashed now and streamed at write time. */
 int
-pkg_writer_add_file(struct pkg_writer *w, const char *path, const char *src,
-	struct error *err)
+pkg_writer_add_file(
+    struct pkg_writer *w, const char *path, const char *src, struct error *err)
 {
 	struct pkg_wentry *e;
 	struct stat sb;
@@ -126,8 +127,8 @@ pkg_writer_add_file(struct pkg_writer *w, const char *path, const char *src,
 	if ((e = pkg_writer_slot(w, path, err)) == NULL)
 		return -1;
 	if (stat(src, &sb) == -1)
-		return err_set(err, ERR_NONE, "cannot read %s: %s", src,
-			strerror(errno));
+		return err_set(
+		    err, ERR_NONE, "cannot read %s: %s", src, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
 		return err_set(err, ERR_NONE, "%s is not a regular file", src);
 	if (pkg_writer_sizes(w, path, (uint64_t)sb.st_size, err) == -1)
@@ -136,8 +137,8 @@ pkg_writer_add_file(struct pkg_writer *w, const char *path, const char *src,
 		return -1;
 	if (stat(src, &e->sb) == -1 || e->sb.st_ino != sb.st_ino ||
 	    (uint64_t)e->sb.st_size != e->size)
-		return err_set(err, ERR_NONE, "%s changed while being read",
-			src);
+		return err_set(
+		    err, ERR_NONE, "%s changed while being read", src);
 	e->path = xstrdup(path);
 	e->src = xstrdup(src);
 	w->total += e->size;
@@ -148,7 +149,7 @@ pkg_writer_add_file(struct pkg_writer *w, const char *path, const char *src,
 /* Add an entry from memory (documents); the bytes are copied. */
 int
 pkg_writer_add_mem(struct pkg_writer *w, const char *path, const void *buf,
-	size_t len, struct error *err)
+    size_t len, struct error *err)
 {
 	struct pkg_wentry *e;
 
@@ -181,8 +182,7 @@ pkg_writer_check(struct pkg_writer *w, struct error *err)
 		pe[i].staged = w->e[i].src;
 		if (w->e[i].mem != NULL && pkg_doc_path(pe[i].path)) {
 			pe[i].doc = xmlsafe_parse(w->e[i].mem, w->e[i].size,
-				pe[i].path, w->limits.max_depth, ERR_PAYLOAD,
-				err);
+			    pe[i].path, w->limits.max_depth, ERR_PAYLOAD, err);
 			if (pe[i].doc == NULL) {
 				rc = -1;
 				break;
@@ -200,8 +200,8 @@ pkg_writer_check(struct pkg_writer *w, struct error *err)
 
 /* Write one tar header for a regular file. */
 static int
-pkg_writer_header(struct archive *a, const char *path, uint64_t size,
-	time_t mtime)
+pkg_writer_header(
+    struct archive *a, const char *path, uint64_t size, time_t mtime)
 {
 	struct archive_entry *ae;
 	int rc;
@@ -237,7 +237,7 @@ pkg_writer_data(struct archive *a, const void *buf, size_t len)
 /* Stream a source file into the archive, checking it did not change. */
 static int
 pkg_writer_stream(struct archive *a, struct pkg_wentry *e, unsigned char *buf,
-	struct error *err)
+    struct error *err)
 {
 	struct stat sb;
 	uint64_t total = 0;
@@ -246,7 +246,7 @@ pkg_writer_stream(struct archive *a, struct pkg_wentry *e, unsigned char *buf,
 
 	if ((fd = open(e->src, O_RDONLY | O_CLOEXEC)) == -1)
 		return err_set(err, ERR_NONE, "cannot open %s: %s", e->src,
-			strerror(errno));
+		    strerror(errno));
 	if (fstat(fd, &sb) == -1 || sb.st_ino != e->sb.st_ino ||
 	    sb.st_dev != e->sb.st_dev || sb.st_size != e->sb.st_size ||
 	    sb.st_mtim.tv_sec != e->sb.st_mtim.tv_sec ||
@@ -259,15 +259,16 @@ pkg_writer_stream(struct archive *a, struct pkg_wentry *e, unsigned char *buf,
 			continue;
 		if (n == -1) {
 			err_set(err, ERR_NONE, "cannot read %s: %s", e->src,
-				strerror(errno));
+			    strerror(errno));
 			close(fd);
 			return -1;
 		}
 		if (n == 0 || total + (uint64_t)n > e->size)
 			goto changed;
 		if (pkg_writer_data(a, buf, (size_t)n) == -1) {
-			err_set(err, ERR_NONE, "writing %s into the package: %s",
-				e->path, archive_error_string(a));
+			err_set(err, ERR_NONE,
+			    "writing %s into the package: %s", e->path,
+			    archive_error_string(a));
 			close(fd);
 			return -1;
 		}
@@ -282,8 +283,9 @@ pkg_writer_stream(struct archive *a, struct pkg_wentry *e, unsigned char *buf,
 changed:
 	close(fd);
 	return err_set(err, ERR_NONE,
-		"%s changed while being packed; pack it again once it is "
-		"complete", e->src);
+	    "%s changed while being packed; pack it again once it is "
+	    "complete",
+	    e->src);
 }
 
 /* Set up libarchive for a pax stream with the chosen filter. */
@@ -300,8 +302,9 @@ pkg_writer_archive(struct pkg_writer *w, int fd, struct error *err)
 	else if (w->compress == PKG_COMPRESS_GZIP)
 		rc = archive_write_add_filter_gzip(a);
 	if (rc != ARCHIVE_OK) {
-		err_set(err, ERR_NONE, "libarchive cannot write %s in-process: %s",
-			pkg_compress_name(w->compress), archive_error_string(a));
+		err_set(err, ERR_NONE,
+		    "libarchive cannot write %s in-process: %s",
+		    pkg_compress_name(w->compress), archive_error_string(a));
 		archive_write_free(a);
 		return NULL;
 	}
@@ -309,7 +312,7 @@ pkg_writer_archive(struct pkg_writer *w, int fd, struct error *err)
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		err_set(err, ERR_NONE, "cannot start the archive: %s",
-			archive_error_string(a));
+		    archive_error_string(a));
 		archive_write_free(a);
 		return NULL;
 	}
@@ -322,22 +325,23 @@ pkg_writer_archive(struct pkg_writer *w, int fd, struct error *err)
  */
 int
 pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
-	size_t namelen, struct error *err)
+    size_t namelen, struct error *err)
 {
 	struct manifest m;
-	gnutls_datum_t p7s = { NULL, 0 };
+	gnutls_datum_t p7s = {NULL, 0};
 	struct archive *a = NULL;
 	unsigned char *buf = NULL;
-	char uuid[37], fname[PKG_NAME_MAX], *tmp = NULL, *dst = NULL, *mbuf = NULL;
+	char uuid[37], fname[PKG_NAME_MAX], *tmp = NULL, *dst = NULL,
+	                                    *mbuf = NULL;
 	size_t mlen, i;
 	int fd = -1, dfd = -1, ret = -1, saved;
 
 	if (w->seq == 0 || w->seq > PKG_SEQ_MAX)
 		return err_set(err, ERR_NONE, "seq %llu out of range 1..%llu",
-			(unsigned long long)w->seq, PKG_SEQ_MAX);
+		    (unsigned long long)w->seq, PKG_SEQ_MAX);
 	if (!pkg_id_valid(w->recipient))
-		return err_set(err, ERR_NONE, "recipient '%s' is not a gateway id",
-			w->recipient);
+		return err_set(err, ERR_NONE,
+		    "recipient '%s' is not a gateway id", w->recipient);
 	if (pkg_writer_check(w, err) == -1)
 		return -1;
 
@@ -354,19 +358,23 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	for (i = 0; i < w->n; i++) {
 		m.entries[i].path = w->e[i].path;
 		m.entries[i].size = w->e[i].size;
-		memcpy(m.entries[i].digest, w->e[i].digest, sizeof m.entries[i].digest);
+		memcpy(m.entries[i].digest, w->e[i].digest,
+		    sizeof m.entries[i].digest);
 	}
 	mbuf = manifest_serialize(&m, &mlen);
 	free(m.entries);
 	if (signer_sign(w->signer, mbuf, mlen, &p7s, err) == -1)
 		goto out;
 
-	pkg_name_format(fname, sizeof fname, signer_id(w->signer), w->seq, uuid);
+	pkg_name_format(
+	    fname, sizeof fname, signer_id(w->signer), w->seq, uuid);
 	xasprintf(&tmp, "%s/.%s", dir, fname);
 	xasprintf(&dst, "%s/%s", dir, fname);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp, strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
+		    strerror(errno));
 		goto out;
 	}
 	if ((a = pkg_writer_archive(w, fd, err)) == NULL)
@@ -374,23 +382,25 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	buf = xmalloc(PKG_WRITE_CHUNK);
 	if (pkg_writer_header(a, "manifest.xml", mlen, m.created) == -1 ||
 	    pkg_writer_data(a, mbuf, mlen) == -1 ||
-	    pkg_writer_header(a, "manifest.xml.p7s", p7s.size, m.created) == -1 ||
+	    pkg_writer_header(a, "manifest.xml.p7s", p7s.size, m.created) ==
+	        -1 ||
 	    pkg_writer_data(a, p7s.data, p7s.size) == -1) {
 		err_set(err, ERR_NONE, "writing %s: %s", tmp,
-			archive_error_string(a));
+		    archive_error_string(a));
 		goto out;
 	}
 	for (i = 0; i < w->n; i++) {
-		if (pkg_writer_header(a, w->e[i].path, w->e[i].size,
-			    m.created) == -1) {
+		if (pkg_writer_header(
+		        a, w->e[i].path, w->e[i].size, m.created) == -1) {
 			err_set(err, ERR_NONE, "writing %s: %s", tmp,
-				archive_error_string(a));
+			    archive_error_string(a));
 			goto out;
 		}
 		if (w->e[i].mem != NULL) {
-			if (pkg_writer_data(a, w->e[i].mem, w->e[i].size) == -1) {
+			if (pkg_writer_data(a, w->e[i].mem, w->e[i].size) ==
+			    -1) {
 				err_set(err, ERR_NONE, "writing %s: %s", tmp,
-					archive_error_string(a));
+				    archive_error_string(a));
 				goto out;
 			}
 		} else if (pkg_writer_stream(a, &w->e[i], buf, err) == -1)
@@ -398,32 +408,35 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		err_set(err, ERR_NONE, "writing %s: %s", tmp,
-			archive_error_string(a));
+		    archive_error_string(a));
 		goto out;
 	}
 	if (fsync(fd) == -1 || close(fd) == -1) {
 		saved = errno;
 		fd = -1;
-		err_set(err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
+		err_set(
+		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
 		goto out;
 	}
 	fd = -1;
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		err_set(err, ERR_NONE, "cannot open %s: %s", dir, strerror(errno));
+		err_set(
+		    err, ERR_NONE, "cannot open %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (renameat2(dfd, tmp + strlen(dir) + 1, dfd, fname,
-		    RENAME_NOREPLACE) == -1 &&
-	    (errno != EINVAL || renameat(dfd, tmp + strlen(dir) + 1, dfd,
-				    fname) == -1)) {
+	        RENAME_NOREPLACE) == -1 &&
+	    (errno != EINVAL ||
+	        renameat(dfd, tmp + strlen(dir) + 1, dfd, fname) == -1)) {
 		err_set(err, ERR_NONE, "cannot rename %s to %s: %s", tmp, dst,
-			strerror(errno));
+		    strerror(errno));
 		goto out;
 	}
 	free(tmp);
 	tmp = NULL;
 	if (fsync(dfd) == -1) {
-		err_set(err, ERR_NONE, "cannot fsync %s: %s", dir, strerror(errno));
+		err_set(
+		    err, ERR_NONE, "cannot fsync %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	snprintf(name, namelen, "%s", fname);

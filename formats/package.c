@@ -69,7 +69,7 @@ pkg_uuid_valid(const char *s)
 			if (s[i] != '-')
 				return false;
 		} else if (!((s[i] >= '0' && s[i] <= '9') ||
-				   (s[i] >= 'a' && s[i] <= 'f')))
+		               (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	}
 	return true;
@@ -86,7 +86,7 @@ pkg_path_valid(const char *s)
 		return false;
 	for (p = s + 8;; p = c + 1) {
 		c = p + strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				  "abcdefghijklmnopqrstuvwxyz0123456789._-");
+		                  "abcdefghijklmnopqrstuvwxyz0123456789._-");
 		len = (size_t)(c - p);
 		if (len == 0 || len > 100 || (*c != '/' && *c != '\0'))
 			return false;
@@ -151,8 +151,8 @@ pkg_name_parse(const char *name, char *sender, uint64_t *seq, char *uuid)
 
 /* Format a package file name. */
 void
-pkg_name_format(char *buf, size_t len, const char *sender, uint64_t seq,
-	const char *uuid)
+pkg_name_format(
+    char *buf, size_t len, const char *sender, uint64_t seq, const char *uuid)
 {
 	snprintf(buf, len, "%s.%012" PRIu64 ".%s.pkg", sender, seq, uuid);
 }
@@ -167,10 +167,10 @@ pkg_uuid_new(char *out)
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	snprintf(out, 37,
-		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		"%02x%02x%02x%02x%02x%02x",
-		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		b[10], b[11], b[12], b[13], b[14], b[15]);
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+	    b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* Parse none, gzip or zstd. */
@@ -217,11 +217,28 @@ pkg_size_parse(const char *s, uint64_t *v)
 	if (errno != 0)
 		return -1;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
 		return -1;
@@ -242,13 +259,13 @@ pkg_limits_set(struct pkg_limits *l, const char *spec, struct error *err)
 
 	if (eq == NULL || pkg_size_parse(eq + 1, &v) == -1 || v == 0)
 		return err_set(err, ERR_NONE,
-			"limit '%s': expected NAME=VALUE with a positive value",
-			spec);
+		    "limit '%s': expected NAME=VALUE with a positive value",
+		    spec);
 	n = (size_t)(eq - spec);
-#define PKG_LIMIT(name, field)                                          \
-	if (n == strlen(name) && strncmp(spec, name, n) == 0) {        \
-		l->field = v;                                          \
-		return 0;                                              \
+#define PKG_LIMIT(name, field)                                                 \
+	if (n == strlen(name) && strncmp(spec, name, n) == 0) {                \
+		l->field = v;                                                  \
+		return 0;                                                      \
 	}
 	PKG_LIMIT("file", max_file)
 	PKG_LIMIT("entries", max_entries)
@@ -262,6 +279,7 @@ pkg_limits_set(struct pkg_limits *l, const char *spec, struct error *err)
 		return 0;
 	}
 	return err_set(err, ERR_NONE,
-		"unknown limit '%.*s' (file, entries, manifest, xml, entry, total, "
-		"depth<=256)", (int)n, spec);
+	    "unknown limit '%.*s' (file, entries, manifest, xml, entry, total, "
+	    "depth<=256)",
+	    (int)n, spec);
 }

@@ -22,16 +22,20 @@
 
 /* Receiver limits of package.md section 7. */
 struct pkg_limits {
-	uint64_t max_file;	/* package file size */
-	uint64_t max_entries;	/* payload entries */
-	uint64_t max_manifest;	/* manifest.xml bytes */
-	uint64_t max_xml;	/* any payload XML document */
-	uint64_t max_entry;	/* any entry */
-	uint64_t max_total;	/* sum of entry sizes */
-	int max_depth;		/* XML element depth */
+	uint64_t max_file;     /* package file size */
+	uint64_t max_entries;  /* payload entries */
+	uint64_t max_manifest; /* manifest.xml bytes */
+	uint64_t max_xml;      /* any payload XML document */
+	uint64_t max_entry;    /* any entry */
+	uint64_t max_total;    /* sum of entry sizes */
+	int max_depth;         /* XML element depth */
 };
 
-enum pkg_compress { PKG_COMPRESS_NONE = 0, PKG_COMPRESS_GZIP, PKG_COMPRESS_ZSTD };
+enum pkg_compress {
+	PKG_COMPRESS_NONE = 0,
+	PKG_COMPRESS_GZIP,
+	PKG_COMPRESS_ZSTD
+};
 
 #define PKG_FILTER_NONE (1u << PKG_COMPRESS_NONE)
 #define PKG_FILTER_GZIP (1u << PKG_COMPRESS_GZIP)
@@ -43,34 +47,35 @@ struct pkg_verify_opts {
 	const char *own_id;
 	struct trust *trust;
 	struct pkg_limits limits;
-	unsigned filters;	/* PKG_FILTER_* */
-	unsigned digests;	/* DIGEST_ALLOW_* */
-	unsigned sig_algs;	/* SIG_ALLOW_* */
-	time_t now;		/* 0: the current time */
+	unsigned filters;  /* PKG_FILTER_* */
+	unsigned digests;  /* DIGEST_ALLOW_* */
+	unsigned sig_algs; /* SIG_ALLOW_* */
+	time_t now;        /* 0: the current time */
 };
 
 /* One verified entry, staged in a private directory. */
 struct pkg_entry {
-	char *path;		/* payload/... */
+	char *path; /* payload/... */
 	uint64_t size;
 	char digest[DIGEST_HEX_LEN + 1];
-	char *staged;		/* file in the staging directory */
-	xmlDocPtr doc;		/* parsed document for payload/<name>.xml */
+	char *staged;  /* file in the staging directory */
+	xmlDocPtr doc; /* parsed document for payload/<name>.xml */
 };
 
 /* A package that passed every stateless check. */
 struct pkg {
 	char name[PKG_NAME_MAX];
 	struct manifest m;
-	char manifest_digest[DIGEST_HEX_LEN + 1]; /* Streebog-256 of manifest.xml */
+	char manifest_digest[DIGEST_HEX_LEN +
+	                     1]; /* Streebog-256 of manifest.xml */
 	struct sig_info sig;
 	uint64_t file_size;
 	enum pkg_compress compress;
 	struct pkg_entry *entries;
 	size_t nentries;
 	char *stagedir;
-	char *manifest_path;	/* staged manifest.xml */
-	char *p7s_path;		/* staged manifest.xml.p7s */
+	char *manifest_path; /* staged manifest.xml */
+	char *p7s_path;      /* staged manifest.xml.p7s */
 };
 
 struct pkg_writer;
@@ -90,23 +95,23 @@ int pkg_compress_from_name(const char *, enum pkg_compress *);
 const char *pkg_compress_name(enum pkg_compress);
 
 struct pkg_writer *pkg_writer_new(struct signer *, const char *, uint64_t,
-	enum pkg_compress, enum digest_alg);
-int pkg_writer_add_file(struct pkg_writer *, const char *, const char *,
-	struct error *);
-int pkg_writer_add_mem(struct pkg_writer *, const char *, const void *, size_t,
-	struct error *);
+    enum pkg_compress, enum digest_alg);
+int pkg_writer_add_file(
+    struct pkg_writer *, const char *, const char *, struct error *);
+int pkg_writer_add_mem(
+    struct pkg_writer *, const char *, const void *, size_t, struct error *);
 void pkg_writer_set_limits(struct pkg_writer *, const struct pkg_limits *);
-int pkg_writer_write(struct pkg_writer *, const char *, char *, size_t,
-	struct error *);
+int pkg_writer_write(
+    struct pkg_writer *, const char *, char *, size_t, struct error *);
 void pkg_writer_free(struct pkg_writer *);
 
-struct pkg *pkg_read(const char *, const char *, const struct pkg_verify_opts *,
-	struct error *);
+struct pkg *pkg_read(
+    const char *, const char *, const struct pkg_verify_opts *, struct error *);
 const struct pkg_entry *pkg_entry_find(const struct pkg *, const char *);
 int pkg_extract(const struct pkg *, const char *, struct error *);
 void pkg_free(struct pkg *);
 
-int payload_check(struct pkg_entry *, size_t, const struct pkg_limits *,
-	struct error *);
+int payload_check(
+    struct pkg_entry *, size_t, const struct pkg_limits *, struct error *);
 
 #endif

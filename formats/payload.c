@@ -12,27 +12,27 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-static const char *const payload_roots[] = { "appeal", "event", "outcome",
-	"receipt", "classifier" };
+static const char *const payload_roots[] = {
+    "appeal", "event", "outcome", "receipt", "classifier"};
 
 /* Which child element an event of each type carries. */
 static const struct {
 	const char *type;
 	const char *child;
 } payload_events[] = {
-	{ "registered", "registration" },
-	{ "take-to-work", "take-to-work" },
-	{ "set-executor", "executor" },
-	{ "postpone", "postpone" },
-	{ "forward", "forward" },
-	{ "decline", "decline" },
-	{ "answer", "answer" },
+    {"registered", "registration"},
+    {"take-to-work", "take-to-work"},
+    {"set-executor", "executor"},
+    {"postpone", "postpone"},
+    {"forward", "forward"},
+    {"decline", "decline"},
+    {"answer", "answer"},
 };
 
 struct payload_ref {
 	struct pkg_entry *entries;
 	size_t n;
-	size_t *order;		/* entry indexes sorted by path */
+	size_t *order; /* entry indexes sorted by path */
 	unsigned char *used;
 	const char *doc;
 	struct error *err;
@@ -45,7 +45,7 @@ static int
 payload_cmp(const void *a, const void *b)
 {
 	return strcmp(payload_sort_base[*(const size_t *)a].path,
-		payload_sort_base[*(const size_t *)b].path);
+	    payload_sort_base[*(const size_t *)b].path);
 }
 
 /* Find an entry by path (binary search over the sorted indexes). */
@@ -70,8 +70,8 @@ payload_lookup(struct payload_ref *r, const char *path)
 
 /* Check one reference attribute of an attachment or file element. */
 static int
-payload_ref_one(struct payload_ref *r, xmlNodePtr node, const char *attr,
-	int check_size)
+payload_ref_one(
+    struct payload_ref *r, xmlNodePtr node, const char *attr, int check_size)
 {
 	const char *path, *size;
 	char buf[32];
@@ -81,20 +81,20 @@ payload_ref_one(struct payload_ref *r, xmlNodePtr node, const char *attr,
 		return 0;
 	if (!pkg_path_valid(path) || pkg_doc_path(path))
 		return err_set(r->err, ERR_PAYLOAD,
-			"%s: line %ld: %s=\"%.100s\" is not an attachment path",
-			r->doc, xmlGetLineNo(node), attr, path);
+		    "%s: line %ld: %s=\"%.100s\" is not an attachment path",
+		    r->doc, xmlGetLineNo(node), attr, path);
 	if ((i = payload_lookup(r, path)) == -1)
 		return err_set(r->err, ERR_PAYLOAD,
-			"%s: line %ld: references %s, which is not in the package",
-			r->doc, xmlGetLineNo(node), path);
+		    "%s: line %ld: references %s, which is not in the package",
+		    r->doc, xmlGetLineNo(node), path);
 	r->used[i] = 1;
 	if (check_size && (size = xmlsafe_attr(node, "size")) != NULL) {
 		snprintf(buf, sizeof buf, "%" PRIu64, r->entries[i].size);
 		if (strcmp(buf, size) != 0)
 			return err_set(r->err, ERR_PAYLOAD,
-				"%s: line %ld: %s has size %s in the document "
-				"but %s in the package",
-				r->doc, xmlGetLineNo(node), path, size, buf);
+			    "%s: line %ld: %s has size %s in the document "
+			    "but %s in the package",
+			    r->doc, xmlGetLineNo(node), path, size, buf);
 	}
 	return 0;
 }
@@ -139,8 +139,8 @@ payload_event(xmlNodePtr root, const char *doc, struct error *err)
 		    strcmp((const char *)c->name, payload_events[i].child) == 0)
 			return 0;
 		return err_set(err, ERR_PAYLOAD,
-			"%s: event of type %s must carry <%s>", doc, type,
-			payload_events[i].child);
+		    "%s: event of type %s must carry <%s>", doc, type,
+		    payload_events[i].child);
 	}
 	return err_set(err, ERR_PAYLOAD, "%s: unknown event type", doc);
 }
@@ -152,7 +152,7 @@ payload_event(xmlNodePtr root, const char *doc, struct error *err)
  */
 int
 payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
-	struct error *err)
+    struct error *err)
 {
 	struct payload_ref r;
 	xmlNodePtr root;
@@ -176,17 +176,18 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 		r.used[i] = 1;
 		if (entries[i].doc == NULL) {
 			entries[i].doc = xmlsafe_parse_file(entries[i].staged,
-				(size_t)l->max_xml, l->max_depth, ERR_PAYLOAD,
-				err);
+			    (size_t)l->max_xml, l->max_depth, ERR_PAYLOAD, err);
 			if (entries[i].doc == NULL) {
 				/* name the entry, not the staging file */
-				if (strstr(err->text, entries[i].staged) == err->text) {
+				if (strstr(err->text, entries[i].staged) ==
+				    err->text) {
 					char t[sizeof err->text];
 					snprintf(t, sizeof t, "%s%s",
-						entries[i].path,
-						err->text + strlen(entries[i].staged));
+					    entries[i].path,
+					    err->text +
+					        strlen(entries[i].staged));
 					snprintf(err->text, sizeof err->text,
-						"%s", t);
+					    "%s", t);
 				}
 				if (err->code == ERR_NONE)
 					err->code = ERR_PAYLOAD;
@@ -194,7 +195,7 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 			}
 		}
 		if (schema_validate(SCHEMA_EXCHANGE, entries[i].doc,
-			    entries[i].path, ERR_PAYLOAD, err) == -1)
+		        entries[i].path, ERR_PAYLOAD, err) == -1)
 			goto fail;
 		root = xmlDocGetRootElement(entries[i].doc);
 		for (ok = 0, k = 0; k < 5; k++)
@@ -202,7 +203,7 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 				ok = 1;
 		if (!ok) {
 			err_set(err, ERR_PAYLOAD, "%s: unknown document <%s>",
-				entries[i].path, (const char *)root->name);
+			    entries[i].path, (const char *)root->name);
 			goto fail;
 		}
 		if (xmlsafe_is(root, NS_EXCHANGE, "event") &&
@@ -215,8 +216,8 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 	for (i = 0; i < n; i++) {
 		if (!r.used[i]) {
 			err_set(err, ERR_PAYLOAD,
-				"%s: attachment referenced by no document",
-				entries[i].path);
+			    "%s: attachment referenced by no document",
+			    entries[i].path);
 			goto fail;
 		}
 	}

@@ -14,8 +14,8 @@
 #include "xmlsafe.h"
 
 static const char *const schema_files[] = {
-	[SCHEMA_PACKAGE] = "package.xsd",
-	[SCHEMA_EXCHANGE] = "exchange.xsd",
+    [SCHEMA_PACKAGE] = "package.xsd",
+    [SCHEMA_EXCHANGE] = "exchange.xsd",
 };
 static xmlSchemaPtr schemas[2];
 
@@ -43,7 +43,7 @@ schema_error(void *ctx, xmlErrorPtr xe)
 	if (se->text[0] != '\0' || xe == NULL || xe->message == NULL)
 		return;
 	snprintf(se->text, sizeof se->text, "line %d: %.*s", xe->line,
-		(int)strcspn(xe->message, "\n"), xe->message);
+	    (int)strcspn(xe->message, "\n"), xe->message);
 }
 
 /* Load and compile both schemas, once. */
@@ -63,8 +63,9 @@ schema_load(struct error *err)
 		xasprintf(&path, "%s/%s", dir, schema_files[i]);
 		if (access(path, R_OK) == -1) {
 			err_set(err, ERR_NONE,
-				"cannot read schema %s: %s (set POSGW_SCHEMADIR "
-				"or reinstall posgw)", path, strerror(errno));
+			    "cannot read schema %s: %s (set POSGW_SCHEMADIR "
+			    "or reinstall posgw)",
+			    path, strerror(errno));
 			free(path);
 			return -1;
 		}
@@ -78,7 +79,7 @@ schema_load(struct error *err)
 		xmlsafe_allow_dir(NULL);
 		if (schemas[i] == NULL) {
 			err_set(err, ERR_NONE, "schema %s does not compile: %s",
-				path, se.text[0] ? se.text : "unknown error");
+			    path, se.text[0] ? se.text : "unknown error");
 			free(path);
 			return -1;
 		}
@@ -90,7 +91,7 @@ schema_load(struct error *err)
 /* Validate a parsed document; on failure set err with code and the first error. */
 int
 schema_validate(enum schema_kind kind, xmlDocPtr doc, const char *name,
-	enum err_code code, struct error *err)
+    enum err_code code, struct error *err)
 {
 	xmlSchemaValidCtxtPtr vc;
 	struct schema_err se;
@@ -106,7 +107,7 @@ schema_validate(enum schema_kind kind, xmlDocPtr doc, const char *name,
 	xmlSchemaFreeValidCtxt(vc);
 	if (rc != 0)
 		return err_set(err, code, "%s: does not match %s: %s", name,
-			schema_files[kind], se.text[0] ? se.text : "invalid");
+		    schema_files[kind], se.text[0] ? se.text : "invalid");
 	return 0;
 }
 

@@ -13,8 +13,8 @@ enum schema_kind { SCHEMA_PACKAGE = 0, SCHEMA_EXCHANGE = 1 };
 
 const char *schema_dir(void);
 int schema_load(struct error *);
-int schema_validate(enum schema_kind, xmlDocPtr, const char *, enum err_code,
-	struct error *);
+int schema_validate(
+    enum schema_kind, xmlDocPtr, const char *, enum err_code, struct error *);
 void schema_free(void);
 
 #endif

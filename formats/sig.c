@@ -17,7 +17,7 @@
 
 struct signer {
 	gnutls_privkey_t key;
-	gnutls_x509_crt_t *certs;	/* certs[0] is the signer */
+	gnutls_x509_crt_t *certs; /* certs[0] is the signer */
 	unsigned ncerts;
 	gnutls_digest_algorithm_t dig;
 	char id[65];
@@ -61,15 +61,15 @@ sig_read_file(const char *path, gnutls_datum_t *d, struct error *err)
 
 	if ((rc = gnutls_load_file(path, d)) < 0)
 		return err_set(err, ERR_NONE, "cannot read %s: %s", path,
-			rc == GNUTLS_E_FILE_ERROR ? strerror(errno) :
-						    gnutls_strerror(rc));
+		    rc == GNUTLS_E_FILE_ERROR ? strerror(errno)
+		                              : gnutls_strerror(rc));
 	return 0;
 }
 
 /* Load one or more certificates (PEM or DER) from a file. */
 int
-cert_load_file(const char *path, gnutls_x509_crt_t **certs, unsigned *n,
-	struct error *err)
+cert_load_file(
+    const char *path, gnutls_x509_crt_t **certs, unsigned *n, struct error *err)
 {
 	gnutls_datum_t d;
 	int rc;
@@ -79,13 +79,13 @@ cert_load_file(const char *path, gnutls_x509_crt_t **certs, unsigned *n,
 		return -1;
 	rc = gnutls_x509_crt_list_import2(certs, n, &d, GNUTLS_X509_FMT_PEM, 0);
 	if (rc < 0 || *n == 0)
-		rc = gnutls_x509_crt_list_import2(certs, n, &d,
-			GNUTLS_X509_FMT_DER, 0);
+		rc = gnutls_x509_crt_list_import2(
+		    certs, n, &d, GNUTLS_X509_FMT_DER, 0);
 	gnutls_free(d.data);
 	if (rc < 0 || *n == 0)
 		return err_set(err, ERR_NONE,
-			"%s: no X.509 certificate in it (PEM or DER expected): %s",
-			path, gnutls_strerror(rc));
+		    "%s: no X.509 certificate in it (PEM or DER expected): %s",
+		    path, gnutls_strerror(rc));
 	return 0;
 }
 
@@ -97,12 +97,12 @@ cert_cn(gnutls_x509_crt_t crt, char *buf, size_t len)
 	size_t size = len, xsize = sizeof extra;
 	int rc;
 
-	rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
-		0, buf, &size);
+	rc = gnutls_x509_crt_get_dn_by_oid(
+	    crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &size);
 	if (rc < 0)
 		return -1;
-	rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1,
-		0, extra, &xsize);
+	rc = gnutls_x509_crt_get_dn_by_oid(
+	    crt, GNUTLS_OID_X520_COMMON_NAME, 1, 0, extra, &xsize);
 	if (rc != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 		return -1;
 	return 0;
@@ -110,8 +110,8 @@ cert_cn(gnutls_x509_crt_t crt, char *buf, size_t len)
 
 /* Hex fingerprint (of the DER) with the given digest; out holds 129 bytes. */
 int
-cert_fingerprint(gnutls_x509_crt_t crt, gnutls_digest_algorithm_t dig,
-	char *out)
+cert_fingerprint(
+    gnutls_x509_crt_t crt, gnutls_digest_algorithm_t dig, char *out)
 {
 	unsigned char buf[64];
 	size_t size = sizeof buf;
@@ -154,24 +154,25 @@ key_load_file(const char *path, gnutls_privkey_t *key, struct error *err)
 	gnutls_x509_privkey_init(&xk);
 	rc = gnutls_x509_privkey_import2(xk, &d, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (rc < 0)
-		rc = gnutls_x509_privkey_import2(xk, &d, GNUTLS_X509_FMT_DER,
-			NULL, 0);
+		rc = gnutls_x509_privkey_import2(
+		    xk, &d, GNUTLS_X509_FMT_DER, NULL, 0);
 	gnutls_memset(d.data, 0, d.size);
 	gnutls_free(d.data);
 	if (rc < 0) {
 		gnutls_x509_privkey_deinit(xk);
 		return err_set(err, ERR_NONE,
-			"%s: not a usable private key (unencrypted PEM or DER "
-			"expected): %s", path, gnutls_strerror(rc));
+		    "%s: not a usable private key (unencrypted PEM or DER "
+		    "expected): %s",
+		    path, gnutls_strerror(rc));
 	}
 	gnutls_privkey_init(key);
-	if ((rc = gnutls_privkey_import_x509(*key, xk,
-		     GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE)) < 0) {
+	if ((rc = gnutls_privkey_import_x509(
+	         *key, xk, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE)) < 0) {
 		gnutls_x509_privkey_deinit(xk);
 		gnutls_privkey_deinit(*key);
 		*key = NULL;
-		return err_set(err, ERR_NONE, "%s: %s", path,
-			gnutls_strerror(rc));
+		return err_set(
+		    err, ERR_NONE, "%s: %s", path, gnutls_strerror(rc));
 	}
 	return 0;
 }
@@ -210,35 +211,37 @@ signer_load(const char *keyfile, const char *certfile, struct error *err)
 		goto fail;
 	if (!key_matches_cert(s->key, s->certs[0])) {
 		err_set(err, ERR_NONE,
-			"key %s does not belong to certificate %s: give the "
-			"pair made together by posgw keys generate",
-			keyfile, certfile);
+		    "key %s does not belong to certificate %s: give the "
+		    "pair made together by posgw keys generate",
+		    keyfile, certfile);
 		goto fail;
 	}
 	pk = gnutls_privkey_get_pk_algorithm(s->key, NULL);
 	if ((s->dig = sig_digest_for((gnutls_pk_algorithm_t)pk)) ==
 	    GNUTLS_DIG_UNKNOWN) {
 		err_set(err, ERR_NONE,
-			"%s: %s keys cannot sign packages; use gost256, "
-			"gost512, ecdsa (P-256) or ed25519", keyfile,
-			gnutls_pk_get_name((gnutls_pk_algorithm_t)pk));
+		    "%s: %s keys cannot sign packages; use gost256, "
+		    "gost512, ecdsa (P-256) or ed25519",
+		    keyfile, gnutls_pk_get_name((gnutls_pk_algorithm_t)pk));
 		goto fail;
 	}
 	if (cert_cn(s->certs[0], s->id, sizeof s->id) == -1) {
 		err_set(err, ERR_NONE, "%s: certificate has no single CN",
-			certfile);
+		    certfile);
 		goto fail;
 	}
 	if (gnutls_x509_crt_get_expiration_time(s->certs[0]) < now) {
 		err_set(err, ERR_NONE,
-			"%s: certificate expired; generate a new key pair and "
-			"send the new certificate to the peer", certfile);
+		    "%s: certificate expired; generate a new key pair and "
+		    "send the new certificate to the peer",
+		    certfile);
 		goto fail;
 	}
 	if (gnutls_x509_crt_get_activation_time(s->certs[0]) > now + 300) {
 		err_set(err, ERR_NONE,
-			"%s: certificate is not valid yet; check this host's "
-			"clock", certfile);
+		    "%s: certificate is not valid yet; check this host's "
+		    "clock",
+		    certfile);
 		goto fail;
 	}
 	return s;
@@ -256,17 +259,17 @@ signer_id(const struct signer *s)
 
 /* Sign data as detached DER CMS with signingTime and the certificates. */
 int
-signer_sign(struct signer *s, const void *data, size_t len,
-	gnutls_datum_t *out, struct error *err)
+signer_sign(struct signer *s, const void *data, size_t len, gnutls_datum_t *out,
+    struct error *err)
 {
-	gnutls_datum_t d = { (unsigned char *)(uintptr_t)data, (unsigned)len };
+	gnutls_datum_t d = {(unsigned char *)(uintptr_t)data, (unsigned)len};
 	gnutls_pkcs7_t p7;
 	unsigned i;
 	int rc;
 
 	gnutls_pkcs7_init(&p7);
 	rc = gnutls_pkcs7_sign(p7, s->certs[0], s->key, &d, NULL, NULL, s->dig,
-		GNUTLS_PKCS7_INCLUDE_TIME | GNUTLS_PKCS7_INCLUDE_CERT);
+	    GNUTLS_PKCS7_INCLUDE_TIME | GNUTLS_PKCS7_INCLUDE_CERT);
 	for (i = 1; rc >= 0 && i < s->ncerts; i++)
 		rc = gnutls_pkcs7_set_crt(p7, s->certs[i]);
 	if (rc >= 0)
@@ -274,7 +277,7 @@ signer_sign(struct signer *s, const void *data, size_t len,
 	gnutls_pkcs7_deinit(p7);
 	if (rc < 0)
 		return err_set(err, ERR_NONE, "signing with %s failed: %s",
-			s->id, gnutls_strerror(rc));
+		    s->id, gnutls_strerror(rc));
 	return 0;
 }
 
@@ -323,8 +326,9 @@ trust_add_file(struct trust *t, const char *path, struct error *err)
 			gnutls_x509_crt_deinit(certs[i]);
 		gnutls_free(certs);
 		return err_set(err, ERR_NONE,
-			"%s: cannot add to the trust list (duplicate "
-			"certificate?)", path);
+		    "%s: cannot add to the trust list (duplicate "
+		    "certificate?)",
+		    path);
 	}
 	gnutls_free(certs); /* the list owns the certificates now */
 	t->count += n;
@@ -367,8 +371,8 @@ sig_alg_from_name(const char *name, unsigned *bit)
 
 /* Classify the signature algorithm; returns its allow bit or 0. */
 static unsigned
-sig_alg_bit(gnutls_sign_algorithm_t algo, gnutls_x509_crt_t crt,
-	const char **name)
+sig_alg_bit(
+    gnutls_sign_algorithm_t algo, gnutls_x509_crt_t crt, const char **name)
 {
 	gnutls_ecc_curve_t curve;
 	unsigned bits = 0;
@@ -384,10 +388,11 @@ sig_alg_bit(gnutls_sign_algorithm_t algo, gnutls_x509_crt_t crt,
 	case GNUTLS_SIGN_ECDSA_SECP256R1_SHA256:
 		*name = "ecdsa";
 		if (gnutls_x509_crt_get_pk_algorithm(crt, &bits) !=
-			    GNUTLS_PK_ECDSA ||
+		        GNUTLS_PK_ECDSA ||
 		    gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, NULL, NULL) < 0)
 			return 0;
-		return curve == GNUTLS_ECC_CURVE_SECP256R1 ? SIG_ALLOW_ECDSA : 0;
+		return curve == GNUTLS_ECC_CURVE_SECP256R1 ? SIG_ALLOW_ECDSA
+		                                           : 0;
 	case GNUTLS_SIGN_EDDSA_ED25519:
 		*name = "ed25519";
 		return SIG_ALLOW_ED25519;
@@ -402,7 +407,7 @@ sig_alg_bit(gnutls_sign_algorithm_t algo, gnutls_x509_crt_t crt,
 /* Find the certificate embedded in the CMS that matches the SignerInfo. */
 static gnutls_x509_crt_t
 sig_find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *info,
-	gnutls_x509_crt_t **chain, unsigned *nchain)
+    gnutls_x509_crt_t **chain, unsigned *nchain)
 {
 	gnutls_x509_crt_t crt, found = NULL;
 	gnutls_datum_t raw, dn;
@@ -419,7 +424,8 @@ sig_find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *info,
 		if (gnutls_pkcs7_get_crt_raw2(p7, (unsigned)i, &raw) < 0)
 			continue;
 		gnutls_x509_crt_init(&crt);
-		if (gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) < 0) {
+		if (gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) <
+		    0) {
 			gnutls_free(raw.data);
 			gnutls_x509_crt_deinit(crt);
 			continue;
@@ -429,8 +435,10 @@ sig_find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *info,
 		if (found == NULL &&
 		    gnutls_x509_crt_get_raw_issuer_dn(crt, &dn) >= 0) {
 			if (dn.size == info->issuer_dn.size &&
-			    memcmp(dn.data, info->issuer_dn.data, dn.size) == 0 &&
-			    gnutls_x509_crt_get_serial(crt, serial, &slen) >= 0 &&
+			    memcmp(dn.data, info->issuer_dn.data, dn.size) ==
+			        0 &&
+			    gnutls_x509_crt_get_serial(crt, serial, &slen) >=
+			        0 &&
 			    slen == info->signer_serial.size &&
 			    memcmp(serial, info->signer_serial.data, slen) == 0)
 				found = crt;
@@ -451,11 +459,12 @@ sig_find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *info,
  */
 int
 sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
-	size_t p7slen, const char *expect_cn, time_t now, unsigned allowed,
-	struct sig_info *out, struct error *err)
+    size_t p7slen, const char *expect_cn, time_t now, unsigned allowed,
+    struct sig_info *out, struct error *err)
 {
-	gnutls_datum_t der = { (unsigned char *)(uintptr_t)p7s, (unsigned)p7slen };
-	gnutls_datum_t d = { (unsigned char *)(uintptr_t)data, (unsigned)len };
+	gnutls_datum_t der = {
+	    (unsigned char *)(uintptr_t)p7s, (unsigned)p7slen};
+	gnutls_datum_t d = {(unsigned char *)(uintptr_t)data, (unsigned)len};
 	gnutls_pkcs7_signature_info_st info;
 	gnutls_x509_crt_t signer, *chain = NULL;
 	gnutls_datum_t embedded, txt;
@@ -472,44 +481,43 @@ sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
 	gnutls_pkcs7_init(&p7);
 	if ((rc = gnutls_pkcs7_import(p7, &der, GNUTLS_X509_FMT_DER)) < 0) {
 		err_set(err, ERR_SIGNATURE,
-			"manifest.xml.p7s: not a DER CMS SignedData: %s",
-			gnutls_strerror(rc));
+		    "manifest.xml.p7s: not a DER CMS SignedData: %s",
+		    gnutls_strerror(rc));
 		goto out;
 	}
 	if (gnutls_pkcs7_get_embedded_data(p7, 0, &embedded) >= 0) {
 		gnutls_free(embedded.data);
 		err_set(err, ERR_SIGNATURE,
-			"manifest.xml.p7s: content is embedded, a detached "
-			"signature is required");
+		    "manifest.xml.p7s: content is embedded, a detached "
+		    "signature is required");
 		goto out;
 	}
 	if ((rc = gnutls_pkcs7_get_signature_count(p7)) != 1) {
 		err_set(err, ERR_SIGNATURE,
-			"manifest.xml.p7s: %d signers, exactly one is required",
-			rc < 0 ? 0 : rc);
+		    "manifest.xml.p7s: %d signers, exactly one is required",
+		    rc < 0 ? 0 : rc);
 		goto out;
 	}
 	if ((rc = gnutls_pkcs7_get_signature_info(p7, 0, &info)) < 0) {
 		err_set(err, ERR_SIGNATURE, "manifest.xml.p7s: %s",
-			gnutls_strerror(rc));
+		    gnutls_strerror(rc));
 		goto out;
 	}
 	have_info = 1;
 	if (info.signing_time == (time_t)-1) {
 		err_set(err, ERR_SIGNATURE,
-			"manifest.xml.p7s: no signingTime signed attribute");
+		    "manifest.xml.p7s: no signingTime signed attribute");
 		goto out;
 	}
 	if ((signer = sig_find_signer(p7, &info, &chain, &nchain)) == NULL) {
 		err_set(err, ERR_SIGNATURE,
-			"manifest.xml.p7s: the signer certificate is not "
-			"included");
+		    "manifest.xml.p7s: the signer certificate is not "
+		    "included");
 		goto out;
 	}
 	if ((sig_alg_bit(info.algo, signer, &algname) & allowed) == 0) {
 		err_set(err, ERR_SIGNATURE,
-			"manifest.xml.p7s: algorithm %s is not allowed",
-			algname);
+		    "manifest.xml.p7s: algorithm %s is not allowed", algname);
 		goto out;
 	}
 	/* GnuTLS refuses expired signers itself; say so as untrusted first. */
@@ -520,42 +528,44 @@ sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
 		time_format(na, tbuf, sizeof tbuf);
 		time_format(nb, tbuf2, sizeof tbuf2);
 		err_set(err, ERR_UNTRUSTED,
-			"signer certificate valid %s to %s, not at %s (%s)",
-			tbuf, tbuf2, (now < na || now > nb) ? "now" : "signingTime",
-			"ask the peer for a current certificate");
+		    "signer certificate valid %s to %s, not at %s (%s)", tbuf,
+		    tbuf2, (now < na || now > nb) ? "now" : "signingTime",
+		    "ask the peer for a current certificate");
 		goto out;
 	}
-	if ((rc = gnutls_pkcs7_verify_direct(p7, signer, 0, &d,
-		     GNUTLS_VERIFY_DISABLE_TIME_CHECKS)) < 0) {
+	if ((rc = gnutls_pkcs7_verify_direct(
+	         p7, signer, 0, &d, GNUTLS_VERIFY_DISABLE_TIME_CHECKS)) < 0) {
 		err_set(err, ERR_SIGNATURE,
-			"manifest.xml.p7s: signature does not match "
-			"manifest.xml: %s", gnutls_strerror(rc));
+		    "manifest.xml.p7s: signature does not match "
+		    "manifest.xml: %s",
+		    gnutls_strerror(rc));
 		goto out;
 	}
-	rc = gnutls_x509_trust_list_verify_crt2(t->tl, chain, nchain, NULL, 0,
-		0, &status, NULL);
+	rc = gnutls_x509_trust_list_verify_crt2(
+	    t->tl, chain, nchain, NULL, 0, 0, &status, NULL);
 	if (rc < 0 || status != 0) {
 		txt.data = NULL;
 		if (rc >= 0)
-			gnutls_certificate_verification_status_print(status,
-				GNUTLS_CRT_X509, &txt, 0);
+			gnutls_certificate_verification_status_print(
+			    status, GNUTLS_CRT_X509, &txt, 0);
 		err_set(err, ERR_UNTRUSTED,
-			"signer certificate does not chain to a trusted "
-			"peer certificate: %s",
-			rc < 0 ? gnutls_strerror(rc) : (char *)txt.data);
+		    "signer certificate does not chain to a trusted "
+		    "peer certificate: %s",
+		    rc < 0 ? gnutls_strerror(rc) : (char *)txt.data);
 		gnutls_free(txt.data);
 		goto out;
 	}
 	rc = gnutls_x509_crt_get_key_usage(signer, &ku, &crit);
 	if (rc < 0 || (ku & GNUTLS_KEY_DIGITAL_SIGNATURE) == 0) {
 		err_set(err, ERR_UNTRUSTED,
-			"signer certificate lacks the digitalSignature key usage");
+		    "signer certificate lacks the digitalSignature key usage");
 		goto out;
 	}
-	if (cert_cn(signer, cn, sizeof cn) == -1 || strcmp(cn, expect_cn) != 0) {
+	if (cert_cn(signer, cn, sizeof cn) == -1 ||
+	    strcmp(cn, expect_cn) != 0) {
 		err_set(err, ERR_UNTRUSTED,
-			"signer certificate CN '%s' is not the sender '%s'",
-			cn, expect_cn);
+		    "signer certificate CN '%s' is not the sender '%s'", cn,
+		    expect_cn);
 		goto out;
 	}
 	snprintf(out->signer, sizeof out->signer, "%.64s", cn);

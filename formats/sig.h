@@ -22,17 +22,17 @@ struct signer;
 struct trust;
 
 struct sig_info {
-	char signer[65];		/* subject CN */
-	char fingerprint[65];		/* SHA-256 of the certificate DER, hex */
-	char algorithm[32];		/* gost256, gost512, ecdsa, ed25519 */
+	char signer[65];      /* subject CN */
+	char fingerprint[65]; /* SHA-256 of the certificate DER, hex */
+	char algorithm[32];   /* gost256, gost512, ecdsa, ed25519 */
 	time_t signing_time;
 };
 
 void sig_init(void);
 struct signer *signer_load(const char *, const char *, struct error *);
 const char *signer_id(const struct signer *);
-int signer_sign(struct signer *, const void *, size_t, gnutls_datum_t *,
-	struct error *);
+int signer_sign(
+    struct signer *, const void *, size_t, gnutls_datum_t *, struct error *);
 void signer_free(struct signer *);
 
 struct trust *trust_new(void);
@@ -41,14 +41,14 @@ size_t trust_count(const struct trust *);
 void trust_free(struct trust *);
 
 int sig_verify(struct trust *, const void *, size_t, const void *, size_t,
-	const char *, time_t, unsigned, struct sig_info *, struct error *);
+    const char *, time_t, unsigned, struct sig_info *, struct error *);
 int sig_alg_from_name(const char *, unsigned *);
 
 int key_load_file(const char *, gnutls_privkey_t *, struct error *);
 int key_matches_cert(gnutls_privkey_t, gnutls_x509_crt_t);
 gnutls_digest_algorithm_t sig_digest_for(gnutls_pk_algorithm_t);
-int cert_load_file(const char *, gnutls_x509_crt_t **, unsigned *,
-	struct error *);
+int cert_load_file(
+    const char *, gnutls_x509_crt_t **, unsigned *, struct error *);
 int cert_cn(gnutls_x509_crt_t, char *, size_t);
 int cert_fingerprint(gnutls_x509_crt_t, gnutls_digest_algorithm_t, char *);
 void time_format(time_t, char *, size_t);

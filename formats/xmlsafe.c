@@ -19,9 +19,9 @@
 #include "xmlsafe.h"
 
 /* Parse options: never NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE. */
-#define XMLSAFE_OPTIONS \
-	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
-		XML_PARSE_NOCDATA)
+#define XMLSAFE_OPTIONS                                                        \
+	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |           \
+	    XML_PARSE_NOCDATA)
 
 struct xmlsafe_state {
 	int depth;
@@ -81,8 +81,8 @@ xmlsafe_allow_dir(const char *dir)
 
 /* A DOCTYPE was seen: stop before any declaration inside it is parsed. */
 static void
-xmlsafe_subset(void *ctx, const xmlChar *name, const xmlChar *eid,
-	const xmlChar *sid)
+xmlsafe_subset(
+    void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid)
 {
 	xmlParserCtxtPtr ctxt = ctx;
 	struct xmlsafe_state *st = ctxt->_private;
@@ -94,8 +94,8 @@ xmlsafe_subset(void *ctx, const xmlChar *name, const xmlChar *eid,
 /* Count depth and stop the parser past the limit. */
 static void
 xmlsafe_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-	const xmlChar *uri, int nns, const xmlChar **ns, int nattrs,
-	int ndefaulted, const xmlChar **attrs)
+    const xmlChar *uri, int nns, const xmlChar **ns, int nattrs, int ndefaulted,
+    const xmlChar **attrs)
 {
 	xmlParserCtxtPtr ctxt = ctx;
 	struct xmlsafe_state *st = ctxt->_private;
@@ -105,14 +105,14 @@ xmlsafe_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		xmlStopParser(ctxt);
 		return;
 	}
-	st->start(ctx, localname, prefix, uri, nns, ns, nattrs, ndefaulted,
-		attrs);
+	st->start(
+	    ctx, localname, prefix, uri, nns, ns, nattrs, ndefaulted, attrs);
 }
 
 /* Track depth on element end. */
 static void
 xmlsafe_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-	const xmlChar *uri)
+    const xmlChar *uri)
 {
 	xmlParserCtxtPtr ctxt = ctx;
 	struct xmlsafe_state *st = ctxt->_private;
@@ -127,7 +127,7 @@ xmlsafe_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
  */
 xmlDocPtr
 xmlsafe_parse(const void *buf, size_t len, const char *name, int max_depth,
-	enum err_code code, struct error *err)
+    enum err_code code, struct error *err)
 {
 	struct xmlsafe_state st;
 	xmlParserCtxtPtr ctxt;
@@ -149,34 +149,37 @@ xmlsafe_parse(const void *buf, size_t len, const char *name, int max_depth,
 	ctxt->sax->startElementNs = xmlsafe_start;
 	ctxt->sax->endElementNs = xmlsafe_end;
 
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, name, NULL, XMLSAFE_OPTIONS);
+	doc =
+	    xmlCtxtReadMemory(ctxt, buf, (int)len, name, NULL, XMLSAFE_OPTIONS);
 	if (st.doctype) {
 		err_set(err, code, "%s: DOCTYPE is not allowed", name);
 		goto fail;
 	}
 	if (st.too_deep) {
 		err_set(err, code, "%s: elements nested deeper than %d", name,
-			st.max_depth);
+		    st.max_depth);
 		goto fail;
 	}
 	if (doc == NULL) {
 		xe = xmlCtxtGetLastError(ctxt);
 		if (xe != NULL && xe->message != NULL)
-			err_set(err, code, "%s: line %d: not well-formed XML: %.*s",
-				name, xe->line,
-				(int)strcspn(xe->message, "\n"), xe->message);
+			err_set(err, code,
+			    "%s: line %d: not well-formed XML: %.*s", name,
+			    xe->line, (int)strcspn(xe->message, "\n"),
+			    xe->message);
 		else
 			err_set(err, code, "%s: not well-formed XML", name);
 		goto fail;
 	}
 	if (!ctxt->nsWellFormed) {
-		err_set(err, code, "%s: namespace error (unbound prefix?)", name);
+		err_set(
+		    err, code, "%s: namespace error (unbound prefix?)", name);
 		goto fail;
 	}
 	if (doc->encoding != NULL &&
 	    strcasecmp((const char *)doc->encoding, "UTF-8") != 0) {
 		err_set(err, code, "%s: encoding %s, only UTF-8 is allowed",
-			name, (const char *)doc->encoding);
+		    name, (const char *)doc->encoding);
 		goto fail;
 	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
@@ -199,7 +202,7 @@ fail:
 /* Read a file of at most max bytes and parse it as above. */
 xmlDocPtr
 xmlsafe_parse_file(const char *path, size_t max, int max_depth,
-	enum err_code code, struct error *err)
+    enum err_code code, struct error *err)
 {
 	struct stat sb;
 	xmlDocPtr doc;
@@ -210,7 +213,8 @@ xmlsafe_parse_file(const char *path, size_t max, int max_depth,
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return err_set(err, ERR_NONE, "cannot open %s: %s", path,
-			strerror(errno)), NULL;
+		           strerror(errno)),
+		       NULL;
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return err_set(err, ERR_NONE, "%s: not a regular file", path),
@@ -219,7 +223,8 @@ xmlsafe_parse_file(const char *path, size_t max, int max_depth,
 	if ((uint64_t)sb.st_size > max) {
 		close(fd);
 		return err_set(err, ERR_SIZE, "%s: %lld bytes, limit %zu", path,
-			(long long)sb.st_size, max), NULL;
+		           (long long)sb.st_size, max),
+		       NULL;
 	}
 	buf = xmalloc((size_t)sb.st_size + 1);
 	while (off < (size_t)sb.st_size) {
@@ -228,7 +233,7 @@ xmlsafe_parse_file(const char *path, size_t max, int max_depth,
 			continue;
 		if (n <= 0) {
 			err_set(err, ERR_NONE, "cannot read %s: %s", path,
-				n == 0 ? "file shrank" : strerror(errno));
+			    n == 0 ? "file shrank" : strerror(errno));
 			free(buf);
 			close(fd);
 			return NULL;

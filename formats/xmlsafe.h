@@ -12,9 +12,10 @@
 
 void xmlsafe_init(void);
 void xmlsafe_allow_dir(const char *);
-xmlDocPtr xmlsafe_parse(const void *, size_t, const char *, int, enum err_code,
-	struct error *);
-xmlDocPtr xmlsafe_parse_file(const char *, size_t, int, enum err_code, struct error *);
+xmlDocPtr xmlsafe_parse(
+    const void *, size_t, const char *, int, enum err_code, struct error *);
+xmlDocPtr xmlsafe_parse_file(
+    const char *, size_t, int, enum err_code, struct error *);
 const char *xmlsafe_attr(xmlNodePtr, const char *);
 int xmlsafe_is(xmlNodePtr, const char *, const char *);
 

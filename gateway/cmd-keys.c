@@ -11,37 +11,45 @@
 #include "posgw.h"
 
 static const char keys_generate_usage[] =
-	"usage: posgw keys generate --id ID [--algorithm gost256|gost512|ecdsa|ed25519]\n"
-	"                           [--ca-key KEY --ca-cert CERT] [--days N] [--ca] --out DIR\n"
-	"\n"
-	"Make DIR/ID.key (mode 0600) and DIR/ID.crt: a certificate with CN=ID and the\n"
-	"digitalSignature key usage, self-signed or issued by the given CA. --ca makes\n"
-	"a CA certificate instead (keyCertSign), for agencies that issue their own.\n"
-	"Default algorithm gost256 (GOST R 34.10-2012, 256 bit), default 730 days.\n";
+    "usage: posgw keys generate --id ID [--algorithm "
+    "gost256|gost512|ecdsa|ed25519]\n"
+    "                           [--ca-key KEY --ca-cert CERT] [--days N] "
+    "[--ca] --out DIR\n"
+    "\n"
+    "Make DIR/ID.key (mode 0600) and DIR/ID.crt: a certificate with CN=ID and "
+    "the\n"
+    "digitalSignature key usage, self-signed or issued by the given CA. --ca "
+    "makes\n"
+    "a CA certificate instead (keyCertSign), for agencies that issue their "
+    "own.\n"
+    "Default algorithm gost256 (GOST R 34.10-2012, 256 bit), default 730 "
+    "days.\n";
 
 static const char keys_show_usage[] =
-	"usage: posgw keys show CERT\n"
-	"\n"
-	"Print subject, issuer, validity, algorithm and the SHA-256 and Streebog-256\n"
-	"fingerprints of the certificate's DER; operators compare these between zones.\n";
+    "usage: posgw keys show CERT\n"
+    "\n"
+    "Print subject, issuer, validity, algorithm and the SHA-256 and "
+    "Streebog-256\n"
+    "fingerprints of the certificate's DER; operators compare these between "
+    "zones.\n";
 
 /* posgw keys generate */
 static int
 keys_generate_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "id", required_argument, NULL, 'i' },
-		{ "algorithm", required_argument, NULL, 'a' },
-		{ "ca-key", required_argument, NULL, 'k' },
-		{ "ca-cert", required_argument, NULL, 'c' },
-		{ "days", required_argument, NULL, 'd' },
-		{ "ca", no_argument, NULL, 'C' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"id", required_argument, NULL, 'i'},
+	    {"algorithm", required_argument, NULL, 'a'},
+	    {"ca-key", required_argument, NULL, 'k'},
+	    {"ca-cert", required_argument, NULL, 'c'},
+	    {"days", required_argument, NULL, 'd'},
+	    {"ca", no_argument, NULL, 'C'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct keys_params p = { .alg = KEY_GOST256, .days = 730 };
-	struct error err = { 0 };
+	struct keys_params p = {.alg = KEY_GOST256, .days = 730};
+	struct error err = {0};
 	char *keyp, *certp, *end;
 	int ch;
 
@@ -53,7 +61,8 @@ keys_generate_main(int argc, char **argv)
 		case 'a':
 			if (keys_alg_from_name(optarg, &p.alg) == -1)
 				usage_error("unknown --algorithm %s (gost256, "
-					    "gost512, ecdsa, ed25519)", optarg);
+				            "gost512, ecdsa, ed25519)",
+				    optarg);
 			break;
 		case 'k':
 			p.ca_key = optarg;
@@ -81,7 +90,8 @@ keys_generate_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		usage_error("keys generate: unexpected argument %s", argv[optind]);
+		usage_error(
+		    "keys generate: unexpected argument %s", argv[optind]);
 	if (p.id == NULL || p.outdir == NULL)
 		usage_error("keys generate needs --id and --out (see --help)");
 	if ((p.ca_key == NULL) != (p.ca_cert == NULL))
@@ -105,7 +115,7 @@ keys_generate_main(int argc, char **argv)
 static int
 keys_show_main(int argc, char **argv)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	int i, rc = 0;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||

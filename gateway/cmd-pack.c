@@ -22,48 +22,56 @@
 #include "xmalloc.h"
 
 static const char create_usage[] =
-	"usage: posgw pack create --id SENDER --to RECIPIENT --seq N --key KEY --cert CERT\n"
-	"                         --out DIR [--compress zstd|gzip|none]\n"
-	"                         [--digest streebog256|sha256] [--limit NAME=VALUE]... FILE...\n"
-	"\n"
-	"Build a signed package DIR/SENDER.<seq>.<uuid>.pkg (written as a dot file,\n"
-	"fsynced and renamed into place). Each FILE is either a path, stored as\n"
-	"payload/<its base name>, or payload/PATH=FILE to choose where it goes.\n"
-	"Documents (payload/*.xml) are validated and every attachment must be\n"
-	"referenced by one, exactly as the receiver will check. Prints the file made.\n"
-	"--limit raises or lowers the receiver limits checked (see pack verify).\n";
+    "usage: posgw pack create --id SENDER --to RECIPIENT --seq N --key KEY "
+    "--cert CERT\n"
+    "                         --out DIR [--compress zstd|gzip|none]\n"
+    "                         [--digest streebog256|sha256] [--limit "
+    "NAME=VALUE]... FILE...\n"
+    "\n"
+    "Build a signed package DIR/SENDER.<seq>.<uuid>.pkg (written as a dot "
+    "file,\n"
+    "fsynced and renamed into place). Each FILE is either a path, stored as\n"
+    "payload/<its base name>, or payload/PATH=FILE to choose where it goes.\n"
+    "Documents (payload/*.xml) are validated and every attachment must be\n"
+    "referenced by one, exactly as the receiver will check. Prints the file "
+    "made.\n"
+    "--limit raises or lowers the receiver limits checked (see pack verify).\n";
 
 static const char verify_usage[] =
-	"usage: posgw pack verify --id OWN_ID --trust CERT [--trust CERT]...\n"
-	"                         [--filters LIST] [--digests LIST] [--algorithms LIST]\n"
-	"                         [--limit NAME=VALUE]... [--verbose] FILE...\n"
-	"\n"
-	"Check each package as the gateway OWN_ID would (package.md sections 2-8,\n"
-	"except the duplicate and conflict checks that need its journal). Prints\n"
-	"'FILE: ok' or 'FILE: CODE: text' per file. Exit 0 if all are ok, 1 if any\n"
-	"was rejected, 2 on a usage error. LISTs are comma-separated allow-lists:\n"
-	"filters none,gzip,zstd; digests streebog256,sha256; algorithms\n"
-	"gost256,gost512,ecdsa,ed25519 (default: all). --limit changes a limit of\n"
-	"package.md section 7: file=1G entries=10000 manifest=8M xml=16M entry=512M\n"
-	"total=2G depth=64 (sizes take K, M, G, T).\n";
+    "usage: posgw pack verify --id OWN_ID --trust CERT [--trust CERT]...\n"
+    "                         [--filters LIST] [--digests LIST] [--algorithms "
+    "LIST]\n"
+    "                         [--limit NAME=VALUE]... [--verbose] FILE...\n"
+    "\n"
+    "Check each package as the gateway OWN_ID would (package.md sections 2-8,\n"
+    "except the duplicate and conflict checks that need its journal). Prints\n"
+    "'FILE: ok' or 'FILE: CODE: text' per file. Exit 0 if all are ok, 1 if "
+    "any\n"
+    "was rejected, 2 on a usage error. LISTs are comma-separated allow-lists:\n"
+    "filters none,gzip,zstd; digests streebog256,sha256; algorithms\n"
+    "gost256,gost512,ecdsa,ed25519 (default: all). --limit changes a limit of\n"
+    "package.md section 7: file=1G entries=10000 manifest=8M xml=16M "
+    "entry=512M\n"
+    "total=2G depth=64 (sizes take K, M, G, T).\n";
 
 static const char list_usage[] =
-	"usage: posgw pack list FILE\n"
-	"\n"
-	"Show the manifest and the archive entries of a package without verifying\n"
-	"its signature (use pack verify for that). Nothing is written.\n";
+    "usage: posgw pack list FILE\n"
+    "\n"
+    "Show the manifest and the archive entries of a package without verifying\n"
+    "its signature (use pack verify for that). Nothing is written.\n";
 
 static const char extract_usage[] =
-	"usage: posgw pack extract --id OWN_ID --trust CERT [--trust CERT]...\n"
-	"                          [--limit NAME=VALUE]... FILE DIR\n"
-	"\n"
-	"Verify FILE as pack verify does; only if it passes, write manifest.xml,\n"
-	"manifest.xml.p7s and payload/... under DIR (created if missing). Nothing\n"
-	"is written outside DIR and no existing file is replaced.\n";
+    "usage: posgw pack extract --id OWN_ID --trust CERT [--trust CERT]...\n"
+    "                          [--limit NAME=VALUE]... FILE DIR\n"
+    "\n"
+    "Verify FILE as pack verify does; only if it passes, write manifest.xml,\n"
+    "manifest.xml.p7s and payload/... under DIR (created if missing). Nothing\n"
+    "is written outside DIR and no existing file is replaced.\n";
 
 /* Parse a comma-separated allow-list with a name-to-bit function. */
 static unsigned
-pack_allow_list(const char *opt, const char *list, int (*fn)(const char *, unsigned *))
+pack_allow_list(
+    const char *opt, const char *list, int (*fn)(const char *, unsigned *))
 {
 	char *copy, *tok, *save = NULL;
 	unsigned bits = 0, bit;
@@ -112,21 +120,21 @@ struct pack_vopts {
 
 /* Parse verify/extract options; returns the index of the first operand. */
 static int
-pack_parse_verify(int argc, char **argv, struct pack_vopts *v,
-	const char *usage)
+pack_parse_verify(
+    int argc, char **argv, struct pack_vopts *v, const char *usage)
 {
 	static const struct option opts[] = {
-		{ "id", required_argument, NULL, 'i' },
-		{ "trust", required_argument, NULL, 't' },
-		{ "filters", required_argument, NULL, 'f' },
-		{ "digests", required_argument, NULL, 'd' },
-		{ "algorithms", required_argument, NULL, 'a' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"id", required_argument, NULL, 'i'},
+	    {"trust", required_argument, NULL, 't'},
+	    {"filters", required_argument, NULL, 'f'},
+	    {"digests", required_argument, NULL, 'd'},
+	    {"algorithms", required_argument, NULL, 'a'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct error err = { 0 };
+	struct error err = {0};
 	int ch;
 
 	pkg_verify_opts_default(&v->o);
@@ -135,7 +143,8 @@ pack_parse_verify(int argc, char **argv, struct pack_vopts *v,
 		switch (ch) {
 		case 'i':
 			if (!pkg_id_valid(optarg))
-				usage_error("--id %s is not a gateway id", optarg);
+				usage_error(
+				    "--id %s is not a gateway id", optarg);
 			v->o.own_id = optarg;
 			break;
 		case 't':
@@ -143,16 +152,16 @@ pack_parse_verify(int argc, char **argv, struct pack_vopts *v,
 				usage_error("--trust: %s", err.text);
 			break;
 		case 'f':
-			v->o.filters = pack_allow_list("filters", optarg,
-				pack_filter_bit);
+			v->o.filters =
+			    pack_allow_list("filters", optarg, pack_filter_bit);
 			break;
 		case 'd':
-			v->o.digests = pack_allow_list("digests", optarg,
-				pack_digest_bit);
+			v->o.digests =
+			    pack_allow_list("digests", optarg, pack_digest_bit);
 			break;
 		case 'a':
-			v->o.sig_algs = pack_allow_list("algorithms", optarg,
-				sig_alg_from_name);
+			v->o.sig_algs = pack_allow_list(
+			    "algorithms", optarg, sig_alg_from_name);
 			break;
 		case 'v':
 			v->verbose = 1;
@@ -172,7 +181,8 @@ pack_parse_verify(int argc, char **argv, struct pack_vopts *v,
 	if (v->o.own_id == NULL)
 		usage_error("--id OWN_ID is required (see --help)");
 	if (trust_count(v->o.trust) == 0)
-		usage_error("at least one --trust CERT is required (see --help)");
+		usage_error(
+		    "at least one --trust CERT is required (see --help)");
 	return optind;
 }
 
@@ -181,22 +191,23 @@ static int
 pack_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "id", required_argument, NULL, 'i' },
-		{ "to", required_argument, NULL, 't' },
-		{ "seq", required_argument, NULL, 's' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "compress", required_argument, NULL, 'z' },
-		{ "digest", required_argument, NULL, 'd' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"id", required_argument, NULL, 'i'},
+	    {"to", required_argument, NULL, 't'},
+	    {"seq", required_argument, NULL, 's'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"cert", required_argument, NULL, 'c'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"compress", required_argument, NULL, 'z'},
+	    {"digest", required_argument, NULL, 'd'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	const char *id = NULL, *to = NULL, *key = NULL, *cert = NULL, *out = NULL;
+	const char *id = NULL, *to = NULL, *key = NULL, *cert = NULL,
+	           *out = NULL;
 	enum pkg_compress comp = PKG_COMPRESS_ZSTD;
 	enum digest_alg alg = DIGEST_STREEBOG256;
-	struct error err = { 0 };
+	struct error err = {0};
 	struct pkg_limits limits;
 	struct pkg_writer *w;
 	struct signer *s;
@@ -216,8 +227,8 @@ pack_create(int argc, char **argv)
 		case 's':
 			errno = 0;
 			seq = strtoull(optarg, &end, 10);
-			if (errno || *end != '\0' || *optarg == '-' || seq == 0 ||
-			    seq > PKG_SEQ_MAX)
+			if (errno || *end != '\0' || *optarg == '-' ||
+			    seq == 0 || seq > PKG_SEQ_MAX)
 				usage_error("--seq must be 1..999999999999");
 			break;
 		case 'k':
@@ -251,19 +262,19 @@ pack_create(int argc, char **argv)
 	}
 	if (!id || !to || !seq || !key || !cert || !out || optind == argc)
 		usage_error("pack create needs --id --to --seq --key --cert "
-			    "--out and at least one FILE (see --help)");
+		            "--out and at least one FILE (see --help)");
 	if (!pkg_id_valid(id) || !pkg_id_valid(to))
 		usage_error("--id and --to must be gateway ids "
-			    "([a-z0-9][a-z0-9-]{0,31})");
+		            "([a-z0-9][a-z0-9-]{0,31})");
 	if ((s = signer_load(key, cert, &err)) == NULL) {
 		fprintf(stderr, "posgw: pack create: %s\n", err.text);
 		return 1;
 	}
 	if (strcmp(signer_id(s), id) != 0) {
 		fprintf(stderr,
-			"posgw: pack create: certificate %s is for '%s', not "
-			"--id %s; use the key pair of this gateway\n",
-			cert, signer_id(s), id);
+		    "posgw: pack create: certificate %s is for '%s', not "
+		    "--id %s; use the key pair of this gateway\n",
+		    cert, signer_id(s), id);
 		signer_free(s);
 		return 1;
 	}
@@ -314,7 +325,7 @@ pack_staging(void)
 static int
 pack_verify(int argc, char **argv)
 {
-	struct pack_vopts v = { 0 };
+	struct pack_vopts v = {0};
 	struct error err;
 	struct pkg *p;
 	char *stage, t[32];
@@ -333,7 +344,7 @@ pack_verify(int argc, char **argv)
 		p = pkg_read(argv[i], stage, &v.o, &err);
 		if (p == NULL) {
 			printf("%s: %s: %s\n", argv[i], err_code_name(err.code),
-				err.text);
+			    err.text);
 			rc = 1;
 			continue;
 		}
@@ -344,11 +355,11 @@ pack_verify(int argc, char **argv)
 			       ", %zu entries, %s, %s\n"
 			       "  signed %s by %s (%s), certificate sha256 %s\n"
 			       "  manifest streebog256 %s\n",
-				p->m.sender, p->m.recipient, p->m.seq,
-				p->nentries, pkg_compress_name(p->compress),
-				digest_alg_name(p->m.alg), t, p->sig.signer,
-				p->sig.algorithm, p->sig.fingerprint,
-				p->manifest_digest);
+			    p->m.sender, p->m.recipient, p->m.seq, p->nentries,
+			    pkg_compress_name(p->compress),
+			    digest_alg_name(p->m.alg), t, p->sig.signer,
+			    p->sig.algorithm, p->sig.fingerprint,
+			    p->manifest_digest);
 		}
 		pkg_free(p);
 	}
@@ -362,8 +373,8 @@ pack_verify(int argc, char **argv)
 static int
 pack_extract(int argc, char **argv)
 {
-	struct pack_vopts v = { 0 };
-	struct error err = { 0 };
+	struct pack_vopts v = {0};
+	struct error err = {0};
 	struct pkg *p;
 	int first, rc = 1;
 
@@ -372,19 +383,19 @@ pack_extract(int argc, char **argv)
 		usage_error("pack extract needs FILE and DIR (see --help)");
 	if (fs_mkdir_p(argv[first + 1], 0755) == -1) {
 		fprintf(stderr, "posgw: pack extract: cannot create %s: %s\n",
-			argv[first + 1], strerror(errno));
+		    argv[first + 1], strerror(errno));
 		trust_free(v.o.trust);
 		return 1;
 	}
 	p = pkg_read(argv[first], argv[first + 1], &v.o, &err);
 	if (p == NULL) {
 		printf("%s: %s: %s\n", argv[first], err_code_name(err.code),
-			err.text);
+		    err.text);
 	} else if (pkg_extract(p, argv[first + 1], &err) == -1) {
 		fprintf(stderr, "posgw: pack extract: %s\n", err.text);
 	} else {
 		printf("%s: ok, %zu entries extracted into %s\n", argv[first],
-			p->nentries, argv[first + 1]);
+		    p->nentries, argv[first + 1]);
 		rc = 0;
 	}
 	pkg_free(p);
@@ -398,7 +409,7 @@ pack_list(int argc, char **argv)
 {
 	struct archive_entry *ae;
 	struct manifest m;
-	struct error err = { 0 };
+	struct error err = {0};
 	struct pkg_limits l;
 	struct archive *a;
 	unsigned char *mbuf = NULL;
@@ -419,34 +430,35 @@ pack_list(int argc, char **argv)
 	archive_read_support_filter_zstd(a);
 	if (archive_read_open_filename(a, argv[1], 65536) != ARCHIVE_OK) {
 		fprintf(stderr, "posgw: pack list: cannot read %s: %s\n",
-			argv[1], archive_error_string(a));
+		    argv[1], archive_error_string(a));
 		archive_read_free(a);
 		return 1;
 	}
 	printf("%s\n", argv[1]);
 	while ((rc = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
 		if (++n > l.max_entries + 2) {
-			fprintf(stderr, "posgw: pack list: more than %llu entries\n",
-				(unsigned long long)l.max_entries);
+			fprintf(stderr,
+			    "posgw: pack list: more than %llu entries\n",
+			    (unsigned long long)l.max_entries);
 			rc = ARCHIVE_FATAL;
 			break;
 		}
 		const char *path = archive_entry_pathname(ae);
 		printf("  %-8s %12lld  %s\n",
-			archive_entry_filetype(ae) == AE_IFREG ? "file" : "OTHER",
-			(long long)archive_entry_size(ae), path ? path : "?");
+		    archive_entry_filetype(ae) == AE_IFREG ? "file" : "OTHER",
+		    (long long)archive_entry_size(ae), path ? path : "?");
 		if (n == 1 && path && strcmp(path, "manifest.xml") == 0) {
 			cap = (size_t)l.max_manifest + 1;
 			mbuf = xmalloc(cap);
 			while (mlen < cap && (got = archive_read_data(a,
-						      mbuf + mlen, cap - mlen)) > 0)
+			                          mbuf + mlen, cap - mlen)) > 0)
 				mlen += (size_t)got;
 		}
 	}
 	if (rc != ARCHIVE_EOF) {
 		fprintf(stderr, "posgw: pack list: %s: %s\n", argv[1],
-			archive_error_string(a) ? archive_error_string(a) :
-						  "too many entries");
+		    archive_error_string(a) ? archive_error_string(a)
+		                            : "too many entries");
 		rc = 1;
 	} else
 		rc = 0;
@@ -457,15 +469,15 @@ pack_list(int argc, char **argv)
 		time_format(m.created, t, sizeof t);
 		printf("manifest: package %s from %s to %s, seq %" PRIu64
 		       ", created %s, digest %s\n",
-			m.uuid, m.sender, m.recipient, m.seq, t,
-			digest_alg_name(m.alg));
+		    m.uuid, m.sender, m.recipient, m.seq, t,
+		    digest_alg_name(m.alg));
 		for (i = 0; i < m.nentries; i++)
 			printf("  %12" PRIu64 "  %s  %s\n", m.entries[i].size,
-				m.entries[i].digest, m.entries[i].path);
+			    m.entries[i].digest, m.entries[i].path);
 		manifest_free(&m);
 	} else if (mbuf != NULL)
 		printf("manifest: unusable: %s\n",
-			err.text[0] ? err.text : "too large");
+		    err.text[0] ? err.text : "too large");
 	else
 		printf("manifest: missing (first entry is not manifest.xml)\n");
 	printf("(signature not verified: use posgw pack verify)\n");
@@ -480,7 +492,7 @@ cmd_pack(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
 		FILE *f = argc < 2 ? stderr : stdout;
 		fprintf(f, "%s\n%s\n%s\n%s", create_usage, verify_usage,
-			list_usage, extract_usage);
+		    list_usage, extract_usage);
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "create") == 0)
@@ -492,5 +504,5 @@ cmd_pack(int argc, char **argv)
 	if (strcmp(argv[1], "extract") == 0)
 		return pack_extract(argc - 1, argv + 1);
 	usage_error("unknown pack command '%s' (create, verify, list, extract)",
-		argv[1]);
+	    argv[1]);
 }

@@ -16,17 +16,20 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: posgw COMMAND [ARGS]\n"
-		"\n"
-		"commands:\n"
-		"  keys generate   make a key pair and certificate for a gateway\n"
-		"  keys show       print a certificate's subject, validity and fingerprints\n"
-		"  pack create     build and sign an exchange package\n"
-		"  pack verify     check packages as a receiving gateway would\n"
-		"  pack list       show what a package holds (no verification)\n"
-		"  pack extract    verify a package, then unpack it into a directory\n"
-		"\n"
-		"'posgw COMMAND SUBCOMMAND --help' describes each; see posgw(1).\n");
+	    "usage: posgw COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  keys generate   make a key pair and certificate for a gateway\n"
+	    "  keys show       print a certificate's subject, validity and "
+	    "fingerprints\n"
+	    "  pack create     build and sign an exchange package\n"
+	    "  pack verify     check packages as a receiving gateway would\n"
+	    "  pack list       show what a package holds (no verification)\n"
+	    "  pack extract    verify a package, then unpack it into a "
+	    "directory\n"
+	    "\n"
+	    "'posgw COMMAND SUBCOMMAND --help' describes each; see "
+	    "posgw(1).\n");
 }
 
 /* Report a usage error and exit with status 2. */
@@ -48,7 +51,8 @@ main(int argc, char **argv)
 {
 	const char *cmd;
 
-	log_init("posgw", getenv("POSGW_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_init(
+	    "posgw", getenv("POSGW_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

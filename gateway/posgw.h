@@ -7,6 +7,7 @@
 
 int cmd_keys(int, char **);
 int cmd_pack(int, char **);
-void usage_error(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void usage_error(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

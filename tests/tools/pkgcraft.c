@@ -26,8 +26,8 @@ static void
 die(const char *what, struct archive *a)
 {
 	fprintf(stderr, "pkgcraft: %s: %s\n", what,
-		a && archive_error_string(a) ? archive_error_string(a) :
-					       strerror(errno));
+	    a && archive_error_string(a) ? archive_error_string(a)
+	                                 : strerror(errno));
 	exit(1);
 }
 
@@ -104,8 +104,9 @@ add(struct archive *a, const char *spec)
 		close(fd);
 	} else if (strcmp(kind, "zeros") == 0) {
 		for (left = val ? atoll(val) : 0; left > 0; left -= n) {
-			n = left > (long long)sizeof zero ? (long long)sizeof zero :
-							   left;
+			n = left > (long long)sizeof zero
+			        ? (long long)sizeof zero
+			        : left;
 			put(a, zero, (size_t)n);
 		}
 	}
@@ -130,7 +131,8 @@ main(int argc, char **argv)
 		i += 2;
 	}
 	if (argc - i < 1) {
-		fprintf(stderr, "usage: pkgcraft [--filter F] [--format F] OUT SPEC...\n");
+		fprintf(stderr,
+		    "usage: pkgcraft [--filter F] [--format F] OUT SPEC...\n");
 		return 2;
 	}
 	a = archive_write_new();
@@ -142,7 +144,8 @@ main(int argc, char **argv)
 		archive_write_set_format_pax_restricted(a);
 	if (strcmp(filter, "zstd") == 0) {
 		archive_write_add_filter_zstd(a);
-		archive_write_set_filter_option(a, "zstd", "compression-level", "1");
+		archive_write_set_filter_option(
+		    a, "zstd", "compression-level", "1");
 	} else if (strcmp(filter, "gzip") == 0)
 		archive_write_add_filter_gzip(a);
 	if (archive_write_open_filename(a, argv[i]) != ARCHIVE_OK)

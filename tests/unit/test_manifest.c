@@ -19,7 +19,7 @@ static char path_dots[] = "payload/../etc/passwd";
 /* Fill m with the usual header and the given entries. */
 static void
 fill(struct manifest *m, struct manifest_entry *e, size_t n, uint64_t seq,
-        enum digest_alg alg)
+    enum digest_alg alg)
 {
 	memset(m, 0, sizeof *m);
 	snprintf(m->uuid, sizeof m->uuid, "%s", UUID);
@@ -90,7 +90,7 @@ static void
 test_roundtrip(void **state)
 {
 	static const enum digest_alg algs[] = {
-	        DIGEST_STREEBOG256, DIGEST_SHA256};
+	    DIGEST_STREEBOG256, DIGEST_SHA256};
 	static const uint64_t seqs[] = {1, 42, PKG_SEQ_MAX};
 	struct manifest_entry e[3];
 	struct manifest m, out;
@@ -115,14 +115,14 @@ test_roundtrip(void **state)
 			assert_int_equal(out.nentries, 3);
 			for (j = 0; j < 3; j++) {
 				assert_string_equal(
-				        out.entries[j].path, e[j].path);
+				    out.entries[j].path, e[j].path);
 				assert_int_equal(
-				        out.entries[j].size, e[j].size);
+				    out.entries[j].size, e[j].size);
 				assert_string_equal(
-				        out.entries[j].digest, e[j].digest);
+				    out.entries[j].digest, e[j].digest);
 			}
 			assert_ptr_equal(
-			        manifest_find(&out, path_b), &out.entries[1]);
+			    manifest_find(&out, path_b), &out.entries[1]);
 			assert_null(manifest_find(&out, "payload/none"));
 			manifest_free(&out);
 			assert_null(out.entries);
@@ -139,7 +139,7 @@ test_serialize_form(void **state)
 	char *s = good_text();
 
 	assert_non_null(
-	        strstr(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+	    strstr(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
 	assert_non_null(strstr(s, "xmlns=\"urn:posgw:package:1\""));
 	assert_non_null(strstr(s, " format=\"1\""));
 	assert_non_null(strstr(s, " seq=\"42\""));
@@ -219,8 +219,8 @@ test_rejects_created_without_z(void **state)
 	bad = tu_replace(s, "2026-11-25T10:00:00Z", "2026-11-25T10:00:00");
 	expect_reject(bad, NULL);
 	free(bad);
-	bad = tu_replace(
-	        s, "2026-11-25T10:00:00Z", "2026-11-25T13:00:00+03:00");
+	bad =
+	    tu_replace(s, "2026-11-25T10:00:00Z", "2026-11-25T13:00:00+03:00");
 	expect_reject(bad, NULL);
 	free(bad);
 	bad = tu_replace(s, "2026-11-25T10:00:00Z", "2026-02-30T10:00:00Z");
@@ -311,16 +311,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_roundtrip),
-	        cmocka_unit_test(test_serialize_form),
-	        cmocka_unit_test(test_no_entries),
-	        cmocka_unit_test(test_rejects_duplicate_entry),
-	        cmocka_unit_test(test_rejects_bad_seq),
-	        cmocka_unit_test(test_rejects_created_without_z),
-	        cmocka_unit_test(test_rejects_md5),
-	        cmocka_unit_test(test_rejects_dotdot_path),
-	        cmocka_unit_test(test_rejects_doctype),
-	        cmocka_unit_test(test_rejects_other),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_serialize_form),
+	    cmocka_unit_test(test_no_entries),
+	    cmocka_unit_test(test_rejects_duplicate_entry),
+	    cmocka_unit_test(test_rejects_bad_seq),
+	    cmocka_unit_test(test_rejects_created_without_z),
+	    cmocka_unit_test(test_rejects_md5),
+	    cmocka_unit_test(test_rejects_dotdot_path),
+	    cmocka_unit_test(test_rejects_doctype),
+	    cmocka_unit_test(test_rejects_other),
 	};
 
 	tu_init();

@@ -173,25 +173,25 @@ static void
 test_name_rejects(void **state)
 {
 	static const char *const bad[] = {
-	        "Edge-01.000000000001." UUID ".pkg",
-	        "edge-01.00000000001." UUID ".pkg",
-	        "edge-01.0000000000001." UUID ".pkg",
-	        "edge-01.00000000000a." UUID ".pkg",
-	        "edge-01.000000000001.6F1C2B3A-0D4E-4F5A-9B8C-7D6E5F4A3B2C.pkg",
-	        "edge-01.000000000001.6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2g.pkg",
-	        "edge-01.000000000001.6f1c2b3a-0d4e-4f5a-9b8c7d6e5f4a3b2cc.pkg",
-	        "edge-01.000000000001." UUID,
-	        "edge-01.000000000001." UUID ".tar",
-	        "edge-01.000000000001." UUID ".pkg.part",
-	        "edge-01.000000000001." UUID ".PKG",
-	        ".edge-01.000000000001." UUID ".pkg",
-	        "-edge.000000000001." UUID ".pkg",
-	        "edge_01.000000000001." UUID ".pkg",
-	        "edge-01-000000000001." UUID ".pkg",
-	        "edge-01.000000000001-" UUID ".pkg",
-	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.000000000001." UUID ".pkg",
-	        "",
-	        ".pkg",
+	    "Edge-01.000000000001." UUID ".pkg",
+	    "edge-01.00000000001." UUID ".pkg",
+	    "edge-01.0000000000001." UUID ".pkg",
+	    "edge-01.00000000000a." UUID ".pkg",
+	    "edge-01.000000000001.6F1C2B3A-0D4E-4F5A-9B8C-7D6E5F4A3B2C.pkg",
+	    "edge-01.000000000001.6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2g.pkg",
+	    "edge-01.000000000001.6f1c2b3a-0d4e-4f5a-9b8c7d6e5f4a3b2cc.pkg",
+	    "edge-01.000000000001." UUID,
+	    "edge-01.000000000001." UUID ".tar",
+	    "edge-01.000000000001." UUID ".pkg.part",
+	    "edge-01.000000000001." UUID ".PKG",
+	    ".edge-01.000000000001." UUID ".pkg",
+	    "-edge.000000000001." UUID ".pkg",
+	    "edge_01.000000000001." UUID ".pkg",
+	    "edge-01-000000000001." UUID ".pkg",
+	    "edge-01.000000000001-" UUID ".pkg",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.000000000001." UUID ".pkg",
+	    "",
+	    ".pkg",
 	};
 	char sender[33], uuid[37];
 	uint64_t seq = 7;
@@ -231,17 +231,17 @@ test_err_codes(void **state)
 		enum err_code code;
 		const char *name;
 	} codes[] = {
-	        {ERR_NAME, "name"},
-	        {ERR_SIZE, "size"},
-	        {ERR_ARCHIVE, "archive"},
-	        {ERR_ENTRY, "entry"},
-	        {ERR_MANIFEST, "manifest"},
-	        {ERR_SIGNATURE, "signature"},
-	        {ERR_UNTRUSTED, "untrusted"},
-	        {ERR_RECIPIENT, "recipient"},
-	        {ERR_DIGEST, "digest"},
-	        {ERR_PAYLOAD, "payload"},
-	        {ERR_CONFLICT, "conflict"},
+	    {ERR_NAME, "name"},
+	    {ERR_SIZE, "size"},
+	    {ERR_ARCHIVE, "archive"},
+	    {ERR_ENTRY, "entry"},
+	    {ERR_MANIFEST, "manifest"},
+	    {ERR_SIGNATURE, "signature"},
+	    {ERR_UNTRUSTED, "untrusted"},
+	    {ERR_RECIPIENT, "recipient"},
+	    {ERR_DIGEST, "digest"},
+	    {ERR_PAYLOAD, "payload"},
+	    {ERR_CONFLICT, "conflict"},
 	};
 	enum err_code c;
 	size_t i;
@@ -249,7 +249,7 @@ test_err_codes(void **state)
 	assert_int_equal(sizeof codes / sizeof codes[0], 11);
 	for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
 		assert_string_equal(
-		        err_code_name(codes[i].code), codes[i].name);
+		    err_code_name(codes[i].code), codes[i].name);
 		c = ERR_NONE;
 		assert_int_equal(err_code_from_name(codes[i].name, &c), 0);
 		assert_int_equal(c, codes[i].code);
@@ -319,18 +319,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_id_valid),
-	        cmocka_unit_test(test_uuid_valid),
-	        cmocka_unit_test(test_path_valid_accepts),
-	        cmocka_unit_test(test_path_valid_rejects),
-	        cmocka_unit_test(test_doc_path),
-	        cmocka_unit_test(test_name_roundtrip),
-	        cmocka_unit_test(test_name_rejects),
-	        cmocka_unit_test(test_uuid_new),
-	        cmocka_unit_test(test_err_codes),
-	        cmocka_unit_test(test_err_first_wins),
-	        cmocka_unit_test(test_time_parse),
-	        cmocka_unit_test(test_compress_names),
+	    cmocka_unit_test(test_id_valid),
+	    cmocka_unit_test(test_uuid_valid),
+	    cmocka_unit_test(test_path_valid_accepts),
+	    cmocka_unit_test(test_path_valid_rejects),
+	    cmocka_unit_test(test_doc_path),
+	    cmocka_unit_test(test_name_roundtrip),
+	    cmocka_unit_test(test_name_rejects),
+	    cmocka_unit_test(test_uuid_new),
+	    cmocka_unit_test(test_err_codes),
+	    cmocka_unit_test(test_err_first_wins),
+	    cmocka_unit_test(test_time_parse),
+	    cmocka_unit_test(test_compress_names),
 	};
 
 	tu_init();

@@ -42,7 +42,7 @@ struct fix {
 };
 
 static const struct param default_param = {
-        KEY_GOST256, PKG_COMPRESS_ZSTD, DIGEST_STREEBOG256};
+    KEY_GOST256, PKG_COMPRESS_ZSTD, DIGEST_STREEBOG256};
 
 /* Generate the key pairs and trust lists of G. */
 static int
@@ -116,7 +116,7 @@ static struct pkg_writer *
 writer(const struct fix *f, uint64_t seq)
 {
 	return pkg_writer_new(
-	        G.s[f->prm.alg], "core-01", seq, f->prm.comp, f->prm.dig);
+	    G.s[f->prm.alg], "core-01", seq, f->prm.comp, f->prm.dig);
 }
 
 /* Add an entry from memory; must succeed. */
@@ -201,7 +201,7 @@ read_ok(const struct fix *f, const char *name, const struct pkg_verify_opts *o)
 	err_clear(&err);
 	if ((p = pkg_read(path, f->stage, o, &err)) == NULL)
 		fail_msg("%s rejected: %s: %s", name, err_code_name(err.code),
-		        err.text);
+		    err.text);
 	free(path);
 	return p;
 }
@@ -209,7 +209,7 @@ read_ok(const struct fix *f, const char *name, const struct pkg_verify_opts *o)
 /* Read out/<name>; must be rejected with code, leaving stage/ empty. */
 static void
 read_fails(const struct fix *f, const char *name,
-        const struct pkg_verify_opts *o, enum err_code code)
+    const struct pkg_verify_opts *o, enum err_code code)
 {
 	char *path = tu_path(f->out, name);
 	struct error err;
@@ -222,7 +222,7 @@ read_fails(const struct fix *f, const char *name,
 	}
 	if (err.code != code)
 		fail_msg("code %s, expected %s: %s", err_code_name(err.code),
-		        err_code_name(code), err.text);
+		    err_code_name(code), err.text);
 	assert_true(err.text[0] != '\0');
 	assert_int_equal(tu_dir_count(f->stage, 0), 0);
 	free(path);
@@ -303,7 +303,7 @@ test_roundtrip(void **state)
 	assert_int_equal(p->m.alg, f->prm.dig);
 	assert_string_equal(p->m.uuid, uuid);
 	assert_true(
-	        p->m.created <= time(NULL) && p->m.created > time(NULL) - 120);
+	    p->m.created <= time(NULL) && p->m.created > time(NULL) - 120);
 	assert_int_equal(p->m.nentries, 2);
 	assert_int_equal(p->nentries, 2);
 	assert_string_equal(p->sig.signer, "edge-01");
@@ -325,7 +325,7 @@ test_roundtrip(void **state)
 	assert_staged(e, appeal, alen);
 	assert_non_null(e->doc);
 	assert_string_equal(
-	        (const char *)xmlDocGetRootElement(e->doc)->name, "appeal");
+	    (const char *)xmlDocGetRootElement(e->doc)->name, "appeal");
 	digest_mem_hex(f->prm.dig, appeal, alen, hex);
 	assert_string_equal(e->digest, hex);
 	assert_non_null(manifest_find(&p->m, "payload/appeal.xml"));
@@ -389,7 +389,7 @@ test_event_answer(void **state)
 	assert_staged(e, doc, len);
 	assert_non_null(e->doc);
 	assert_string_equal(
-	        (const char *)xmlDocGetRootElement(e->doc)->name, "event");
+	    (const char *)xmlDocGetRootElement(e->doc)->name, "event");
 	e = pkg_entry_find(p, ANSWER_BIN);
 	assert_staged(e, "%PDF", 4);
 	assert_null(e->doc);
@@ -492,8 +492,8 @@ static void
 test_writer_bad_path(void **state)
 {
 	static const char *const bad[] = {"payload/../x", "payload/./x",
-	        "/etc/passwd", "manifest.xml", "payload/a b", "payload/a/b/c/d",
-	        "payload/", "payload//x", "payload/файл"};
+	    "/etc/passwd", "manifest.xml", "payload/a b", "payload/a/b/c/d",
+	    "payload/", "payload//x", "payload/файл"};
 	struct fix *f = *state;
 	struct pkg_writer *w = writer(f, 1);
 	char name[PKG_NAME_MAX];
@@ -510,7 +510,7 @@ test_writer_bad_path(void **state)
 		assert_non_null(strstr(err.text, "not a payload path"));
 		err_clear(&err);
 		assert_int_equal(
-		        pkg_writer_add_file(w, bad[i], APPEAL, &err), -1);
+		    pkg_writer_add_file(w, bad[i], APPEAL, &err), -1);
 	}
 	add_mem(w, ATT_PATH, ATT, ATT_LEN);
 	write_ok(f, w, name);
@@ -532,7 +532,7 @@ test_writer_same_path_twice(void **state)
 	add_mem(w, ATT_PATH, ATT, ATT_LEN);
 	err_clear(&err);
 	assert_int_equal(
-	        pkg_writer_add_mem(w, ATT_PATH, ATT, ATT_LEN, &err), -1);
+	    pkg_writer_add_mem(w, ATT_PATH, ATT, ATT_LEN, &err), -1);
 	assert_non_null(strstr(err.text, "twice"));
 	err_clear(&err);
 	assert_int_equal(pkg_writer_add_file(w, ATT_PATH, APPEAL, &err), -1);
@@ -584,11 +584,11 @@ test_read_renamed(void **state)
 		int own_uuid;
 		const char *suf;
 	} names[] = {
-	        {"edge-01.000000000007.", 0, ".pkg"},
-	        {"edge-01.000000000008.", 1, ".pkg"},
-	        {"edge-02.000000000007.", 1, ".pkg"},
-	        {"edge-01.7.", 1, ".pkg"},
-	        {"edge-01.000000000007.", 1, ".tar"},
+	    {"edge-01.000000000007.", 0, ".pkg"},
+	    {"edge-01.000000000008.", 1, ".pkg"},
+	    {"edge-02.000000000007.", 1, ".pkg"},
+	    {"edge-01.7.", 1, ".pkg"},
+	    {"edge-01.000000000007.", 1, ".tar"},
 	};
 	struct fix *f = *state;
 	char name[PKG_NAME_MAX], sender[33], uuid[37], other[128];
@@ -603,10 +603,9 @@ test_read_renamed(void **state)
 	from = tu_path(f->out, name);
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(other, sizeof other, "%s%s%s", names[i].pre,
-		        names[i].own_uuid
-		                ? uuid
-		                : "00000000-0000-4000-8000-000000000000",
-		        names[i].suf);
+		    names[i].own_uuid ? uuid
+		                      : "00000000-0000-4000-8000-000000000000",
+		    names[i].suf);
 		to = tu_path(f->out, other);
 		assert_int_equal(rename(from, to), 0);
 		read_fails(f, other, &o, ERR_NAME);
@@ -660,9 +659,9 @@ static void
 test_read_filter_not_allowed(void **state)
 {
 	static const unsigned others[] = {
-	        [PKG_COMPRESS_NONE] = PKG_FILTER_GZIP | PKG_FILTER_ZSTD,
-	        [PKG_COMPRESS_GZIP] = PKG_FILTER_NONE | PKG_FILTER_ZSTD,
-	        [PKG_COMPRESS_ZSTD] = PKG_FILTER_NONE | PKG_FILTER_GZIP,
+	    [PKG_COMPRESS_NONE] = PKG_FILTER_GZIP | PKG_FILTER_ZSTD,
+	    [PKG_COMPRESS_GZIP] = PKG_FILTER_NONE | PKG_FILTER_ZSTD,
+	    [PKG_COMPRESS_ZSTD] = PKG_FILTER_NONE | PKG_FILTER_GZIP,
 	};
 	struct fix *f = *state;
 	char name[PKG_NAME_MAX];
@@ -818,7 +817,7 @@ test_extract(void **state)
 	manifest_free(&man);
 	err_clear(&err);
 	if (sig_verify(G.t[f->prm.alg], m, mlen, s, slen, "edge-01", time(NULL),
-	            SIG_ALLOW_ALL, &info, &err) == -1)
+	        SIG_ALLOW_ALL, &info, &err) == -1)
 		fail_msg("extracted signature: %s", err.text);
 
 	path = tu_path(f->x, "payload/appeal.xml");
@@ -902,26 +901,26 @@ main(void)
 	static struct param params[24];
 	static char names[24][80];
 	const struct CMUnitTest fixed[] = {
-	        FIXED(test_seq_max),
-	        FIXED(test_event_answer),
-	        FIXED(test_documents_only),
-	        FIXED(test_writer_unreferenced),
-	        FIXED(test_writer_bad_reference),
-	        FIXED(test_writer_invalid_doc),
-	        FIXED(test_writer_bad_path),
-	        FIXED(test_writer_same_path_twice),
-	        FIXED(test_writer_bad_seq),
-	        FIXED(test_read_wrong_recipient),
-	        FIXED(test_read_renamed),
-	        FIXED(test_read_untrusted),
-	        FIXED(test_read_sig_alg_not_allowed),
-	        FIXED(test_read_filter_not_allowed),
-	        FIXED(test_read_digest_not_allowed),
-	        FIXED(test_read_max_file),
-	        FIXED(test_read_max_entry),
-	        FIXED(test_read_tampered),
-	        FIXED(test_extract),
-	        FIXED(test_extract_no_overwrite),
+	    FIXED(test_seq_max),
+	    FIXED(test_event_answer),
+	    FIXED(test_documents_only),
+	    FIXED(test_writer_unreferenced),
+	    FIXED(test_writer_bad_reference),
+	    FIXED(test_writer_invalid_doc),
+	    FIXED(test_writer_bad_path),
+	    FIXED(test_writer_same_path_twice),
+	    FIXED(test_writer_bad_seq),
+	    FIXED(test_read_wrong_recipient),
+	    FIXED(test_read_renamed),
+	    FIXED(test_read_untrusted),
+	    FIXED(test_read_sig_alg_not_allowed),
+	    FIXED(test_read_filter_not_allowed),
+	    FIXED(test_read_digest_not_allowed),
+	    FIXED(test_read_max_file),
+	    FIXED(test_read_max_entry),
+	    FIXED(test_read_tampered),
+	    FIXED(test_extract),
+	    FIXED(test_extract_no_overwrite),
 	};
 	struct CMUnitTest tests[24 + sizeof fixed / sizeof fixed[0]];
 	size_t n = 0, i;
@@ -934,9 +933,9 @@ main(void)
 				params[n].comp = (enum pkg_compress)c;
 				params[n].dig = (enum digest_alg)d;
 				snprintf(names[n], sizeof names[n],
-				        "test_roundtrip(%s,%s,%s)",
-				        tu_alg_name((enum key_alg)a), comps[c],
-				        digs[d]);
+				    "test_roundtrip(%s,%s,%s)",
+				    tu_alg_name((enum key_alg)a), comps[c],
+				    digs[d]);
 				memset(&tests[n], 0, sizeof tests[n]);
 				tests[n].name = names[n];
 				tests[n].test_func = test_roundtrip;
@@ -950,5 +949,5 @@ main(void)
 	for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		tests[n++] = fixed[i];
 	return _cmocka_run_group_tests(
-	        "test_package", tests, n, group_setup, group_teardown);
+	    "test_package", tests, n, group_setup, group_teardown);
 }

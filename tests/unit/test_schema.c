@@ -46,8 +46,8 @@ expect_invalid(enum schema_kind kind, const char *s)
 		fail_msg("valid: %.300s", s);
 	assert_int_equal(err.code, ERR_PAYLOAD);
 	assert_non_null(strstr(err.text, "does not match"));
-	assert_non_null(strstr(err.text,
-	        kind == SCHEMA_PACKAGE ? "package.xsd" : "exchange.xsd"));
+	assert_non_null(strstr(
+	    err.text, kind == SCHEMA_PACKAGE ? "package.xsd" : "exchange.xsd"));
 }
 
 /* An example document's text, read from TESTDATA/examples. */
@@ -104,17 +104,16 @@ test_examples_valid(void **state)
 	assert_non_null(d = opendir(EXAMPLES));
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || strlen(de->d_name) < 5 ||
-		        strcmp(de->d_name + strlen(de->d_name) - 4, ".xml") !=
-		                0)
+		    strcmp(de->d_name + strlen(de->d_name) - 4, ".xml") != 0)
 			continue;
 		path = tu_path(EXAMPLES, de->d_name);
 		err_clear(&err);
-		doc = xmlsafe_parse_file(
-		        path, 16u << 20, 64, ERR_PAYLOAD, &err);
+		doc =
+		    xmlsafe_parse_file(path, 16u << 20, 64, ERR_PAYLOAD, &err);
 		if (doc == NULL)
 			fail_msg("%s: %s", path, err.text);
-		if (schema_validate(SCHEMA_EXCHANGE, doc, path, ERR_PAYLOAD,
-		            &err) == -1)
+		if (schema_validate(
+		        SCHEMA_EXCHANGE, doc, path, ERR_PAYLOAD, &err) == -1)
 			fail_msg("%s", err.text);
 		xmlFreeDoc(doc);
 		free(path);
@@ -219,8 +218,8 @@ test_manifest_uppercase_digest(void **state)
 
 	for (i = 0; i < DIGEST_HEX_LEN; i++)
 		upper[i] = (char)(DIGEST_B[i] >= 'a' && DIGEST_B[i] <= 'f'
-		                          ? DIGEST_B[i] - 'a' + 'A'
-		                          : DIGEST_B[i]);
+		                      ? DIGEST_B[i] - 'a' + 'A'
+		                      : DIGEST_B[i]);
 	upper[DIGEST_HEX_LEN] = '\0';
 	assert_string_not_equal(upper, DIGEST_B);
 	s = manifest_text(DIGEST_A, upper);
@@ -238,7 +237,7 @@ test_appeal_unknown_element(void **state)
 	expect_invalid(SCHEMA_EXCHANGE, bad);
 	free(bad);
 	bad = tu_replace(s, "<category code=\"21\">",
-	        "<secret>x</secret><category code=\"21\">");
+	    "<secret>x</secret><category code=\"21\">");
 	expect_invalid(SCHEMA_EXCHANGE, bad);
 	free(bad);
 	/* a foreign namespace on the root is a different document */
@@ -280,9 +279,11 @@ run_cases(const char *kind, enum schema_kind sk, int want_ok)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 		err_clear(&err);
-		doc = xmlsafe_parse_file(path, 16u << 20, 64, ERR_PAYLOAD, &err);
-		rc = doc == NULL ? -1 :
-		    schema_validate(sk, doc, de->d_name, ERR_PAYLOAD, &err);
+		doc =
+		    xmlsafe_parse_file(path, 16u << 20, 64, ERR_PAYLOAD, &err);
+		rc = doc == NULL ? -1
+		                 : schema_validate(
+		                       sk, doc, de->d_name, ERR_PAYLOAD, &err);
 		if (doc != NULL)
 			xmlFreeDoc(doc);
 		if ((rc == 0) != want_ok)
@@ -310,16 +311,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_examples_valid),
-	        cmocka_unit_test(test_schema_corpus),
-	        cmocka_unit_test(test_example_not_a_manifest),
-	        cmocka_unit_test(test_manifest_valid),
-	        cmocka_unit_test(test_appeal_without_pos_id),
-	        cmocka_unit_test(test_event_unknown_type),
-	        cmocka_unit_test(test_receipt_unknown_result),
-	        cmocka_unit_test(test_manifest_format_2),
-	        cmocka_unit_test(test_manifest_uppercase_digest),
-	        cmocka_unit_test(test_appeal_unknown_element),
+	    cmocka_unit_test(test_examples_valid),
+	    cmocka_unit_test(test_schema_corpus),
+	    cmocka_unit_test(test_example_not_a_manifest),
+	    cmocka_unit_test(test_manifest_valid),
+	    cmocka_unit_test(test_appeal_without_pos_id),
+	    cmocka_unit_test(test_event_unknown_type),
+	    cmocka_unit_test(test_receipt_unknown_result),
+	    cmocka_unit_test(test_manifest_format_2),
+	    cmocka_unit_test(test_manifest_uppercase_digest),
+	    cmocka_unit_test(test_appeal_unknown_element),
 	};
 
 	tu_init();

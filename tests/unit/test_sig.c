@@ -13,8 +13,8 @@
 static enum key_alg algs[] = {KEY_GOST256, KEY_GOST512, KEY_ECDSA, KEY_ED25519};
 
 static const char data[] =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<package xmlns=\"urn:posgw:package:1\" format=\"1\"/>\n";
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<package xmlns=\"urn:posgw:package:1\" format=\"1\"/>\n";
 #define DATA_LEN (sizeof data - 1)
 
 /* One gateway key pair, its signer, a trust list and a signature over data. */
@@ -61,12 +61,12 @@ sign(struct signer *s, const void *buf, size_t len, gnutls_datum_t *out)
 /* Verify and return the result; err and info are reset first. */
 static int
 verify(struct trust *t, const void *buf, size_t len, const gnutls_datum_t *p7s,
-        const char *cn, time_t now, unsigned allowed, struct sig_info *info,
-        struct error *err)
+    const char *cn, time_t now, unsigned allowed, struct sig_info *info,
+    struct error *err)
 {
 	err_clear(err);
 	return sig_verify(
-	        t, buf, len, p7s->data, p7s->size, cn, now, allowed, info, err);
+	    t, buf, len, p7s->data, p7s->size, cn, now, allowed, info, err);
 }
 
 /* Assert a failed verification with this code. */
@@ -76,7 +76,7 @@ expect_fail(int rc, const struct error *err, enum err_code code)
 	assert_int_equal(rc, -1);
 	if (err->code != code)
 		fail_msg("code %s, expected %s: %s", err_code_name(err->code),
-		        err_code_name(code), err->text);
+		    err_code_name(code), err->text);
 	assert_true(err->text[0] != '\0');
 }
 
@@ -128,14 +128,14 @@ test_sign_verify(void **state)
 	assert_string_equal(signer_id(f->s), "edge-01");
 	assert_int_equal(trust_count(f->t), 1);
 	if (verify(f->t, data, DATA_LEN, &f->p7s, "edge-01", now, SIG_ALLOW_ALL,
-	            &info, &err) == -1)
+	        &info, &err) == -1)
 		fail_msg("%s", err.text);
 	assert_string_equal(info.signer, "edge-01");
 	assert_string_equal(info.algorithm, tu_alg_name(f->alg));
 	assert_int_equal(strlen(info.fingerprint), 64);
 	assert_int_equal(strspn(info.fingerprint, "0123456789abcdef"), 64);
 	assert_true(
-	        info.signing_time >= now - 60 && info.signing_time <= now + 60);
+	    info.signing_time >= now - 60 && info.signing_time <= now + 60);
 
 	assert_int_equal(cert_load_file(f->cert, &certs, &n, &err), 0);
 	assert_int_equal(n, 1);
@@ -147,7 +147,7 @@ test_sign_verify(void **state)
 
 	/* only this algorithm allowed is enough */
 	if (verify(f->t, data, DATA_LEN, &f->p7s, "edge-01", now,
-	            alg_bit(f->alg), &info, &err) == -1)
+	        alg_bit(f->alg), &info, &err) == -1)
 		fail_msg("%s", err.text);
 }
 
@@ -163,11 +163,11 @@ test_altered_data(void **state)
 	memcpy(copy, data, sizeof data);
 	copy[40] ^= 0x01;
 	expect_fail(verify(f->t, copy, DATA_LEN, &f->p7s, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_SIGNATURE);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_SIGNATURE);
 	expect_fail(verify(f->t, data, DATA_LEN - 1, &f->p7s, "edge-01",
-	                    time(NULL), SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_SIGNATURE);
+	                time(NULL), SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_SIGNATURE);
 	assert_string_equal(info.signer, "");
 }
 
@@ -184,15 +184,15 @@ test_other_certificate(void **state)
 	tu_keys(odir, "edge-01", f->alg, &okey, &ocert);
 	t = tu_trust(ocert);
 	expect_fail(verify(t, data, DATA_LEN, &f->p7s, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 	trust_free(t);
 
 	t = tu_trust(NULL);
 	assert_int_equal(trust_count(t), 0);
 	expect_fail(verify(t, data, DATA_LEN, &f->p7s, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 	trust_free(t);
 	free(okey);
 	free(ocert);
@@ -208,12 +208,12 @@ test_wrong_cn(void **state)
 	struct error err;
 
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-02", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 	assert_non_null(strstr(err.text, "edge-02"));
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-0", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 }
 
 /* An algorithm missing from the allow-list is refused. */
@@ -225,13 +225,13 @@ test_alg_not_allowed(void **state)
 	struct error err;
 
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL & ~alg_bit(f->alg), &info, &err),
-	        &err, ERR_SIGNATURE);
+	                SIG_ALLOW_ALL & ~alg_bit(f->alg), &info, &err),
+	    &err, ERR_SIGNATURE);
 	assert_non_null(strstr(err.text, tu_alg_name(f->alg)));
 	assert_non_null(strstr(err.text, "not allowed"));
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-01", time(NULL),
-	                    0, &info, &err),
-	        &err, ERR_SIGNATURE);
+	                0, &info, &err),
+	    &err, ERR_SIGNATURE);
 }
 
 /* Outside the certificate's validity the signer is not trusted. */
@@ -244,15 +244,15 @@ test_expired(void **state)
 	time_t now = time(NULL);
 
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-01",
-	                    now + THREE_YEARS, SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                now + THREE_YEARS, SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 	assert_non_null(strstr(err.text, "not at now"));
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-01",
-	                    now - 86400, SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                now - 86400, SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 	/* still valid a year from now */
 	if (verify(f->t, data, DATA_LEN, &f->p7s, "edge-01", now + 365 * 86400,
-	            SIG_ALLOW_ALL, &info, &err) == -1)
+	        SIG_ALLOW_ALL, &info, &err) == -1)
 		fail_msg("%s", err.text);
 }
 
@@ -269,27 +269,27 @@ test_ca_issued(void **state)
 	struct sig_info info;
 	struct error err;
 
-	tu_keys_full(cadir, "posgw-ca", f->alg, NULL, NULL, 1, 3650, &cakey,
-	        &cacert);
-	tu_keys_full(gwdir, "edge-01", f->alg, cakey, cacert, 0, 730, &gwkey,
-	        &gwcert);
+	tu_keys_full(
+	    cadir, "posgw-ca", f->alg, NULL, NULL, 1, 3650, &cakey, &cacert);
+	tu_keys_full(
+	    gwdir, "edge-01", f->alg, cakey, cacert, 0, 730, &gwkey, &gwcert);
 	s = tu_signer(gwkey, gwcert);
 	sign(s, data, DATA_LEN, &p7s);
 	t = tu_trust(cacert);
 	if (verify(t, data, DATA_LEN, &p7s, "edge-01", time(NULL),
-	            SIG_ALLOW_ALL, &info, &err) == -1)
+	        SIG_ALLOW_ALL, &info, &err) == -1)
 		fail_msg("%s", err.text);
 	assert_string_equal(info.signer, "edge-01");
 	assert_string_equal(info.algorithm, tu_alg_name(f->alg));
 
 	/* self-signed edge-01 of the fixture: same CN, not issued by the CA */
 	expect_fail(verify(t, data, DATA_LEN, &f->p7s, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 	/* the pinned self-signed certificate does not vouch for the CA one */
 	expect_fail(verify(f->t, data, DATA_LEN, &p7s, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_UNTRUSTED);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_UNTRUSTED);
 
 	gnutls_free(p7s.data);
 	trust_free(t);
@@ -362,23 +362,23 @@ test_garbage_p7s(void **state)
 	d.data = junk;
 	d.size = sizeof junk;
 	expect_fail(verify(f->t, data, DATA_LEN, &d, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_SIGNATURE);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_SIGNATURE);
 	d.size = 0;
 	expect_fail(verify(f->t, data, DATA_LEN, &d, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_SIGNATURE);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_SIGNATURE);
 	d.data = f->p7s.data;
 	d.size = f->p7s.size - 10;
 	expect_fail(verify(f->t, data, DATA_LEN, &d, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_SIGNATURE);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_SIGNATURE);
 	/* the data itself is not a signature either */
 	d.data = (unsigned char *)(uintptr_t)data;
 	d.size = DATA_LEN;
 	expect_fail(verify(f->t, data, DATA_LEN, &d, "edge-01", time(NULL),
-	                    SIG_ALLOW_ALL, &info, &err),
-	        &err, ERR_SIGNATURE);
+	                SIG_ALLOW_ALL, &info, &err),
+	    &err, ERR_SIGNATURE);
 }
 
 /* Loading missing or broken files fails with a message naming them. */
@@ -418,7 +418,7 @@ test_alg_names(void **state)
 
 	for (i = 0; i < 4; i++) {
 		assert_int_equal(
-		        sig_alg_from_name(tu_alg_name(algs[i]), &bit), 0);
+		    sig_alg_from_name(tu_alg_name(algs[i]), &bit), 0);
 		assert_int_equal(bit, alg_bit(algs[i]));
 		all |= bit;
 	}
@@ -434,24 +434,24 @@ test_alg_names(void **state)
 	}
 #define PER_ALG(f)                                                             \
 	ALG_TEST(f, 0, "gost256"), ALG_TEST(f, 1, "gost512"),                  \
-	        ALG_TEST(f, 2, "ecdsa"), ALG_TEST(f, 3, "ed25519")
+	    ALG_TEST(f, 2, "ecdsa"), ALG_TEST(f, 3, "ed25519")
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        PER_ALG(test_sign_verify),
-	        PER_ALG(test_altered_data),
-	        PER_ALG(test_other_certificate),
-	        PER_ALG(test_wrong_cn),
-	        PER_ALG(test_alg_not_allowed),
-	        PER_ALG(test_expired),
-	        PER_ALG(test_ca_issued),
-	        PER_ALG(test_key_mismatch),
-	        ALG_TEST(test_non_ca_cannot_issue, 0, "gost256"),
-	        ALG_TEST(test_garbage_p7s, 2, "ecdsa"),
-	        ALG_TEST(test_load_errors, 3, "ed25519"),
-	        cmocka_unit_test(test_alg_names),
+	    PER_ALG(test_sign_verify),
+	    PER_ALG(test_altered_data),
+	    PER_ALG(test_other_certificate),
+	    PER_ALG(test_wrong_cn),
+	    PER_ALG(test_alg_not_allowed),
+	    PER_ALG(test_expired),
+	    PER_ALG(test_ca_issued),
+	    PER_ALG(test_key_mismatch),
+	    ALG_TEST(test_non_ca_cannot_issue, 0, "gost256"),
+	    ALG_TEST(test_garbage_p7s, 2, "ecdsa"),
+	    ALG_TEST(test_load_errors, 3, "ed25519"),
+	    cmocka_unit_test(test_alg_names),
 	};
 
 	tu_init();

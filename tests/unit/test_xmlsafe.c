@@ -15,7 +15,7 @@ parse(const char *s, int max_depth, struct error *err)
 {
 	err_clear(err);
 	return xmlsafe_parse(
-	        s, strlen(s), "test.xml", max_depth, ERR_PAYLOAD, err);
+	    s, strlen(s), "test.xml", max_depth, ERR_PAYLOAD, err);
 }
 
 /* Assert that s is rejected with code payload and a text containing needle. */
@@ -56,13 +56,13 @@ static void
 test_accepts_namespaced(void **state)
 {
 	const char *s =
-	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	        "<appeal xmlns=\"urn:posgw:exchange:1\" "
-	        "xmlns:x=\"urn:example:other\" pos-id=\"42\" x:extra=\"1\">\n"
-	        "  <!-- a comment -->\n"
-	        "  <text>Яма &amp; лужа &#x41;<![CDATA[<raw>]]></text>\n"
-	        "  <x:other/>\n"
-	        "</appeal>\n";
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<appeal xmlns=\"urn:posgw:exchange:1\" "
+	    "xmlns:x=\"urn:example:other\" pos-id=\"42\" x:extra=\"1\">\n"
+	    "  <!-- a comment -->\n"
+	    "  <text>Яма &amp; лужа &#x41;<![CDATA[<raw>]]></text>\n"
+	    "  <x:other/>\n"
+	    "</appeal>\n";
 	struct error err;
 	xmlDocPtr doc;
 	xmlNodePtr root, n;
@@ -78,7 +78,7 @@ test_accepts_namespaced(void **state)
 	assert_string_equal(xmlsafe_attr(root, "pos-id"), "42");
 	assert_null(xmlsafe_attr(root, "extra"));
 	for (n = root->children; n != NULL && n->type != XML_ELEMENT_NODE;
-	        n = n->next)
+	     n = n->next)
 		;
 	assert_true(xmlsafe_is(n, "urn:posgw:exchange:1", "text"));
 	content = xmlNodeGetContent(n);
@@ -94,11 +94,11 @@ test_rejects_doctype(void **state)
 {
 	expect_reject("<!DOCTYPE a><a/>", 0, "DOCTYPE");
 	expect_reject(
-	        "<?xml version=\"1.0\"?>\n<!DOCTYPE a []>\n<a/>", 0, "DOCTYPE");
+	    "<?xml version=\"1.0\"?>\n<!DOCTYPE a []>\n<a/>", 0, "DOCTYPE");
 	expect_reject("<!DOCTYPE a SYSTEM \"a.dtd\"><a/>", 0, "DOCTYPE");
 	expect_reject("<!DOCTYPE a PUBLIC \"-//X//Y//EN\" "
 	              "\"http://example.org/a.dtd\"><a/>",
-	        0, "DOCTYPE");
+	    0, "DOCTYPE");
 }
 
 /* An external entity is never resolved: the document is refused. */
@@ -106,10 +106,10 @@ static void
 test_rejects_external_entity(void **state)
 {
 	expect_reject(
-	        "<?xml version=\"1.0\"?>\n"
-	        "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n"
-	        "<r>&x;</r>",
-	        0, "DOCTYPE");
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n"
+	    "<r>&x;</r>",
+	    0, "DOCTYPE");
 }
 
 /* A parameter entity is refused before it is expanded. */
@@ -119,10 +119,10 @@ test_rejects_parameter_entity(void **state)
 	expect_reject("<?xml version=\"1.0\"?>\n"
 	              "<!DOCTYPE r [<!ENTITY % p SYSTEM \"file:///etc/passwd\">"
 	              "%p;]>\n<r/>",
-	        0, "DOCTYPE");
+	    0, "DOCTYPE");
 	expect_reject("<!DOCTYPE r [<!ENTITY % q \"<!ENTITY y 'z'>\">%q;]>"
 	              "<r>&y;</r>",
-	        0, "DOCTYPE");
+	    0, "DOCTYPE");
 }
 
 /* The billion laughs document fails fast, without expanding. */
@@ -130,37 +130,37 @@ static void
 test_rejects_billion_laughs(void **state)
 {
 	const char *s =
-	        "<?xml version=\"1.0\"?>\n"
-	        "<!DOCTYPE lolz [\n"
-	        " <!ENTITY lol \"lol\">\n"
-	        " <!ENTITY lol1 "
-	        "\"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
-	        " <!ENTITY lol2 "
-	        "\"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"
-	        "\">\n"
-	        " <!ENTITY lol3 "
-	        "\"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"
-	        "\">\n"
-	        " <!ENTITY lol4 "
-	        "\"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"
-	        "\">\n"
-	        " <!ENTITY lol5 "
-	        "\"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;"
-	        "\">\n"
-	        " <!ENTITY lol6 "
-	        "\"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"
-	        "\">\n"
-	        " <!ENTITY lol7 "
-	        "\"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;"
-	        "\">\n"
-	        " <!ENTITY lol8 "
-	        "\"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"
-	        "\">\n"
-	        " <!ENTITY lol9 "
-	        "\"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;"
-	        "\">\n"
-	        "]>\n"
-	        "<lolz>&lol9;</lolz>\n";
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE lolz [\n"
+	    " <!ENTITY lol \"lol\">\n"
+	    " <!ENTITY lol1 "
+	    "\"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+	    " <!ENTITY lol2 "
+	    "\"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"
+	    "\">\n"
+	    " <!ENTITY lol3 "
+	    "\"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"
+	    "\">\n"
+	    " <!ENTITY lol4 "
+	    "\"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"
+	    "\">\n"
+	    " <!ENTITY lol5 "
+	    "\"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;"
+	    "\">\n"
+	    " <!ENTITY lol6 "
+	    "\"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"
+	    "\">\n"
+	    " <!ENTITY lol7 "
+	    "\"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;"
+	    "\">\n"
+	    " <!ENTITY lol8 "
+	    "\"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"
+	    "\">\n"
+	    " <!ENTITY lol9 "
+	    "\"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;"
+	    "\">\n"
+	    "]>\n"
+	    "<lolz>&lol9;</lolz>\n";
 
 	expect_reject(s, 0, "DOCTYPE");
 }
@@ -238,9 +238,9 @@ test_rejects_latin1(void **state)
 
 	expect_reject("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
 	              "<a>caf\xe9</a>",
-	        0, "encoding");
-	expect_reject("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>", 0,
-	        "UTF-8");
+	    0, "encoding");
+	expect_reject(
+	    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>", 0, "UTF-8");
 	doc = parse("<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>", 0, &err);
 	if (doc == NULL)
 		fail_msg("lowercase utf-8 rejected: %s", err.text);
@@ -252,19 +252,19 @@ static void
 test_rejects_malformed(void **state)
 {
 	static const char *const bad[] = {
-	        "",
-	        "   ",
-	        "<a>",
-	        "<a><b></a>",
-	        "<a></b>",
-	        "<a x=1/>",
-	        "<a x=\"1\" x=\"2\"/>",
-	        "<a/><b/>",
-	        "text only",
-	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<appeal "
-	        "xmlns=\"urn:posgw:exchange:1\"><text>cut",
-	        "<a>\xff\xfe</a>",
-	        "<a>\x01</a>",
+	    "",
+	    "   ",
+	    "<a>",
+	    "<a><b></a>",
+	    "<a></b>",
+	    "<a x=1/>",
+	    "<a x=\"1\" x=\"2\"/>",
+	    "<a/><b/>",
+	    "text only",
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<appeal "
+	    "xmlns=\"urn:posgw:exchange:1\"><text>cut",
+	    "<a>\xff\xfe</a>",
+	    "<a>\x01</a>",
 	};
 	struct error err;
 	xmlDocPtr doc;
@@ -295,20 +295,20 @@ test_xinclude_not_processed(void **state)
 
 	tu_write_file(secret, "TOP-SECRET-MARKER\n", 18);
 	xasprintf(&s,
-	        "<r xmlns=\"urn:posgw:exchange:1\" "
-	        "xmlns:xi=\"http://www.w3.org/2001/XInclude\">"
-	        "<xi:include href=\"file://%s\" parse=\"text\"/>"
-	        "<xi:include href=\"%s\"/></r>",
-	        secret, secret);
+	    "<r xmlns=\"urn:posgw:exchange:1\" "
+	    "xmlns:xi=\"http://www.w3.org/2001/XInclude\">"
+	    "<xi:include href=\"file://%s\" parse=\"text\"/>"
+	    "<xi:include href=\"%s\"/></r>",
+	    secret, secret);
 	doc = parse(s, 0, &err);
 	if (doc == NULL)
 		fail_msg("rejected: %s", err.text);
 	root = xmlDocGetRootElement(doc);
 	for (n = root->children; n != NULL && n->type != XML_ELEMENT_NODE;
-	        n = n->next)
+	     n = n->next)
 		;
 	assert_true(
-	        xmlsafe_is(n, "http://www.w3.org/2001/XInclude", "include"));
+	    xmlsafe_is(n, "http://www.w3.org/2001/XInclude", "include"));
 	xmlDocDumpMemory(doc, &dump, &len);
 	assert_non_null(dump);
 	assert_true(len > 0);
@@ -343,7 +343,7 @@ test_parse_file_limits(void **state)
 
 	err_clear(&err);
 	assert_null(
-	        xmlsafe_parse_file(path, strlen(s) - 1, 64, ERR_PAYLOAD, &err));
+	    xmlsafe_parse_file(path, strlen(s) - 1, 64, ERR_PAYLOAD, &err));
 	assert_int_equal(err.code, ERR_SIZE);
 
 	err_clear(&err);
@@ -364,22 +364,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_accepts_namespaced),
-	        cmocka_unit_test(test_rejects_doctype),
-	        cmocka_unit_test(test_rejects_external_entity),
-	        cmocka_unit_test(test_rejects_parameter_entity),
-	        cmocka_unit_test(test_rejects_billion_laughs),
-	        cmocka_unit_test(test_rejects_undeclared_entity),
-	        cmocka_unit_test(test_rejects_unbound_prefix),
-	        cmocka_unit_test(test_depth_64_accepted),
-	        cmocka_unit_test(test_depth_65_rejected),
-	        cmocka_unit_test(test_depth_20000_rejected),
-	        cmocka_unit_test(test_rejects_latin1),
-	        cmocka_unit_test(test_rejects_malformed),
-	        cmocka_unit_test_setup_teardown(test_xinclude_not_processed,
-	                tu_setup_tmpdir, tu_teardown_tmpdir),
-	        cmocka_unit_test_setup_teardown(test_parse_file_limits,
-	                tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test(test_accepts_namespaced),
+	    cmocka_unit_test(test_rejects_doctype),
+	    cmocka_unit_test(test_rejects_external_entity),
+	    cmocka_unit_test(test_rejects_parameter_entity),
+	    cmocka_unit_test(test_rejects_billion_laughs),
+	    cmocka_unit_test(test_rejects_undeclared_entity),
+	    cmocka_unit_test(test_rejects_unbound_prefix),
+	    cmocka_unit_test(test_depth_64_accepted),
+	    cmocka_unit_test(test_depth_65_rejected),
+	    cmocka_unit_test(test_depth_20000_rejected),
+	    cmocka_unit_test(test_rejects_latin1),
+	    cmocka_unit_test(test_rejects_malformed),
+	    cmocka_unit_test_setup_teardown(test_xinclude_not_processed,
+	        tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(
+	        test_parse_file_limits, tu_setup_tmpdir, tu_teardown_tmpdir),
 	};
 
 	tu_init();

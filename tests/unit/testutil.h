@@ -160,7 +160,7 @@ tu_dir_count(const char *dir, int hidden_only)
 		fail_msg("cannot open %s: %s", dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
-		        strcmp(de->d_name, "..") == 0)
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (!hidden_only || de->d_name[0] == '.')
 			n++;
@@ -192,8 +192,8 @@ tu_alg_name(enum key_alg alg)
  */
 static TU_UNUSED void
 tu_keys_full(const char *outdir, const char *id, enum key_alg alg,
-        const char *ca_key, const char *ca_cert, int is_ca, int days,
-        char **key, char **cert)
+    const char *ca_key, const char *ca_cert, int is_ca, int days, char **key,
+    char **cert)
 {
 	struct keys_params kp;
 	struct error err;
@@ -209,7 +209,7 @@ tu_keys_full(const char *outdir, const char *id, enum key_alg alg,
 	err_clear(&err);
 	if (keys_generate(&kp, key, cert, &err) == -1)
 		fail_msg("keys_generate %s (%s): %s", id, tu_alg_name(alg),
-		        err.text);
+		    err.text);
 	assert_non_null(*key);
 	assert_non_null(*cert);
 }
@@ -217,7 +217,7 @@ tu_keys_full(const char *outdir, const char *id, enum key_alg alg,
 /* A self-signed key pair for id, valid 730 days. */
 static TU_UNUSED void
 tu_keys(const char *outdir, const char *id, enum key_alg alg, char **key,
-        char **cert)
+    char **cert)
 {
 	tu_keys_full(outdir, id, alg, NULL, NULL, 0, 730, key, cert);
 }
