@@ -39,6 +39,9 @@ struct pkg_writer {
 	struct pkg_wentry *e;
 	size_t n, cap;
 	uint64_t total;
+	char uuid[37];		/* fixed identity, or empty for a fresh one */
+	time_t created;
+	char mdigest[DIGEST_HEX_LEN + 1]; /* Streebog-256 of manifest.xml */
 };
 
 /* Start a package from signer's id to recipient with sequence number seq. */
@@ -56,6 +59,24 @@ pkg_writer_new(struct signer *s, const char *recipient, uint64_t seq,
 	w->alg = alg;
 	pkg_limits_default(&w->limits);
 	return w;
+}
+
+/*
+ * Fix the package's uuid and creation time (to rebuild the same manifest
+ * after a crash) instead of a fresh uuid and the current time.
+ */
+void
+pkg_writer_set_identity(struct pkg_writer *w, const char *uuid, time_t created)
+{
+	snprintf(w->uuid, sizeof w->uuid, "%s", uuid);
+	w->created = created;
+}
+
+/* The Streebog-256 digest of the manifest written (after pkg_writer_write). */
+const char *
+pkg_writer_manifest_digest(const struct pkg_writer *w)
+{
+	return w->mdigest;
 }
 
 /* Use the receiver's limits instead of the defaults. */
@@ -346,12 +367,15 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 		return -1;
 
 	memset(&m, 0, sizeof m);
-	pkg_uuid_new(uuid);
+	if (w->uuid[0] != '\0')
+		memcpy(uuid, w->uuid, sizeof uuid);
+	else
+		pkg_uuid_new(uuid);
 	memcpy(m.uuid, uuid, sizeof m.uuid);
 	snprintf(m.sender, sizeof m.sender, "%s", signer_id(w->signer));
 	snprintf(m.recipient, sizeof m.recipient, "%s", w->recipient);
 	m.seq = w->seq;
-	m.created = time(NULL);
+	m.created = w->created ? w->created : time(NULL);
 	m.alg = w->alg;
 	m.nentries = w->n;
 	m.entries = xcalloc(w->n ? w->n : 1, sizeof *m.entries);
@@ -363,6 +387,7 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	}
 	mbuf = manifest_serialize(&m, &mlen);
 	free(m.entries);
+	digest_mem_hex(DIGEST_STREEBOG256, mbuf, mlen, w->mdigest);
 	if (signer_sign(w->signer, mbuf, mlen, &p7s, err) == -1)
 		goto out;
 

@@ -101,6 +101,8 @@ int pkg_writer_add_file(
 int pkg_writer_add_mem(
     struct pkg_writer *, const char *, const void *, size_t, struct error *);
 void pkg_writer_set_limits(struct pkg_writer *, const struct pkg_limits *);
+void pkg_writer_set_identity(struct pkg_writer *, const char *, time_t);
+const char *pkg_writer_manifest_digest(const struct pkg_writer *);
 int pkg_writer_write(
     struct pkg_writer *, const char *, char *, size_t, struct error *);
 void pkg_writer_free(struct pkg_writer *);
@@ -111,6 +113,7 @@ const struct pkg_entry *pkg_entry_find(const struct pkg *, const char *);
 int pkg_extract(const struct pkg *, const char *, struct error *);
 void pkg_free(struct pkg *);
 
+void payload_foreach_ref(xmlNodePtr, void (*)(const char *, void *), void *);
 int payload_check(
     struct pkg_entry *, size_t, const struct pkg_limits *, struct error *);
 

@@ -198,7 +198,7 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 		        entries[i].path, ERR_PAYLOAD, err) == -1)
 			goto fail;
 		root = xmlDocGetRootElement(entries[i].doc);
-		for (ok = 0, k = 0; k < 5; k++)
+		for (ok = 0, k = 0; k < sizeof payload_roots / sizeof payload_roots[0]; k++)
 			if (xmlsafe_is(root, NS_EXCHANGE, payload_roots[k]))
 				ok = 1;
 		if (!ok) {
@@ -228,4 +228,26 @@ fail:
 	free(r.used);
 	free(r.order);
 	return -1;
+}
+
+/* Call fn for every attachment path a document references (path, signature). */
+void
+payload_foreach_ref(xmlNodePtr node, void (*fn)(const char *, void *),
+    void *arg)
+{
+	const char *v;
+	xmlNodePtr c;
+
+	for (c = node; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlsafe_is(c, NS_EXCHANGE, "attachment") ||
+		    xmlsafe_is(c, NS_EXCHANGE, "file")) {
+			if ((v = xmlsafe_attr(c, "path")) != NULL)
+				fn(v, arg);
+			if ((v = xmlsafe_attr(c, "signature")) != NULL)
+				fn(v, arg);
+		}
+		payload_foreach_ref(c->children, fn, arg);
+	}
 }

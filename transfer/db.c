@@ -1,0 +1,300 @@
+/* db.c: the gateway's SQLite database: open, migrate, transactions, helpers. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Forward migrations; migrations[i] takes the schema from version i to i+1. */
+static const char *const db_migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE packages ("
+	" id INTEGER PRIMARY KEY,"
+	" direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),"
+	" name TEXT NOT NULL,"
+	" sender TEXT NOT NULL,"
+	" recipient TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" uuid TEXT NOT NULL,"
+	" manifest_digest TEXT,"
+	" signer_fp TEXT,"
+	" size INTEGER,"
+	" control INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" sent INTEGER, received INTEGER, receipted INTEGER,"
+	" state TEXT NOT NULL,"
+	" code TEXT, reason TEXT,"
+	" offers INTEGER NOT NULL DEFAULT 0,"
+	" last_offer INTEGER);"
+	"CREATE UNIQUE INDEX packages_out_seq ON packages(seq)"
+	" WHERE direction = 'out';"
+	"CREATE UNIQUE INDEX packages_in_seq ON packages(sender, seq)"
+	" WHERE direction = 'in' AND state = 'accepted';"
+	"CREATE INDEX packages_uuid ON packages(uuid);"
+	"CREATE INDEX packages_name ON packages(name);"
+	"CREATE TABLE documents ("
+	" id INTEGER PRIMARY KEY,"
+	" package_id INTEGER REFERENCES packages(id),"
+	" direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),"
+	" kind TEXT NOT NULL,"
+	" path TEXT NOT NULL,"
+	" pos_id TEXT,"
+	" n INTEGER,"
+	" body BLOB NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" consumed INTEGER);"
+	"CREATE INDEX documents_package ON documents(package_id);"
+	"CREATE INDEX documents_pending ON documents(direction, package_id);"
+	"CREATE INDEX documents_pos ON documents(pos_id);"
+	"CREATE TABLE files ("
+	" id INTEGER PRIMARY KEY,"
+	" document_id INTEGER NOT NULL REFERENCES documents(id),"
+	" path TEXT NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" digest TEXT NOT NULL);"
+	"CREATE INDEX files_document ON files(document_id);"
+	"CREATE TABLE inbound_files ("
+	" name TEXT PRIMARY KEY, size INTEGER, mtime INTEGER,"
+	" outcome TEXT NOT NULL, at INTEGER NOT NULL,"
+	" kept INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE journal ("
+	" seq INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" package TEXT,"
+	" appeal TEXT,"
+	" detail TEXT,"
+	" prev TEXT NOT NULL,"
+	" hash TEXT NOT NULL);"
+	"CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal"
+	" BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
+	"CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal"
+	" BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
+	"CREATE TABLE checkpoints ("
+	" id INTEGER PRIMARY KEY,"
+	" entry INTEGER NOT NULL,"
+	" head TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" text BLOB NOT NULL,"
+	" cms BLOB NOT NULL,"
+	" shipped INTEGER);"
+	"CREATE TABLE peer_checkpoints ("
+	" id INTEGER PRIMARY KEY,"
+	" gateway TEXT NOT NULL,"
+	" entry INTEGER NOT NULL,"
+	" head TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" text BLOB NOT NULL,"
+	" cms BLOB NOT NULL,"
+	" package TEXT,"
+	" received INTEGER NOT NULL,"
+	" UNIQUE (gateway, entry, head));",
+};
+
+/* Copy SQLite's last error into err with a context; returns -1. */
+int
+db_set_err(struct db *db, struct error *err, const char *what)
+{
+	return err_set(err, ERR_NONE, "database %s: %s: %s", db->path, what,
+	    sqlite3_errmsg(db->h));
+}
+
+/* Run SQL without results. */
+int
+db_exec(struct db *db, const char *sql, struct error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(err, ERR_NONE, "database %s: %s", db->path,
+		    msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prepare a statement; a failure is a programming error. */
+sqlite3_stmt *
+db_prepare(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		fatalx("database %s: cannot prepare \"%.60s\": %s", db->path,
+		    sql, sqlite3_errmsg(db->h));
+	return st;
+}
+
+/* Step a statement that returns no rows and finalize it. */
+int
+db_step_done(struct db *db, sqlite3_stmt *st, struct error *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_set_err(db, err, "write");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* The first column of the first row of a query as an integer, or dflt. */
+int64_t
+db_int(struct db *db, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *st = db_prepare(db, sql);
+	int64_t v = dflt;
+
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A meta value, newly allocated, or NULL. */
+char *
+db_meta_get(struct db *db, const char *key)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT value FROM meta WHERE key = ?");
+	char *v = NULL;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Set a meta value. */
+int
+db_meta_set(struct db *db, const char *key, const char *value,
+    struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(db, "INSERT INTO meta (key, value) VALUES (?, ?)"
+			    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return db_step_done(db, st, err);
+}
+
+/* Bring the schema up to DB_SCHEMA_VERSION, one migration per transaction. */
+static int
+db_migrate(struct db *db, struct error *err)
+{
+	int64_t v = db_int(db, "PRAGMA user_version", 0);
+	char sql[64];
+
+	if (v > DB_SCHEMA_VERSION)
+		return err_set(err, ERR_NONE,
+		    "database %s has schema version %lld, newer than this "
+		    "posgw (%d); upgrade posgw", db->path, (long long)v,
+		    DB_SCHEMA_VERSION);
+	for (; v < DB_SCHEMA_VERSION; v++) {
+		if (db_begin(db, err) == -1)
+			return -1;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld",
+		    (long long)v + 1);
+		if (db_exec(db, db_migrations[v], err) == -1 ||
+		    db_exec(db, sql, err) == -1) {
+			db_rollback(db);
+			return -1;
+		}
+		if (db_commit(db, err) == -1)
+			return -1;
+		log_info("database %s: migrated to schema version %lld",
+		    db->path, (long long)v + 1);
+	}
+	return 0;
+}
+
+/*
+ * Open (creating if allowed) a database in WAL mode with synchronous=FULL and
+ * migrate it. Read-only opens are for auditors' tools and never migrate.
+ */
+struct db *
+db_open(const char *path, int create, struct error *err)
+{
+	struct db *db;
+	int flags, rc;
+
+	db = xcalloc(1, sizeof *db);
+	db->path = xstrdup(path);
+	if (create == -1)
+		flags = SQLITE_OPEN_READONLY;
+	else
+		flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	if (create != 1 && access(path, F_OK) == -1) {
+		err_set(err, ERR_NONE, "database %s does not exist", path);
+		goto fail;
+	}
+	rc = sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err_set(err, ERR_NONE, "cannot open database %s: %s", path,
+		    db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_extended_result_codes(db->h, 1);
+	if (create == -1) {
+		if (db_exec(db, "PRAGMA query_only = ON", err) == -1)
+			goto fail;
+		return db;
+	}
+	if (db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			"PRAGMA foreign_keys = ON;", err) == -1 ||
+	    db_migrate(db, err) == -1)
+		goto fail;
+	return db;
+fail:
+	db_close(db);
+	return NULL;
+}
+
+/* Close a database. */
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->h != NULL)
+		sqlite3_close_v2(db->h);
+	free(db->path);
+	free(db);
+}
+
+/* Start a write transaction (takes the write lock now). */
+int
+db_begin(struct db *db, struct error *err)
+{
+	return db_exec(db, "BEGIN IMMEDIATE", err);
+}
+
+/* Commit the transaction. */
+int
+db_commit(struct db *db, struct error *err)
+{
+	if (db_exec(db, "COMMIT", err) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+/* Roll back, ignoring errors (there may be no transaction). */
+void
+db_rollback(struct db *db)
+{
+	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}

@@ -1,0 +1,31 @@
+/* db.h: the gateway's SQLite database: open, migrate, transactions, helpers. */
+#ifndef POSGW_DB_H
+#define POSGW_DB_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "error.h"
+
+#define DB_SCHEMA_VERSION 1
+
+struct db {
+	sqlite3 *h;
+	char *path;
+};
+
+struct db *db_open(const char *, int, struct error *);
+void db_close(struct db *);
+int db_begin(struct db *, struct error *);
+int db_commit(struct db *, struct error *);
+void db_rollback(struct db *);
+int db_exec(struct db *, const char *, struct error *);
+sqlite3_stmt *db_prepare(struct db *, const char *);
+int db_step_done(struct db *, sqlite3_stmt *, struct error *);
+int64_t db_int(struct db *, const char *, int64_t);
+char *db_meta_get(struct db *, const char *);
+int db_meta_set(struct db *, const char *, const char *, struct error *);
+int db_set_err(struct db *, struct error *, const char *);
+
+#endif

@@ -1,0 +1,686 @@
+/*
+ * ingest.c: one inbound package per spec section 8: copy into private
+ * staging, verify, then duplicate / conflict / import, each decided and
+ * journaled in ONE transaction together with the receipt to send; the inbox
+ * file is removed only after the commit.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/tree.h>
+
+#include "fsutil.h"
+#include "journal.h"
+#include "log.h"
+#include "schema.h"
+#include "xfer-int.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+struct ingest {
+	struct xfer *x;
+	const char *name;
+	char *inpath;		/* inbox/<name> */
+	char *staged;		/* staging/<name> */
+	struct stat sb;
+	char sender[33];
+	char uuid[37];
+	uint64_t seq;
+	int control;
+	struct pkg *p;
+	char **delivered;	/* our packages receipted by this one */
+	size_t ndelivered;
+};
+
+/* Record what became of an inbox file (inside the transaction). */
+static int
+ingest_record(struct ingest *in, const char *outcome, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(in->x->db, "INSERT OR REPLACE INTO inbound_files (name,"
+				   " size, mtime, outcome, at, kept) VALUES (?, ?, ?, ?, ?, 0)");
+	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)in->sb.st_size);
+	sqlite3_bind_int64(st, 3, (int64_t)in->sb.st_mtime);
+	sqlite3_bind_text(st, 4, outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	return db_step_done(in->x->db, st, err);
+}
+
+/* Remove the inbox file after the commit; a read-only inbox keeps it. */
+static void
+ingest_remove(struct ingest *in)
+{
+	struct error err = { 0 };
+	sqlite3_stmt *st;
+
+	if (unlink(in->inpath) == 0) {
+		fs_fsync_dir(in->x->c.inbox, &err);
+		return;
+	}
+	if (errno == ENOENT)
+		return;
+	log_warn("cannot remove %s; recorded as consumed", in->inpath);
+	st = db_prepare(in->x->db, "UPDATE inbound_files SET kept = 1 WHERE name = ?");
+	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
+	db_step_done(in->x->db, st, &err);
+}
+
+/* True if this very file was handled before but could not be removed. */
+static int
+ingest_kept(struct ingest *in)
+{
+	sqlite3_stmt *st;
+	int kept = 0;
+
+	st = db_prepare(in->x->db, "SELECT 1 FROM inbound_files WHERE name = ? AND"
+				   " kept = 1 AND size = ? AND mtime = ?");
+	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)in->sb.st_size);
+	sqlite3_bind_int64(st, 3, (int64_t)in->sb.st_mtime);
+	kept = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return kept;
+}
+
+/* Move the staged copy into quarantine beside a <name>.reason file. */
+static void
+ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
+{
+	char *dst = NULL, *reason, t[32];
+	struct error err = { 0 };
+	int i, n;
+
+	for (i = 0; i < 1000; i++) {
+		free(dst);
+		if (i == 0)
+			xasprintf(&dst, "%s/%s", in->x->dir_quarantine, in->name);
+		else
+			xasprintf(&dst, "%s/%s.%d", in->x->dir_quarantine,
+			    in->name, i);
+		if (access(dst, F_OK) == -1)
+			break;
+	}
+	if (in->staged != NULL && access(in->staged, F_OK) == 0 &&
+	    rename(in->staged, dst) == -1)
+		log_warn("cannot move %s to %s", in->staged, dst);
+	time_format(time(NULL), t, sizeof t);
+	n = xasprintf(&reason,
+	    "%s: %s\npackage: %s\nsize: %lld\nreceived: %s\n",
+	    err_code_name(code), text, in->name, (long long)in->sb.st_size, t);
+	{
+		char *base = strrchr(dst, '/') + 1, *rname;
+		xasprintf(&rname, "%s.reason", base);
+		if (fs_write_file(in->x->dir_quarantine, rname, reason,
+			(size_t)n, 0640, 1, &err) == -1)
+			log_warnx("%s", err.text);
+		free(rname);
+	}
+	if (xfer_fsync_path(dst) == -1 && errno != ENOENT)
+		log_warn("fsync %s", dst);
+	fs_fsync_dir(in->x->dir_quarantine, &err);
+	free(reason);
+	free(dst);
+}
+
+/* Insert the package row of an inbound package (inside the transaction). */
+static int64_t
+ingest_package_row(struct ingest *in, const char *state, const char *code,
+    const char *reason, struct error *err)
+{
+	sqlite3_stmt *st;
+	struct pkg *p = in->p;
+
+	st = db_prepare(in->x->db,
+	    "INSERT INTO packages (direction, name, sender, recipient, seq, uuid,"
+	    " manifest_digest, signer_fp, size, control, created, received, state,"
+	    " code, reason) VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, in->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p ? p->m.recipient : in->x->c.own_id, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)in->seq);
+	sqlite3_bind_text(st, 5, in->uuid, -1, SQLITE_STATIC);
+	if (p != NULL) {
+		sqlite3_bind_text(st, 6, p->manifest_digest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, p->sig.fingerprint, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, (int64_t)p->m.created);
+	} else
+		sqlite3_bind_int64(st, 10, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 8, (int64_t)in->sb.st_size);
+	sqlite3_bind_int(st, 9, in->control);
+	sqlite3_bind_int64(st, 11, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 12, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, reason, -1, SQLITE_STATIC);
+	if (db_step_done(in->x->db, st, err) == -1)
+		return -1;
+	return sqlite3_last_insert_rowid(in->x->db->h);
+}
+
+/* Reject: quarantine, then journal, package row and receipt in one transaction. */
+static int
+ingest_reject(struct ingest *in, enum err_code code, const char *text,
+    struct error *err)
+{
+	struct db *db = in->x->db;
+	char detail[1200];
+	int answer = in->sender[0] != '\0' &&
+	    strcmp(in->sender, in->x->c.peer_id) == 0;
+
+	if (code == ERR_NONE)
+		code = ERR_ARCHIVE;
+	ingest_quarantine(in, code, text);
+	snprintf(detail, sizeof detail, "%s: %s", err_code_name(code), text);
+	if (db_begin(db, err) == -1)
+		return -1;
+	if (ingest_package_row(in, code == ERR_CONFLICT ? "conflict" : "rejected",
+		err_code_name(code), text, err) == -1 ||
+	    journal_append(db, code == ERR_CONFLICT ? "security.conflict" :
+						      "package.rejected",
+		in->name, NULL, detail, err) == -1 ||
+	    (answer && !in->control &&
+		xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
+		    "rejected", err_code_name(code), text, err) == -1) ||
+	    ingest_record(in, "rejected", err) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db, err) == -1)
+		return -1;
+	if (code == ERR_CONFLICT)
+		log_warnx("SECURITY: %s conflicts with an accepted package of the "
+			  "same sender and seq; quarantined: %s", in->name, text);
+	else
+		log_warnx("rejected %s: %s", in->name, detail);
+	ingest_remove(in);
+	return 0;
+}
+
+/* An attribute of the root element, or NULL. */
+static const char *
+ingest_root_attr(xmlDocPtr doc, const char *name)
+{
+	return xmlsafe_attr(xmlDocGetRootElement(doc), name);
+}
+
+/* Apply a receipt from the peer to one of our packages (in the transaction). */
+static int
+ingest_receipt(struct ingest *in, xmlDocPtr doc, struct error *err)
+{
+	const char *uuid = ingest_root_attr(doc, "package");
+	const char *sender = ingest_root_attr(doc, "sender");
+	const char *seq = ingest_root_attr(doc, "seq");
+	const char *result = ingest_root_attr(doc, "result");
+	const char *code = ingest_root_attr(doc, "code");
+	xmlChar *text = xmlNodeGetContent(xmlDocGetRootElement(doc));
+	sqlite3_stmt *st;
+	char name[PKG_NAME_MAX] = "", state[16] = "", detail[1200];
+	int64_t id = 0;
+	int rc = -1, ok;
+
+	if (strcmp(sender, in->x->c.own_id) != 0) {
+		rc = journal_append(in->x->db, "receipt.foreign", in->name, NULL,
+		    "a receipt for another gateway's package", err);
+		goto out;
+	}
+	st = db_prepare(in->x->db, "SELECT id, name, state FROM packages WHERE"
+				   " direction = 'out' AND uuid = ? AND seq = ?");
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, seq, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		snprintf(name, sizeof name, "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		snprintf(state, sizeof state, "%s",
+		    (const char *)sqlite3_column_text(st, 2));
+	}
+	sqlite3_finalize(st);
+	if (id == 0) {
+		snprintf(detail, sizeof detail, "receipt for unknown package %s seq %s",
+		    uuid, seq);
+		rc = journal_append(in->x->db, "receipt.unknown", in->name, NULL,
+		    detail, err);
+		log_warnx("%s: %s", in->name, detail);
+		goto out;
+	}
+	ok = strcmp(result, "rejected") != 0;
+	snprintf(detail, sizeof detail, "%s%s%s%s%s", result, code ? " " : "",
+	    code ? code : "", text && *text ? ": " : "",
+	    text ? (const char *)text : "");
+	if (strcmp(state, "sent") != 0) {
+		/* already receipted (a duplicate receipt): journal only */
+		rc = journal_append(in->x->db, "receipt.again", name, NULL, detail,
+		    err);
+		goto out;
+	}
+	st = db_prepare(in->x->db, "UPDATE packages SET state = ?, receipted = ?,"
+				   " code = ?, reason = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, ok ? "delivered" : "rejected", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, (const char *)text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, id);
+	if (db_step_done(in->x->db, st, err) == -1 ||
+	    journal_append(in->x->db, ok ? "package.delivered" :
+					   "package.rejected_by_peer",
+		name, NULL, detail, err) == -1)
+		goto out;
+	if (ok) {
+		in->delivered = xreallocarray(in->delivered, in->ndelivered + 1,
+		    sizeof *in->delivered);
+		in->delivered[in->ndelivered++] = xstrdup(name);
+	} else
+		log_warnx("the peer REJECTED our package %s: %s; see posgw "
+			  "transfer status", name, detail);
+	rc = 0;
+out:
+	xmlFree(text);
+	return rc;
+}
+
+/* Decode base64 element text into a new buffer. */
+static int
+ingest_b64(xmlNodePtr node, gnutls_datum_t *out)
+{
+	xmlChar *t = xmlNodeGetContent(node);
+	gnutls_datum_t in;
+	int rc;
+
+	if (t == NULL)
+		return -1;
+	in.data = t;
+	in.size = (unsigned)strlen((char *)t);
+	rc = gnutls_base64_decode2(&in, out);
+	xmlFree(t);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Verify a peer checkpoint document and store it (in the transaction). */
+static int
+ingest_checkpoint(struct ingest *in, xmlDocPtr doc, int check_only,
+    struct error *err)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc), c, signedn = NULL, cmsn = NULL;
+	gnutls_datum_t text = { NULL, 0 }, cms = { NULL, 0 };
+	struct checkpoint cp;
+	struct sig_info si;
+	struct error e2 = { 0 };
+	sqlite3_stmt *st;
+	char entry[32];
+	int rc = -1;
+
+	for (c = root->children; c != NULL; c = c->next) {
+		if (xmlsafe_is(c, NS_EXCHANGE, "signed"))
+			signedn = c;
+		else if (xmlsafe_is(c, NS_EXCHANGE, "cms"))
+			cmsn = c;
+	}
+	if (signedn == NULL || cmsn == NULL || ingest_b64(signedn, &text) == -1 ||
+	    ingest_b64(cmsn, &cms) == -1 ||
+	    checkpoint_parse(text.data, text.size, &cp) == -1) {
+		err_set(err, ERR_PAYLOAD, "checkpoint: malformed signed text");
+		goto out;
+	}
+	snprintf(entry, sizeof entry, "%" PRId64, cp.entry);
+	if (strcmp(cp.gateway, in->x->c.peer_id) != 0 ||
+	    strcmp(ingest_root_attr(doc, "gateway"), cp.gateway) != 0 ||
+	    strcmp(ingest_root_attr(doc, "entry"), entry) != 0 ||
+	    strcmp(ingest_root_attr(doc, "head"), cp.head) != 0) {
+		err_set(err, ERR_PAYLOAD,
+		    "checkpoint: attributes differ from the signed text");
+		goto out;
+	}
+	if (sig_verify(in->x->trust, text.data, text.size, cms.data, cms.size,
+		in->x->c.peer_id, time(NULL), in->x->c.verify.sig_algs, &si,
+		&e2) == -1) {
+		err_set(err, ERR_PAYLOAD, "checkpoint: %s", e2.text);
+		goto out;
+	}
+	if (check_only) {
+		rc = 0;
+		goto out;
+	}
+	st = db_prepare(in->x->db, "INSERT OR IGNORE INTO peer_checkpoints (gateway,"
+				   " entry, head, at, text, cms, package, received) VALUES"
+				   " (?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_text(st, 1, cp.gateway, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, cp.entry);
+	sqlite3_bind_text(st, 3, cp.head, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)cp.at);
+	sqlite3_bind_blob(st, 5, text.data, (int)text.size, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 6, cms.data, (int)cms.size, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
+	if (db_step_done(in->x->db, st, err) == -1)
+		goto out;
+	snprintf(entry, sizeof entry, "entry %" PRId64, cp.entry);
+	rc = journal_append(in->x->db, "peer.checkpoint", in->name, NULL, entry,
+	    err);
+out:
+	gnutls_free(text.data);
+	gnutls_free(cms.data);
+	return rc;
+}
+
+struct ingest_refs {
+	struct pkg *p;
+	int64_t docid;
+	struct db *db;
+	struct error *err;
+	int failed;
+	const char *(*key)(const struct pkg_entry *, char *);
+};
+
+/* The file-store key of an entry: Streebog hex, or sha256-<hex>. */
+static const char *
+ingest_key(const struct pkg *p, const struct pkg_entry *e, char *buf)
+{
+	if (p->m.alg == DIGEST_SHA256)
+		snprintf(buf, 80, "sha256-%s", e->digest);
+	else
+		snprintf(buf, 80, "%s", e->digest);
+	return buf;
+}
+
+/* Record one referenced file of a document (payload_foreach_ref callback). */
+static void
+ingest_ref(const char *path, void *arg)
+{
+	struct ingest_refs *r = arg;
+	const struct pkg_entry *e = pkg_entry_find(r->p, path);
+	sqlite3_stmt *st;
+	char key[80];
+
+	if (r->failed || e == NULL)
+		return;
+	st = db_prepare(r->db, "INSERT INTO files (document_id, path, size, digest)"
+			       " VALUES (?, ?, ?, ?)");
+	sqlite3_bind_int64(st, 1, r->docid);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)e->size);
+	sqlite3_bind_text(st, 4, ingest_key(r->p, e, key), -1, SQLITE_TRANSIENT);
+	if (db_step_done(r->db, st, r->err) == -1)
+		r->failed = 1;
+}
+
+/* Store one document of an accepted package (in the transaction). */
+static int
+ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
+    struct error *err)
+{
+	xmlDocPtr doc = e->doc;
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	const char *kind = (const char *)root->name;
+	const char *pos = xmlsafe_attr(root, "pos-id");
+	const char *n = xmlsafe_attr(root, "n");
+	struct ingest_refs r;
+	sqlite3_stmt *st;
+	xmlChar *body;
+	int len, control = strcmp(kind, "receipt") == 0 ||
+	    strcmp(kind, "checkpoint") == 0;
+
+	if (strcmp(kind, "receipt") == 0 && ingest_receipt(in, doc, err) == -1)
+		return -1;
+	if (strcmp(kind, "checkpoint") == 0 &&
+	    ingest_checkpoint(in, doc, 0, err) == -1)
+		return -1;
+	xmlDocDumpMemoryEnc(doc, &body, &len, "UTF-8");
+	st = db_prepare(in->x->db, "INSERT INTO documents (package_id, direction,"
+				   " kind, path, pos_id, n, body, created, consumed)"
+				   " VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_int64(st, 1, pkgid);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, pos, -1, SQLITE_STATIC);
+	if (n != NULL)
+		sqlite3_bind_int64(st, 5, strtoll(n, NULL, 10));
+	sqlite3_bind_blob(st, 6, body, len, xmlFree);
+	sqlite3_bind_int64(st, 7, xfer_now_ms());
+	if (control)
+		sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
+	if (db_step_done(in->x->db, st, err) == -1)
+		return -1;
+	memset(&r, 0, sizeof r);
+	r.p = in->p;
+	r.docid = sqlite3_last_insert_rowid(in->x->db->h);
+	r.db = in->x->db;
+	r.err = err;
+	payload_foreach_ref(root, ingest_ref, &r);
+	if (r.failed)
+		return -1;
+	if (!control)
+		return journal_append(in->x->db, "document.received", in->name,
+		    pos, kind, err);
+	return 0;
+}
+
+/* Move verified attachments into the file store, durably, before the commit. */
+static int
+ingest_store(struct ingest *in, struct error *err)
+{
+	struct pkg *p = in->p;
+	char key[80], *dst;
+	size_t i;
+
+	for (i = 0; i < p->nentries; i++) {
+		if (pkg_doc_path(p->entries[i].path))
+			continue;
+		if (xfer_fsync_path(p->entries[i].staged) == -1)
+			return err_set(err, ERR_NONE, "cannot fsync %s: %s",
+			    p->entries[i].staged, strerror(errno));
+		xasprintf(&dst, "%s/%s", in->x->dir_files,
+		    ingest_key(p, &p->entries[i], key));
+		if (rename(p->entries[i].staged, dst) == -1) {
+			err_set(err, ERR_NONE, "cannot move %s to %s: %s",
+			    p->entries[i].staged, dst, strerror(errno));
+			free(dst);
+			return -1;
+		}
+		free(dst);
+	}
+	return fs_fsync_dir(in->x->dir_files, err);
+}
+
+/* All documents of the package are receipts or checkpoints. */
+static int
+ingest_is_control(const struct pkg *p)
+{
+	const char *k;
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < p->nentries; i++) {
+		if (p->entries[i].doc == NULL)
+			continue;
+		k = (const char *)xmlDocGetRootElement(p->entries[i].doc)->name;
+		if (strcmp(k, "receipt") != 0 && strcmp(k, "checkpoint") != 0)
+			return 0;
+		any = 1;
+	}
+	return any;
+}
+
+/* Accept a verified package: duplicate, conflict or import. */
+static int
+ingest_accept(struct ingest *in, struct error *err)
+{
+	struct db *db = in->x->db;
+	struct pkg *p = in->p;
+	sqlite3_stmt *st;
+	char old[DIGEST_HEX_LEN + 1] = "", detail[256], *path;
+	int64_t pkgid;
+	size_t i;
+
+	in->control = ingest_is_control(p);
+	if (strcmp(p->m.sender, in->x->c.peer_id) != 0)
+		return ingest_reject(in, ERR_UNTRUSTED,
+		    "the sender is not the configured peer", err);
+	for (i = 0; i < p->nentries; i++) {
+		xmlDocPtr d = p->entries[i].doc;
+		struct error e2 = { 0 };
+		if (d != NULL && xmlsafe_is(xmlDocGetRootElement(d), NS_EXCHANGE,
+				     "checkpoint") &&
+		    ingest_checkpoint(in, d, 1, &e2) == -1)
+			return ingest_reject(in, ERR_PAYLOAD, e2.text, err);
+	}
+	st = db_prepare(db, "SELECT manifest_digest FROM packages WHERE direction ="
+			    " 'in' AND state = 'accepted' AND sender = ? AND seq = ?");
+	sqlite3_bind_text(st, 1, in->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)in->seq);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(old, sizeof old, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+
+	if (old[0] != '\0' && strcmp(old, p->manifest_digest) != 0) {
+		snprintf(detail, sizeof detail,
+		    "seq %" PRIu64 " was accepted with manifest %s, this one "
+		    "has %s", in->seq, old, p->manifest_digest);
+		return ingest_reject(in, ERR_CONFLICT, detail, err);
+	}
+	if (old[0] != '\0') {
+		if (db_begin(db, err) == -1)
+			return -1;
+		if (journal_append(db, "package.duplicate", in->name, NULL,
+			"same sender, seq and manifest as an accepted package",
+			err) == -1 ||
+		    (!in->control &&
+			xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
+			    "duplicate", NULL, NULL, err) == -1) ||
+		    ingest_record(in, "duplicate", err) == -1) {
+			db_rollback(db);
+			return -1;
+		}
+		if (db_commit(db, err) == -1)
+			return -1;
+		log_info("duplicate %s (already accepted)", in->name);
+		ingest_remove(in);
+		return 0;
+	}
+
+	if (ingest_store(in, err) == -1)
+		return -1;
+	if (db_begin(db, err) == -1)
+		return -1;
+	if ((pkgid = ingest_package_row(in, "accepted", NULL, NULL, err)) == -1)
+		goto fail;
+	for (i = 0; i < p->nentries; i++)
+		if (p->entries[i].doc != NULL &&
+		    ingest_document(in, pkgid, &p->entries[i], err) == -1)
+			goto fail;
+	snprintf(detail, sizeof detail, "seq %" PRIu64 ", %zu entries, manifest "
+	    "%.16s..., signer %.16s...%s", in->seq, p->nentries,
+	    p->manifest_digest, p->sig.fingerprint,
+	    in->control ? ", control" : "");
+	if (journal_append(db, "package.accepted", in->name, NULL, detail, err) ==
+		-1 ||
+	    (!in->control &&
+		xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
+		    "accepted", NULL, NULL, err) == -1) ||
+	    ingest_record(in, "accepted", err) == -1)
+		goto fail;
+	if (db_commit(db, err) == -1)
+		return -1;
+	log_info("accepted %s (%s)", in->name, detail);
+	ingest_remove(in);
+	for (i = 0; i < in->ndelivered; i++) {
+		xasprintf(&path, "%s/%s", in->x->dir_sent, in->delivered[i]);
+		unlink(path);
+		free(path);
+		xasprintf(&path, "%s/%s", in->x->c.outbox, in->delivered[i]);
+		unlink(path);
+		free(path);
+	}
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/*
+ * Handle one inbox file by name. Returns -1 only when the work could not be
+ * done (I/O or database trouble): the file stays for the next scan.
+ */
+int
+ingest_file(struct xfer *x, const char *name, struct error *err)
+{
+	struct ingest in;
+	struct error perr = { 0 };
+	size_t i;
+	int rc = -1;
+
+	memset(&in, 0, sizeof in);
+	in.x = x;
+	in.name = name;
+	xasprintf(&in.inpath, "%s/%s", x->c.inbox, name);
+	if (lstat(in.inpath, &in.sb) == -1) {
+		rc = 0; /* gone meanwhile */
+		goto out;
+	}
+	if (!S_ISREG(in.sb.st_mode)) {
+		log_warnx("inbox %s: %s is not a regular file; left alone",
+		    x->c.inbox, name);
+		rc = 0;
+		goto out;
+	}
+	pkg_name_parse(name, in.sender, &in.seq, in.uuid);
+	if (ingest_kept(&in)) {
+		rc = 0;
+		goto out;
+	}
+	xasprintf(&in.staged, "%s/%s", x->dir_staging, name);
+	if ((uint64_t)in.sb.st_size > x->c.verify.limits.max_file) {
+		char t[128];
+		snprintf(t, sizeof t, "file has %lld bytes, limit %llu",
+		    (long long)in.sb.st_size,
+		    (unsigned long long)x->c.verify.limits.max_file);
+		/* too large to copy: quarantine by rename when possible */
+		if (rename(in.inpath, in.staged) == -1)
+			log_warn("cannot move oversized %s out of the inbox",
+			    in.inpath);
+		rc = ingest_reject(&in, ERR_SIZE, t, err);
+		goto out;
+	}
+	if (xfer_copy_file(in.inpath, in.staged, x->c.verify.limits.max_file,
+		err) == -1) {
+		if (err->code == ERR_SIZE) {
+			char t[sizeof err->text];
+			snprintf(t, sizeof t, "%s", err->text);
+			err_clear(err);
+			rc = ingest_reject(&in, ERR_SIZE, t, err);
+		}
+		goto out;
+	}
+	in.p = pkg_read(in.staged, x->dir_staging, &x->c.verify, &perr);
+	if (in.p == NULL) {
+		if (perr.code == ERR_NONE) {
+			/* our own trouble (disk, staging), not the package's */
+			err_set(err, ERR_NONE, "%s: %s", name, perr.text);
+			goto out;
+		}
+		rc = ingest_reject(&in, perr.code, perr.text, err);
+		goto out;
+	}
+	rc = ingest_accept(&in, err);
+out:
+	if (in.p != NULL)
+		pkg_free(in.p);
+	if (in.staged != NULL)
+		unlink(in.staged);
+	for (i = 0; i < in.ndelivered; i++)
+		free(in.delivered[i]);
+	free(in.delivered);
+	free(in.staged);
+	free(in.inpath);
+	return rc;
+}

@@ -1,0 +1,660 @@
+/*
+ * spool.c: the durable outbound spool and the packer. Documents and their
+ * files wait in the database and the file store until a packer batches them
+ * into a package; seq is allocated and the batch bound in one transaction,
+ * so a crash can only leave a package "building", which is rebuilt
+ * identically (same seq, uuid, time and content, hence same manifest).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/tree.h>
+
+#include "fsutil.h"
+#include "journal.h"
+#include "log.h"
+#include "schema.h"
+#include "xfer-int.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+/*
+ * Copy a local file into the content-addressed store; returns its
+ * Streebog-256 digest in hex (65 bytes) and size.
+ */
+int
+xfer_store_file(struct xfer *x, const char *src, char *hex, uint64_t *size,
+    struct error *err)
+{
+	char *tmp, *dst;
+	unsigned char buf[1 << 16];
+	struct digest d;
+	int in, out;
+	ssize_t n;
+
+	*size = 0;
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_set(err, ERR_NONE, "cannot open %s: %s", src,
+		    strerror(errno));
+	xasprintf(&tmp, "%s/.in-XXXXXX", x->dir_files);
+	if ((out = mkstemp(tmp)) == -1) {
+		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		close(in);
+		free(tmp);
+		return -1;
+	}
+	digest_init(&d, DIGEST_STREEBOG256);
+	while ((n = read(in, buf, sizeof buf)) > 0) {
+		digest_update(&d, buf, (size_t)n);
+		if (fs_write_all(out, buf, (size_t)n) == -1)
+			break;
+		*size += (uint64_t)n;
+	}
+	digest_final_hex(&d, hex);
+	if (n != 0 || fsync(out) == -1) {
+		err_set(err, ERR_NONE, "cannot copy %s into %s: %s", src,
+		    x->dir_files, strerror(errno));
+		close(in);
+		close(out);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	close(in);
+	close(out);
+	xasprintf(&dst, "%s/%s", x->dir_files, hex);
+	if (rename(tmp, dst) == -1) {
+		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		free(dst);
+		return -1;
+	}
+	free(tmp);
+	free(dst);
+	return fs_fsync_dir(x->dir_files, err);
+}
+
+/* Insert a document row for sending and name its payload path after its id. */
+static int64_t
+xfer_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
+    const void *xml, size_t len, struct error *err)
+{
+	sqlite3_stmt *st;
+	int64_t id;
+	char path[96];
+
+	st = db_prepare(x->db, "INSERT INTO documents (direction, kind, path,"
+			       " pos_id, body, created) VALUES ('out', ?, '', ?, ?, ?)");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pos_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, xml, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, xfer_now_ms());
+	if (db_step_done(x->db, st, err) == -1)
+		return -1;
+	id = sqlite3_last_insert_rowid(x->db->h);
+	snprintf(path, sizeof path, "payload/%s-%" PRId64 ".xml", kind, id);
+	st = db_prepare(x->db, "UPDATE documents SET path = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, id);
+	if (db_step_done(x->db, st, err) == -1)
+		return -1;
+	return id;
+}
+
+/*
+ * Queue a document with its attachments for the peer. The XML is validated
+ * and its references checked now, so nothing bad ever blocks the queue.
+ * Runs inside the caller's transaction.
+ */
+int
+xfer_enqueue(struct xfer *x, const char *kind, const char *pos_id,
+    const void *xml, size_t len, const struct xfer_file *files, size_t nfiles,
+    struct error *err)
+{
+	struct pkg_entry *pe;
+	sqlite3_stmt *st;
+	char hex[DIGEST_HEX_LEN + 1];
+	uint64_t size;
+	int64_t id;
+	size_t i;
+	int rc = -1;
+
+	pe = xcalloc(nfiles + 1, sizeof *pe);
+	pe[0].path = xstrdup("payload/doc.xml");
+	pe[0].size = len;
+	pe[0].doc = xmlsafe_parse(xml, len, kind, x->c.verify.limits.max_depth,
+	    ERR_PAYLOAD, err);
+	if (pe[0].doc == NULL)
+		goto out;
+	for (i = 0; i < nfiles; i++) {
+		struct stat sb;
+		if (stat(files[i].src, &sb) == -1) {
+			err_set(err, ERR_NONE, "cannot read %s: %s",
+			    files[i].src, strerror(errno));
+			goto out;
+		}
+		pe[i + 1].path = xstrdup(files[i].path);
+		pe[i + 1].size = (uint64_t)sb.st_size;
+		pe[i + 1].staged = xstrdup(files[i].src);
+	}
+	if (payload_check(pe, nfiles + 1, &x->c.verify.limits, err) == -1)
+		goto out;
+	if ((id = xfer_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
+		goto out;
+	for (i = 0; i < nfiles; i++) {
+		if (xfer_store_file(x, files[i].src, hex, &size, err) == -1)
+			goto out;
+		st = db_prepare(x->db, "INSERT INTO files (document_id, path,"
+				       " size, digest) VALUES (?, ?, ?, ?)");
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, files[i].path, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)size);
+		sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
+		if (db_step_done(x->db, st, err) == -1)
+			goto out;
+	}
+	rc = journal_append(x->db, "document.queued", NULL, pos_id, kind, err);
+out:
+	if (pe[0].doc != NULL)
+		xmlFreeDoc(pe[0].doc);
+	for (i = 0; i <= nfiles; i++) {
+		free(pe[i].path);
+		free(pe[i].staged);
+	}
+	free(pe);
+	return rc;
+}
+
+/*
+ * Queue a receipt for a package of the peer (inside the caller's
+ * transaction): result accepted, duplicate or rejected with a code.
+ */
+int
+xfer_queue_receipt(struct xfer *x, const char *uuid, const char *sender,
+    uint64_t seq, const char *result, const char *code, const char *text,
+    struct error *err)
+{
+	xmlChar *esc;
+	char *xml, t[32];
+	int n, rc;
+
+	time_format(time(NULL), t, sizeof t);
+	esc = xmlEncodeSpecialChars(NULL, (const xmlChar *)(text ? text : ""));
+	n = xasprintf(&xml,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<receipt xmlns=\"%s\" package=\"%s\" sender=\"%s\" seq=\"%" PRIu64
+	    "\" result=\"%s\"%s%s%s at=\"%s\">%.3900s</receipt>\n",
+	    NS_EXCHANGE, uuid, sender, seq, result, code ? " code=\"" : "",
+	    code ? code : "", code ? "\"" : "", t, (const char *)esc);
+	xmlFree(esc);
+	rc = xfer_insert_doc(x, "receipt", NULL, xml, (size_t)n, err) == -1 ?
+	    -1 : 0;
+	free(xml);
+	return rc;
+}
+
+/* Put a package from sent/ into the outbox (link or copy, then rename). */
+int
+xfer_offer(struct xfer *x, const char *name, struct error *err)
+{
+	char *src, *dst, *tmp;
+	struct stat sa, sb;
+	int rc = -1;
+
+	xasprintf(&src, "%s/%s", x->dir_sent, name);
+	xasprintf(&dst, "%s/%s", x->c.outbox, name);
+	xasprintf(&tmp, "%s/.%s", x->c.outbox, name);
+	if (stat(src, &sa) == -1) {
+		err_set(err, ERR_NONE, "kept copy %s is missing: %s", src,
+		    strerror(errno));
+		goto out;
+	}
+	if (stat(dst, &sb) == 0 && sb.st_size == sa.st_size) {
+		rc = 0;
+		goto out;
+	}
+	unlink(tmp);
+	if (link(src, tmp) == 0) {
+		if (rename(tmp, dst) == -1) {
+			err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
+			    strerror(errno));
+			unlink(tmp);
+			goto out;
+		}
+		rc = fs_fsync_dir(x->c.outbox, err);
+		goto out;
+	}
+	rc = xfer_copy_file(src, dst, UINT64_MAX, err);
+out:
+	free(src);
+	free(dst);
+	free(tmp);
+	return rc;
+}
+
+/* Mark a package sent: its digest, size and first offer, in one transaction. */
+static int
+xfer_mark_sent(struct xfer *x, int64_t id, const char *name,
+    const char *mdigest, int control, struct error *err)
+{
+	sqlite3_stmt *st;
+	struct stat sb;
+	char *path, detail[128];
+	int64_t ndocs;
+
+	xasprintf(&path, "%s/%s", x->dir_sent, name);
+	if (stat(path, &sb) == -1)
+		sb.st_size = 0;
+	free(path);
+	if (db_begin(x->db, err) == -1)
+		return -1;
+	st = db_prepare(x->db, "UPDATE packages SET state = 'sent',"
+			       " manifest_digest = ?, size = ?, sent = ?, offers = 1,"
+			       " last_offer = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, mdigest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)sb.st_size);
+	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 5, id);
+	if (db_step_done(x->db, st, err) == -1)
+		goto fail;
+	st = db_prepare(x->db, "SELECT COUNT(*) FROM documents WHERE package_id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	ndocs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	snprintf(detail, sizeof detail, "%" PRId64 " documents, %lld bytes, "
+	    "manifest %.16s...%s", ndocs, (long long)sb.st_size, mdigest,
+	    control ? ", control" : "");
+	if (journal_append(x->db, "package.sent", name, NULL, detail, err) == -1)
+		goto fail;
+	if (db_commit(x->db, err) == -1)
+		return -1;
+	log_info("sent %s (%s)", name, detail);
+	return 0;
+fail:
+	db_rollback(x->db);
+	return -1;
+}
+
+/* Write (or rewrite identically) the package of row id into sent/. */
+static int
+xfer_build(struct xfer *x, int64_t id, struct error *err)
+{
+	sqlite3_stmt *st, *fq;
+	struct pkg_writer *w;
+	struct pkg *p = NULL;
+	char name[PKG_NAME_MAX], built[PKG_NAME_MAX], *path, uuid[37];
+	char mdigest[DIGEST_HEX_LEN + 1];
+	int64_t seq, created, control;
+	int rc = -1;
+
+	st = db_prepare(x->db, "SELECT name, seq, uuid, created, control FROM"
+			       " packages WHERE id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return err_set(err, ERR_NONE, "package row %" PRId64 " vanished",
+		    id);
+	}
+	snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
+	seq = sqlite3_column_int64(st, 1);
+	snprintf(uuid, sizeof uuid, "%s", (const char *)sqlite3_column_text(st, 2));
+	created = sqlite3_column_int64(st, 3);
+	control = sqlite3_column_int64(st, 4);
+	sqlite3_finalize(st);
+
+	xasprintf(&path, "%s/%s", x->dir_sent, name);
+	if (access(path, F_OK) == 0) {
+		/* Written before a crash: keep those bytes, they may be out. */
+		struct pkg_verify_opts o = x->c.verify;
+		o.own_id = x->c.peer_id;
+		o.trust = x->self;
+		o.limits.max_file = UINT64_MAX;
+		p = pkg_read(path, x->dir_staging, &o, err);
+		if (p == NULL) {
+			log_warnx("kept copy %s is unusable (%s); rebuilding it",
+			    path, err->text);
+			err_clear(err);
+			unlink(path);
+		} else {
+			memcpy(mdigest, p->manifest_digest, sizeof mdigest);
+			pkg_free(p);
+			goto offer;
+		}
+	}
+	w = pkg_writer_new(x->signer, x->c.peer_id, (uint64_t)seq, x->c.compress,
+	    x->c.digest);
+	pkg_writer_set_identity(w, uuid, (time_t)created);
+	pkg_writer_set_limits(w, &x->c.verify.limits);
+	st = db_prepare(x->db, "SELECT id, path, body FROM documents WHERE"
+			       " package_id = ? ORDER BY id");
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (pkg_writer_add_mem(w, (const char *)sqlite3_column_text(st, 1),
+			sqlite3_column_blob(st, 2),
+			(size_t)sqlite3_column_bytes(st, 2), err) == -1)
+			goto fail;
+		fq = db_prepare(x->db, "SELECT path, digest FROM files WHERE"
+				       " document_id = ? ORDER BY id");
+		sqlite3_bind_int64(fq, 1, sqlite3_column_int64(st, 0));
+		while (sqlite3_step(fq) == SQLITE_ROW) {
+			if (pkg_writer_add_file(w,
+				(const char *)sqlite3_column_text(fq, 0),
+				xfer_file_path(x,
+				    (const char *)sqlite3_column_text(fq, 1)),
+				err) == -1) {
+				sqlite3_finalize(fq);
+				goto fail;
+			}
+		}
+		sqlite3_finalize(fq);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (pkg_writer_write(w, x->dir_sent, built, sizeof built, err) == -1)
+		goto fail;
+	if (strcmp(built, name) != 0)
+		fatalx("packer built %s instead of %s", built, name);
+	memcpy(mdigest, pkg_writer_manifest_digest(w), sizeof mdigest);
+	pkg_writer_free(w);
+offer:
+	if (xfer_offer(x, name, err) == -1 ||
+	    xfer_mark_sent(x, id, name, mdigest, (int)control, err) == -1)
+		goto out;
+	if (control)
+		unlink(path); /* control packages are never re-offered */
+	rc = 0;
+	goto out;
+fail:
+	if (st != NULL)
+		sqlite3_finalize(st);
+	pkg_writer_free(w);
+out:
+	free(path);
+	return rc;
+}
+
+/* Add the latest unshipped checkpoint as a document (inside a transaction). */
+static int
+xfer_ship_checkpoint(struct xfer *x, struct error *err)
+{
+	sqlite3_stmt *st;
+	xmlChar *b64t = NULL, *b64c = NULL;
+	struct checkpoint c;
+	char *xml, t[32];
+	int64_t cid;
+	int n, rc = 0;
+
+	st = db_prepare(x->db, "SELECT id, text, cms FROM checkpoints WHERE"
+			       " shipped IS NULL ORDER BY id DESC LIMIT 1");
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	cid = sqlite3_column_int64(st, 0);
+	if (checkpoint_parse(sqlite3_column_blob(st, 1),
+		(size_t)sqlite3_column_bytes(st, 1), &c) == -1) {
+		sqlite3_finalize(st);
+		return err_set(err, ERR_NONE, "checkpoint %" PRId64
+		    " is malformed", cid);
+	}
+	{
+		/* base64 through GnuTLS's PEM-less encoder */
+		gnutls_datum_t in, out;
+		in.data = (unsigned char *)(uintptr_t)sqlite3_column_blob(st, 1);
+		in.size = (unsigned)sqlite3_column_bytes(st, 1);
+		if (gnutls_base64_encode2(&in, &out) < 0)
+			fatalx("base64 encoding failed");
+		b64t = (xmlChar *)xstrndup((char *)out.data, out.size);
+		gnutls_free(out.data);
+		in.data = (unsigned char *)(uintptr_t)sqlite3_column_blob(st, 2);
+		in.size = (unsigned)sqlite3_column_bytes(st, 2);
+		if (gnutls_base64_encode2(&in, &out) < 0)
+			fatalx("base64 encoding failed");
+		b64c = (xmlChar *)xstrndup((char *)out.data, out.size);
+		gnutls_free(out.data);
+	}
+	sqlite3_finalize(st);
+	time_format(c.at, t, sizeof t);
+	n = xasprintf(&xml,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<checkpoint xmlns=\"%s\" gateway=\"%s\" entry=\"%" PRId64 "\""
+	    " head=\"%s\" at=\"%s\">\n  <signed>%s</signed>\n  <cms>%s</cms>\n"
+	    "</checkpoint>\n",
+	    NS_EXCHANGE, c.gateway, c.entry, c.head, t, (char *)b64t,
+	    (char *)b64c);
+	free(b64t);
+	free(b64c);
+	if (xfer_insert_doc(x, "checkpoint", NULL, xml, (size_t)n, err) == -1)
+		rc = -1;
+	free(xml);
+	if (rc == 0) {
+		st = db_prepare(x->db, "UPDATE checkpoints SET shipped = ? WHERE id <= ?");
+		sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+		sqlite3_bind_int64(st, 2, cid);
+		rc = db_step_done(x->db, st, err);
+	}
+	return rc;
+}
+
+/* True for documents that never make a package receipted. */
+static int
+xfer_is_control(const char *kind)
+{
+	return strcmp(kind, "receipt") == 0 || strcmp(kind, "checkpoint") == 0;
+}
+
+/*
+ * Decide whether a package is due and bind its documents to a new seq in one
+ * transaction; returns the package row id, 0 when nothing is due, -1.
+ */
+static int64_t
+xfer_batch(struct xfer *x, int force, struct error *err)
+{
+	sqlite3_stmt *st;
+	int64_t now = xfer_now_ms(), oldest_b = -1, oldest_r = -1, id, seq;
+	uint64_t bytes = 0, size;
+	size_t nb = 0, nbatch = 0, i;
+	int64_t *ids = NULL;
+	int control = 1, due;
+	char uuid[37], name[PKG_NAME_MAX];
+
+	if (db_begin(x->db, err) == -1)
+		return -1;
+	st = db_prepare(x->db,
+	    "SELECT d.id, d.kind, d.created, length(d.body) +"
+	    " COALESCE((SELECT SUM(size) FROM files f WHERE f.document_id = d.id), 0)"
+	    " FROM documents d WHERE d.direction = 'out' AND d.package_id IS NULL"
+	    " ORDER BY d.id");
+	ids = xcalloc(x->c.max_docs + 1, sizeof *ids);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		int64_t created = sqlite3_column_int64(st, 2);
+
+		size = (uint64_t)sqlite3_column_int64(st, 3);
+		if (xfer_is_control(kind)) {
+			if (oldest_r == -1)
+				oldest_r = created;
+		} else {
+			if (oldest_b == -1)
+				oldest_b = created;
+			nb++;
+		}
+		if (nbatch < x->c.max_docs &&
+		    (nbatch == 0 || bytes + size <= x->c.max_bytes)) {
+			ids[nbatch++] = sqlite3_column_int64(st, 0);
+			bytes += size;
+			if (!xfer_is_control(kind))
+				control = 0;
+		}
+	}
+	sqlite3_finalize(st);
+	due = nbatch > 0 &&
+	    (force ||
+		(nb > 0 && (nb >= x->c.max_docs || bytes >= x->c.max_bytes ||
+				 now - oldest_b >= (int64_t)x->c.max_wait_ms)) ||
+		(oldest_r != -1 &&
+		    now - oldest_r >= (int64_t)x->c.receipt_delay * 1000));
+	if (!due) {
+		db_rollback(x->db);
+		free(ids);
+		return 0;
+	}
+	if (xfer_ship_checkpoint(x, err) == -1)
+		goto fail;
+	seq = db_int(x->db, "SELECT MAX(seq) FROM packages WHERE direction = 'out'",
+	    0) + 1;
+	pkg_uuid_new(uuid);
+	pkg_name_format(name, sizeof name, x->c.own_id, (uint64_t)seq, uuid);
+	st = db_prepare(x->db, "INSERT INTO packages (direction, name, sender,"
+			       " recipient, seq, uuid, control, created, state) VALUES"
+			       " ('out', ?, ?, ?, ?, ?, ?, ?, 'building')");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, x->c.own_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, x->c.peer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, seq);
+	sqlite3_bind_text(st, 5, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, control);
+	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
+	if (db_step_done(x->db, st, err) == -1)
+		goto fail;
+	id = sqlite3_last_insert_rowid(x->db->h);
+	for (i = 0; i < nbatch; i++) {
+		st = db_prepare(x->db, "UPDATE documents SET package_id = ? WHERE id = ?");
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		if (db_step_done(x->db, st, err) == -1)
+			goto fail;
+	}
+	/* the checkpoint document, if one was added, rides along */
+	st = db_prepare(x->db, "UPDATE documents SET package_id = ? WHERE"
+			       " direction = 'out' AND package_id IS NULL AND kind = 'checkpoint'");
+	sqlite3_bind_int64(st, 1, id);
+	if (db_step_done(x->db, st, err) == -1)
+		goto fail;
+	if (db_commit(x->db, err) == -1)
+		goto fail2;
+	free(ids);
+	return id;
+fail:
+	db_rollback(x->db);
+fail2:
+	free(ids);
+	return -1;
+}
+
+/* Finish packages left "building" by a crash, then pack what is due. */
+int
+xfer_pack(struct xfer *x, int force, int *did)
+{
+	struct error err = { 0 };
+	sqlite3_stmt *st;
+	int64_t id, *todo = NULL;
+	size_t n = 0, i;
+
+	st = db_prepare(x->db, "SELECT id FROM packages WHERE direction = 'out'"
+			       " AND state = 'building' ORDER BY seq");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		todo = xreallocarray(todo, n + 1, sizeof *todo);
+		todo[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		err_clear(&err);
+		if (xfer_build(x, todo[i], &err) == -1) {
+			log_warnx("cannot finish package %" PRId64 ": %s", todo[i],
+			    err.text);
+			free(todo);
+			return -1;
+		}
+	}
+	free(todo);
+	for (;;) {
+		err_clear(&err);
+		if ((id = xfer_batch(x, force, &err)) == -1) {
+			log_warnx("packing: %s", err.text);
+			return -1;
+		}
+		if (id == 0)
+			return 0;
+		if (xfer_build(x, id, &err) == -1) {
+			log_warnx("packing: %s", err.text);
+			return -1;
+		}
+		if (did != NULL)
+			(*did)++;
+		force = 0;
+	}
+}
+
+/*
+ * Offer again every unreceipted package whose last offer is older than the
+ * interval (or all of them when forced): the same file, the same bytes.
+ */
+int
+xfer_reoffer(struct xfer *x, int force, int *did)
+{
+	struct error err;
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL), *ids = NULL;
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	st = db_prepare(x->db, "SELECT id, name FROM packages WHERE direction = 'out'"
+			       " AND state = 'sent' AND control = 0 AND (? OR last_offer <= ?)"
+			       " ORDER BY seq");
+	sqlite3_bind_int(st, 1, force);
+	sqlite3_bind_int64(st, 2, now - (int64_t)x->c.resend_interval);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		ids = xreallocarray(ids, n + 1, sizeof *ids);
+		names = xreallocarray(names, n + 1, sizeof *names);
+		ids[n] = sqlite3_column_int64(st, 0);
+		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		err_clear(&err);
+		if (xfer_offer(x, names[i], &err) == -1) {
+			log_warnx("re-offering %s: %s", names[i], err.text);
+			rc = -1;
+			continue;
+		}
+		if (db_begin(x->db, &err) == -1) {
+			rc = -1;
+			break;
+		}
+		st = db_prepare(x->db, "UPDATE packages SET offers = offers + 1,"
+				       " last_offer = ? WHERE id = ?");
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		if (db_step_done(x->db, st, &err) == -1 ||
+		    journal_append(x->db, "package.reoffered", names[i], NULL,
+			"no receipt yet", &err) == -1 ||
+		    db_commit(x->db, &err) == -1) {
+			db_rollback(x->db);
+			log_warnx("re-offering %s: %s", names[i], err.text);
+			rc = -1;
+			continue;
+		}
+		log_info("re-offered %s (no receipt yet)", names[i]);
+		if (did != NULL)
+			(*did)++;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(ids);
+	return rc;
+}

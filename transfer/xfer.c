@@ -1,0 +1,548 @@
+/*
+ * xfer.c: the transfer engine's life cycle and loop: state directories,
+ * keys, the inbox watcher (inotify as a wake-up only, scans decide) and the
+ * periodic work (pack, re-offer, checkpoint).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "journal.h"
+#include "log.h"
+#include "schema.h"
+#include "xfer-int.h"
+#include "xmalloc.h"
+
+#define XFER_EVENTS \
+	(IN_MOVED_TO | IN_CLOSE_WRITE | IN_UNMOUNT | IN_DELETE_SELF | \
+	    IN_MOVE_SELF | IN_ONLYDIR)
+
+/* Defaults for everything but identities and directories. */
+void
+xfer_config_default(struct xfer_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->max_docs = 100;
+	c->max_bytes = 64ULL << 20;
+	c->max_wait_ms = 200;
+	c->receipt_delay = 30;
+	c->resend_interval = 600;
+	c->scan_interval = 10;
+	c->checkpoint_entries = 100;
+	c->checkpoint_minutes = 10;
+	c->compress = PKG_COMPRESS_ZSTD;
+	c->digest = DIGEST_STREEBOG256;
+	pkg_verify_opts_default(&c->verify);
+}
+
+/* Milliseconds since the epoch. */
+int64_t
+xfer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* fsync a file by path (for files written without a descriptor at hand). */
+int
+xfer_fsync_path(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Copy src to dst through a dot file beside dst (tmp + fsync + rename +
+ * fsync dir), refusing sources larger than max bytes.
+ */
+int
+xfer_copy_file(const char *src, const char *dst, uint64_t max,
+    struct error *err)
+{
+	char *tmp, *dir, *slash;
+	unsigned char buf[1 << 16];
+	uint64_t total = 0;
+	int in, out = -1, saved;
+	ssize_t n;
+
+	dir = xstrdup(dst);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	xasprintf(&tmp, "%s/.%s.tmp", dir, slash + 1);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		err_set(err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
+		goto fail;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0640);
+	if (out == -1) {
+		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			err_set(err, ERR_NONE, "cannot read %s: %s", src,
+			    strerror(errno));
+			goto fail;
+		}
+		total += (uint64_t)n;
+		if (total > max) {
+			err_set(err, ERR_SIZE, "%s grew beyond %llu bytes", src,
+			    (unsigned long long)max);
+			goto fail;
+		}
+		if (fs_write_all(out, buf, (size_t)n) == -1) {
+			err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	if (fsync(out) == -1 || close(out) == -1) {
+		saved = errno;
+		out = -1;
+		err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
+		    strerror(saved));
+		goto fail;
+	}
+	out = -1;
+	if (rename(tmp, dst) == -1) {
+		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	close(in);
+	free(tmp);
+	if (fs_fsync_dir(dir, err) == -1) {
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	return 0;
+fail:
+	if (in != -1)
+		close(in);
+	if (out != -1)
+		close(out);
+	unlink(tmp);
+	free(tmp);
+	free(dir);
+	return -1;
+}
+
+/* Create a private directory (0700) if missing. */
+static int
+xfer_mkdir(const char *path, struct error *err)
+{
+	if (fs_mkdir_p(path, 0700) == -1)
+		return err_set(err, ERR_NONE, "cannot create %s: %s", path,
+		    strerror(errno));
+	return 0;
+}
+
+/* Remove everything left in staging by an earlier run. */
+static void
+xfer_clean_staging(struct xfer *x)
+{
+	struct dirent *de;
+	char *p;
+	DIR *d;
+
+	if ((d = opendir(x->dir_staging)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		xasprintf(&p, "%s/%s", x->dir_staging, de->d_name);
+		fs_rmtree(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/* Record our identity in the database, refusing a database of another gateway. */
+static int
+xfer_identity(struct xfer *x, struct error *err)
+{
+	char *own = db_meta_get(x->db, "own_id");
+	char *peer = db_meta_get(x->db, "peer_id");
+	char *cert = NULL;
+	gnutls_datum_t d = { NULL, 0 };
+	int rc = -1;
+
+	if (own != NULL && strcmp(own, x->c.own_id) != 0) {
+		err_set(err, ERR_NONE,
+		    "database %s belongs to gateway %s, not %s; use that "
+		    "gateway's state directory", x->db->path, own, x->c.own_id);
+		goto out;
+	}
+	if (peer != NULL && strcmp(peer, x->c.peer_id) != 0) {
+		err_set(err, ERR_NONE,
+		    "database %s exchanges with %s, not %s; a new peer needs "
+		    "a new state directory", x->db->path, peer, x->c.peer_id);
+		goto out;
+	}
+	if (gnutls_load_file(x->c.cert, &d) < 0) {
+		err_set(err, ERR_NONE, "cannot read %s", x->c.cert);
+		goto out;
+	}
+	cert = db_meta_get(x->db, "certificate");
+	if (db_begin(x->db, err) == -1)
+		goto out;
+	if ((own == NULL &&
+		(db_meta_set(x->db, "own_id", x->c.own_id, err) == -1 ||
+		    db_meta_set(x->db, "peer_id", x->c.peer_id, err) == -1 ||
+		    journal_append(x->db, "gateway.created", NULL, NULL,
+			x->c.own_id, err) == -1)) ||
+	    ((cert == NULL || strlen(cert) != d.size ||
+		 memcmp(cert, d.data, d.size) != 0) &&
+		(db_meta_set(x->db, "certificate", (const char *)d.data, err) ==
+			-1 ||
+		    journal_append(x->db, "certificate.installed", NULL, NULL,
+			x->c.cert, err) == -1))) {
+		db_rollback(x->db);
+		goto out;
+	}
+	rc = db_commit(x->db, err);
+out:
+	free(own);
+	free(peer);
+	free(cert);
+	gnutls_free(d.data);
+	return rc;
+}
+
+/* Watch the inbox (again); a missing inbox is waited for. */
+static void
+xfer_watch(struct xfer *x)
+{
+	if (x->ifd == -1 || x->iwd != -1)
+		return;
+	x->iwd = inotify_add_watch(x->ifd, x->c.inbox, XFER_EVENTS);
+	if (x->iwd == -1) {
+		if (!x->inbox_missing)
+			log_warn("inbox %s cannot be watched (removed or "
+				 "unmounted?); will keep trying", x->c.inbox);
+		x->inbox_missing = 1;
+		return;
+	}
+	if (x->inbox_missing)
+		log_info("inbox %s is back", x->c.inbox);
+	x->inbox_missing = 0;
+	x->want_scan = 1;
+}
+
+/* Open the engine: directories, database, keys, recovery of unfinished work. */
+struct xfer *
+xfer_open(const struct xfer_config *c, struct error *err)
+{
+	struct xfer *x;
+	char *dbpath;
+	size_t i;
+
+	x = xcalloc(1, sizeof *x);
+	x->c = *c;
+	x->ifd = -1;
+	x->iwd = -1;
+	if (!pkg_id_valid(c->own_id) || !pkg_id_valid(c->peer_id) ||
+	    strcmp(c->own_id, c->peer_id) == 0) {
+		err_set(err, ERR_NONE, "own id and peer id must be two different "
+				       "gateway ids");
+		goto fail;
+	}
+	xasprintf(&x->dir_files, "%s/files", c->state_dir);
+	xasprintf(&x->dir_staging, "%s/staging", c->state_dir);
+	xasprintf(&x->dir_sent, "%s/sent", c->state_dir);
+	if (c->quarantine != NULL)
+		x->dir_quarantine = xstrdup(c->quarantine);
+	else
+		xasprintf(&x->dir_quarantine, "%s/quarantine", c->state_dir);
+	if (xfer_mkdir(c->state_dir, err) == -1 ||
+	    xfer_mkdir(x->dir_files, err) == -1 ||
+	    xfer_mkdir(x->dir_staging, err) == -1 ||
+	    xfer_mkdir(x->dir_sent, err) == -1 ||
+	    xfer_mkdir(x->dir_quarantine, err) == -1 ||
+	    xfer_mkdir(c->outbox, err) == -1)
+		goto fail;
+	if (schema_load(err) == -1)
+		goto fail;
+	if ((x->signer = signer_load(c->key, c->cert, err)) == NULL)
+		goto fail;
+	if (strcmp(signer_id(x->signer), c->own_id) != 0) {
+		err_set(err, ERR_NONE, "certificate %s is for %s, not for this "
+				       "gateway %s", c->cert, signer_id(x->signer), c->own_id);
+		goto fail;
+	}
+	x->trust = trust_new();
+	for (i = 0; i < c->ntrust; i++)
+		if (trust_add_file(x->trust, c->trust[i], err) == -1)
+			goto fail;
+	if (c->ntrust == 0) {
+		err_set(err, ERR_NONE, "no trusted peer certificate configured");
+		goto fail;
+	}
+	x->self = trust_new();
+	if (trust_add_file(x->self, c->cert, err) == -1)
+		goto fail;
+	x->c.verify.own_id = x->c.own_id;
+	x->c.verify.trust = x->trust;
+
+	xasprintf(&dbpath, "%s/posgw.db", c->state_dir);
+	x->db = db_open(dbpath, 1, err);
+	free(dbpath);
+	if (x->db == NULL || xfer_identity(x, err) == -1)
+		goto fail;
+	xfer_clean_staging(x);
+
+	if ((x->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		log_warn("inotify unavailable; scanning %s every %u s only",
+		    c->inbox, c->scan_interval);
+	xfer_watch(x);
+	x->want_scan = 1;
+	return x;
+fail:
+	xfer_close(x);
+	return NULL;
+}
+
+/* The engine's database (the business side shares its transactions). */
+struct db *
+xfer_db(struct xfer *x)
+{
+	return x->db;
+}
+
+/* Path of a stored file by digest (valid until the next call). */
+const char *
+xfer_file_path(struct xfer *x, const char *digest)
+{
+	free(x->pathbuf);
+	xasprintf(&x->pathbuf, "%s/%s", x->dir_files, digest);
+	return x->pathbuf;
+}
+
+/* Log a name that is not a package once, never touching the file. */
+static void
+xfer_ignore(struct xfer *x, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < x->nignored; i++)
+		if (strcmp(x->ignored[i], name) == 0)
+			return;
+	if (x->nignored >= 1024)
+		return;
+	log_warnx("inbox %s: ignoring %s: not a package name", x->c.inbox, name);
+	x->ignored = xreallocarray(x->ignored, x->nignored + 1, sizeof *x->ignored);
+	x->ignored[x->nignored++] = xstrdup(name);
+}
+
+/* Compare names for processing in order (sender, then seq). */
+static int
+xfer_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Scan the inbox: every name that matches the package pattern is ingested,
+ * in name order; others are logged once and left alone.
+ */
+int
+xfer_scan(struct xfer *x, int *did)
+{
+	char sender[33], uuid[37], **names = NULL;
+	struct error err;
+	struct dirent *de;
+	size_t n = 0, cap = 0, i;
+	uint64_t seq;
+	DIR *d;
+	int rc = 0;
+
+	x->last_scan = time(NULL);
+	x->want_scan = 0;
+	if ((d = opendir(x->c.inbox)) == NULL) {
+		if (!x->inbox_missing)
+			log_warn("cannot read inbox %s; waiting for it",
+			    x->c.inbox);
+		x->inbox_missing = 1;
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (pkg_name_parse(de->d_name, sender, &seq, uuid) == -1) {
+			xfer_ignore(x, de->d_name);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = xreallocarray(names, cap, sizeof *names);
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, xfer_name_cmp);
+	for (i = 0; i < n; i++) {
+		err_clear(&err);
+		if (ingest_file(x, names[i], &err) == -1) {
+			log_warnx("%s", err.text);
+			rc = -1;
+		} else if (did != NULL)
+			(*did)++;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* Sign a checkpoint when enough entries or minutes have passed (or forced). */
+int
+xfer_checkpoint(struct xfer *x, int force)
+{
+	struct error err = { 0 };
+	time_t last;
+	int64_t pending = journal_since_checkpoint(x->db, &last);
+
+	if (pending <= 0)
+		return 0;
+	if (!force && pending < (int64_t)x->c.checkpoint_entries &&
+	    time(NULL) - last < (time_t)x->c.checkpoint_minutes * 60)
+		return 0;
+	if (db_begin(x->db, &err) == -1 ||
+	    journal_checkpoint(x->db, x->signer, &err) == -1 ||
+	    db_commit(x->db, &err) == -1) {
+		db_rollback(x->db);
+		log_warnx("checkpoint: %s", err.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* One round of work; did counts what was done. */
+int
+xfer_step(struct xfer *x, int *did)
+{
+	int rc = 0;
+
+	xfer_watch(x);
+	if (x->want_scan ||
+	    time(NULL) - x->last_scan >= (time_t)x->c.scan_interval)
+		if (xfer_scan(x, did) == -1)
+			rc = -1;
+	if (xfer_pack(x, 0, did) == -1)
+		rc = -1;
+	if (xfer_reoffer(x, 0, did) == -1)
+		rc = -1;
+	xfer_checkpoint(x, 0);
+	return rc;
+}
+
+/* Drain inotify events; any event about the inbox asks for a scan. */
+static void
+xfer_events(struct xfer *x)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(x->ifd, buf, sizeof buf)) > 0) {
+		for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				log_debug("inotify queue overflow: full scan");
+				x->want_scan = 1;
+			}
+			if (ev->mask & (IN_IGNORED | IN_UNMOUNT | IN_DELETE_SELF |
+					   IN_MOVE_SELF)) {
+				if (ev->wd == x->iwd) {
+					if (ev->mask & IN_IGNORED)
+						x->iwd = -1;
+					else {
+						inotify_rm_watch(x->ifd, x->iwd);
+						x->iwd = -1;
+					}
+				}
+				x->want_scan = 1;
+			}
+			if (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
+				x->want_scan = 1;
+		}
+	}
+}
+
+/* Run until *stop is set; the unit of work in hand always completes. */
+int
+xfer_run(struct xfer *x, volatile sig_atomic_t *stop)
+{
+	struct pollfd pfd;
+	int did, timeout;
+
+	log_info("%s: exchanging with %s; inbox %s, outbox %s", x->c.own_id,
+	    x->c.peer_id, x->c.inbox, x->c.outbox);
+	while (!*stop) {
+		did = 0;
+		xfer_step(x, &did);
+		if (*stop)
+			break;
+		timeout = did ? 0 : (int)(x->c.max_wait_ms < 1000 ?
+						x->c.max_wait_ms : 1000);
+		if (x->iwd == -1 && timeout > 1000)
+			timeout = 1000;
+		pfd.fd = x->ifd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, x->ifd == -1 ? 0 : 1, timeout) > 0)
+			xfer_events(x);
+	}
+	return 0;
+}
+
+/* Close the engine, signing a last checkpoint. */
+void
+xfer_close(struct xfer *x)
+{
+	size_t i;
+
+	if (x == NULL)
+		return;
+	if (x->db != NULL && x->signer != NULL)
+		xfer_checkpoint(x, 1);
+	db_close(x->db);
+	signer_free(x->signer);
+	trust_free(x->trust);
+	trust_free(x->self);
+	if (x->ifd != -1)
+		close(x->ifd);
+	for (i = 0; i < x->nignored; i++)
+		free(x->ignored[i]);
+	free(x->ignored);
+	free(x->dir_files);
+	free(x->dir_staging);
+	free(x->dir_sent);
+	free(x->dir_quarantine);
+	free(x->pathbuf);
+	free(x);
+}

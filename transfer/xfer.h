@@ -1,0 +1,70 @@
+/*
+ * xfer.h: the transfer engine both gateways run: outbound spool and packer,
+ * inbox watcher and ingest, receipts, re-offers, checkpoints.
+ */
+#ifndef POSGW_XFER_H
+#define POSGW_XFER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "db.h"
+#include "error.h"
+#include "package.h"
+#include "sig.h"
+
+#define XFER_MAX_TRUST 8
+
+struct xfer_config {
+	const char *own_id;
+	const char *peer_id;
+	const char *key;
+	const char *cert;
+	const char *trust[XFER_MAX_TRUST];
+	size_t ntrust;
+	const char *state_dir;	/* db, spool files, staging, sent copies, quarantine */
+	const char *inbox;
+	const char *outbox;
+	const char *quarantine;	/* default <state>/quarantine */
+	/* batching */
+	unsigned max_docs;	/* documents per package (default 100) */
+	uint64_t max_bytes;	/* payload bytes per package (default 64 MiB) */
+	unsigned max_wait_ms;	/* oldest document waits at most this (200) */
+	unsigned receipt_delay;	/* seconds before receipts go alone (30) */
+	unsigned resend_interval; /* seconds before an unreceipted re-offer (600) */
+	unsigned scan_interval;	/* seconds between full inbox scans (10) */
+	unsigned checkpoint_entries; /* checkpoint every N journal entries (100) */
+	unsigned checkpoint_minutes; /* ... or every M minutes (10) */
+	enum pkg_compress compress;
+	enum digest_alg digest;
+	struct pkg_verify_opts verify; /* own_id and trust are filled in */
+};
+
+/* One attachment of a document to send: its payload path and local file. */
+struct xfer_file {
+	const char *path;
+	const char *src;
+};
+
+struct xfer;
+
+void xfer_config_default(struct xfer_config *);
+struct xfer *xfer_open(const struct xfer_config *, struct error *);
+struct db *xfer_db(struct xfer *);
+int xfer_enqueue(struct xfer *, const char *, const char *, const void *,
+    size_t, const struct xfer_file *, size_t, struct error *);
+int xfer_step(struct xfer *, int *);
+int xfer_run(struct xfer *, volatile sig_atomic_t *);
+int xfer_scan(struct xfer *, int *);
+int xfer_pack(struct xfer *, int, int *);
+int xfer_reoffer(struct xfer *, int, int *);
+int xfer_checkpoint(struct xfer *, int);
+void xfer_close(struct xfer *);
+const char *xfer_file_path(struct xfer *, const char *);
+
+/* ingest.c */
+int ingest_file(struct xfer *, const char *, struct error *);
+
+#endif
