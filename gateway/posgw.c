@@ -27,6 +27,12 @@ usage(FILE *f)
 	    "  pack list       show what a package holds (no verification)\n"
 	    "  pack extract    verify a package, then unpack it into a "
 	    "directory\n"
+	    "  media export    copy outbox packages to removable media\n"
+	    "  media import    check and copy packages from media to an inbox\n"
+	    "  transfer enqueue|status|resend   a gateway's queues, beside the daemon\n"
+	    "  journal verify  check a journal's hash chain and checkpoints\n"
+	    "  journal show    the journal as a table\n"
+	    "  journal reconcile  match both gateways' journals package by package\n"
 	    "\n"
 	    "'posgw COMMAND SUBCOMMAND --help' describes each; see "
 	    "posgw(1).\n");
@@ -73,6 +79,12 @@ main(int argc, char **argv)
 		return cmd_keys(argc - 1, argv + 1);
 	if (strcmp(cmd, "pack") == 0)
 		return cmd_pack(argc - 1, argv + 1);
+	if (strcmp(cmd, "media") == 0)
+		return cmd_media(argc - 1, argv + 1);
+	if (strcmp(cmd, "transfer") == 0)
+		return cmd_transfer(argc - 1, argv + 1);
+	if (strcmp(cmd, "journal") == 0)
+		return cmd_journal(argc - 1, argv + 1);
 	fprintf(stderr, "posgw: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

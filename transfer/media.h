@@ -21,12 +21,12 @@
 
 /* What one command was asked to do. */
 struct media_opts {
-	const char *from;     /* OUTBOX (export) or MEDIA (import) */
-	const char *to;       /* MEDIA (export) or INBOX (import) */
-	int resend;           /* export: also packages exported before */
+	const char *from;          /* OUTBOX (export) or MEDIA (import) */
+	const char *to;            /* MEDIA (export) or INBOX (import) */
+	int resend;                /* export: also packages exported before */
 	const char *operator_name; /* export: who hands the medium over */
-	const char *for_id;   /* import: skip packages sent by this id */
-	int progress;         /* draw a progress bar on stderr */
+	const char *for_id;        /* import: skip packages sent by this id */
+	int progress;              /* draw a progress bar on stderr */
 };
 
 /* Counts for the summary line. */
@@ -74,7 +74,8 @@ int media_export(const struct media_opts *, struct media_stats *);
 int media_import(const struct media_opts *, struct media_stats *);
 int media_copy(int, const char *, const char *, const struct media_entry *,
     struct media_copied *);
-int media_inventory_read(const char *, struct media_inventory *, struct error *);
+int media_inventory_read(
+    const char *, struct media_inventory *, struct error *);
 int media_inventory_write(
     const char *, const struct media_inventory *, struct error *);
 void media_inventory_free(struct media_inventory *);

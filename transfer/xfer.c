@@ -253,9 +253,13 @@ xfer_watch(struct xfer *x)
 	x->want_scan = 1;
 }
 
-/* Open the engine: directories, database, keys, recovery of unfinished work. */
+/*
+ * Open the engine: directories, database, keys. A tool open (tool != 0) is
+ * for operator commands beside a running daemon: no staging cleanup, no
+ * watcher, no checkpoint at close.
+ */
 struct xfer *
-xfer_open(const struct xfer_config *c, struct error *err)
+xfer_open(const struct xfer_config *c, int tool, struct error *err)
 {
 	struct xfer *x;
 	char *dbpath;
@@ -313,6 +317,9 @@ xfer_open(const struct xfer_config *c, struct error *err)
 	free(dbpath);
 	if (x->db == NULL || xfer_identity(x, err) == -1)
 		goto fail;
+	x->tool = tool;
+	if (tool)
+		return x; /* an operator's tool beside the running daemon */
 	xfer_clean_staging(x);
 
 	if ((x->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
@@ -494,16 +501,37 @@ xfer_events(struct xfer *x)
 	}
 }
 
-/* Run until *stop is set; the unit of work in hand always completes. */
+/* Take new batching, interval and log settings (SIGHUP). */
+void
+xfer_reconfigure(struct xfer *x, const struct xfer_config *c)
+{
+	x->c.max_docs = c->max_docs;
+	x->c.max_bytes = c->max_bytes;
+	x->c.max_wait_ms = c->max_wait_ms;
+	x->c.receipt_delay = c->receipt_delay;
+	x->c.resend_interval = c->resend_interval;
+	x->c.scan_interval = c->scan_interval;
+	x->c.checkpoint_entries = c->checkpoint_entries;
+	x->c.checkpoint_minutes = c->checkpoint_minutes;
+	x->c.compress = c->compress;
+	x->c.digest = c->digest;
+	x->want_scan = 1;
+}
+
+/*
+ * Run until *stop or *reload is set; the unit of work in hand always
+ * completes.
+ */
 int
-xfer_run(struct xfer *x, volatile sig_atomic_t *stop)
+xfer_run(struct xfer *x, volatile sig_atomic_t *stop,
+    volatile sig_atomic_t *reload)
 {
 	struct pollfd pfd;
 	int did, timeout;
 
 	log_info("%s: exchanging with %s; inbox %s, outbox %s", x->c.own_id,
 	    x->c.peer_id, x->c.inbox, x->c.outbox);
-	while (!*stop) {
+	while (!*stop && !*reload) {
 		did = 0;
 		xfer_step(x, &did);
 		if (*stop)
@@ -528,7 +556,7 @@ xfer_close(struct xfer *x)
 
 	if (x == NULL)
 		return;
-	if (x->db != NULL && x->signer != NULL)
+	if (x->db != NULL && x->signer != NULL && !x->tool)
 		xfer_checkpoint(x, 1);
 	db_close(x->db);
 	signer_free(x->signer);

@@ -51,12 +51,13 @@ struct xfer_file {
 struct xfer;
 
 void xfer_config_default(struct xfer_config *);
-struct xfer *xfer_open(const struct xfer_config *, struct error *);
+struct xfer *xfer_open(const struct xfer_config *, int, struct error *);
 struct db *xfer_db(struct xfer *);
 int xfer_enqueue(struct xfer *, const char *, const char *, const void *,
     size_t, const struct xfer_file *, size_t, struct error *);
 int xfer_step(struct xfer *, int *);
-int xfer_run(struct xfer *, volatile sig_atomic_t *);
+int xfer_run(struct xfer *, volatile sig_atomic_t *, volatile sig_atomic_t *);
+void xfer_reconfigure(struct xfer *, const struct xfer_config *);
 int xfer_scan(struct xfer *, int *);
 int xfer_pack(struct xfer *, int, int *);
 int xfer_reoffer(struct xfer *, int, int *);

@@ -1,0 +1,380 @@
+/* cmd-transfer.c: posgw transfer enqueue|status|resend, beside a running daemon. */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/tree.h>
+
+#include "conf.h"
+#include "journal.h"
+#include "log.h"
+#include "posgw.h"
+#include "xfer.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+static const char transfer_usage[] =
+    "usage: posgw transfer enqueue --config FILE DOC.xml [payload/PATH=FILE]...\n"
+    "       posgw transfer status --config FILE\n"
+    "       posgw transfer resend --config FILE [--all | PACKAGE...]\n"
+    "\n"
+    "enqueue  queue a document (appeal, event, outcome, classifier) and the\n"
+    "         attachments it references for the peer; the daemon packs it.\n"
+    "         It is validated and its references checked now.\n"
+    "status   queues, packages awaiting a receipt, packages the peer rejected,\n"
+    "         inbound counts and gaps, quarantine, journal and checkpoints.\n"
+    "resend   ask the running daemon to offer unreceipted packages again now\n"
+    "         (all of them, or the named ones): the same files, same bytes.\n"
+    "Exit 0 on success, 1 on failure, 2 on a usage error.\n";
+
+/* Who runs this command, for the journal. */
+static const char *
+transfer_operator(void)
+{
+	const char *u = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (u == NULL || *u == '\0')
+		u = getenv("USER");
+	if ((u == NULL || *u == '\0') && (pw = getpwuid(getuid())) != NULL)
+		u = pw->pw_name;
+	return u ? u : "unknown";
+}
+
+/* Parse --config (and --all) for a transfer subcommand. */
+static int
+transfer_opts(int argc, char **argv, const char **config, int *all)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	*config = NULL;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'a':
+			if (all == NULL)
+				usage_error("--all is only for transfer resend");
+			*all = 1;
+			break;
+		case 'h':
+			fputs(transfer_usage, stdout);
+			exit(0);
+		default:
+			fputs(transfer_usage, stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (*config == NULL)
+		usage_error("--config FILE is required (see --help)");
+	return optind;
+}
+
+/* Open the engine as a tool, or print why not. */
+static struct xfer *
+transfer_open(const char *path, struct conf *c)
+{
+	struct error err = { 0 };
+	struct xfer *x;
+
+	if (conf_load(path, c, &err) == -1) {
+		fprintf(stderr, "posgw: %s\n", err.text);
+		return NULL;
+	}
+	if ((x = xfer_open(&c->x, 1, &err)) == NULL) {
+		fprintf(stderr, "posgw: %s\n", err.text);
+		conf_free(c);
+	}
+	return x;
+}
+
+/* posgw transfer enqueue */
+static int
+transfer_enqueue(int argc, char **argv)
+{
+	struct xfer_file files[1000];
+	struct error err = { 0 };
+	const char *path;
+	struct conf c;
+	struct xfer *x;
+	xmlDocPtr doc;
+	char *buf = NULL, *eq, kind[32], *pos = NULL;
+	size_t len = 0, n = 0;
+	int i, first, rc = 1;
+	FILE *f;
+
+	first = transfer_opts(argc, argv, &path, NULL);
+	if (first == argc)
+		usage_error("transfer enqueue needs DOC.xml (see --help)");
+	for (i = first + 1; i < argc; i++) {
+		if (strncmp(argv[i], "payload/", 8) != 0 ||
+		    (eq = strchr(argv[i], '=')) == NULL)
+			usage_error("'%s' is not payload/PATH=FILE", argv[i]);
+		if (n == sizeof files / sizeof files[0])
+			usage_error("too many attachments");
+		*eq = '\0';
+		files[n].path = argv[i];
+		files[n++].src = eq + 1;
+	}
+	if ((f = fopen(argv[first], "r")) == NULL) {
+		fprintf(stderr, "posgw: cannot read %s\n", argv[first]);
+		return 1;
+	}
+	{
+		char chunk[65536];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+			buf = xreallocarray(buf, len + got, 1);
+			memcpy(buf + len, chunk, got);
+			len += got;
+			if (len > (16u << 20))
+				break;
+		}
+	}
+	fclose(f);
+	doc = xmlsafe_parse(buf, len, argv[first], 64, ERR_PAYLOAD, &err);
+	if (doc == NULL) {
+		fprintf(stderr, "posgw: transfer enqueue: %s\n", err.text);
+		free(buf);
+		return 1;
+	}
+	snprintf(kind, sizeof kind, "%s",
+	    (const char *)xmlDocGetRootElement(doc)->name);
+	if (xmlsafe_attr(xmlDocGetRootElement(doc), "pos-id") != NULL)
+		pos = xstrdup(xmlsafe_attr(xmlDocGetRootElement(doc), "pos-id"));
+	xmlFreeDoc(doc);
+	if (strcmp(kind, "receipt") == 0 || strcmp(kind, "checkpoint") == 0) {
+		fprintf(stderr, "posgw: transfer enqueue: %s documents are made "
+				"by the gateway itself\n", kind);
+		goto out;
+	}
+	if ((x = transfer_open(path, &c)) == NULL)
+		goto out;
+	if (db_begin(xfer_db(x), &err) == -1 ||
+	    xfer_enqueue(x, kind, pos, buf, len, files, n, &err) == -1 ||
+	    journal_append(xfer_db(x), "operator.enqueue", NULL, pos,
+		transfer_operator(), &err) == -1 ||
+	    db_commit(xfer_db(x), &err) == -1) {
+		db_rollback(xfer_db(x));
+		fprintf(stderr, "posgw: transfer enqueue: %s\n", err.text);
+	} else {
+		printf("queued %s%s%s with %zu attachment(s)\n", kind,
+		    pos ? " " : "", pos ? pos : "", n);
+		rc = 0;
+	}
+	xfer_close(x);
+	conf_free(&c);
+out:
+	free(pos);
+	free(buf);
+	return rc;
+}
+
+/* Print a duration in a readable unit. */
+static void
+transfer_age(char *buf, size_t len, int64_t secs)
+{
+	if (secs < 120)
+		snprintf(buf, len, "%llds", (long long)secs);
+	else if (secs < 7200)
+		snprintf(buf, len, "%lldm", (long long)secs / 60);
+	else if (secs < 172800)
+		snprintf(buf, len, "%lldh", (long long)secs / 3600);
+	else
+		snprintf(buf, len, "%lldd", (long long)secs / 86400);
+}
+
+/* Print the seqs of the peer never seen below the highest accepted one. */
+void
+transfer_print_gaps(struct db *db, const char *peer, FILE *out)
+{
+	sqlite3_stmt *st;
+	int64_t expect = 1, seq, ngaps = 0;
+
+	st = db_prepare(db, "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
+			    " AND sender = ? AND state IN ('accepted', 'rejected',"
+			    " 'conflict') ORDER BY seq");
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	fprintf(out, "gaps:");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		if (seq > expect) {
+			if (seq - 1 == expect)
+				fprintf(out, " %" PRId64, expect);
+			else
+				fprintf(out, " %" PRId64 "-%" PRId64, expect,
+				    seq - 1);
+			ngaps += seq - expect;
+		}
+		expect = seq + 1;
+	}
+	sqlite3_finalize(st);
+	if (ngaps == 0)
+		fprintf(out, " none\n");
+	else
+		fprintf(out, "  (%" PRId64 " package(s) of %s never seen)\n",
+		    ngaps, peer);
+}
+
+/* posgw transfer status */
+static int
+transfer_status(int argc, char **argv)
+{
+	const char *path;
+	struct conf c;
+	struct xfer *x;
+	struct db *db;
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL);
+	char age[32], t[32];
+
+	if (transfer_opts(argc, argv, &path, NULL) != argc)
+		usage_error("transfer status takes no operands");
+	if ((x = transfer_open(path, &c)) == NULL)
+		return 1;
+	db = xfer_db(x);
+	printf("gateway %s <-> %s, state %s\n", c.own_id, c.peer_id, c.state);
+	printf("outbound: %" PRId64 " document(s) queued, %" PRId64
+	       " receipt(s) queued\n",
+	    db_int(db, "SELECT COUNT(*) FROM documents WHERE direction = 'out' AND"
+		       " package_id IS NULL AND kind NOT IN ('receipt', 'checkpoint')", 0),
+	    db_int(db, "SELECT COUNT(*) FROM documents WHERE direction = 'out' AND"
+		       " package_id IS NULL AND kind = 'receipt'", 0));
+	st = db_prepare(db, "SELECT name, sent, offers FROM packages WHERE direction ="
+			    " 'out' AND state = 'sent' AND control = 0 ORDER BY seq");
+	printf("awaiting receipt:\n");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		transfer_age(age, sizeof age, now - sqlite3_column_int64(st, 1));
+		printf("  %s  sent %s ago, offered %lld time(s)\n",
+		    (const char *)sqlite3_column_text(st, 0), age,
+		    (long long)sqlite3_column_int64(st, 2));
+	}
+	sqlite3_finalize(st);
+	st = db_prepare(db, "SELECT name, code, reason FROM packages WHERE direction ="
+			    " 'out' AND state = 'rejected' ORDER BY seq");
+	printf("rejected by the peer:\n");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("  %s  %s: %s\n", (const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1) ?
+			(const char *)sqlite3_column_text(st, 1) : "?",
+		    sqlite3_column_text(st, 2) ?
+			(const char *)sqlite3_column_text(st, 2) : "");
+	sqlite3_finalize(st);
+	printf("delivered: %" PRId64 "\n",
+	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'out' AND"
+		       " state = 'delivered'", 0));
+	printf("inbound: %" PRId64 " accepted (highest seq %" PRId64 "), %" PRId64
+	       " rejected, %" PRId64 " conflicts\n",
+	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
+		       " state = 'accepted'", 0),
+	    db_int(db, "SELECT MAX(seq) FROM packages WHERE direction = 'in' AND"
+		       " state = 'accepted'", 0),
+	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
+		       " state = 'rejected'", 0),
+	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
+		       " state = 'conflict'", 0));
+	transfer_print_gaps(db, c.peer_id, stdout);
+	st = db_prepare(db, "SELECT name, code, reason FROM packages WHERE direction ="
+			    " 'in' AND state IN ('rejected', 'conflict') ORDER BY id DESC LIMIT 10");
+	printf("quarantined (latest 10):\n");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("  %s  %s: %s\n", (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	time_format((time_t)db_int(db, "SELECT MAX(at) FROM checkpoints", 0), t,
+	    sizeof t);
+	printf("journal: %" PRId64 " entries, last checkpoint at entry %" PRId64
+	       " (%s), %" PRId64 " checkpoint(s) of the peer received\n",
+	    db_int(db, "SELECT MAX(seq) FROM journal", 0),
+	    db_int(db, "SELECT MAX(entry) FROM checkpoints", 0), t,
+	    db_int(db, "SELECT COUNT(*) FROM peer_checkpoints", 0));
+	xfer_close(x);
+	conf_free(&c);
+	return 0;
+}
+
+/* posgw transfer resend */
+static int
+transfer_resend(int argc, char **argv)
+{
+	struct error err = { 0 };
+	const char *path;
+	struct conf c;
+	struct xfer *x;
+	sqlite3_stmt *st;
+	int i, first, all = 0, rc = 0, n;
+
+	first = transfer_opts(argc, argv, &path, &all);
+	if (all == (first < argc))
+		usage_error("transfer resend needs --all or package names");
+	if ((x = transfer_open(path, &c)) == NULL)
+		return 1;
+	if (db_begin(xfer_db(x), &err) == -1)
+		goto fail;
+	for (i = all ? argc - 1 : first; i < argc; i++) {
+		st = db_prepare(xfer_db(x),
+		    all ? "UPDATE packages SET last_offer = 0 WHERE direction = 'out'"
+			  " AND state = 'sent' AND control = 0" :
+			  "UPDATE packages SET last_offer = 0 WHERE direction = 'out'"
+			  " AND state = 'sent' AND control = 0 AND name = ?");
+		if (!all)
+			sqlite3_bind_text(st, 1, argv[i], -1, SQLITE_STATIC);
+		if (db_step_done(xfer_db(x), st, &err) == -1)
+			goto fail;
+		n = sqlite3_changes(xfer_db(x)->h);
+		if (!all && n == 0) {
+			fprintf(stderr, "posgw: transfer resend: %s is not a package "
+					"awaiting a receipt\n", argv[i]);
+			rc = 1;
+		}
+		if (n > 0 && journal_append(xfer_db(x), "operator.resend",
+				 all ? NULL : argv[i], NULL, transfer_operator(),
+				 &err) == -1)
+			goto fail;
+		printf("%d package(s) will be offered again\n", n);
+	}
+	if (db_commit(xfer_db(x), &err) == -1)
+		goto fail;
+	xfer_close(x);
+	conf_free(&c);
+	return rc;
+fail:
+	db_rollback(xfer_db(x));
+	fprintf(stderr, "posgw: transfer resend: %s\n", err.text);
+	xfer_close(x);
+	conf_free(&c);
+	return 1;
+}
+
+/* posgw transfer SUBCOMMAND */
+int
+cmd_transfer(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fputs(transfer_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "enqueue") == 0)
+		return transfer_enqueue(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return transfer_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "resend") == 0)
+		return transfer_resend(argc - 1, argv + 1);
+	usage_error("unknown transfer command '%s' (enqueue, status, resend)",
+	    argv[1]);
+}

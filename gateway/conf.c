@@ -1,0 +1,327 @@
+/*
+ * conf.c: the INI configuration of posgw-edge and posgw-core, parsed with
+ * inih. Every key is documented in posgw-gateway.conf(5); unknown sections
+ * or keys are errors naming the line, so typos never pass silently.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "conf.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct conf_ctx {
+	struct conf *c;
+	struct error *err;
+	FILE *f;
+	int line;
+};
+
+/* inih line reader that counts lines, so errors can name them. */
+static char *
+conf_reader(char *str, int num, void *arg)
+{
+	struct conf_ctx *ctx = arg;
+	char *p = fgets(str, num, ctx->f);
+
+	if (p != NULL)
+		ctx->line++;
+	return p;
+}
+
+/* Parse an unsigned number with an optional K/M/G/T suffix. */
+static int
+conf_number(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	int shift = 0;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+/* Replace an owned string. */
+static void
+conf_set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* Parse a comma-separated allow-list through a name-to-bit function. */
+static int
+conf_list(const char *v, int (*fn)(const char *, unsigned *), unsigned *out)
+{
+	char *copy = xstrdup(v), *tok, *save = NULL, *p;
+	unsigned bits = 0, bit;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		for (p = tok + strlen(tok); p > tok && p[-1] == ' '; p--)
+			p[-1] = '\0';
+		if (fn(tok, &bit) == -1) {
+			free(copy);
+			return -1;
+		}
+		bits |= bit;
+	}
+	free(copy);
+	if (bits == 0)
+		return -1;
+	*out = bits;
+	return 0;
+}
+
+static int
+conf_filter_bit(const char *s, unsigned *bit)
+{
+	enum pkg_compress c;
+
+	if (pkg_compress_from_name(s, &c) == -1)
+		return -1;
+	*bit = 1u << c;
+	return 0;
+}
+
+static int
+conf_digest_bit(const char *s, unsigned *bit)
+{
+	enum digest_alg a;
+
+	if (digest_alg_from_name(s, &a) == -1)
+		return -1;
+	*bit = 1u << a;
+	return 0;
+}
+
+/* inih callback: one key. Returns 0 (stop) on the first error. */
+static int
+conf_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_ctx *ctx = arg;
+	int line = ctx->line;
+	struct conf *c = ctx->c;
+	struct xfer_config *x = &c->x;
+	uint64_t n = 0;
+	char spec[256];
+	const char *why = "unknown key";
+
+#define IS(s, k) (strcmp(section, s) == 0 && strcmp(name, k) == 0)
+#define NUM(max)                                                 \
+	do {                                                     \
+		if (conf_number(value, &n) == -1 || n > (max)) { \
+			why = "expected a number" #max;          \
+			goto bad;                                \
+		}                                                \
+	} while (0)
+	if (IS("gateway", "id")) {
+		if (!pkg_id_valid(value)) {
+			why = "not a gateway id ([a-z0-9][a-z0-9-]{0,31})";
+			goto bad;
+		}
+		conf_set(&c->own_id, value);
+	} else if (IS("gateway", "peer")) {
+		if (!pkg_id_valid(value)) {
+			why = "not a gateway id ([a-z0-9][a-z0-9-]{0,31})";
+			goto bad;
+		}
+		conf_set(&c->peer_id, value);
+	} else if (IS("gateway", "key"))
+		conf_set(&c->key, value);
+	else if (IS("gateway", "cert"))
+		conf_set(&c->cert, value);
+	else if (IS("gateway", "trust")) {
+		if (x->ntrust >= XFER_MAX_TRUST) {
+			why = "too many trust lines (at most 8)";
+			goto bad;
+		}
+		c->trust[x->ntrust] = xstrdup(value);
+		x->trust[x->ntrust] = c->trust[x->ntrust];
+		x->ntrust++;
+	} else if (IS("gateway", "state"))
+		conf_set(&c->state, value);
+	else if (IS("transfer", "inbox"))
+		conf_set(&c->inbox, value);
+	else if (IS("transfer", "outbox"))
+		conf_set(&c->outbox, value);
+	else if (IS("transfer", "quarantine"))
+		conf_set(&c->quarantine, value);
+	else if (IS("transfer", "max_documents")) {
+		NUM(100000);
+		x->max_docs = (unsigned)(n ? n : 1);
+	} else if (IS("transfer", "max_bytes")) {
+		NUM(UINT64_MAX);
+		x->max_bytes = n;
+	} else if (IS("transfer", "max_wait_ms")) {
+		NUM(86400000);
+		x->max_wait_ms = (unsigned)n;
+	} else if (IS("transfer", "receipt_delay")) {
+		NUM(86400);
+		x->receipt_delay = (unsigned)n;
+	} else if (IS("transfer", "resend_interval")) {
+		NUM(31536000);
+		x->resend_interval = (unsigned)n;
+	} else if (IS("transfer", "scan_interval")) {
+		NUM(86400);
+		x->scan_interval = (unsigned)(n ? n : 1);
+	} else if (IS("transfer", "checkpoint_entries")) {
+		NUM(10000000);
+		x->checkpoint_entries = (unsigned)(n ? n : 1);
+	} else if (IS("transfer", "checkpoint_minutes")) {
+		NUM(100000);
+		x->checkpoint_minutes = (unsigned)n;
+	} else if (IS("transfer", "compress")) {
+		if (pkg_compress_from_name(value, &x->compress) == -1) {
+			why = "expected zstd, gzip or none";
+			goto bad;
+		}
+	} else if (IS("transfer", "digest")) {
+		if (digest_alg_from_name(value, &x->digest) == -1) {
+			why = "expected streebog256 or sha256";
+			goto bad;
+		}
+	} else if (strcmp(section, "limits") == 0) {
+		struct error e2 = { 0 };
+		snprintf(spec, sizeof spec, "%s=%s", name, value);
+		if (pkg_limits_set(&x->verify.limits, spec, &e2) == -1) {
+			why = "unknown limit or bad value";
+			goto bad;
+		}
+	} else if (IS("accept", "filters")) {
+		if (conf_list(value, conf_filter_bit, &x->verify.filters) ==
+		    -1) {
+			why = "expected a list of none, gzip, zstd";
+			goto bad;
+		}
+	} else if (IS("accept", "digests")) {
+		if (conf_list(value, conf_digest_bit, &x->verify.digests) ==
+		    -1) {
+			why = "expected a list of streebog256, sha256";
+			goto bad;
+		}
+	} else if (IS("accept", "algorithms")) {
+		if (conf_list(value, sig_alg_from_name, &x->verify.sig_algs) ==
+		    -1) {
+			why = "expected a list of gost256, gost512, ecdsa, ed25519";
+			goto bad;
+		}
+	} else if (IS("log", "level")) {
+		if (strcmp(value, "error") == 0)
+			c->log_level = LOG_LEVEL_ERROR;
+		else if (strcmp(value, "warning") == 0)
+			c->log_level = LOG_LEVEL_WARN;
+		else if (strcmp(value, "info") == 0)
+			c->log_level = LOG_LEVEL_INFO;
+		else if (strcmp(value, "debug") == 0)
+			c->log_level = LOG_LEVEL_DEBUG;
+		else {
+			why = "expected error, warning, info or debug";
+			goto bad;
+		}
+	} else
+		goto bad;
+	return 1;
+bad:
+	err_set(ctx->err, ERR_NONE, "%s line %d: [%s] %s = %s: %s", c->path, line,
+	    section, name, value, why);
+	return 0;
+#undef IS
+#undef NUM
+}
+
+/* Load and check a configuration file. */
+int
+conf_load(const char *path, struct conf *c, struct error *err)
+{
+	struct conf_ctx ctx = { c, err, NULL, 0 };
+	FILE *f;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->path = xstrdup(path);
+	c->log_level = LOG_LEVEL_INFO;
+	xfer_config_default(&c->x);
+	if ((f = fopen(path, "r")) == NULL)
+		return err_set(err, ERR_NONE, "cannot read configuration %s: %s",
+		    path, strerror(errno));
+	ctx.f = f;
+	rc = ini_parse_stream(conf_reader, &ctx, conf_handler, &ctx);
+	fclose(f);
+	if (err->text[0] != '\0')
+		return -1;
+	if (rc != 0)
+		return err_set(err, ERR_NONE,
+		    "%s line %d: not INI syntax ([section] or key = value)", path,
+		    rc);
+#define REQUIRE(field, what)                                              \
+	if (c->field == NULL)                                             \
+		return err_set(err, ERR_NONE, "%s: %s is required", path, what);
+	REQUIRE(own_id, "[gateway] id")
+	REQUIRE(peer_id, "[gateway] peer")
+	REQUIRE(key, "[gateway] key")
+	REQUIRE(cert, "[gateway] cert")
+	REQUIRE(state, "[gateway] state")
+	REQUIRE(inbox, "[transfer] inbox")
+	REQUIRE(outbox, "[transfer] outbox")
+#undef REQUIRE
+	if (c->x.ntrust == 0)
+		return err_set(err, ERR_NONE,
+		    "%s: [gateway] trust is required: the peer's certificate "
+		    "or the CA that issues it", path);
+	if (strcmp(c->own_id, c->peer_id) == 0)
+		return err_set(err, ERR_NONE, "%s: id and peer must differ", path);
+	c->x.own_id = c->own_id;
+	c->x.peer_id = c->peer_id;
+	c->x.key = c->key;
+	c->x.cert = c->cert;
+	c->x.state_dir = c->state;
+	c->x.inbox = c->inbox;
+	c->x.outbox = c->outbox;
+	c->x.quarantine = c->quarantine;
+	return 0;
+}
+
+/* Free what conf_load allocated. */
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	free(c->path);
+	free(c->own_id);
+	free(c->peer_id);
+	free(c->key);
+	free(c->cert);
+	free(c->state);
+	free(c->inbox);
+	free(c->outbox);
+	free(c->quarantine);
+	for (i = 0; i < XFER_MAX_TRUST; i++)
+		free(c->trust[i]);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,172 @@
+/*
+ * gatewayd.c: the common main of posgw-edge and posgw-core: configuration,
+ * signals, and the transfer engine's loop. SIGTERM lets the unit of work in
+ * hand finish (or roll back) and exits cleanly; SIGHUP reloads what is safe
+ * to reload (log level, batching, intervals).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "gatewayd.h"
+#include "log.h"
+#include "sig.h"
+#include "xfer.h"
+#include "xmlsafe.h"
+
+static volatile sig_atomic_t gatewayd_stop;
+static volatile sig_atomic_t gatewayd_reload;
+
+/* Signal handler: only sets flags. */
+static void
+gatewayd_signal(int sig)
+{
+	if (sig == SIGHUP)
+		gatewayd_reload = 1;
+	else
+		gatewayd_stop = 1;
+}
+
+/* Print usage for role. */
+static void
+gatewayd_usage(FILE *f, const char *role)
+{
+	fprintf(f,
+	    "usage: posgw-%s [--config FILE] [--foreground] [--check-config]\n"
+	    "                  [--once] [--verbose]\n"
+	    "\n"
+	    "Run the %s gateway: pack queued documents for the peer, watch the\n"
+	    "inbox and import the peer's packages, answer with receipts, re-offer\n"
+	    "unreceipted packages and sign journal checkpoints. Default config:\n"
+	    "%s/posgw/%s.conf. It never forks: --foreground is accepted for\n"
+	    "compatibility. --check-config parses the file, loads keys and opens\n"
+	    "the database, then exits. --once does one round of work and exits.\n"
+	    "See posgw-%s(8) and posgw-gateway.conf(5).\n",
+	    role, role, SYSCONFDIR, role, role);
+}
+
+/* Apply what may change on SIGHUP. */
+static void
+gatewayd_reload_config(const char *path, struct xfer *x, struct conf *cur)
+{
+	struct error err = { 0 };
+	struct conf c;
+
+	if (conf_load(path, &c, &err) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    err.text);
+		return;
+	}
+	if (strcmp(c.own_id, cur->own_id) != 0 ||
+	    strcmp(c.peer_id, cur->peer_id) != 0 ||
+	    strcmp(c.state, cur->state) != 0)
+		log_warnx("reload: id, peer and state need a restart; "
+			  "applying the rest");
+	xfer_reconfigure(x, &c.x);
+	log_set_level(c.log_level);
+	log_info("reloaded %s", path);
+	conf_free(&c);
+}
+
+/* main() of both daemons. */
+int
+gatewayd_main(const char *role, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "once", no_argument, NULL, '1' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char progname[32], *path = NULL;
+	struct error err = { 0 };
+	struct sigaction sa;
+	struct conf c;
+	struct xfer *x;
+	int ch, check = 0, once = 0, verbose = 0, did = 0;
+
+	snprintf(progname, sizeof progname, "posgw-%s", role);
+	log_init(progname, LOG_LEVEL_INFO);
+	while ((ch = getopt_long(argc, argv, "c:fhnv1", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case '1':
+			once = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			gatewayd_usage(stdout, role);
+			return 0;
+		default:
+			gatewayd_usage(stderr, role);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		gatewayd_usage(stderr, role);
+		return 2;
+	}
+	if (path == NULL) {
+		static char dflt[256];
+		snprintf(dflt, sizeof dflt, "%s/posgw/%s.conf", SYSCONFDIR, role);
+		path = dflt;
+	}
+	sig_init();
+	xmlsafe_init();
+	if (conf_load(path, &c, &err) == -1) {
+		log_warnx("%s", err.text);
+		return 1;
+	}
+	log_set_level(verbose ? LOG_LEVEL_DEBUG : c.log_level);
+	if ((x = xfer_open(&c.x, 0, &err)) == NULL) {
+		log_warnx("%s", err.text);
+		conf_free(&c);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration ok (%s <-> %s, state %s)\n", path,
+		    c.own_id, c.peer_id, c.state);
+		xfer_close(x);
+		conf_free(&c);
+		return 0;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = gatewayd_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (once) {
+		xfer_step(x, &did);
+	} else {
+		while (!gatewayd_stop) {
+			xfer_run(x, &gatewayd_stop, &gatewayd_reload);
+			if (gatewayd_reload) {
+				gatewayd_reload = 0;
+				gatewayd_reload_config(path, x, &c);
+			}
+		}
+		log_info("stopping");
+	}
+	xfer_close(x);
+	conf_free(&c);
+	return 0;
+}
