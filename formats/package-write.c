@@ -395,6 +395,7 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	    fname, sizeof fname, signer_id(w->signer), w->seq, uuid);
 	xasprintf(&tmp, "%s/.%s", dir, fname);
 	xasprintf(&dst, "%s/%s", dir, fname);
+	unlink(tmp); /* a rebuild after a crash may find its own dot file */
 	fd = open(
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
