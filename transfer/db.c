@@ -46,7 +46,7 @@ static const char *const db_migrations[] = {
 	" path TEXT NOT NULL,"
 	" pos_id TEXT,"
 	" n INTEGER,"
-	" body BLOB NOT NULL,"
+	" body TEXT NOT NULL,"
 	" created INTEGER NOT NULL,"
 	" consumed INTEGER);"
 	"CREATE INDEX documents_package ON documents(package_id);"

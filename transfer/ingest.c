@@ -444,7 +444,7 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 	sqlite3_bind_text(st, 4, pos, -1, SQLITE_STATIC);
 	if (n != NULL)
 		sqlite3_bind_int64(st, 5, strtoll(n, NULL, 10));
-	sqlite3_bind_blob(st, 6, body, len, xmlFree);
+	sqlite3_bind_text(st, 6, (const char *)body, len, xmlFree);
 	sqlite3_bind_int64(st, 7, xfer_now_ms());
 	if (control)
 		sqlite3_bind_int64(st, 8, (int64_t)time(NULL));

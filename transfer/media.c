@@ -120,8 +120,11 @@ media_bar_draw(void)
 	bar[20] = '\0';
 	media_human(media_bar.done, done, sizeof done);
 	media_human(media_bar.total, total, sizeof total);
-	snprintf(line, sizeof line, "%3d%% [%s] %s / %s  %s", pct, bar, done,
-	    total, media_bar.label);
+	if (media_bar.total == 0)
+		snprintf(line, sizeof line, "%s", media_bar.label);
+	else
+		snprintf(line, sizeof line, "%3d%% [%s] %s / %s  %s", pct, bar,
+		    done, total, media_bar.label);
 	if ((size_t)cols - 1 < sizeof line)
 		line[cols - 1] = '\0';
 	fprintf(stderr, "\r%s\033[K", line);
@@ -234,7 +237,7 @@ media_quote(const char *s, char out[64])
 	return out;
 }
 
-/* Is this host or operator text fit for the inventory (1-256 bytes, no control characters)? */
+/* Is this fit as an inventory host or operator (1-256 bytes, no controls)? */
 int
 media_text_valid(const char *s)
 {
@@ -267,7 +270,7 @@ media_fsync_dir(const char *dir)
 	return 0;
 }
 
-/* Digest an open file from its start, bypassing the page cache where possible. */
+/* Digest an open file, dropping its cached pages first to read the device. */
 static int
 media_digest_fd(int fd, char hex[DIGEST_HEX_LEN + 1], uint64_t *sizep)
 {
@@ -309,7 +312,7 @@ media_digest_path(const char *dir, const char *name,
 	int fd, rc, saved;
 
 	xasprintf(&path, "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	free(path);
 	if (fd == -1)
 		return -1;
@@ -537,7 +540,7 @@ media_field(char **sp)
 	return s;
 }
 
-/* Check a header line "KEYWORD VALUE" and return VALUE, or NULL with err set. */
+/* Check a header line "KEYWORD VALUE"; returns VALUE, or NULL with err set. */
 static char *
 media_header(char *line, size_t lineno, const char *kw, const char *path,
     struct error *err)
@@ -592,8 +595,9 @@ media_parse_package(char *line, size_t lineno, const char *path,
 		    path, lineno, media_quote(name, q));
 	if (media_size_parse(size, &e->size) == -1)
 		return err_set(err, ERR_NONE,
-		    "%s line %zu: size '%s' is not a decimal number without "
-		    "leading zeros",
+		    "%s line %zu: size '%s' is not a decimal number without a "
+		    "sign "
+		    "or leading zeros, of at most 18 digits",
 		    path, lineno, media_quote(size, q));
 	if (!media_hex_valid(digest))
 		return err_set(err, ERR_NONE,
@@ -624,7 +628,8 @@ media_inventory_read(
 	xasprintf(&path, "%s/%s", dir, MEDIA_INVENTORY);
 	r = xcalloc(1, sizeof *r);
 	line = xmalloc(MEDIA_LINE_MAX + 1);
-	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	if ((r->fd = open(
+	         path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1) {
 		rc = errno == ENOENT ? 1 : -1;
 		err_set(
 		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
@@ -754,7 +759,7 @@ out:
 	return rc;
 }
 
-/* Write dir/posgw-inventory.txt atomically (tmp + fsync + rename + fsync dir). */
+/* Write dir/posgw-inventory.txt atomically (tmp, fsync, rename, fsync dir). */
 int
 media_inventory_write(
     const char *dir, const struct media_inventory *inv, struct error *err)
@@ -911,19 +916,28 @@ media_log_read(const char *outbox, struct media_pkg *v, size_t n)
 	char *path, *line, *rest, *name, *size, *digest, *when;
 	char sender[33], uuid[37];
 	size_t lineno = 0, bad = 0, first = 0;
+	struct stat sb;
 	uint64_t seq, sz;
 	int got, rc = 0;
 
 	xasprintf(&path, "%s/%s", outbox, MEDIA_EXPORT_LOG);
 	r = xcalloc(1, sizeof *r);
 	line = xmalloc(MEDIA_LINE_MAX + 1);
-	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	if ((r->fd = open(
+	         path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1) {
 		if (errno != ENOENT) {
 			media_warn("cannot read the export log %s: %s; fix it "
 			           "or move it away",
 			    path, strerror(errno));
 			rc = -1;
 		}
+		goto out;
+	}
+	if (fstat(r->fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		media_warn("the export log %s is not a regular file; move it "
+		           "away",
+		    path);
+		rc = -1;
 		goto out;
 	}
 	while ((got = media_reader_line(r, line)) != 0) {
@@ -1095,7 +1109,7 @@ media_export_one(const struct media_opts *o, struct media_pkg *p,
 	int fd, r;
 
 	xasprintf(&path, "%s/%s", o->from, p->e.name);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	free(path);
 	if (fd == -1 && errno == ENOENT) {
 		media_say("%s: gone from %s meanwhile (its receipt arrived?); "
@@ -1374,7 +1388,7 @@ media_import_one(const struct media_opts *o, struct media_entry *e,
 	int fd, r;
 
 	xasprintf(&path, "%s/%s", o->from, e->name);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	free(path);
 	if (fd == -1) {
 		if (errno == ENOENT) {

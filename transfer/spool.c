@@ -98,7 +98,7 @@ xfer_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
 			       " pos_id, body, created) VALUES ('out', ?, '', ?, ?, ?)");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, pos_id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, xml, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, xml, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, xfer_now_ms());
 	if (db_step_done(x->db, st, err) == -1)
 		return -1;

@@ -13,7 +13,7 @@ export POSGW_SCHEMADIR
 T_NUM=0
 T_FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/posgw-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 # Each test stages in its own TMPDIR, so leftovers are attributable.
 TMPDIR=$WORK/tmp
 export TMPDIR
@@ -127,4 +127,73 @@ sample_payload() {
 # pkgname SEQ UUID: a package name from edge-01.
 pkgname() {
 	printf 'edge-01.%012d.%s.pkg' "$1" "$2"
+}
+
+: "${POSGW_EDGE:=$TOP_SRCDIR/posgw-edge}"
+: "${POSGW_CORE:=$TOP_SRCDIR/posgw-core}"
+: "${SPOOLGEN:=$TOP_SRCDIR/tests/tools/spoolgen}"
+
+# make_pair [EXTRA_EDGE_CONF [EXTRA_CORE_CONF]]: keys and configs for edge-01
+# and core-01 exchanging through the shared folders $WORK/e2c and $WORK/c2e.
+# Sets EDGE_CONF, CORE_CONF, E2C, C2E, EDGE_DB, CORE_DB.
+make_pair() {
+	make_keys
+	E2C=$WORK/e2c
+	C2E=$WORK/c2e
+	mkdir -p "$E2C" "$C2E"
+	for r in edge core; do
+		if [ $r = edge ]; then
+			id=edge-01 peer=core-01 in=$C2E out=$E2C extra=${1:-}
+		else
+			id=core-01 peer=edge-01 in=$E2C out=$C2E extra=${2:-}
+		fi
+		cat >"$WORK/$r.conf" <<CONF
+[gateway]
+id = $id
+peer = $peer
+key = $KEYS/$id.key
+cert = $KEYS/$id.crt
+trust = $KEYS/$peer.crt
+state = $WORK/$r-state
+
+[transfer]
+inbox = $in
+outbox = $out
+max_wait_ms = 0
+receipt_delay = 0
+scan_interval = 1
+$extra
+CONF
+	done
+	EDGE_CONF=$WORK/edge.conf
+	CORE_CONF=$WORK/core.conf
+	EDGE_DB=$WORK/edge-state/posgw.db
+	CORE_DB=$WORK/core-state/posgw.db
+}
+
+# edge_once / core_once: one round of work of each gateway.
+edge_once() {
+	"$POSGW_EDGE" --config "$EDGE_CONF" --once 2>>"$WORK/edge.log"
+}
+core_once() {
+	"$POSGW_CORE" --config "$CORE_CONF" --once 2>>"$WORK/core.log"
+}
+
+# q DB SQL: one value from a gateway database.
+q() {
+	sqlite3 -batch -noheader "$1" "$2"
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds (a bound
+# on waiting, not a timing assertion); returns CMD's last status.
+wait_for() {
+	_limit=$(($1 * 10))
+	shift
+	_i=0
+	while [ $_i -lt $_limit ]; do
+		"$@" && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	"$@"
 }
