@@ -2,7 +2,8 @@
  * spoolgen.c: queue N distinct appeals (each with a small attachment) in a
  * gateway's outbound spool in one transaction, then optionally pack them
  * all at once. For transfer tests; not installed.
- * usage: spoolgen CONFIG N [--pack] [--first K]
+ * usage: spoolgen CONFIG N [--pack] [--first K] [--size BYTES]
+ * (--size: random attachments of that many bytes instead of a short text)
  */
 #include "config.h"
 
@@ -17,6 +18,8 @@
 #include "xfer.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
+
+#include <gnutls/crypto.h>
 
 static const char tmpl[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -43,6 +46,8 @@ main(int argc, char **argv)
 	char xml[4096], path[64], att[4096], body[64];
 	long n, i, first = 1;
 	int pack = 0, did = 0;
+	long size = 0;
+	unsigned char *rnd = NULL;
 	FILE *fp;
 
 	if (argc < 3) {
@@ -55,6 +60,8 @@ main(int argc, char **argv)
 			pack = 1;
 		else if (strcmp(argv[i], "--first") == 0 && i + 1 < argc)
 			first = atol(argv[++i]);
+		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
+			size = atol(argv[++i]);
 	}
 	log_init("spoolgen", LOG_LEVEL_WARN);
 	sig_init();
@@ -71,7 +78,13 @@ main(int argc, char **argv)
 		int blen = snprintf(body, sizeof body, "attachment of %ld", i);
 		if ((fp = fopen(att, "w")) == NULL)
 			goto fail;
-		fwrite(body, 1, (size_t)blen, fp);
+		if (size > 0) {
+			rnd = xreallocarray(rnd, (size_t)size, 1);
+			gnutls_rnd(GNUTLS_RND_NONCE, rnd, (size_t)size);
+			fwrite(rnd, 1, (size_t)size, fp);
+			blen = (int)size;
+		} else
+			fwrite(body, 1, (size_t)blen, fp);
 		fclose(fp);
 		snprintf(xml, sizeof xml, tmpl, i, i, i, (size_t)blen);
 		snprintf(path, sizeof path, "payload/att/%ld-1.bin", i);
