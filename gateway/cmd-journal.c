@@ -218,7 +218,7 @@ journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 		sqlite3_finalize(q);
 		if (!found) {
 			int64_t age = now - created;
-			if (age > maxage) {
+			if (age >= maxage) {
 				printf("LOST      %s: sent by %s %lld h ago, never "
 				       "seen by %s\n",
 				    name, fromname, (long long)age / 3600, toname);

@@ -118,7 +118,7 @@ journal_since_checkpoint(struct db *db, time_t *last)
 int
 checkpoint_parse(const unsigned char *buf, size_t len, struct checkpoint *c)
 {
-	char text[512], gw[64], head[80], t[32];
+	char text[512], canon[512], gw[64], head[80], t[32];
 	long long entry;
 	int n = 0;
 
@@ -137,6 +137,12 @@ checkpoint_parse(const unsigned char *buf, size_t len, struct checkpoint *c)
 	snprintf(c->gateway, sizeof c->gateway, "%.32s", gw);
 	c->entry = entry;
 	memcpy(c->head, head, sizeof c->head);
+	/* only the canonical form: one space, no padding, no leading zeros */
+	n = snprintf(canon, sizeof canon,
+	    "posgw-checkpoint 1\ngateway %s\nentry %lld\nhead %s\ntime %s\n",
+	    gw, entry, head, t);
+	if ((size_t)n != len || memcmp(canon, text, len) != 0)
+		return -1;
 	return 0;
 }
 
