@@ -651,7 +651,8 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 		rc = ingest_reject(&in, ERR_SIZE, t, err);
 		goto out;
 	}
-	if (xfer_copy_file(in.inpath, in.staged, x->c.verify.limits.max_file,
+	/* staging needs no fsync: a crash discards it */
+	if (xfer_copy_file(in.inpath, in.staged, x->c.verify.limits.max_file, 0,
 		err) == -1) {
 		if (err->code == ERR_SIZE) {
 			char t[sizeof err->text];

@@ -118,7 +118,7 @@ journal_since_checkpoint(struct db *db, time_t *last)
 int
 checkpoint_parse(const unsigned char *buf, size_t len, struct checkpoint *c)
 {
-	char text[512], canon[512], gw[64], head[80], t[32];
+	char text[512], canon[512], gw[64], head[80], t[32], tc[32];
 	long long entry;
 	int n = 0;
 
@@ -133,6 +133,10 @@ checkpoint_parse(const unsigned char *buf, size_t len, struct checkpoint *c)
 	    strlen(head) != DIGEST_HEX_LEN ||
 	    strspn(head, "0123456789abcdef") != DIGEST_HEX_LEN ||
 	    pkg_time_parse(t, &c->at) == -1)
+		return -1;
+	/* strptime takes February 30 and second 60; the signer never writes them */
+	time_format(c->at, tc, sizeof tc);
+	if (strcmp(tc, t) != 0)
 		return -1;
 	snprintf(c->gateway, sizeof c->gateway, "%.32s", gw);
 	c->entry = entry;
@@ -258,9 +262,15 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 			unlink(tmpl);
 		}
 		free(owncert);
-		fprintf(out, "checkpoints: signer checked against the "
-			     "certificate stored in the database, not an "
-			     "independent anchor (give --trust CERT)\n");
+		if (own != NULL)
+			fprintf(out, "checkpoints: signer checked against the "
+				     "certificate stored in the database, not "
+				     "an independent anchor (give --trust "
+				     "CERT)\n");
+		else
+			fprintf(out, "checkpoints: the certificate stored in "
+				     "the database cannot be used (give "
+				     "--trust CERT)\n");
 	}
 	st = db_prepare(db, "SELECT id, text, cms FROM checkpoints ORDER BY id");
 	while (sqlite3_step(st) == SQLITE_ROW) {

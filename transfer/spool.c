@@ -235,7 +235,7 @@ xfer_offer(struct xfer *x, const char *name, struct error *err)
 		rc = fs_fsync_dir(x->c.outbox, err);
 		goto out;
 	}
-	rc = xfer_copy_file(src, dst, UINT64_MAX, err);
+	rc = xfer_copy_file(src, dst, UINT64_MAX, 1, err);
 out:
 	free(src);
 	free(dst);

@@ -72,10 +72,10 @@ xfer_fsync_path(const char *path)
 
 /*
  * Copy src to dst through a dot file beside dst (tmp + fsync + rename +
- * fsync dir), refusing sources larger than max bytes.
+ * fsync dir when sync), refusing sources larger than max bytes.
  */
 int
-xfer_copy_file(const char *src, const char *dst, uint64_t max,
+xfer_copy_file(const char *src, const char *dst, uint64_t max, int sync,
     struct error *err)
 {
 	char *tmp, *dir, *slash;
@@ -119,7 +119,7 @@ xfer_copy_file(const char *src, const char *dst, uint64_t max,
 			goto fail;
 		}
 	}
-	if (fsync(out) == -1 || close(out) == -1) {
+	if ((sync && fsync(out) == -1) || close(out) == -1) {
 		saved = errno;
 		out = -1;
 		err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
@@ -134,7 +134,7 @@ xfer_copy_file(const char *src, const char *dst, uint64_t max,
 	}
 	close(in);
 	free(tmp);
-	if (fs_fsync_dir(dir, err) == -1) {
+	if (sync && fs_fsync_dir(dir, err) == -1) {
 		free(dir);
 		return -1;
 	}
