@@ -46,4 +46,23 @@ done >"$WORK/missing"
 ok $? "every attachment is in the file store"
 "$POSGW" journal verify "$CORE_DB" >/dev/null && [ "$(q "$CORE_DB" "PRAGMA integrity_check")" = ok ]
 ok $? "database and journal still verify"
+
+# A read-only inbox: packages are recorded as consumed, never imported twice.
+RO=$WORK/ro-inbox
+mkdir -p "$RO"
+if mount --bind "$E2C" "$RO" 2>/dev/null && mount -o remount,bind,ro "$RO" 2>/dev/null; then
+	trap 'umount "$RO" 2>/dev/null; umount "$MNT" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+	sed -i "s|^inbox = .*|inbox = $RO|" "$CORE_CONF"
+	"$SPOOLGEN" "$EDGE_CONF" 2 --first 1000 --pack >/dev/null
+	core_once
+	core_once
+	[ "$(ls "$RO" | grep -c '\.pkg$')" -eq 2 ] &&
+		[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM inbound_files WHERE kept = 1")" = 2 ] &&
+		[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE direction='in' AND pos_id IN ('1000', '1001')")" = 2 ] &&
+		[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind = 'package.duplicate'")" = 0 ]
+	ok $? "a read-only inbox: files stay, recorded as consumed, imported once"
+	umount "$RO"
+else
+	skip "read-only inbox" "cannot bind-mount read-only here"
+fi
 done_testing
