@@ -17,7 +17,8 @@
 
 static const char journal_usage[] =
     "usage: posgw journal verify DB [--trust CERT]\n"
-    "       posgw journal show DB [--since TIME] [--package NAME] [--appeal ID]\n"
+    "       posgw journal show DB [--since TIME] [--package NAME] [--appeal "
+    "ID]\n"
     "       posgw journal reconcile EDGE.db CORE.db [--max-age HOURS]\n"
     "\n"
     "verify     recompute the hash chain and check every signed checkpoint;\n"
@@ -38,7 +39,7 @@ static const char journal_usage[] =
 static struct db *
 journal_open(const char *path)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	struct db *db;
 
 	if ((db = db_open(path, -1, &err)) == NULL)
@@ -51,11 +52,11 @@ static int
 journal_verify_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "trust", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"trust", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct error err = { 0 };
+	struct error err = {0};
 	struct trust *t = NULL;
 	struct db *db;
 	int ch, rc;
@@ -97,11 +98,11 @@ static int
 journal_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "package", required_argument, NULL, 'p' },
-		{ "appeal", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"since", required_argument, NULL, 's'},
+	    {"package", required_argument, NULL, 'p'},
+	    {"appeal", required_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *pkg = NULL, *appeal = NULL;
 	time_t since = 0;
@@ -114,12 +115,13 @@ journal_show(int argc, char **argv)
 		switch (ch) {
 		case 's':
 			if (strlen(optarg) == 10) {
-				snprintf(buf, sizeof buf, "%sT00:00:00Z", optarg);
+				snprintf(
+				    buf, sizeof buf, "%sT00:00:00Z", optarg);
 				optarg = buf;
 			}
 			if (pkg_time_parse(optarg, &since) == -1)
 				usage_error("--since: YYYY-MM-DD or "
-					    "YYYY-MM-DDTHH:MM:SSZ");
+				            "YYYY-MM-DDTHH:MM:SSZ");
 			break;
 		case 'p':
 			pkg = optarg;
@@ -139,9 +141,10 @@ journal_show(int argc, char **argv)
 		usage_error("journal show needs one DB (see --help)");
 	if ((db = journal_open(argv[optind])) == NULL)
 		return 1;
-	st = db_prepare(db, "SELECT seq, at, kind, package, appeal, detail FROM"
-			    " journal WHERE at >= ? AND (? IS NULL OR package = ?) AND"
-			    " (? IS NULL OR appeal = ?) ORDER BY seq");
+	st = db_prepare(db,
+	    "SELECT seq, at, kind, package, appeal, detail FROM"
+	    " journal WHERE at >= ? AND (? IS NULL OR package = ?) AND"
+	    " (? IS NULL OR appeal = ?) ORDER BY seq");
 	sqlite3_bind_int64(st, 1, (int64_t)since);
 	sqlite3_bind_text(st, 2, pkg, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, pkg, -1, SQLITE_STATIC);
@@ -177,35 +180,42 @@ journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 	int64_t now = (int64_t)time(NULL);
 	int bad = 0;
 
-	st = db_prepare(from, "SELECT name, seq, uuid, manifest_digest, created,"
-			      " state FROM packages WHERE direction = 'out' AND state !="
-			      " 'building' ORDER BY seq");
+	st = db_prepare(from,
+	    "SELECT name, seq, uuid, manifest_digest, created,"
+	    " state FROM packages WHERE direction = 'out' AND state !="
+	    " 'building' ORDER BY seq");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		const char *dig = (const char *)sqlite3_column_text(st, 3);
 		int64_t created = sqlite3_column_int64(st, 4);
 		int found = 0;
 
-		q = db_prepare(to, "SELECT state, manifest_digest, code FROM packages"
-				   " WHERE direction = 'in' AND uuid = ? AND seq = ?"
-				   " ORDER BY state = 'accepted' DESC");
-		sqlite3_bind_text(q, 1, (const char *)sqlite3_column_text(st, 2), -1,
+		q = db_prepare(to,
+		    "SELECT state, manifest_digest, code FROM packages"
+		    " WHERE direction = 'in' AND uuid = ? AND seq = ?"
+		    " ORDER BY state = 'accepted' DESC");
+		sqlite3_bind_text(q, 1,
+		    (const char *)sqlite3_column_text(st, 2), -1,
 		    SQLITE_STATIC);
 		sqlite3_bind_int64(q, 2, sqlite3_column_int64(st, 1));
 		if (sqlite3_step(q) == SQLITE_ROW) {
-			const char *state = (const char *)sqlite3_column_text(q, 0);
-			const char *d2 = (const char *)sqlite3_column_text(q, 1);
-			const char *code = (const char *)sqlite3_column_text(q, 2);
+			const char *state =
+			    (const char *)sqlite3_column_text(q, 0);
+			const char *d2 =
+			    (const char *)sqlite3_column_text(q, 1);
+			const char *code =
+			    (const char *)sqlite3_column_text(q, 2);
 
 			found = 1;
 			if (strcmp(state, "accepted") == 0) {
 				if (dig && d2 && strcmp(dig, d2) == 0) {
 					counts[0]++;
 				} else {
-					printf("MISMATCH  %s: %s sent manifest %s, %s "
+					printf("MISMATCH  %s: %s sent manifest "
+					       "%s, %s "
 					       "received %s\n",
-					    name, fromname, dig ? dig : "?", toname,
-					    d2 ? d2 : "?");
+					    name, fromname, dig ? dig : "?",
+					    toname, d2 ? d2 : "?");
 					counts[3]++;
 					bad = 1;
 				}
@@ -219,14 +229,17 @@ journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 		if (!found) {
 			int64_t age = now - created;
 			if (age >= maxage) {
-				printf("LOST      %s: sent by %s %lld h ago, never "
+				printf("LOST      %s: sent by %s %lld h ago, "
+				       "never "
 				       "seen by %s\n",
-				    name, fromname, (long long)age / 3600, toname);
+				    name, fromname, (long long)age / 3600,
+				    toname);
 				counts[4]++;
 				bad = 1;
 			} else {
-				printf("in flight %s: sent by %s %lld min ago\n", name,
-				    fromname, (long long)age / 60);
+				printf(
+				    "in flight %s: sent by %s %lld min ago\n",
+				    name, fromname, (long long)age / 60);
 				counts[2]++;
 			}
 		}
@@ -237,13 +250,14 @@ journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 
 /* Check one side's copies of the other's checkpoints against its journal. */
 static int
-journal_reconcile_cp(struct db *holder, const char *holdername, struct db *owner,
-    const char *ownername)
+journal_reconcile_cp(struct db *holder, const char *holdername,
+    struct db *owner, const char *ownername)
 {
 	sqlite3_stmt *st, *q;
 	int bad = 0, n = 0;
 
-	st = db_prepare(holder, "SELECT entry, head FROM peer_checkpoints ORDER BY entry");
+	st = db_prepare(
+	    holder, "SELECT entry, head FROM peer_checkpoints ORDER BY entry");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t entry = sqlite3_column_int64(st, 0);
 		const char *head = (const char *)sqlite3_column_text(st, 1);
@@ -251,8 +265,10 @@ journal_reconcile_cp(struct db *holder, const char *holdername, struct db *owner
 		q = db_prepare(owner, "SELECT hash FROM journal WHERE seq = ?");
 		sqlite3_bind_int64(q, 1, entry);
 		if (sqlite3_step(q) != SQLITE_ROW ||
-		    strcmp((const char *)sqlite3_column_text(q, 0), head) != 0) {
-			printf("REWRITTEN %s journal entry %" PRId64 " differs from "
+		    strcmp((const char *)sqlite3_column_text(q, 0), head) !=
+		        0) {
+			printf("REWRITTEN %s journal entry %" PRId64
+			       " differs from "
 			       "the checkpoint %s holds (or is gone)\n",
 			    ownername, entry, holdername);
 			bad = 1;
@@ -271,13 +287,13 @@ static int
 journal_reconcile(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "max-age", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"max-age", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct db *a, *b;
 	int64_t maxage = 24 * 3600;
-	int ch, bad = 0, counts[5] = { 0 };
+	int ch, bad = 0, counts[5] = {0};
 	char *an, *bn, *end;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -307,7 +323,8 @@ journal_reconcile(int argc, char **argv)
 	an = db_meta_get(a, "own_id");
 	bn = db_meta_get(b, "own_id");
 	if (an == NULL || bn == NULL) {
-		fprintf(stderr, "posgw: journal reconcile: not posgw databases\n");
+		fprintf(
+		    stderr, "posgw: journal reconcile: not posgw databases\n");
 		bad = 1;
 		goto out;
 	}
@@ -315,7 +332,8 @@ journal_reconcile(int argc, char **argv)
 	bad |= journal_reconcile_dir(b, bn, a, an, maxage, counts);
 	bad |= journal_reconcile_cp(a, an, b, bn);
 	bad |= journal_reconcile_cp(b, bn, a, an);
-	printf("received %d, rejected %d, in flight %d, mismatched %d, lost %d: %s\n",
+	printf("received %d, rejected %d, in flight %d, mismatched %d, lost "
+	       "%d: %s\n",
 	    counts[0], counts[1], counts[2], counts[3], counts[4],
 	    bad ? "PROBLEMS FOUND" : "consistent");
 out:
@@ -340,6 +358,6 @@ cmd_journal(int argc, char **argv)
 		return journal_show(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reconcile") == 0)
 		return journal_reconcile(argc - 1, argv + 1);
-	usage_error("unknown journal command '%s' (verify, show, reconcile)",
-	    argv[1]);
+	usage_error(
+	    "unknown journal command '%s' (verify, show, reconcile)", argv[1]);
 }

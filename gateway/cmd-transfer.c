@@ -21,14 +21,16 @@
 #include "xmlsafe.h"
 
 static const char transfer_usage[] =
-    "usage: posgw transfer enqueue --config FILE DOC.xml [payload/PATH=FILE]...\n"
+    "usage: posgw transfer enqueue --config FILE DOC.xml "
+    "[payload/PATH=FILE]...\n"
     "       posgw transfer status --config FILE\n"
     "       posgw transfer resend --config FILE [--all | PACKAGE...]\n"
     "\n"
     "enqueue  queue a document (appeal, event, outcome, classifier) and the\n"
     "         attachments it references for the peer; the daemon packs it.\n"
     "         It is validated and its references checked now.\n"
-    "status   queues, packages awaiting a receipt, packages the peer rejected,\n"
+    "status   queues, packages awaiting a receipt, packages the peer "
+    "rejected,\n"
     "         inbound counts and gaps, quarantine, journal and checkpoints.\n"
     "resend   ask the running daemon to offer unreceipted packages again now\n"
     "         (all of them, or the named ones): the same files, same bytes.\n"
@@ -53,10 +55,10 @@ static int
 transfer_opts(int argc, char **argv, const char **config, int *all)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -68,7 +70,8 @@ transfer_opts(int argc, char **argv, const char **config, int *all)
 			break;
 		case 'a':
 			if (all == NULL)
-				usage_error("--all is only for transfer resend");
+				usage_error(
+				    "--all is only for transfer resend");
 			*all = 1;
 			break;
 		case 'h':
@@ -88,7 +91,7 @@ transfer_opts(int argc, char **argv, const char **config, int *all)
 static struct xfer *
 transfer_open(const char *path, struct conf *c)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	struct xfer *x;
 
 	if (conf_load(path, c, &err) == -1) {
@@ -107,7 +110,7 @@ static int
 transfer_enqueue(int argc, char **argv)
 {
 	struct xfer_file files[1000];
-	struct error err = { 0 };
+	struct error err = {0};
 	const char *path;
 	struct conf c;
 	struct xfer *x;
@@ -155,11 +158,14 @@ transfer_enqueue(int argc, char **argv)
 	snprintf(kind, sizeof kind, "%s",
 	    (const char *)xmlDocGetRootElement(doc)->name);
 	if (xmlsafe_attr(xmlDocGetRootElement(doc), "pos-id") != NULL)
-		pos = xstrdup(xmlsafe_attr(xmlDocGetRootElement(doc), "pos-id"));
+		pos =
+		    xstrdup(xmlsafe_attr(xmlDocGetRootElement(doc), "pos-id"));
 	xmlFreeDoc(doc);
 	if (strcmp(kind, "receipt") == 0 || strcmp(kind, "checkpoint") == 0) {
-		fprintf(stderr, "posgw: transfer enqueue: %s documents are made "
-				"by the gateway itself\n", kind);
+		fprintf(stderr,
+		    "posgw: transfer enqueue: %s documents are made "
+		    "by the gateway itself\n",
+		    kind);
 		goto out;
 	}
 	if ((x = transfer_open(path, &c)) == NULL)
@@ -167,7 +173,7 @@ transfer_enqueue(int argc, char **argv)
 	if (db_begin(xfer_db(x), &err) == -1 ||
 	    xfer_enqueue(x, kind, pos, buf, len, files, n, &err) == -1 ||
 	    journal_append(xfer_db(x), "operator.enqueue", NULL, pos,
-		transfer_operator(), &err) == -1 ||
+	        transfer_operator(), &err) == -1 ||
 	    db_commit(xfer_db(x), &err) == -1) {
 		db_rollback(xfer_db(x));
 		fprintf(stderr, "posgw: transfer enqueue: %s\n", err.text);
@@ -205,9 +211,10 @@ transfer_print_gaps(struct db *db, const char *peer, FILE *out)
 	sqlite3_stmt *st;
 	int64_t expect = 1, seq, ngaps = 0;
 
-	st = db_prepare(db, "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
-			    " AND sender = ? AND state IN ('accepted', 'rejected',"
-			    " 'conflict') ORDER BY seq");
+	st = db_prepare(db,
+	    "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
+	    " AND sender = ? AND state IN ('accepted', 'rejected',"
+	    " 'conflict') ORDER BY seq");
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	fprintf(out, "gaps:");
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -250,49 +257,72 @@ transfer_status(int argc, char **argv)
 	printf("gateway %s <-> %s, state %s\n", c.own_id, c.peer_id, c.state);
 	printf("outbound: %" PRId64 " document(s) queued, %" PRId64
 	       " receipt(s) queued\n",
-	    db_int(db, "SELECT COUNT(*) FROM documents WHERE direction = 'out' AND"
-		       " package_id IS NULL AND kind NOT IN ('receipt', 'checkpoint')", 0),
-	    db_int(db, "SELECT COUNT(*) FROM documents WHERE direction = 'out' AND"
-		       " package_id IS NULL AND kind = 'receipt'", 0));
-	st = db_prepare(db, "SELECT name, sent, offers FROM packages WHERE direction ="
-			    " 'out' AND state = 'sent' AND control = 0 ORDER BY seq");
+	    db_int(db,
+	        "SELECT COUNT(*) FROM documents WHERE direction = 'out' AND"
+	        " package_id IS NULL AND kind NOT IN ('receipt', 'checkpoint')",
+	        0),
+	    db_int(db,
+	        "SELECT COUNT(*) FROM documents WHERE direction = 'out' AND"
+	        " package_id IS NULL AND kind = 'receipt'",
+	        0));
+	st = db_prepare(db,
+	    "SELECT name, sent, offers FROM packages WHERE direction ="
+	    " 'out' AND state = 'sent' AND control = 0 ORDER BY seq");
 	printf("awaiting receipt:\n");
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		transfer_age(age, sizeof age, now - sqlite3_column_int64(st, 1));
+		transfer_age(
+		    age, sizeof age, now - sqlite3_column_int64(st, 1));
 		printf("  %s  sent %s ago, offered %lld time(s)\n",
 		    (const char *)sqlite3_column_text(st, 0), age,
 		    (long long)sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
-	st = db_prepare(db, "SELECT name, code, reason FROM packages WHERE direction ="
-			    " 'out' AND state = 'rejected' ORDER BY seq");
+	st = db_prepare(db,
+	    "SELECT name, code, reason FROM packages WHERE direction ="
+	    " 'out' AND state = 'rejected' ORDER BY seq");
 	printf("rejected by the peer:\n");
 	while (sqlite3_step(st) == SQLITE_ROW)
-		printf("  %s  %s: %s\n", (const char *)sqlite3_column_text(st, 0),
-		    sqlite3_column_text(st, 1) ?
-			(const char *)sqlite3_column_text(st, 1) : "?",
-		    sqlite3_column_text(st, 2) ?
-			(const char *)sqlite3_column_text(st, 2) : "");
+		printf("  %s  %s: %s\n",
+		    (const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1)
+		        ? (const char *)sqlite3_column_text(st, 1)
+		        : "?",
+		    sqlite3_column_text(st, 2)
+		        ? (const char *)sqlite3_column_text(st, 2)
+		        : "");
 	sqlite3_finalize(st);
 	printf("delivered: %" PRId64 "\n",
-	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'out' AND"
-		       " state = 'delivered'", 0));
-	printf("inbound: %" PRId64 " accepted (highest seq %" PRId64 "), %" PRId64
-	       " rejected, %" PRId64 " conflicts\n",
-	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
-		       " state = 'accepted'", 0),
-	    db_int(db, "SELECT MAX(seq) FROM packages WHERE direction = 'in' AND"
-		       " state = 'accepted'", 0),
-	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
-		       " state = 'rejected'", 0),
-	    db_int(db, "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
-		       " state = 'conflict'", 0));
+	    db_int(db,
+	        "SELECT COUNT(*) FROM packages WHERE direction = 'out' AND"
+	        " state = 'delivered'",
+	        0));
+	printf("inbound: %" PRId64 " accepted (highest seq %" PRId64
+	       "), %" PRId64 " rejected, %" PRId64 " conflicts\n",
+	    db_int(db,
+	        "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
+	        " state = 'accepted'",
+	        0),
+	    db_int(db,
+	        "SELECT MAX(seq) FROM packages WHERE direction = 'in' AND"
+	        " state = 'accepted'",
+	        0),
+	    db_int(db,
+	        "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
+	        " state = 'rejected'",
+	        0),
+	    db_int(db,
+	        "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
+	        " state = 'conflict'",
+	        0));
 	transfer_print_gaps(db, c.peer_id, stdout);
-	st = db_prepare(db, "SELECT name, code, reason FROM packages WHERE direction ="
-			    " 'in' AND state IN ('rejected', 'conflict') ORDER BY id DESC LIMIT 10");
+	st = db_prepare(db,
+	    "SELECT name, code, reason FROM packages WHERE direction ="
+	    " 'in' AND state IN ('rejected', 'conflict') ORDER BY id DESC "
+	    "LIMIT 10");
 	printf("quarantined (latest 10):\n");
 	while (sqlite3_step(st) == SQLITE_ROW)
-		printf("  %s  %s: %s\n", (const char *)sqlite3_column_text(st, 0),
+		printf("  %s  %s: %s\n",
+		    (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2));
 	sqlite3_finalize(st);
@@ -312,7 +342,7 @@ transfer_status(int argc, char **argv)
 static int
 transfer_resend(int argc, char **argv)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	const char *path;
 	struct conf c;
 	struct xfer *x;
@@ -328,23 +358,27 @@ transfer_resend(int argc, char **argv)
 		goto fail;
 	for (i = all ? argc - 1 : first; i < argc; i++) {
 		st = db_prepare(xfer_db(x),
-		    all ? "UPDATE packages SET last_offer = 0 WHERE direction = 'out'"
-			  " AND state = 'sent' AND control = 0" :
-			  "UPDATE packages SET last_offer = 0 WHERE direction = 'out'"
-			  " AND state = 'sent' AND control = 0 AND name = ?");
+		    all ? "UPDATE packages SET last_offer = 0 WHERE direction "
+		          "= 'out'"
+		          " AND state = 'sent' AND control = 0"
+		        : "UPDATE packages SET last_offer = 0 WHERE direction "
+		          "= 'out'"
+		          " AND state = 'sent' AND control = 0 AND name = ?");
 		if (!all)
 			sqlite3_bind_text(st, 1, argv[i], -1, SQLITE_STATIC);
 		if (db_step_done(xfer_db(x), st, &err) == -1)
 			goto fail;
 		n = sqlite3_changes(xfer_db(x)->h);
 		if (!all && n == 0) {
-			fprintf(stderr, "posgw: transfer resend: %s is not a package "
-					"awaiting a receipt\n", argv[i]);
+			fprintf(stderr,
+			    "posgw: transfer resend: %s is not a package "
+			    "awaiting a receipt\n",
+			    argv[i]);
 			rc = 1;
 		}
 		if (n > 0 && journal_append(xfer_db(x), "operator.resend",
-				 all ? NULL : argv[i], NULL, transfer_operator(),
-				 &err) == -1)
+		                 all ? NULL : argv[i], NULL,
+		                 transfer_operator(), &err) == -1)
 			goto fail;
 		printf("%d package(s) will be offered again\n", n);
 	}
@@ -375,6 +409,6 @@ cmd_transfer(int argc, char **argv)
 		return transfer_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "resend") == 0)
 		return transfer_resend(argc - 1, argv + 1);
-	usage_error("unknown transfer command '%s' (enqueue, status, resend)",
-	    argv[1]);
+	usage_error(
+	    "unknown transfer command '%s' (enqueue, status, resend)", argv[1]);
 }

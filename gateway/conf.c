@@ -23,15 +23,30 @@ struct conf_ctx {
 	int line;
 };
 
-/* inih line reader that counts lines, so errors can name them. */
+/*
+ * inih line reader that counts lines, so errors can name them. A line longer
+ * than inih's buffer is an error: inih would take its rest as another line
+ * (a continuation replacing the value, a comment, or a key).
+ */
 static char *
 conf_reader(char *str, int num, void *arg)
 {
 	struct conf_ctx *ctx = arg;
 	char *p = fgets(str, num, ctx->f);
+	size_t len;
+	int ch;
 
-	if (p != NULL)
-		ctx->line++;
+	if (p == NULL)
+		return NULL;
+	ctx->line++;
+	len = strlen(p);
+	if (len > 0 && p[len - 1] != '\n' && (ch = getc(ctx->f)) != EOF &&
+	    ch != '\n') {
+		err_set(ctx->err, ERR_NONE,
+		    "%s line %d: line too long (at most %d bytes)",
+		    ctx->c->path, ctx->line, num - 1);
+		return NULL;
+	}
 	return p;
 }
 
@@ -50,11 +65,24 @@ conf_number(const char *v, uint64_t *out)
 	if (errno)
 		return -1;
 	switch (*end) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	default: break;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
 		return -1;
@@ -120,8 +148,8 @@ conf_digest_bit(const char *s, unsigned *bit)
 
 /* inih callback: one key. Returns 0 (stop) on the first error. */
 static int
-conf_handler(void *arg, const char *section, const char *name,
-    const char *value)
+conf_handler(
+    void *arg, const char *section, const char *name, const char *value)
 {
 	struct conf_ctx *ctx = arg;
 	int line = ctx->line;
@@ -132,12 +160,16 @@ conf_handler(void *arg, const char *section, const char *name,
 	const char *why = "unknown key";
 
 #define IS(s, k) (strcmp(section, s) == 0 && strcmp(name, k) == 0)
-#define NUM(max)                                                 \
-	do {                                                     \
-		if (conf_number(value, &n) == -1 || n > (max)) { \
-			why = "expected a number" #max;          \
-			goto bad;                                \
-		}                                                \
+#define NUM(max)                                                               \
+	do {                                                                   \
+		if (conf_number(value, &n) == -1 || n > (max)) {               \
+			snprintf(spec, sizeof spec,                            \
+			    "expected a number up to %llu (K, M, G, T "        \
+			    "suffixes allowed)",                               \
+			    (unsigned long long)(max));                        \
+			why = spec;                                            \
+			goto bad;                                              \
+		}                                                              \
 	} while (0)
 	if (IS("gateway", "id")) {
 		if (!pkg_id_valid(value)) {
@@ -206,7 +238,7 @@ conf_handler(void *arg, const char *section, const char *name,
 			goto bad;
 		}
 	} else if (strcmp(section, "limits") == 0) {
-		struct error e2 = { 0 };
+		struct error e2 = {0};
 		snprintf(spec, sizeof spec, "%s=%s", name, value);
 		if (pkg_limits_set(&x->verify.limits, spec, &e2) == -1) {
 			why = "unknown limit or bad value";
@@ -227,7 +259,8 @@ conf_handler(void *arg, const char *section, const char *name,
 	} else if (IS("accept", "algorithms")) {
 		if (conf_list(value, sig_alg_from_name, &x->verify.sig_algs) ==
 		    -1) {
-			why = "expected a list of gost256, gost512, ecdsa, ed25519";
+			why = "expected a list of gost256, gost512, ecdsa, "
+			      "ed25519";
 			goto bad;
 		}
 	} else if (IS("log", "level")) {
@@ -247,8 +280,8 @@ conf_handler(void *arg, const char *section, const char *name,
 		goto bad;
 	return 1;
 bad:
-	err_set(ctx->err, ERR_NONE, "%s line %d: [%s] %s = %s: %s", c->path, line,
-	    section, name, value, why);
+	err_set(ctx->err, ERR_NONE, "%s line %d: [%s] %s = %s: %s", c->path,
+	    line, section, name, value, why);
 	return 0;
 #undef IS
 #undef NUM
@@ -258,7 +291,7 @@ bad:
 int
 conf_load(const char *path, struct conf *c, struct error *err)
 {
-	struct conf_ctx ctx = { c, err, NULL, 0 };
+	struct conf_ctx ctx = {c, err, NULL, 0};
 	FILE *f;
 	int rc;
 
@@ -267,8 +300,8 @@ conf_load(const char *path, struct conf *c, struct error *err)
 	c->log_level = LOG_LEVEL_INFO;
 	xfer_config_default(&c->x);
 	if ((f = fopen(path, "r")) == NULL)
-		return err_set(err, ERR_NONE, "cannot read configuration %s: %s",
-		    path, strerror(errno));
+		return err_set(err, ERR_NONE,
+		    "cannot read configuration %s: %s", path, strerror(errno));
 	ctx.f = f;
 	rc = ini_parse_stream(conf_reader, &ctx, conf_handler, &ctx);
 	fclose(f);
@@ -276,10 +309,10 @@ conf_load(const char *path, struct conf *c, struct error *err)
 		return -1;
 	if (rc != 0)
 		return err_set(err, ERR_NONE,
-		    "%s line %d: not INI syntax ([section] or key = value)", path,
-		    rc);
-#define REQUIRE(field, what)                                              \
-	if (c->field == NULL)                                             \
+		    "%s line %d: not INI syntax ([section] or key = value)",
+		    path, rc);
+#define REQUIRE(field, what)                                                   \
+	if (c->field == NULL)                                                  \
 		return err_set(err, ERR_NONE, "%s: %s is required", path, what);
 	REQUIRE(own_id, "[gateway] id")
 	REQUIRE(peer_id, "[gateway] peer")
@@ -292,9 +325,11 @@ conf_load(const char *path, struct conf *c, struct error *err)
 	if (c->x.ntrust == 0)
 		return err_set(err, ERR_NONE,
 		    "%s: [gateway] trust is required: the peer's certificate "
-		    "or the CA that issues it", path);
+		    "or the CA that issues it",
+		    path);
 	if (strcmp(c->own_id, c->peer_id) == 0)
-		return err_set(err, ERR_NONE, "%s: id and peer must differ", path);
+		return err_set(
+		    err, ERR_NONE, "%s: id and peer must differ", path);
 	c->x.own_id = c->own_id;
 	c->x.peer_id = c->peer_id;
 	c->x.key = c->key;

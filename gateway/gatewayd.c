@@ -40,12 +40,17 @@ gatewayd_usage(FILE *f, const char *role)
 	    "usage: posgw-%s [--config FILE] [--foreground] [--check-config]\n"
 	    "                  [--once] [--verbose]\n"
 	    "\n"
-	    "Run the %s gateway: pack queued documents for the peer, watch the\n"
-	    "inbox and import the peer's packages, answer with receipts, re-offer\n"
-	    "unreceipted packages and sign journal checkpoints. Default config:\n"
+	    "Run the %s gateway: pack queued documents for the peer, watch "
+	    "the\n"
+	    "inbox and import the peer's packages, answer with receipts, "
+	    "re-offer\n"
+	    "unreceipted packages and sign journal checkpoints. Default "
+	    "config:\n"
 	    "%s/posgw/%s.conf. It never forks: --foreground is accepted for\n"
-	    "compatibility. --check-config parses the file, loads keys and opens\n"
-	    "the database, then exits. --once does one round of work and exits.\n"
+	    "compatibility. --check-config parses the file, loads keys and "
+	    "opens\n"
+	    "the database, then exits. --once does one round of work and "
+	    "exits.\n"
 	    "See posgw-%s(8) and posgw-gateway.conf(5).\n",
 	    role, role, SYSCONFDIR, role, role);
 }
@@ -54,19 +59,19 @@ gatewayd_usage(FILE *f, const char *role)
 static void
 gatewayd_reload_config(const char *path, struct xfer *x, struct conf *cur)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	struct conf c;
 
 	if (conf_load(path, &c, &err) == -1) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    err.text);
+		log_warnx(
+		    "reload: %s; keeping the running configuration", err.text);
 		return;
 	}
 	if (strcmp(c.own_id, cur->own_id) != 0 ||
 	    strcmp(c.peer_id, cur->peer_id) != 0 ||
 	    strcmp(c.state, cur->state) != 0)
 		log_warnx("reload: id, peer and state need a restart; "
-			  "applying the rest");
+		          "applying the rest");
 	xfer_reconfigure(x, &c.x);
 	log_set_level(c.log_level);
 	log_info("reloaded %s", path);
@@ -78,16 +83,16 @@ int
 gatewayd_main(const char *role, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ "once", no_argument, NULL, '1' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"once", no_argument, NULL, '1'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char progname[32], *path = NULL;
-	struct error err = { 0 };
+	struct error err = {0};
 	struct sigaction sa;
 	struct conf c;
 	struct xfer *x;
@@ -125,7 +130,8 @@ gatewayd_main(const char *role, int argc, char **argv)
 	}
 	if (path == NULL) {
 		static char dflt[256];
-		snprintf(dflt, sizeof dflt, "%s/posgw/%s.conf", SYSCONFDIR, role);
+		snprintf(
+		    dflt, sizeof dflt, "%s/posgw/%s.conf", SYSCONFDIR, role);
 		path = dflt;
 	}
 	sig_init();

@@ -12,89 +12,92 @@
 
 /* Forward migrations; migrations[i] takes the schema from version i to i+1. */
 static const char *const db_migrations[] = {
-	/* 0 -> 1 */
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE packages ("
-	" id INTEGER PRIMARY KEY,"
-	" direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),"
-	" name TEXT NOT NULL,"
-	" sender TEXT NOT NULL,"
-	" recipient TEXT NOT NULL,"
-	" seq INTEGER NOT NULL,"
-	" uuid TEXT NOT NULL,"
-	" manifest_digest TEXT,"
-	" signer_fp TEXT,"
-	" size INTEGER,"
-	" control INTEGER NOT NULL DEFAULT 0,"
-	" created INTEGER NOT NULL,"
-	" sent INTEGER, received INTEGER, receipted INTEGER,"
-	" state TEXT NOT NULL,"
-	" code TEXT, reason TEXT,"
-	" offers INTEGER NOT NULL DEFAULT 0,"
-	" last_offer INTEGER);"
-	"CREATE UNIQUE INDEX packages_out_seq ON packages(seq)"
-	" WHERE direction = 'out';"
-	"CREATE UNIQUE INDEX packages_in_seq ON packages(sender, seq)"
-	" WHERE direction = 'in' AND state = 'accepted';"
-	"CREATE INDEX packages_uuid ON packages(uuid);"
-	"CREATE INDEX packages_name ON packages(name);"
-	"CREATE TABLE documents ("
-	" id INTEGER PRIMARY KEY,"
-	" package_id INTEGER REFERENCES packages(id),"
-	" direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),"
-	" kind TEXT NOT NULL,"
-	" path TEXT NOT NULL,"
-	" pos_id TEXT,"
-	" n INTEGER,"
-	" body TEXT NOT NULL,"
-	" created INTEGER NOT NULL,"
-	" consumed INTEGER);"
-	"CREATE INDEX documents_package ON documents(package_id);"
-	"CREATE INDEX documents_pending ON documents(direction, package_id);"
-	"CREATE INDEX documents_pos ON documents(pos_id);"
-	"CREATE TABLE files ("
-	" id INTEGER PRIMARY KEY,"
-	" document_id INTEGER NOT NULL REFERENCES documents(id),"
-	" path TEXT NOT NULL,"
-	" size INTEGER NOT NULL,"
-	" digest TEXT NOT NULL);"
-	"CREATE INDEX files_document ON files(document_id);"
-	"CREATE TABLE inbound_files ("
-	" name TEXT PRIMARY KEY, size INTEGER, mtime INTEGER,"
-	" outcome TEXT NOT NULL, at INTEGER NOT NULL,"
-	" kept INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE journal ("
-	" seq INTEGER PRIMARY KEY,"
-	" at INTEGER NOT NULL,"
-	" kind TEXT NOT NULL,"
-	" package TEXT,"
-	" appeal TEXT,"
-	" detail TEXT,"
-	" prev TEXT NOT NULL,"
-	" hash TEXT NOT NULL);"
-	"CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal"
-	" BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
-	"CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal"
-	" BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
-	"CREATE TABLE checkpoints ("
-	" id INTEGER PRIMARY KEY,"
-	" entry INTEGER NOT NULL,"
-	" head TEXT NOT NULL,"
-	" at INTEGER NOT NULL,"
-	" text BLOB NOT NULL,"
-	" cms BLOB NOT NULL,"
-	" shipped INTEGER);"
-	"CREATE TABLE peer_checkpoints ("
-	" id INTEGER PRIMARY KEY,"
-	" gateway TEXT NOT NULL,"
-	" entry INTEGER NOT NULL,"
-	" head TEXT NOT NULL,"
-	" at INTEGER NOT NULL,"
-	" text BLOB NOT NULL,"
-	" cms BLOB NOT NULL,"
-	" package TEXT,"
-	" received INTEGER NOT NULL,"
-	" UNIQUE (gateway, entry, head));",
+    /* 0 -> 1 */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE packages ("
+    " id INTEGER PRIMARY KEY,"
+    " direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),"
+    " name TEXT NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " uuid TEXT NOT NULL,"
+    " manifest_digest TEXT,"
+    " signer_fp TEXT,"
+    " size INTEGER,"
+    " control INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL,"
+    " sent INTEGER, received INTEGER, receipted INTEGER,"
+    " state TEXT NOT NULL,"
+    " code TEXT, reason TEXT,"
+    " offers INTEGER NOT NULL DEFAULT 0,"
+    " last_offer INTEGER);"
+    "CREATE UNIQUE INDEX packages_out_seq ON packages(seq)"
+    " WHERE direction = 'out';"
+    "CREATE UNIQUE INDEX packages_in_seq ON packages(sender, seq)"
+    " WHERE direction = 'in' AND state = 'accepted';"
+    "CREATE INDEX packages_uuid ON packages(uuid);"
+    "CREATE INDEX packages_name ON packages(name);"
+    "CREATE TABLE documents ("
+    " id INTEGER PRIMARY KEY,"
+    " package_id INTEGER REFERENCES packages(id),"
+    " direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),"
+    " kind TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " pos_id TEXT,"
+    " n INTEGER,"
+    " body TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " consumed INTEGER);"
+    "CREATE INDEX documents_package ON documents(package_id);"
+    "CREATE INDEX documents_pending ON documents(direction, package_id);"
+    "CREATE INDEX documents_pos ON documents(pos_id);"
+    "CREATE TABLE files ("
+    " id INTEGER PRIMARY KEY,"
+    " document_id INTEGER NOT NULL REFERENCES documents(id),"
+    " path TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " digest TEXT NOT NULL);"
+    "CREATE INDEX files_document ON files(document_id);"
+    "CREATE TABLE inbound_files ("
+    " name TEXT PRIMARY KEY, size INTEGER, mtime INTEGER,"
+    " outcome TEXT NOT NULL, at INTEGER NOT NULL,"
+    " kept INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE journal ("
+    " seq INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " package TEXT,"
+    " appeal TEXT,"
+    " detail TEXT,"
+    " prev TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal"
+    " BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
+    "CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal"
+    " BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
+    "CREATE TRIGGER journal_no_replace BEFORE INSERT ON journal"
+    " WHEN EXISTS (SELECT 1 FROM journal WHERE seq = NEW.seq)"
+    " BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
+    "CREATE TABLE checkpoints ("
+    " id INTEGER PRIMARY KEY,"
+    " entry INTEGER NOT NULL,"
+    " head TEXT NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " text BLOB NOT NULL,"
+    " cms BLOB NOT NULL,"
+    " shipped INTEGER);"
+    "CREATE TABLE peer_checkpoints ("
+    " id INTEGER PRIMARY KEY,"
+    " gateway TEXT NOT NULL,"
+    " entry INTEGER NOT NULL,"
+    " head TEXT NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " text BLOB NOT NULL,"
+    " cms BLOB NOT NULL,"
+    " package TEXT,"
+    " received INTEGER NOT NULL,"
+    " UNIQUE (gateway, entry, head));",
 };
 
 /* Copy SQLite's last error into err with a context; returns -1. */
@@ -165,7 +168,8 @@ db_int(struct db *db, const char *sql, int64_t dflt)
 char *
 db_meta_get(struct db *db, const char *key)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT value FROM meta WHERE key = ?");
+	sqlite3_stmt *st =
+	    db_prepare(db, "SELECT value FROM meta WHERE key = ?");
 	char *v = NULL;
 
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -177,13 +181,14 @@ db_meta_get(struct db *db, const char *key)
 
 /* Set a meta value. */
 int
-db_meta_set(struct db *db, const char *key, const char *value,
-    struct error *err)
+db_meta_set(
+    struct db *db, const char *key, const char *value, struct error *err)
 {
 	sqlite3_stmt *st;
 
-	st = db_prepare(db, "INSERT INTO meta (key, value) VALUES (?, ?)"
-			    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	st = db_prepare(db,
+	    "INSERT INTO meta (key, value) VALUES (?, ?)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	return db_step_done(db, st, err);
@@ -199,8 +204,8 @@ db_migrate(struct db *db, struct error *err)
 	if (v > DB_SCHEMA_VERSION)
 		return err_set(err, ERR_NONE,
 		    "database %s has schema version %lld, newer than this "
-		    "posgw (%d); upgrade posgw", db->path, (long long)v,
-		    DB_SCHEMA_VERSION);
+		    "posgw (%d); upgrade posgw",
+		    db->path, (long long)v, DB_SCHEMA_VERSION);
 	for (; v < DB_SCHEMA_VERSION; v++) {
 		if (db_begin(db, err) == -1)
 			return -1;
@@ -234,7 +239,8 @@ db_open(const char *path, int create, struct error *err)
 	if (create == -1)
 		flags = SQLITE_OPEN_READONLY;
 	else
-		flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+		flags =
+		    SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
 	if (create != 1 && access(path, F_OK) == -1) {
 		err_set(err, ERR_NONE, "database %s does not exist", path);
 		goto fail;
@@ -252,8 +258,10 @@ db_open(const char *path, int create, struct error *err)
 			goto fail;
 		return db;
 	}
-	if (db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			"PRAGMA foreign_keys = ON;", err) == -1 ||
+	if (db_exec(db,
+	        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	        "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = ON;",
+	        err) == -1 ||
 	    db_migrate(db, err) == -1)
 		goto fail;
 	return db;

@@ -28,15 +28,15 @@
 struct ingest {
 	struct xfer *x;
 	const char *name;
-	char *inpath;		/* inbox/<name> */
-	char *staged;		/* staging/<name> */
+	char *inpath; /* inbox/<name> */
+	char *staged; /* staging/<name> */
 	struct stat sb;
 	char sender[33];
 	char uuid[37];
 	uint64_t seq;
 	int control;
 	struct pkg *p;
-	char **delivered;	/* our packages receipted by this one */
+	char **delivered; /* our packages receipted by this one */
 	size_t ndelivered;
 };
 
@@ -46,8 +46,9 @@ ingest_record(struct ingest *in, const char *outcome, struct error *err)
 {
 	sqlite3_stmt *st;
 
-	st = db_prepare(in->x->db, "INSERT OR REPLACE INTO inbound_files (name,"
-				   " size, mtime, outcome, at, kept) VALUES (?, ?, ?, ?, ?, 0)");
+	st = db_prepare(in->x->db,
+	    "INSERT OR REPLACE INTO inbound_files (name,"
+	    " size, mtime, outcome, at, kept) VALUES (?, ?, ?, ?, ?, 0)");
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)in->sb.st_size);
 	sqlite3_bind_int64(st, 3, (int64_t)in->sb.st_mtime);
@@ -60,7 +61,7 @@ ingest_record(struct ingest *in, const char *outcome, struct error *err)
 static void
 ingest_remove(struct ingest *in)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	sqlite3_stmt *st;
 
 	if (unlink(in->inpath) == 0) {
@@ -70,7 +71,8 @@ ingest_remove(struct ingest *in)
 	if (errno == ENOENT)
 		return;
 	log_warn("cannot remove %s; recorded as consumed", in->inpath);
-	st = db_prepare(in->x->db, "UPDATE inbound_files SET kept = 1 WHERE name = ?");
+	st = db_prepare(
+	    in->x->db, "UPDATE inbound_files SET kept = 1 WHERE name = ?");
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
 	db_step_done(in->x->db, st, &err);
 }
@@ -82,8 +84,9 @@ ingest_kept(struct ingest *in)
 	sqlite3_stmt *st;
 	int kept = 0;
 
-	st = db_prepare(in->x->db, "SELECT 1 FROM inbound_files WHERE name = ? AND"
-				   " kept = 1 AND size = ? AND mtime = ?");
+	st = db_prepare(in->x->db,
+	    "SELECT 1 FROM inbound_files WHERE name = ? AND"
+	    " kept = 1 AND size = ? AND mtime = ?");
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)in->sb.st_size);
 	sqlite3_bind_int64(st, 3, (int64_t)in->sb.st_mtime);
@@ -97,13 +100,14 @@ static void
 ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 {
 	char *dst = NULL, *reason, t[32];
-	struct error err = { 0 };
+	struct error err = {0};
 	int i, n;
 
 	for (i = 0; i < 1000; i++) {
 		free(dst);
 		if (i == 0)
-			xasprintf(&dst, "%s/%s", in->x->dir_quarantine, in->name);
+			xasprintf(
+			    &dst, "%s/%s", in->x->dir_quarantine, in->name);
 		else
 			xasprintf(&dst, "%s/%s.%d", in->x->dir_quarantine,
 			    in->name, i);
@@ -121,7 +125,7 @@ ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 		char *base = strrchr(dst, '/') + 1, *rname;
 		xasprintf(&rname, "%s.reason", base);
 		if (fs_write_file(in->x->dir_quarantine, rname, reason,
-			(size_t)n, 0640, 1, &err) == -1)
+		        (size_t)n, 0640, 1, &err) == -1)
 			log_warnx("%s", err.text);
 		free(rname);
 	}
@@ -140,14 +144,16 @@ ingest_package_row(struct ingest *in, const char *state, const char *code,
 	sqlite3_stmt *st;
 	struct pkg *p = in->p;
 
-	st = db_prepare(in->x->db,
-	    "INSERT INTO packages (direction, name, sender, recipient, seq, uuid,"
-	    " manifest_digest, signer_fp, size, control, created, received, state,"
-	    " code, reason) VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	st = db_prepare(in->x->db, "INSERT INTO packages (direction, name, "
+	                           "sender, recipient, seq, uuid,"
+	                           " manifest_digest, signer_fp, size, "
+	                           "control, created, received, state,"
+	                           " code, reason) VALUES ('in', ?, ?, ?, ?, "
+	                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, in->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, p ? p->m.recipient : in->x->c.own_id, -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st, 3, p ? p->m.recipient : in->x->c.own_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)in->seq);
 	sqlite3_bind_text(st, 5, in->uuid, -1, SQLITE_STATIC);
 	if (p != NULL) {
@@ -169,13 +175,13 @@ ingest_package_row(struct ingest *in, const char *state, const char *code,
 
 /* Reject: quarantine, then journal, package row and receipt in one transaction. */
 static int
-ingest_reject(struct ingest *in, enum err_code code, const char *text,
-    struct error *err)
+ingest_reject(
+    struct ingest *in, enum err_code code, const char *text, struct error *err)
 {
 	struct db *db = in->x->db;
 	char detail[1200];
-	int answer = in->sender[0] != '\0' &&
-	    strcmp(in->sender, in->x->c.peer_id) == 0;
+	int answer =
+	    in->sender[0] != '\0' && strcmp(in->sender, in->x->c.peer_id) == 0;
 
 	if (code == ERR_NONE)
 		code = ERR_ARCHIVE;
@@ -183,14 +189,15 @@ ingest_reject(struct ingest *in, enum err_code code, const char *text,
 	snprintf(detail, sizeof detail, "%s: %s", err_code_name(code), text);
 	if (db_begin(db, err) == -1)
 		return -1;
-	if (ingest_package_row(in, code == ERR_CONFLICT ? "conflict" : "rejected",
-		err_code_name(code), text, err) == -1 ||
-	    journal_append(db, code == ERR_CONFLICT ? "security.conflict" :
-						      "package.rejected",
-		in->name, NULL, detail, err) == -1 ||
+	if (ingest_package_row(in,
+	        code == ERR_CONFLICT ? "conflict" : "rejected",
+	        err_code_name(code), text, err) == -1 ||
+	    journal_append(db,
+	        code == ERR_CONFLICT ? "security.conflict" : "package.rejected",
+	        in->name, NULL, detail, err) == -1 ||
 	    (answer && !in->control &&
-		xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
-		    "rejected", err_code_name(code), text, err) == -1) ||
+	        xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
+	            "rejected", err_code_name(code), text, err) == -1) ||
 	    ingest_record(in, "rejected", err) == -1) {
 		db_rollback(db);
 		return -1;
@@ -198,8 +205,10 @@ ingest_reject(struct ingest *in, enum err_code code, const char *text,
 	if (db_commit(db, err) == -1)
 		return -1;
 	if (code == ERR_CONFLICT)
-		log_warnx("SECURITY: %s conflicts with an accepted package of the "
-			  "same sender and seq; quarantined: %s", in->name, text);
+		log_warnx(
+		    "SECURITY: %s conflicts with an accepted package of the "
+		    "same sender and seq; quarantined: %s",
+		    in->name, text);
 	else
 		log_warnx("rejected %s: %s", in->name, detail);
 	ingest_remove(in);
@@ -229,12 +238,13 @@ ingest_receipt(struct ingest *in, xmlDocPtr doc, struct error *err)
 	int rc = -1, ok;
 
 	if (strcmp(sender, in->x->c.own_id) != 0) {
-		rc = journal_append(in->x->db, "receipt.foreign", in->name, NULL,
-		    "a receipt for another gateway's package", err);
+		rc = journal_append(in->x->db, "receipt.foreign", in->name,
+		    NULL, "a receipt for another gateway's package", err);
 		goto out;
 	}
-	st = db_prepare(in->x->db, "SELECT id, name, state FROM packages WHERE"
-				   " direction = 'out' AND uuid = ? AND seq = ?");
+	st = db_prepare(in->x->db,
+	    "SELECT id, name, state FROM packages WHERE"
+	    " direction = 'out' AND uuid = ? AND seq = ?");
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, seq, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -246,10 +256,10 @@ ingest_receipt(struct ingest *in, xmlDocPtr doc, struct error *err)
 	}
 	sqlite3_finalize(st);
 	if (id == 0) {
-		snprintf(detail, sizeof detail, "receipt for unknown package %s seq %s",
-		    uuid, seq);
-		rc = journal_append(in->x->db, "receipt.unknown", in->name, NULL,
-		    detail, err);
+		snprintf(detail, sizeof detail,
+		    "receipt for unknown package %s seq %s", uuid, seq);
+		rc = journal_append(
+		    in->x->db, "receipt.unknown", in->name, NULL, detail, err);
 		log_warnx("%s: %s", in->name, detail);
 		goto out;
 	}
@@ -259,29 +269,32 @@ ingest_receipt(struct ingest *in, xmlDocPtr doc, struct error *err)
 	    text ? (const char *)text : "");
 	if (strcmp(state, "sent") != 0) {
 		/* already receipted (a duplicate receipt): journal only */
-		rc = journal_append(in->x->db, "receipt.again", name, NULL, detail,
-		    err);
+		rc = journal_append(
+		    in->x->db, "receipt.again", name, NULL, detail, err);
 		goto out;
 	}
-	st = db_prepare(in->x->db, "UPDATE packages SET state = ?, receipted = ?,"
-				   " code = ?, reason = ? WHERE id = ?");
-	sqlite3_bind_text(st, 1, ok ? "delivered" : "rejected", -1, SQLITE_STATIC);
+	st = db_prepare(in->x->db,
+	    "UPDATE packages SET state = ?, receipted = ?,"
+	    " code = ?, reason = ? WHERE id = ?");
+	sqlite3_bind_text(
+	    st, 1, ok ? "delivered" : "rejected", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
 	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, (const char *)text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, id);
 	if (db_step_done(in->x->db, st, err) == -1 ||
-	    journal_append(in->x->db, ok ? "package.delivered" :
-					   "package.rejected_by_peer",
-		name, NULL, detail, err) == -1)
+	    journal_append(in->x->db,
+	        ok ? "package.delivered" : "package.rejected_by_peer", name,
+	        NULL, detail, err) == -1)
 		goto out;
 	if (ok) {
-		in->delivered = xreallocarray(in->delivered, in->ndelivered + 1,
-		    sizeof *in->delivered);
+		in->delivered = xreallocarray(
+		    in->delivered, in->ndelivered + 1, sizeof *in->delivered);
 		in->delivered[in->ndelivered++] = xstrdup(name);
 	} else
 		log_warnx("the peer REJECTED our package %s: %s; see posgw "
-			  "transfer status", name, detail);
+		          "transfer status",
+		    name, detail);
 	rc = 0;
 out:
 	xmlFree(text);
@@ -307,14 +320,15 @@ ingest_b64(xmlNodePtr node, gnutls_datum_t *out)
 
 /* Verify a peer checkpoint document and store it (in the transaction). */
 static int
-ingest_checkpoint(struct ingest *in, xmlDocPtr doc, int check_only,
-    struct error *err)
+ingest_checkpoint(
+    struct ingest *in, xmlDocPtr doc, int check_only, struct error *err)
 {
-	xmlNodePtr root = xmlDocGetRootElement(doc), c, signedn = NULL, cmsn = NULL;
-	gnutls_datum_t text = { NULL, 0 }, cms = { NULL, 0 };
+	xmlNodePtr root = xmlDocGetRootElement(doc), c, signedn = NULL,
+	           cmsn = NULL;
+	gnutls_datum_t text = {NULL, 0}, cms = {NULL, 0};
 	struct checkpoint cp;
 	struct sig_info si;
-	struct error e2 = { 0 };
+	struct error e2 = {0};
 	sqlite3_stmt *st;
 	char entry[32];
 	int rc = -1;
@@ -325,8 +339,8 @@ ingest_checkpoint(struct ingest *in, xmlDocPtr doc, int check_only,
 		else if (xmlsafe_is(c, NS_EXCHANGE, "cms"))
 			cmsn = c;
 	}
-	if (signedn == NULL || cmsn == NULL || ingest_b64(signedn, &text) == -1 ||
-	    ingest_b64(cmsn, &cms) == -1 ||
+	if (signedn == NULL || cmsn == NULL ||
+	    ingest_b64(signedn, &text) == -1 || ingest_b64(cmsn, &cms) == -1 ||
 	    checkpoint_parse(text.data, text.size, &cp) == -1) {
 		err_set(err, ERR_PAYLOAD, "checkpoint: malformed signed text");
 		goto out;
@@ -341,8 +355,8 @@ ingest_checkpoint(struct ingest *in, xmlDocPtr doc, int check_only,
 		goto out;
 	}
 	if (sig_verify(in->x->trust, text.data, text.size, cms.data, cms.size,
-		in->x->c.peer_id, time(NULL), in->x->c.verify.sig_algs, &si,
-		&e2) == -1) {
+	        in->x->c.peer_id, time(NULL), in->x->c.verify.sig_algs, &si,
+	        &e2) == -1) {
 		err_set(err, ERR_PAYLOAD, "checkpoint: %s", e2.text);
 		goto out;
 	}
@@ -350,9 +364,10 @@ ingest_checkpoint(struct ingest *in, xmlDocPtr doc, int check_only,
 		rc = 0;
 		goto out;
 	}
-	st = db_prepare(in->x->db, "INSERT OR IGNORE INTO peer_checkpoints (gateway,"
-				   " entry, head, at, text, cms, package, received) VALUES"
-				   " (?, ?, ?, ?, ?, ?, ?, ?)");
+	st = db_prepare(in->x->db,
+	    "INSERT OR IGNORE INTO peer_checkpoints (gateway,"
+	    " entry, head, at, text, cms, package, received) VALUES"
+	    " (?, ?, ?, ?, ?, ?, ?, ?)");
 	sqlite3_bind_text(st, 1, cp.gateway, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, cp.entry);
 	sqlite3_bind_text(st, 3, cp.head, -1, SQLITE_STATIC);
@@ -364,8 +379,8 @@ ingest_checkpoint(struct ingest *in, xmlDocPtr doc, int check_only,
 	if (db_step_done(in->x->db, st, err) == -1)
 		goto out;
 	snprintf(entry, sizeof entry, "entry %" PRId64, cp.entry);
-	rc = journal_append(in->x->db, "peer.checkpoint", in->name, NULL, entry,
-	    err);
+	rc = journal_append(
+	    in->x->db, "peer.checkpoint", in->name, NULL, entry, err);
 out:
 	gnutls_free(text.data);
 	gnutls_free(cms.data);
@@ -403,12 +418,14 @@ ingest_ref(const char *path, void *arg)
 
 	if (r->failed || e == NULL)
 		return;
-	st = db_prepare(r->db, "INSERT INTO files (document_id, path, size, digest)"
-			       " VALUES (?, ?, ?, ?)");
+	st = db_prepare(r->db,
+	    "INSERT INTO files (document_id, path, size, digest)"
+	    " VALUES (?, ?, ?, ?)");
 	sqlite3_bind_int64(st, 1, r->docid);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)e->size);
-	sqlite3_bind_text(st, 4, ingest_key(r->p, e, key), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(
+	    st, 4, ingest_key(r->p, e, key), -1, SQLITE_TRANSIENT);
 	if (db_step_done(r->db, st, r->err) == -1)
 		r->failed = 1;
 }
@@ -427,7 +444,7 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 	sqlite3_stmt *st;
 	xmlChar *body;
 	int len, control = strcmp(kind, "receipt") == 0 ||
-	    strcmp(kind, "checkpoint") == 0;
+	                   strcmp(kind, "checkpoint") == 0;
 
 	if (strcmp(kind, "receipt") == 0 && ingest_receipt(in, doc, err) == -1)
 		return -1;
@@ -435,9 +452,10 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 	    ingest_checkpoint(in, doc, 0, err) == -1)
 		return -1;
 	xmlDocDumpMemoryEnc(doc, &body, &len, "UTF-8");
-	st = db_prepare(in->x->db, "INSERT INTO documents (package_id, direction,"
-				   " kind, path, pos_id, n, body, created, consumed)"
-				   " VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?)");
+	st = db_prepare(in->x->db,
+	    "INSERT INTO documents (package_id, direction,"
+	    " kind, path, pos_id, n, body, created, consumed)"
+	    " VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?)");
 	sqlite3_bind_int64(st, 1, pkgid);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, e->path, -1, SQLITE_STATIC);
@@ -459,8 +477,8 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 	if (r.failed)
 		return -1;
 	if (!control)
-		return journal_append(in->x->db, "document.received", in->name,
-		    pos, kind, err);
+		return journal_append(
+		    in->x->db, "document.received", in->name, pos, kind, err);
 	return 0;
 }
 
@@ -527,14 +545,16 @@ ingest_accept(struct ingest *in, struct error *err)
 		    "the sender is not the configured peer", err);
 	for (i = 0; i < p->nentries; i++) {
 		xmlDocPtr d = p->entries[i].doc;
-		struct error e2 = { 0 };
-		if (d != NULL && xmlsafe_is(xmlDocGetRootElement(d), NS_EXCHANGE,
-				     "checkpoint") &&
+		struct error e2 = {0};
+		if (d != NULL &&
+		    xmlsafe_is(
+		        xmlDocGetRootElement(d), NS_EXCHANGE, "checkpoint") &&
 		    ingest_checkpoint(in, d, 1, &e2) == -1)
 			return ingest_reject(in, ERR_PAYLOAD, e2.text, err);
 	}
-	st = db_prepare(db, "SELECT manifest_digest FROM packages WHERE direction ="
-			    " 'in' AND state = 'accepted' AND sender = ? AND seq = ?");
+	st = db_prepare(db,
+	    "SELECT manifest_digest FROM packages WHERE direction ="
+	    " 'in' AND state = 'accepted' AND sender = ? AND seq = ?");
 	sqlite3_bind_text(st, 1, in->sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)in->seq);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -545,18 +565,19 @@ ingest_accept(struct ingest *in, struct error *err)
 	if (old[0] != '\0' && strcmp(old, p->manifest_digest) != 0) {
 		snprintf(detail, sizeof detail,
 		    "seq %" PRIu64 " was accepted with manifest %s, this one "
-		    "has %s", in->seq, old, p->manifest_digest);
+		    "has %s",
+		    in->seq, old, p->manifest_digest);
 		return ingest_reject(in, ERR_CONFLICT, detail, err);
 	}
 	if (old[0] != '\0') {
 		if (db_begin(db, err) == -1)
 			return -1;
 		if (journal_append(db, "package.duplicate", in->name, NULL,
-			"same sender, seq and manifest as an accepted package",
-			err) == -1 ||
+		        "same sender, seq and manifest as an accepted package",
+		        err) == -1 ||
 		    (!in->control &&
-			xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
-			    "duplicate", NULL, NULL, err) == -1) ||
+		        xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
+		            "duplicate", NULL, NULL, err) == -1) ||
 		    ingest_record(in, "duplicate", err) == -1) {
 			db_rollback(db);
 			return -1;
@@ -578,15 +599,15 @@ ingest_accept(struct ingest *in, struct error *err)
 		if (p->entries[i].doc != NULL &&
 		    ingest_document(in, pkgid, &p->entries[i], err) == -1)
 			goto fail;
-	snprintf(detail, sizeof detail, "seq %" PRIu64 ", %zu entries, manifest "
-	    "%.16s..., signer %.16s...%s", in->seq, p->nentries,
-	    p->manifest_digest, p->sig.fingerprint,
+	snprintf(detail, sizeof detail,
+	    "seq %" PRIu64 ", %zu entries, manifest "
+	    "%.16s..., signer %.16s...%s",
+	    in->seq, p->nentries, p->manifest_digest, p->sig.fingerprint,
 	    in->control ? ", control" : "");
-	if (journal_append(db, "package.accepted", in->name, NULL, detail, err) ==
-		-1 ||
-	    (!in->control &&
-		xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
-		    "accepted", NULL, NULL, err) == -1) ||
+	if (journal_append(
+	        db, "package.accepted", in->name, NULL, detail, err) == -1 ||
+	    (!in->control && xfer_queue_receipt(in->x, in->uuid, in->sender,
+	                         in->seq, "accepted", NULL, NULL, err) == -1) ||
 	    ingest_record(in, "accepted", err) == -1)
 		goto fail;
 	if (db_commit(db, err) == -1)
@@ -615,7 +636,7 @@ int
 ingest_file(struct xfer *x, const char *name, struct error *err)
 {
 	struct ingest in;
-	struct error perr = { 0 };
+	struct error perr = {0};
 	size_t i;
 	int rc = -1;
 
@@ -653,7 +674,7 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 	}
 	/* staging needs no fsync: a crash discards it */
 	if (xfer_copy_file(in.inpath, in.staged, x->c.verify.limits.max_file, 0,
-		err) == -1) {
+	        err) == -1) {
 		if (err->code == ERR_SIZE) {
 			char t[sizeof err->text];
 			snprintf(t, sizeof t, "%s", err->text);

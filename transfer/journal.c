@@ -16,7 +16,7 @@
 #include "package.h"
 #include "xmalloc.h"
 
-#define JOURNAL_ZERO \
+#define JOURNAL_ZERO                                                           \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Feed one length-prefixed field ("-" for NULL) into the digest. */
@@ -67,7 +67,8 @@ journal_head(struct db *db, char *hash)
 	sqlite3_stmt *st;
 	int64_t seq = 0;
 
-	st = db_prepare(db, "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1");
+	st = db_prepare(
+	    db, "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1");
 	strcpy(hash, JOURNAL_ZERO);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
@@ -89,8 +90,9 @@ journal_append(struct db *db, const char *kind, const char *package,
 
 	seq = journal_head(db, prev) + 1;
 	journal_row_hash(prev, seq, at, kind, package, appeal, detail, hash);
-	st = db_prepare(db, "INSERT INTO journal (seq, at, kind, package, appeal,"
-			    " detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	st = db_prepare(db,
+	    "INSERT INTO journal (seq, at, kind, package, appeal,"
+	    " detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
@@ -127,8 +129,9 @@ checkpoint_parse(const unsigned char *buf, size_t len, struct checkpoint *c)
 	memcpy(text, buf, len);
 	text[len] = '\0';
 	if (sscanf(text,
-		"posgw-checkpoint 1\ngateway %63s\nentry %lld\nhead %79s\n"
-		"time %31s\n%n", gw, &entry, head, t, &n) != 4 ||
+	        "posgw-checkpoint 1\ngateway %63s\nentry %lld\nhead %79s\n"
+	        "time %31s\n%n",
+	        gw, &entry, head, t, &n) != 4 ||
 	    (size_t)n != len || !pkg_id_valid(gw) || entry < 1 ||
 	    strlen(head) != DIGEST_HEX_LEN ||
 	    strspn(head, "0123456789abcdef") != DIGEST_HEX_LEN ||
@@ -155,7 +158,7 @@ int
 journal_checkpoint(struct db *db, struct signer *s, struct error *err)
 {
 	char head[DIGEST_HEX_LEN + 1], text[512], t[32];
-	gnutls_datum_t cms = { NULL, 0 };
+	gnutls_datum_t cms = {NULL, 0};
 	sqlite3_stmt *st;
 	int64_t entry;
 	time_t now = time(NULL);
@@ -168,11 +171,13 @@ journal_checkpoint(struct db *db, struct signer *s, struct error *err)
 	time_format(now, t, sizeof t);
 	n = snprintf(text, sizeof text,
 	    "posgw-checkpoint 1\ngateway %s\nentry %" PRId64 "\nhead %s\n"
-	    "time %s\n", signer_id(s), entry, head, t);
+	    "time %s\n",
+	    signer_id(s), entry, head, t);
 	if (signer_sign(s, text, (size_t)n, &cms, err) == -1)
 		return -1;
-	st = db_prepare(db, "INSERT INTO checkpoints (entry, head, at, text, cms)"
-			    " VALUES (?, ?, ?, ?, ?)");
+	st = db_prepare(db,
+	    "INSERT INTO checkpoints (entry, head, at, text, cms)"
+	    " VALUES (?, ?, ?, ?, ?)");
 	sqlite3_bind_int64(st, 1, entry);
 	sqlite3_bind_text(st, 2, head, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)now);
@@ -191,8 +196,7 @@ journal_checkpoint(struct db *db, struct signer *s, struct error *err)
  * the database cannot be read.
  */
 int
-journal_verify(struct db *db, struct trust *trust, FILE *out,
-    struct error *err)
+journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 {
 	char prev[DIGEST_HEX_LEN + 1] = JOURNAL_ZERO, hash[DIGEST_HEX_LEN + 1];
 	struct checkpoint c;
@@ -205,22 +209,26 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 	struct trust *own = NULL;
 	int rc;
 
-	st = db_prepare(db, "SELECT seq, at, kind, package, appeal, detail, prev,"
-			    " hash FROM journal ORDER BY seq");
+	st = db_prepare(db,
+	    "SELECT seq, at, kind, package, appeal, detail, prev,"
+	    " hash FROM journal ORDER BY seq");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
 		if (seq != expect) {
 			err_set(err, ERR_NONE,
 			    "entry %" PRId64 ": expected entry %" PRId64
-			    " (entries deleted or reordered)", seq, expect);
+			    " (entries deleted or reordered)",
+			    seq, expect);
 			goto bad;
 		}
 		txt = (const char *)sqlite3_column_text(st, 6);
 		if (txt == NULL || strcmp(txt, prev) != 0) {
 			err_set(err, ERR_NONE,
-			    "entry %" PRId64 ": its previous-hash does not match "
+			    "entry %" PRId64
+			    ": its previous-hash does not match "
 			    "entry %" PRId64 " (entries deleted, reordered or "
-			    "altered)", seq, seq - 1);
+			    "altered)",
+			    seq, seq - 1);
 			goto bad;
 		}
 		journal_row_hash(prev, seq, sqlite3_column_int64(st, 1),
@@ -231,8 +239,10 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 		txt = (const char *)sqlite3_column_text(st, 7);
 		if (txt == NULL || strcmp(txt, hash) != 0) {
 			err_set(err, ERR_NONE,
-			    "entry %" PRId64 ": content does not match its hash "
-			    "(entry altered)", seq);
+			    "entry %" PRId64
+			    ": content does not match its hash "
+			    "(entry altered)",
+			    seq);
 			goto bad;
 		}
 		memcpy(prev, hash, sizeof prev);
@@ -242,9 +252,11 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 	if (rc != SQLITE_DONE)
 		return db_set_err(db, err, "reading the journal");
 	last = expect - 1;
-	fprintf(out, "chain: %" PRId64 " entries intact, head %s\n", last, prev);
+	fprintf(
+	    out, "chain: %" PRId64 " entries intact, head %s\n", last, prev);
 
-	if (trust == NULL && (owncert = db_meta_get(db, "certificate")) != NULL) {
+	if (trust == NULL &&
+	    (owncert = db_meta_get(db, "certificate")) != NULL) {
 		/* Without an auditor's anchor, check against the stored cert. */
 		char tmpl[] = "/tmp/posgw-cert-XXXXXX";
 		int fd = mkstemp(tmpl);
@@ -264,15 +276,16 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 		free(owncert);
 		if (own != NULL)
 			fprintf(out, "checkpoints: signer checked against the "
-				     "certificate stored in the database, not "
-				     "an independent anchor (give --trust "
-				     "CERT)\n");
+			             "certificate stored in the database, not "
+			             "an independent anchor (give --trust "
+			             "CERT)\n");
 		else
 			fprintf(out, "checkpoints: the certificate stored in "
-				     "the database cannot be used (give "
-				     "--trust CERT)\n");
+			             "the database cannot be used (give "
+			             "--trust CERT)\n");
 	}
-	st = db_prepare(db, "SELECT id, text, cms FROM checkpoints ORDER BY id");
+	st =
+	    db_prepare(db, "SELECT id, text, cms FROM checkpoints ORDER BY id");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const unsigned char *t = sqlite3_column_blob(st, 1);
@@ -283,26 +296,29 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 		sqlite3_stmt *q;
 
 		if (checkpoint_parse(t, tl, &c) == -1) {
-			err_set(err, ERR_NONE, "checkpoint %" PRId64
-			    ": malformed signed text", id);
+			err_set(err, ERR_NONE,
+			    "checkpoint %" PRId64 ": malformed signed text",
+			    id);
 			goto badcp;
 		}
 		if (trust != NULL || own != NULL) {
 			err_clear(&e2);
 			if (sig_verify(trust ? trust : own, t, tl, cms, cl,
-				c.gateway, time(NULL), SIG_ALLOW_ALL, &si,
-				&e2) == -1) {
-				err_set(err, ERR_NONE, "checkpoint %" PRId64
-				    " (entry %" PRId64 "): signature: %s", id,
-				    c.entry, e2.text);
+			        c.gateway, time(NULL), SIG_ALLOW_ALL, &si,
+			        &e2) == -1) {
+				err_set(err, ERR_NONE,
+				    "checkpoint %" PRId64 " (entry %" PRId64
+				    "): signature: %s",
+				    id, c.entry, e2.text);
 				goto badcp;
 			}
 		}
 		if (c.entry > last) {
-			err_set(err, ERR_NONE, "checkpoint %" PRId64
-			    " covers entry %" PRId64 " but the journal ends at "
-			    "entry %" PRId64 " (tail truncated)", id, c.entry,
-			    last);
+			err_set(err, ERR_NONE,
+			    "checkpoint %" PRId64 " covers entry %" PRId64
+			    " but the journal ends at "
+			    "entry %" PRId64 " (tail truncated)",
+			    id, c.entry, last);
 			goto badcp;
 		}
 		q = db_prepare(db, "SELECT hash FROM journal WHERE seq = ?");
@@ -313,9 +329,11 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 			    (const char *)sqlite3_column_text(q, 0));
 		sqlite3_finalize(q);
 		if (strcmp(h, c.head) != 0) {
-			err_set(err, ERR_NONE, "checkpoint %" PRId64
-			    ": entry %" PRId64 " has another hash than the "
-			    "signed head (history rewritten)", id, c.entry);
+			err_set(err, ERR_NONE,
+			    "checkpoint %" PRId64 ": entry %" PRId64
+			    " has another hash than the "
+			    "signed head (history rewritten)",
+			    id, c.entry);
 			goto badcp;
 		}
 		ncp++;
@@ -323,8 +341,8 @@ journal_verify(struct db *db, struct trust *trust, FILE *out,
 	sqlite3_finalize(st);
 	trust_free(own);
 	fprintf(out, "checkpoints: %" PRId64 " valid%s\n", ncp,
-	    (trust || own) ? ", signatures verified" :
-			     " (signatures not checked: no certificate)");
+	    (trust || own) ? ", signatures verified"
+	                   : " (signatures not checked: no certificate)");
 	return 0;
 badcp:
 	sqlite3_finalize(st);

@@ -42,8 +42,8 @@ xfer_store_file(struct xfer *x, const char *src, char *hex, uint64_t *size,
 
 	*size = 0;
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
-		return err_set(err, ERR_NONE, "cannot open %s: %s", src,
-		    strerror(errno));
+		return err_set(
+		    err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
 	xasprintf(&tmp, "%s/.in-XXXXXX", x->dir_files);
 	if ((out = mkstemp(tmp)) == -1) {
 		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
@@ -94,8 +94,9 @@ xfer_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
 	int64_t id;
 	char path[96];
 
-	st = db_prepare(x->db, "INSERT INTO documents (direction, kind, path,"
-			       " pos_id, body, created) VALUES ('out', ?, '', ?, ?, ?)");
+	st = db_prepare(x->db,
+	    "INSERT INTO documents (direction, kind, path,"
+	    " pos_id, body, created) VALUES ('out', ?, '', ?, ?, ?)");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, pos_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, xml, (int)len, SQLITE_STATIC);
@@ -133,8 +134,8 @@ xfer_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 	pe = xcalloc(nfiles + 1, sizeof *pe);
 	pe[0].path = xstrdup("payload/doc.xml");
 	pe[0].size = len;
-	pe[0].doc = xmlsafe_parse(xml, len, kind, x->c.verify.limits.max_depth,
-	    ERR_PAYLOAD, err);
+	pe[0].doc = xmlsafe_parse(
+	    xml, len, kind, x->c.verify.limits.max_depth, ERR_PAYLOAD, err);
 	if (pe[0].doc == NULL)
 		goto out;
 	for (i = 0; i < nfiles; i++) {
@@ -156,7 +157,7 @@ xfer_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 		if (xfer_store_file(x, files[i].src, hex, &size, err) == -1)
 			goto out;
 		st = db_prepare(x->db, "INSERT INTO files (document_id, path,"
-				       " size, digest) VALUES (?, ?, ?, ?)");
+		                       " size, digest) VALUES (?, ?, ?, ?)");
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_text(st, 2, files[i].path, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (int64_t)size);
@@ -198,8 +199,8 @@ xfer_queue_receipt(struct xfer *x, const char *uuid, const char *sender,
 	    NS_EXCHANGE, uuid, sender, seq, result, code ? " code=\"" : "",
 	    code ? code : "", code ? "\"" : "", t, (const char *)esc);
 	xmlFree(esc);
-	rc = xfer_insert_doc(x, "receipt", NULL, xml, (size_t)n, err) == -1 ?
-	    -1 : 0;
+	rc = xfer_insert_doc(x, "receipt", NULL, xml, (size_t)n, err) == -1 ? -1
+	                                                                    : 0;
 	free(xml);
 	return rc;
 }
@@ -259,9 +260,10 @@ xfer_mark_sent(struct xfer *x, int64_t id, const char *name,
 	free(path);
 	if (db_begin(x->db, err) == -1)
 		return -1;
-	st = db_prepare(x->db, "UPDATE packages SET state = 'sent',"
-			       " manifest_digest = ?, size = ?, sent = ?, offers = 1,"
-			       " last_offer = ? WHERE id = ?");
+	st = db_prepare(x->db,
+	    "UPDATE packages SET state = 'sent',"
+	    " manifest_digest = ?, size = ?, sent = ?, offers = 1,"
+	    " last_offer = ? WHERE id = ?");
 	sqlite3_bind_text(st, 1, mdigest, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)sb.st_size);
 	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
@@ -269,14 +271,18 @@ xfer_mark_sent(struct xfer *x, int64_t id, const char *name,
 	sqlite3_bind_int64(st, 5, id);
 	if (db_step_done(x->db, st, err) == -1)
 		goto fail;
-	st = db_prepare(x->db, "SELECT COUNT(*) FROM documents WHERE package_id = ?");
+	st = db_prepare(
+	    x->db, "SELECT COUNT(*) FROM documents WHERE package_id = ?");
 	sqlite3_bind_int64(st, 1, id);
-	ndocs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	ndocs =
+	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
-	snprintf(detail, sizeof detail, "%" PRId64 " documents, %lld bytes, "
-	    "manifest %.16s...%s", ndocs, (long long)sb.st_size, mdigest,
-	    control ? ", control" : "");
-	if (journal_append(x->db, "package.sent", name, NULL, detail, err) == -1)
+	snprintf(detail, sizeof detail,
+	    "%" PRId64 " documents, %lld bytes, "
+	    "manifest %.16s...%s",
+	    ndocs, (long long)sb.st_size, mdigest, control ? ", control" : "");
+	if (journal_append(x->db, "package.sent", name, NULL, detail, err) ==
+	    -1)
 		goto fail;
 	if (db_commit(x->db, err) == -1)
 		return -1;
@@ -300,16 +306,18 @@ xfer_build(struct xfer *x, int64_t id, struct error *err)
 	int rc = -1;
 
 	st = db_prepare(x->db, "SELECT name, seq, uuid, created, control FROM"
-			       " packages WHERE id = ?");
+	                       " packages WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return err_set(err, ERR_NONE, "package row %" PRId64 " vanished",
-		    id);
+		return err_set(
+		    err, ERR_NONE, "package row %" PRId64 " vanished", id);
 	}
-	snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(
+	    name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
 	seq = sqlite3_column_int64(st, 1);
-	snprintf(uuid, sizeof uuid, "%s", (const char *)sqlite3_column_text(st, 2));
+	snprintf(
+	    uuid, sizeof uuid, "%s", (const char *)sqlite3_column_text(st, 2));
 	created = sqlite3_column_int64(st, 3);
 	control = sqlite3_column_int64(st, 4);
 	sqlite3_finalize(st);
@@ -323,7 +331,8 @@ xfer_build(struct xfer *x, int64_t id, struct error *err)
 		o.limits.max_file = UINT64_MAX;
 		p = pkg_read(path, x->dir_staging, &o, err);
 		if (p == NULL) {
-			log_warnx("kept copy %s is unusable (%s); rebuilding it",
+			log_warnx(
+			    "kept copy %s is unusable (%s); rebuilding it",
 			    path, err->text);
 			err_clear(err);
 			unlink(path);
@@ -333,27 +342,28 @@ xfer_build(struct xfer *x, int64_t id, struct error *err)
 			goto offer;
 		}
 	}
-	w = pkg_writer_new(x->signer, x->c.peer_id, (uint64_t)seq, x->c.compress,
-	    x->c.digest);
+	w = pkg_writer_new(
+	    x->signer, x->c.peer_id, (uint64_t)seq, x->c.compress, x->c.digest);
 	pkg_writer_set_identity(w, uuid, (time_t)created);
 	pkg_writer_set_limits(w, &x->c.verify.limits);
 	st = db_prepare(x->db, "SELECT id, path, body FROM documents WHERE"
-			       " package_id = ? ORDER BY id");
+	                       " package_id = ? ORDER BY id");
 	sqlite3_bind_int64(st, 1, id);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (pkg_writer_add_mem(w, (const char *)sqlite3_column_text(st, 1),
-			sqlite3_column_blob(st, 2),
-			(size_t)sqlite3_column_bytes(st, 2), err) == -1)
+		if (pkg_writer_add_mem(w,
+		        (const char *)sqlite3_column_text(st, 1),
+		        sqlite3_column_blob(st, 2),
+		        (size_t)sqlite3_column_bytes(st, 2), err) == -1)
 			goto fail;
 		fq = db_prepare(x->db, "SELECT path, digest FROM files WHERE"
-				       " document_id = ? ORDER BY id");
+		                       " document_id = ? ORDER BY id");
 		sqlite3_bind_int64(fq, 1, sqlite3_column_int64(st, 0));
 		while (sqlite3_step(fq) == SQLITE_ROW) {
 			if (pkg_writer_add_file(w,
-				(const char *)sqlite3_column_text(fq, 0),
-				xfer_file_path(x,
-				    (const char *)sqlite3_column_text(fq, 1)),
-				err) == -1) {
+			        (const char *)sqlite3_column_text(fq, 0),
+			        xfer_file_path(x,
+			            (const char *)sqlite3_column_text(fq, 1)),
+			        err) == -1) {
 				sqlite3_finalize(fq);
 				goto fail;
 			}
@@ -397,28 +407,30 @@ xfer_ship_checkpoint(struct xfer *x, struct error *err)
 	int n, rc = 0;
 
 	st = db_prepare(x->db, "SELECT id, text, cms FROM checkpoints WHERE"
-			       " shipped IS NULL ORDER BY id DESC LIMIT 1");
+	                       " shipped IS NULL ORDER BY id DESC LIMIT 1");
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		return 0;
 	}
 	cid = sqlite3_column_int64(st, 0);
 	if (checkpoint_parse(sqlite3_column_blob(st, 1),
-		(size_t)sqlite3_column_bytes(st, 1), &c) == -1) {
+	        (size_t)sqlite3_column_bytes(st, 1), &c) == -1) {
 		sqlite3_finalize(st);
-		return err_set(err, ERR_NONE, "checkpoint %" PRId64
-		    " is malformed", cid);
+		return err_set(
+		    err, ERR_NONE, "checkpoint %" PRId64 " is malformed", cid);
 	}
 	{
 		/* base64 through GnuTLS's PEM-less encoder */
 		gnutls_datum_t in, out;
-		in.data = (unsigned char *)(uintptr_t)sqlite3_column_blob(st, 1);
+		in.data =
+		    (unsigned char *)(uintptr_t)sqlite3_column_blob(st, 1);
 		in.size = (unsigned)sqlite3_column_bytes(st, 1);
 		if (gnutls_base64_encode2(&in, &out) < 0)
 			fatalx("base64 encoding failed");
 		b64t = (xmlChar *)xstrndup((char *)out.data, out.size);
 		gnutls_free(out.data);
-		in.data = (unsigned char *)(uintptr_t)sqlite3_column_blob(st, 2);
+		in.data =
+		    (unsigned char *)(uintptr_t)sqlite3_column_blob(st, 2);
 		in.size = (unsigned)sqlite3_column_bytes(st, 2);
 		if (gnutls_base64_encode2(&in, &out) < 0)
 			fatalx("base64 encoding failed");
@@ -440,7 +452,8 @@ xfer_ship_checkpoint(struct xfer *x, struct error *err)
 		rc = -1;
 	free(xml);
 	if (rc == 0) {
-		st = db_prepare(x->db, "UPDATE checkpoints SET shipped = ? WHERE id <= ?");
+		st = db_prepare(
+		    x->db, "UPDATE checkpoints SET shipped = ? WHERE id <= ?");
 		sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
 		sqlite3_bind_int64(st, 2, cid);
 		rc = db_step_done(x->db, st, err);
@@ -472,11 +485,13 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 
 	if (db_begin(x->db, err) == -1)
 		return -1;
-	st = db_prepare(x->db,
-	    "SELECT d.id, d.kind, d.created, length(d.body) +"
-	    " COALESCE((SELECT SUM(size) FROM files f WHERE f.document_id = d.id), 0)"
-	    " FROM documents d WHERE d.direction = 'out' AND d.package_id IS NULL"
-	    " ORDER BY d.id");
+	st =
+	    db_prepare(x->db, "SELECT d.id, d.kind, d.created, length(d.body) +"
+	                      " COALESCE((SELECT SUM(size) FROM files f WHERE "
+	                      "f.document_id = d.id), 0)"
+	                      " FROM documents d WHERE d.direction = 'out' AND "
+	                      "d.package_id IS NULL"
+	                      " ORDER BY d.id");
 	ids = xcalloc(x->c.max_docs + 1, sizeof *ids);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *kind = (const char *)sqlite3_column_text(st, 1);
@@ -500,12 +515,13 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 		}
 	}
 	sqlite3_finalize(st);
-	due = nbatch > 0 &&
+	due =
+	    nbatch > 0 &&
 	    (force ||
-		(nb > 0 && (nb >= x->c.max_docs || bytes >= x->c.max_bytes ||
-				 now - oldest_b >= (int64_t)x->c.max_wait_ms)) ||
-		(oldest_r != -1 &&
-		    now - oldest_r >= (int64_t)x->c.receipt_delay * 1000));
+	        (nb > 0 && (nb >= x->c.max_docs || bytes >= x->c.max_bytes ||
+	                       now - oldest_b >= (int64_t)x->c.max_wait_ms)) ||
+	        (oldest_r != -1 &&
+	            now - oldest_r >= (int64_t)x->c.receipt_delay * 1000));
 	if (!due) {
 		db_rollback(x->db);
 		free(ids);
@@ -513,13 +529,15 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 	}
 	if (xfer_ship_checkpoint(x, err) == -1)
 		goto fail;
-	seq = db_int(x->db, "SELECT MAX(seq) FROM packages WHERE direction = 'out'",
-	    0) + 1;
+	seq = db_int(x->db,
+	          "SELECT MAX(seq) FROM packages WHERE direction = 'out'", 0) +
+	      1;
 	pkg_uuid_new(uuid);
 	pkg_name_format(name, sizeof name, x->c.own_id, (uint64_t)seq, uuid);
-	st = db_prepare(x->db, "INSERT INTO packages (direction, name, sender,"
-			       " recipient, seq, uuid, control, created, state) VALUES"
-			       " ('out', ?, ?, ?, ?, ?, ?, ?, 'building')");
+	st = db_prepare(x->db,
+	    "INSERT INTO packages (direction, name, sender,"
+	    " recipient, seq, uuid, control, created, state) VALUES"
+	    " ('out', ?, ?, ?, ?, ?, ?, ?, 'building')");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, x->c.own_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, x->c.peer_id, -1, SQLITE_STATIC);
@@ -531,7 +549,8 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 		goto fail;
 	id = sqlite3_last_insert_rowid(x->db->h);
 	for (i = 0; i < nbatch; i++) {
-		st = db_prepare(x->db, "UPDATE documents SET package_id = ? WHERE id = ?");
+		st = db_prepare(
+		    x->db, "UPDATE documents SET package_id = ? WHERE id = ?");
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, ids[i]);
 		if (db_step_done(x->db, st, err) == -1)
@@ -539,7 +558,8 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 	}
 	/* the checkpoint document, if one was added, rides along */
 	st = db_prepare(x->db, "UPDATE documents SET package_id = ? WHERE"
-			       " direction = 'out' AND package_id IS NULL AND kind = 'checkpoint'");
+	                       " direction = 'out' AND package_id IS NULL AND "
+	                       "kind = 'checkpoint'");
 	sqlite3_bind_int64(st, 1, id);
 	if (db_step_done(x->db, st, err) == -1)
 		goto fail;
@@ -558,13 +578,13 @@ fail2:
 int
 xfer_pack(struct xfer *x, int force, int *did)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	sqlite3_stmt *st;
 	int64_t id, *todo = NULL;
 	size_t n = 0, i;
 
 	st = db_prepare(x->db, "SELECT id FROM packages WHERE direction = 'out'"
-			       " AND state = 'building' ORDER BY seq");
+	                       " AND state = 'building' ORDER BY seq");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		todo = xreallocarray(todo, n + 1, sizeof *todo);
 		todo[n++] = sqlite3_column_int64(st, 0);
@@ -573,8 +593,8 @@ xfer_pack(struct xfer *x, int force, int *did)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (xfer_build(x, todo[i], &err) == -1) {
-			log_warnx("cannot finish package %" PRId64 ": %s", todo[i],
-			    err.text);
+			log_warnx("cannot finish package %" PRId64 ": %s",
+			    todo[i], err.text);
 			free(todo);
 			return -1;
 		}
@@ -594,7 +614,6 @@ xfer_pack(struct xfer *x, int force, int *did)
 		}
 		if (did != NULL)
 			(*did)++;
-		force = 0;
 	}
 }
 
@@ -612,9 +631,10 @@ xfer_reoffer(struct xfer *x, int force, int *did)
 	size_t n = 0, i;
 	int rc = 0;
 
-	st = db_prepare(x->db, "SELECT id, name FROM packages WHERE direction = 'out'"
-			       " AND state = 'sent' AND control = 0 AND (? OR last_offer <= ?)"
-			       " ORDER BY seq");
+	st = db_prepare(x->db,
+	    "SELECT id, name FROM packages WHERE direction = 'out'"
+	    " AND state = 'sent' AND control = 0 AND (? OR last_offer <= ?)"
+	    " ORDER BY seq");
 	sqlite3_bind_int(st, 1, force);
 	sqlite3_bind_int64(st, 2, now - (int64_t)x->c.resend_interval);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -635,13 +655,14 @@ xfer_reoffer(struct xfer *x, int force, int *did)
 			rc = -1;
 			break;
 		}
-		st = db_prepare(x->db, "UPDATE packages SET offers = offers + 1,"
-				       " last_offer = ? WHERE id = ?");
+		st =
+		    db_prepare(x->db, "UPDATE packages SET offers = offers + 1,"
+		                      " last_offer = ? WHERE id = ?");
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, ids[i]);
 		if (db_step_done(x->db, st, &err) == -1 ||
 		    journal_append(x->db, "package.reoffered", names[i], NULL,
-			"no receipt yet", &err) == -1 ||
+		        "no receipt yet", &err) == -1 ||
 		    db_commit(x->db, &err) == -1) {
 			db_rollback(x->db);
 			log_warnx("re-offering %s: %s", names[i], err.text);

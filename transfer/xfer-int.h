@@ -8,27 +8,27 @@ struct xfer {
 	struct xfer_config c;
 	struct db *db;
 	struct signer *signer;
-	struct trust *trust;	/* the peer's anchors */
-	struct trust *self;	/* our own certificate, to re-read our packages */
+	struct trust *trust; /* the peer's anchors */
+	struct trust *self;  /* our own certificate, to re-read our packages */
 	char *dir_files;
 	char *dir_staging;
 	char *dir_sent;
 	char *dir_quarantine;
 	char *pathbuf;
-	int ifd;		/* inotify */
-	int iwd;		/* watch on the inbox, -1 when it is gone */
-	int inbox_missing;	/* logged that the inbox is gone */
+	int ifd;           /* inotify */
+	int iwd;           /* watch on the inbox, -1 when it is gone */
+	int inbox_missing; /* logged that the inbox is gone */
 	int want_scan;
-	int tool;		/* opened by an operator command */
+	int tool; /* opened by an operator command */
 	time_t last_scan;
-	char **ignored;		/* names logged once as not packages */
+	char **ignored; /* names logged once as not packages */
 	size_t nignored;
 };
 
 int64_t xfer_now_ms(void);
 int xfer_offer(struct xfer *, const char *, struct error *);
-int xfer_store_file(struct xfer *, const char *, char *, uint64_t *,
-    struct error *);
+int xfer_store_file(
+    struct xfer *, const char *, char *, uint64_t *, struct error *);
 int xfer_queue_receipt(struct xfer *, const char *, const char *, uint64_t,
     const char *, const char *, const char *, struct error *);
 int xfer_copy_file(const char *, const char *, uint64_t, int, struct error *);

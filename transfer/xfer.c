@@ -25,8 +25,8 @@
 #include "xfer-int.h"
 #include "xmalloc.h"
 
-#define XFER_EVENTS \
-	(IN_MOVED_TO | IN_CLOSE_WRITE | IN_UNMOUNT | IN_DELETE_SELF | \
+#define XFER_EVENTS                                                            \
+	(IN_MOVED_TO | IN_CLOSE_WRITE | IN_UNMOUNT | IN_DELETE_SELF |          \
 	    IN_MOVE_SELF | IN_ONLYDIR)
 
 /* Defaults for everything but identities and directories. */
@@ -75,8 +75,8 @@ xfer_fsync_path(const char *path)
  * fsync dir when sync), refusing sources larger than max bytes.
  */
 int
-xfer_copy_file(const char *src, const char *dst, uint64_t max, int sync,
-    struct error *err)
+xfer_copy_file(
+    const char *src, const char *dst, uint64_t max, int sync, struct error *err)
 {
 	char *tmp, *dir, *slash;
 	unsigned char buf[1 << 16];
@@ -89,11 +89,12 @@ xfer_copy_file(const char *src, const char *dst, uint64_t max, int sync,
 	*slash = '\0';
 	xasprintf(&tmp, "%s/.%s.tmp", dir, slash + 1);
 	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		err_set(err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
+		err_set(
+		    err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
 		goto fail;
 	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0640);
+	out = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (out == -1) {
 		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
 		    strerror(errno));
@@ -122,8 +123,8 @@ xfer_copy_file(const char *src, const char *dst, uint64_t max, int sync,
 	if ((sync && fsync(out) == -1) || close(out) == -1) {
 		saved = errno;
 		out = -1;
-		err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
-		    strerror(saved));
+		err_set(
+		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
 		goto fail;
 	}
 	out = -1;
@@ -172,7 +173,8 @@ xfer_clean_staging(struct xfer *x)
 	if ((d = opendir(x->dir_staging)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		xasprintf(&p, "%s/%s", x->dir_staging, de->d_name);
 		fs_rmtree(p);
@@ -188,19 +190,21 @@ xfer_identity(struct xfer *x, struct error *err)
 	char *own = db_meta_get(x->db, "own_id");
 	char *peer = db_meta_get(x->db, "peer_id");
 	char *cert = NULL;
-	gnutls_datum_t d = { NULL, 0 };
+	gnutls_datum_t d = {NULL, 0};
 	int rc = -1;
 
 	if (own != NULL && strcmp(own, x->c.own_id) != 0) {
 		err_set(err, ERR_NONE,
 		    "database %s belongs to gateway %s, not %s; use that "
-		    "gateway's state directory", x->db->path, own, x->c.own_id);
+		    "gateway's state directory",
+		    x->db->path, own, x->c.own_id);
 		goto out;
 	}
 	if (peer != NULL && strcmp(peer, x->c.peer_id) != 0) {
 		err_set(err, ERR_NONE,
 		    "database %s exchanges with %s, not %s; a new peer needs "
-		    "a new state directory", x->db->path, peer, x->c.peer_id);
+		    "a new state directory",
+		    x->db->path, peer, x->c.peer_id);
 		goto out;
 	}
 	if (gnutls_load_file(x->c.cert, &d) < 0) {
@@ -211,16 +215,16 @@ xfer_identity(struct xfer *x, struct error *err)
 	if (db_begin(x->db, err) == -1)
 		goto out;
 	if ((own == NULL &&
-		(db_meta_set(x->db, "own_id", x->c.own_id, err) == -1 ||
-		    db_meta_set(x->db, "peer_id", x->c.peer_id, err) == -1 ||
-		    journal_append(x->db, "gateway.created", NULL, NULL,
-			x->c.own_id, err) == -1)) ||
+	        (db_meta_set(x->db, "own_id", x->c.own_id, err) == -1 ||
+	            db_meta_set(x->db, "peer_id", x->c.peer_id, err) == -1 ||
+	            journal_append(x->db, "gateway.created", NULL, NULL,
+	                x->c.own_id, err) == -1)) ||
 	    ((cert == NULL || strlen(cert) != d.size ||
-		 memcmp(cert, d.data, d.size) != 0) &&
-		(db_meta_set(x->db, "certificate", (const char *)d.data, err) ==
-			-1 ||
-		    journal_append(x->db, "certificate.installed", NULL, NULL,
-			x->c.cert, err) == -1))) {
+	         memcmp(cert, d.data, d.size) != 0) &&
+	        (db_meta_set(x->db, "certificate", (const char *)d.data, err) ==
+	                -1 ||
+	            journal_append(x->db, "certificate.installed", NULL, NULL,
+	                x->c.cert, err) == -1))) {
 		db_rollback(x->db);
 		goto out;
 	}
@@ -243,7 +247,8 @@ xfer_watch(struct xfer *x)
 	if (x->iwd == -1) {
 		if (!x->inbox_missing)
 			log_warn("inbox %s cannot be watched (removed or "
-				 "unmounted?); will keep trying", x->c.inbox);
+			         "unmounted?); will keep trying",
+			    x->c.inbox);
 		x->inbox_missing = 1;
 		return;
 	}
@@ -271,8 +276,9 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 	x->iwd = -1;
 	if (!pkg_id_valid(c->own_id) || !pkg_id_valid(c->peer_id) ||
 	    strcmp(c->own_id, c->peer_id) == 0) {
-		err_set(err, ERR_NONE, "own id and peer id must be two different "
-				       "gateway ids");
+		err_set(err, ERR_NONE,
+		    "own id and peer id must be two different "
+		    "gateway ids");
 		goto fail;
 	}
 	xasprintf(&x->dir_files, "%s/files", c->state_dir);
@@ -294,8 +300,10 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 	if ((x->signer = signer_load(c->key, c->cert, err)) == NULL)
 		goto fail;
 	if (strcmp(signer_id(x->signer), c->own_id) != 0) {
-		err_set(err, ERR_NONE, "certificate %s is for %s, not for this "
-				       "gateway %s", c->cert, signer_id(x->signer), c->own_id);
+		err_set(err, ERR_NONE,
+		    "certificate %s is for %s, not for this "
+		    "gateway %s",
+		    c->cert, signer_id(x->signer), c->own_id);
 		goto fail;
 	}
 	x->trust = trust_new();
@@ -303,7 +311,8 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 		if (trust_add_file(x->trust, c->trust[i], err) == -1)
 			goto fail;
 	if (c->ntrust == 0) {
-		err_set(err, ERR_NONE, "no trusted peer certificate configured");
+		err_set(
+		    err, ERR_NONE, "no trusted peer certificate configured");
 		goto fail;
 	}
 	x->self = trust_new();
@@ -360,8 +369,10 @@ xfer_ignore(struct xfer *x, const char *name)
 			return;
 	if (x->nignored >= 1024)
 		return;
-	log_warnx("inbox %s: ignoring %s: not a package name", x->c.inbox, name);
-	x->ignored = xreallocarray(x->ignored, x->nignored + 1, sizeof *x->ignored);
+	log_warnx(
+	    "inbox %s: ignoring %s: not a package name", x->c.inbox, name);
+	x->ignored =
+	    xreallocarray(x->ignored, x->nignored + 1, sizeof *x->ignored);
 	x->ignored[x->nignored++] = xstrdup(name);
 }
 
@@ -391,8 +402,8 @@ xfer_scan(struct xfer *x, int *did)
 	x->want_scan = 0;
 	if ((d = opendir(x->c.inbox)) == NULL) {
 		if (!x->inbox_missing)
-			log_warn("cannot read inbox %s; waiting for it",
-			    x->c.inbox);
+			log_warn(
+			    "cannot read inbox %s; waiting for it", x->c.inbox);
 		x->inbox_missing = 1;
 		return 0;
 	}
@@ -429,7 +440,7 @@ xfer_scan(struct xfer *x, int *did)
 int
 xfer_checkpoint(struct xfer *x, int force)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	time_t last;
 	int64_t pending = journal_since_checkpoint(x->db, &last);
 
@@ -471,7 +482,8 @@ xfer_step(struct xfer *x, int *did)
 static void
 xfer_events(struct xfer *x)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[8192]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	ssize_t n;
 	char *p;
@@ -483,13 +495,14 @@ xfer_events(struct xfer *x)
 				log_debug("inotify queue overflow: full scan");
 				x->want_scan = 1;
 			}
-			if (ev->mask & (IN_IGNORED | IN_UNMOUNT | IN_DELETE_SELF |
-					   IN_MOVE_SELF)) {
+			if (ev->mask & (IN_IGNORED | IN_UNMOUNT |
+			                   IN_DELETE_SELF | IN_MOVE_SELF)) {
 				if (ev->wd == x->iwd) {
 					if (ev->mask & IN_IGNORED)
 						x->iwd = -1;
 					else {
-						inotify_rm_watch(x->ifd, x->iwd);
+						inotify_rm_watch(
+						    x->ifd, x->iwd);
 						x->iwd = -1;
 					}
 				}
@@ -523,8 +536,8 @@ xfer_reconfigure(struct xfer *x, const struct xfer_config *c)
  * completes.
  */
 int
-xfer_run(struct xfer *x, volatile sig_atomic_t *stop,
-    volatile sig_atomic_t *reload)
+xfer_run(
+    struct xfer *x, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
 	struct pollfd pfd;
 	int did, timeout;
@@ -536,8 +549,9 @@ xfer_run(struct xfer *x, volatile sig_atomic_t *stop,
 		xfer_step(x, &did);
 		if (*stop)
 			break;
-		timeout = did ? 0 : (int)(x->c.max_wait_ms < 1000 ?
-						x->c.max_wait_ms : 1000);
+		timeout = did ? 0
+		              : (int)(x->c.max_wait_ms < 1000 ? x->c.max_wait_ms
+		                                              : 1000);
 		if (x->iwd == -1 && timeout > 1000)
 			timeout = 1000;
 		pfd.fd = x->ifd;

@@ -24,18 +24,21 @@ struct xfer_config {
 	const char *cert;
 	const char *trust[XFER_MAX_TRUST];
 	size_t ntrust;
-	const char *state_dir;	/* db, spool files, staging, sent copies, quarantine */
+	const char
+	    *state_dir; /* db, spool files, staging, sent copies, quarantine */
 	const char *inbox;
 	const char *outbox;
-	const char *quarantine;	/* default <state>/quarantine */
+	const char *quarantine; /* default <state>/quarantine */
 	/* batching */
-	unsigned max_docs;	/* documents per package (default 100) */
-	uint64_t max_bytes;	/* payload bytes per package (default 64 MiB) */
-	unsigned max_wait_ms;	/* oldest document waits at most this (200) */
-	unsigned receipt_delay;	/* seconds before receipts go alone (30) */
-	unsigned resend_interval; /* seconds before an unreceipted re-offer (600) */
-	unsigned scan_interval;	/* seconds between full inbox scans (10) */
-	unsigned checkpoint_entries; /* checkpoint every N journal entries (100) */
+	unsigned max_docs;      /* documents per package (default 100) */
+	uint64_t max_bytes;     /* payload bytes per package (default 64 MiB) */
+	unsigned max_wait_ms;   /* oldest document waits at most this (200) */
+	unsigned receipt_delay; /* seconds before receipts go alone (30) */
+	unsigned
+	    resend_interval; /* seconds before an unreceipted re-offer (600) */
+	unsigned scan_interval; /* seconds between full inbox scans (10) */
+	unsigned
+	    checkpoint_entries; /* checkpoint every N journal entries (100) */
 	unsigned checkpoint_minutes; /* ... or every M minutes (10) */
 	enum pkg_compress compress;
 	enum digest_alg digest;

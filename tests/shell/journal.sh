@@ -37,6 +37,9 @@ ok $? "the database itself refuses UPDATE on the journal"
 sqlite3 "$EDGE_DB" "DELETE FROM journal WHERE seq = 3" 2>/dev/null
 [ $? -ne 0 ]
 ok $? "the database itself refuses DELETE on the journal"
+sqlite3 "$EDGE_DB" "INSERT OR REPLACE INTO journal SELECT seq, at, 'forged', package, appeal, detail, prev, hash FROM journal WHERE seq = 3" 2>/dev/null
+[ $? -ne 0 ] && [ "$(q "$EDGE_DB" "SELECT kind FROM journal WHERE seq = 3")" != forged ]
+ok $? "the database itself refuses INSERT OR REPLACE over a journal entry"
 
 # tamper NAME SQL EXPECT: apply SQL to a copy (triggers dropped first) and
 # expect journal verify to fail with EXPECT in its message.

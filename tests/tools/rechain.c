@@ -16,7 +16,7 @@ int
 main(int argc, char **argv)
 {
 	char prev[DIGEST_HEX_LEN + 1], hash[DIGEST_HEX_LEN + 1];
-	struct error err = { 0 };
+	struct error err = {0};
 	sqlite3_stmt *st, *up;
 	struct db *db;
 
@@ -26,7 +26,8 @@ main(int argc, char **argv)
 	}
 	log_init("rechain", LOG_LEVEL_WARN);
 	if ((db = db_open(argv[1], 0, &err)) == NULL ||
-	    db_exec(db, "DROP TRIGGER IF EXISTS journal_no_update;", &err) == -1 ||
+	    db_exec(db, "DROP TRIGGER IF EXISTS journal_no_update;", &err) ==
+	        -1 ||
 	    db_begin(db, &err) == -1) {
 		fprintf(stderr, "rechain: %s\n", err.text);
 		return 1;
@@ -34,7 +35,7 @@ main(int argc, char **argv)
 	memset(prev, '0', DIGEST_HEX_LEN);
 	prev[DIGEST_HEX_LEN] = '\0';
 	st = db_prepare(db, "SELECT seq, at, kind, package, appeal, detail FROM"
-			    " journal ORDER BY seq");
+	                    " journal ORDER BY seq");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		journal_row_hash(prev, sqlite3_column_int64(st, 0),
 		    sqlite3_column_int64(st, 1),
@@ -42,7 +43,8 @@ main(int argc, char **argv)
 		    (const char *)sqlite3_column_text(st, 3),
 		    (const char *)sqlite3_column_text(st, 4),
 		    (const char *)sqlite3_column_text(st, 5), hash);
-		up = db_prepare(db, "UPDATE journal SET prev = ?, hash = ? WHERE seq = ?");
+		up = db_prepare(
+		    db, "UPDATE journal SET prev = ?, hash = ? WHERE seq = ?");
 		sqlite3_bind_text(up, 1, prev, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(up, 2, hash, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(up, 3, sqlite3_column_int64(st, 0));

@@ -25,7 +25,8 @@ static const char tmpl[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<appeal xmlns=\"urn:posgw:exchange:1\" pos-id=\"%ld\" kind=\"message\"\n"
     "        created=\"2026-11-24T08:15:00Z\" due=\"2026-12-08\">\n"
-    "  <organization lko-id=\"268828\" oktmo=\"29701000\">Министерство</organization>\n"
+    "  <organization lko-id=\"268828\" "
+    "oktmo=\"29701000\">Министерство</organization>\n"
     "  <category code=\"21\">Дороги</category>\n"
     "  <applicant esia-verified=\"true\">\n"
     "    <surname>Иванова</surname>\n"
@@ -39,7 +40,7 @@ static const char tmpl[] =
 int
 main(int argc, char **argv)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	struct xfer_file f;
 	struct conf c;
 	struct xfer *x;
@@ -51,7 +52,8 @@ main(int argc, char **argv)
 	FILE *fp;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: spoolgen CONFIG N [--pack] [--first K]\n");
+		fprintf(
+		    stderr, "usage: spoolgen CONFIG N [--pack] [--first K]\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -91,8 +93,8 @@ main(int argc, char **argv)
 		f.path = path;
 		f.src = att;
 		snprintf(body, sizeof body, "%ld", i);
-		if (xfer_enqueue(x, "appeal", body, xml, strlen(xml), &f, 1,
-			&err) == -1)
+		if (xfer_enqueue(
+		        x, "appeal", body, xml, strlen(xml), &f, 1, &err) == -1)
 			goto fail;
 	}
 	if (db_commit(xfer_db(x), &err) == -1)

@@ -94,7 +94,8 @@ test_open_pragmas(void **state)
 	free(mode);
 	assert_int_equal(db_int(db, "PRAGMA synchronous", -1), 2); /* FULL */
 	assert_int_equal(db_int(db, "PRAGMA foreign_keys", -1), 1);
-	assert_int_equal(db_int(db, "PRAGMA user_version", -1), DB_SCHEMA_VERSION);
+	assert_int_equal(
+	    db_int(db, "PRAGMA user_version", -1), DB_SCHEMA_VERSION);
 	db_close(db);
 }
 
@@ -117,19 +118,19 @@ test_open_schema(void **state)
 		assert_int_equal(db_int(db, sql, -1), 0);
 	}
 	assert_int_equal(db_int(db,
-			     "SELECT COUNT(*) FROM sqlite_master WHERE type ="
-			     " 'trigger' AND tbl_name = 'journal' AND name IN"
-			     " ('journal_no_update', 'journal_no_delete')",
-			     -1),
+	                     "SELECT COUNT(*) FROM sqlite_master WHERE type ="
+	                     " 'trigger' AND tbl_name = 'journal' AND name IN"
+	                     " ('journal_no_update', 'journal_no_delete')",
+	                     -1),
 	    2);
 	assert_int_equal(db_int(db,
-			     "SELECT COUNT(*) FROM sqlite_master WHERE type ="
-			     " 'index' AND name IN ('packages_out_seq',"
-			     " 'packages_in_seq', 'packages_uuid',"
-			     " 'packages_name', 'documents_package',"
-			     " 'documents_pending', 'documents_pos',"
-			     " 'files_document')",
-			     -1),
+	                     "SELECT COUNT(*) FROM sqlite_master WHERE type ="
+	                     " 'index' AND name IN ('packages_out_seq',"
+	                     " 'packages_in_seq', 'packages_uuid',"
+	                     " 'packages_name', 'documents_package',"
+	                     " 'documents_pending', 'documents_pos',"
+	                     " 'files_document')",
+	                     -1),
 	    8);
 	db_close(db);
 }
@@ -155,7 +156,8 @@ test_reopen_no_migration(void **state)
 	if (strstr(log, "migrated") != NULL)
 		fail_msg("migrated again: '%s'", log);
 	free(log);
-	assert_int_equal(db_int(db, "PRAGMA user_version", -1), DB_SCHEMA_VERSION);
+	assert_int_equal(
+	    db_int(db, "PRAGMA user_version", -1), DB_SCHEMA_VERSION);
 	v = db_meta_get(db, "mark");
 	assert_non_null(v);
 	assert_string_equal(v, "kept");
@@ -175,8 +177,8 @@ test_newer_schema_refused(void **state)
 	err_clear(&err);
 	assert_int_equal(db_exec(db, "PRAGMA user_version = 7", &err), 0);
 	db_close(db);
-	snprintf(want, sizeof want, "newer than this posgw (%d)",
-	    DB_SCHEMA_VERSION);
+	snprintf(
+	    want, sizeof want, "newer than this posgw (%d)", DB_SCHEMA_VERSION);
 	open_fails(*state, "g.db", 1, "has schema version 7");
 	open_fails(*state, "g.db", 0, want);
 	/* refusing did not touch it */
@@ -212,7 +214,8 @@ test_open_existing_migrates(void **state)
 	    sqlite3_exec(h, "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 	db = open_ok(*state, "old.db", 0);
-	assert_int_equal(db_int(db, "PRAGMA user_version", -1), DB_SCHEMA_VERSION);
+	assert_int_equal(
+	    db_int(db, "PRAGMA user_version", -1), DB_SCHEMA_VERSION);
 	assert_int_equal(db_int(db, "SELECT COUNT(*) FROM journal", -1), 0);
 	db_close(db);
 	free(path);
@@ -263,9 +266,9 @@ test_read_only(void **state)
 	db = open_ok(*state, "v0.db", -1);
 	assert_int_equal(db_int(db, "PRAGMA user_version", -1), 0);
 	assert_int_equal(db_int(db,
-			     "SELECT COUNT(*) FROM sqlite_master WHERE name ="
-			     " 'journal'",
-			     -1),
+	                     "SELECT COUNT(*) FROM sqlite_master WHERE name ="
+	                     " 'journal'",
+	                     -1),
 	    0);
 	db_close(db);
 	free(path);
@@ -333,8 +336,8 @@ test_transactions(void **state)
 	v = db_meta_get(db, "k");
 	assert_string_equal(v, "committed");
 	free(v);
-	assert_int_equal(db_int(db, "SELECT value FROM meta WHERE key = 'x'", 42),
-	    42);
+	assert_int_equal(
+	    db_int(db, "SELECT value FROM meta WHERE key = 'x'", 42), 42);
 	assert_int_equal(db_int(db, "SELECT NULL", 42), 42);
 	db_close(db);
 }
@@ -348,10 +351,10 @@ test_journal_append_only(void **state)
 
 	err_clear(&err);
 	assert_int_equal(db_exec(db,
-			     "INSERT INTO journal (seq, at, kind, prev, hash)"
-			     " VALUES (1, 0, 'k', 'p', 'h'), (2, 0, 'k', 'h',"
-			     " 'i')",
-			     &err),
+	                     "INSERT INTO journal (seq, at, kind, prev, hash)"
+	                     " VALUES (1, 0, 'k', 'p', 'h'), (2, 0, 'k', 'h',"
+	                     " 'i')",
+	                     &err),
 	    0);
 	err_clear(&err);
 	assert_int_equal(
@@ -359,19 +362,18 @@ test_journal_append_only(void **state)
 	    -1);
 	assert_non_null(strstr(err.text, "the journal is append-only"));
 	err_clear(&err);
-	assert_int_equal(db_exec(db, "DELETE FROM journal WHERE seq = 2", &err),
-	    -1);
+	assert_int_equal(
+	    db_exec(db, "DELETE FROM journal WHERE seq = 2", &err), -1);
 	assert_non_null(strstr(err.text, "the journal is append-only"));
 	/* a plain INSERT cannot take an existing seq either */
 	err_clear(&err);
 	assert_int_equal(db_exec(db,
-			     "INSERT INTO journal (seq, at, kind, prev, hash)"
-			     " VALUES (1, 0, 'x', 'p', 'h')",
-			     &err),
+	                     "INSERT INTO journal (seq, at, kind, prev, hash)"
+	                     " VALUES (1, 0, 'x', 'p', 'h')",
+	                     &err),
 	    -1);
-	assert_int_equal(db_int(db,
-			     "SELECT COUNT(*) FROM journal WHERE kind = 'k'", -1),
-	    2);
+	assert_int_equal(
+	    db_int(db, "SELECT COUNT(*) FROM journal WHERE kind = 'k'", -1), 2);
 	/* the triggers are in the file: a fresh connection is guarded too */
 	db_close(db);
 	db = open_ok(*state, "g.db", 0);
@@ -388,9 +390,9 @@ test_constraints(void **state)
 	struct db *db = open_ok(*state, "g.db", 1);
 	struct error err;
 
-#define PKG(dir, seq, st)                                                  \
+#define PKG(dir, seq, st)                                                      \
 	"INSERT INTO packages (direction, name, sender, recipient, seq, uuid," \
-	" created, state) VALUES ('" dir "', 'n', 'edge-01', 'core-01', " seq \
+	" created, state) VALUES ('" dir "', 'n', 'edge-01', 'core-01', " seq  \
 	", 'u', 0, '" st "')"
 	err_clear(&err);
 	assert_int_equal(db_exec(db, PKG("sideways", "1", "sent"), &err), -1);
@@ -407,9 +409,9 @@ test_constraints(void **state)
 #undef PKG
 	err_clear(&err);
 	assert_int_equal(db_exec(db,
-			     "INSERT INTO files (document_id, path, size,"
-			     " digest) VALUES (999, 'payload/a', 1, 'd')",
-			     &err),
+	                     "INSERT INTO files (document_id, path, size,"
+	                     " digest) VALUES (999, 'payload/a', 1, 'd')",
+	                     &err),
 	    -1);
 	assert_non_null(strstr(err.text, "FOREIGN KEY"));
 	db_close(db);
@@ -419,7 +421,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
+#define T(f)                                                                   \
+	cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
 	    T(test_open_pragmas),
 	    T(test_open_schema),
 	    T(test_reopen_no_migration),

@@ -10,10 +10,9 @@
 #include "journal.h"
 #include "log.h"
 
-#define ZERO64 \
+#define ZERO64                                                                 \
 	"0000000000000000000000000000000000000000000000000000000000000000"
-#define HEAD1 \
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HEAD1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* Keys made once: edge-01, and a second edge-01 key pair nobody trusts. */
 static struct {
@@ -110,8 +109,8 @@ append_n(struct db *db, int n)
 		snprintf(detail, sizeof detail, "detail %d", i);
 		err_clear(&err);
 		if (journal_append(db, kinds[i % 4], i % 2 ? pkg : NULL,
-			i % 3 ? NULL : "177073571", i % 5 == 4 ? "" : detail,
-			&err) == -1)
+		        i % 3 ? NULL : "177073571", i % 5 == 4 ? "" : detail,
+		        &err) == -1)
 			fail_msg("journal_append: %s", err.text);
 	}
 }
@@ -143,7 +142,7 @@ static void
 drop_triggers(struct db *db)
 {
 	exec_ok(db, "DROP TRIGGER journal_no_update;"
-		    " DROP TRIGGER journal_no_delete");
+	            " DROP TRIGGER journal_no_delete");
 }
 
 /* journal_verify with its report in *out (malloc'd) and its error text. */
@@ -213,10 +212,10 @@ blob(struct db *db, const char *sql, size_t *lenp)
 
 /* A well-formed checkpoint text. */
 static const char good_cp[] = "posgw-checkpoint 1\n"
-			      "gateway edge-01\n"
-			      "entry 17\n"
-			      "head " HEAD1 "\n"
-			      "time 2026-11-25T10:20:30Z\n";
+                              "gateway edge-01\n"
+                              "entry 17\n"
+                              "head " HEAD1 "\n"
+                              "time 2026-11-25T10:20:30Z\n";
 
 /* checkpoint_parse of a string (without its NUL). */
 static int
@@ -234,7 +233,8 @@ assert_all_differ(char h[][DIGEST_HEX_LEN + 1], size_t n)
 	for (i = 0; i < n; i++)
 		for (k = i + 1; k < n; k++)
 			if (strcmp(h[i], h[k]) == 0)
-				fail_msg("variants %zu and %zu hash alike", i, k);
+				fail_msg(
+				    "variants %zu and %zu hash alike", i, k);
 }
 
 /* The row hash is deterministic, lowercase hex, and covers every field. */
@@ -266,7 +266,8 @@ test_row_hash_fields(void **state)
 	journal_row_hash(ZERO64, 1, 1700000000, "k", "p", "a", "", h[n++]);
 	/* moving bytes between fields changes the hash (length prefixes) */
 	journal_row_hash(ZERO64, 1, 1700000000, "k", "pa", "", "d", h[n++]);
-	journal_row_hash(ZERO64, 1, 1700000000, "k", "p", "a\n1:d", NULL, h[n++]);
+	journal_row_hash(
+	    ZERO64, 1, 1700000000, "k", "p", "a\n1:d", NULL, h[n++]);
 	assert_int_equal(n, 16);
 	assert_all_differ(h, n);
 }
@@ -276,13 +277,13 @@ static void
 test_row_hash_encoding(void **state)
 {
 	static const char enc[] = "posgw-journal 1\n"
-				  "64:" HEAD1 "\n"
-				  "2:42\n"
-				  "10:1700000000\n"
-				  "12:package.sent\n"
-				  "-\n"
-				  "9:177073571\n"
-				  "12:Калуга\n";
+	                          "64:" HEAD1 "\n"
+	                          "2:42\n"
+	                          "10:1700000000\n"
+	                          "12:package.sent\n"
+	                          "-\n"
+	                          "9:177073571\n"
+	                          "12:Калуга\n";
 	char want[DIGEST_HEX_LEN + 1], got[DIGEST_HEX_LEN + 1];
 
 	digest_mem_hex(DIGEST_STREEBOG256, enc, strlen(enc), want);
@@ -315,12 +316,12 @@ test_append_chains(void **state)
 	assert_int_equal(db_commit(f->db, &err), 0);
 
 	st = db_prepare(f->db, "SELECT seq, at, kind, package, appeal, detail,"
-			       " prev, hash FROM journal ORDER BY seq");
+	                       " prev, hash FROM journal ORDER BY seq");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		n++;
 		assert_int_equal(sqlite3_column_int64(st, 0), n);
 		assert_true(sqlite3_column_int64(st, 1) >= now - 5 &&
-		    sqlite3_column_int64(st, 1) <= now + 5);
+		            sqlite3_column_int64(st, 1) <= now + 5);
 		assert_string_equal(
 		    (const char *)sqlite3_column_text(st, 6), prev);
 		journal_row_hash(prev, n, sqlite3_column_int64(st, 1),
@@ -335,12 +336,12 @@ test_append_chains(void **state)
 	sqlite3_finalize(st);
 	assert_int_equal(n, 8);
 	/* NULL fields are stored as NULL, empty ones as empty */
-	assert_int_equal(db_int(f->db,
-			     "SELECT COUNT(*) FROM journal WHERE package IS NULL",
-			     -1),
+	assert_int_equal(
+	    db_int(f->db, "SELECT COUNT(*) FROM journal WHERE package IS NULL",
+	        -1),
 	    5);
-	assert_int_equal(db_int(f->db,
-			     "SELECT COUNT(*) FROM journal WHERE detail = ''", -1),
+	assert_int_equal(
+	    db_int(f->db, "SELECT COUNT(*) FROM journal WHERE detail = ''", -1),
 	    1);
 	assert_int_equal(journal_head(f->db, head), 8);
 	assert_string_equal(head, prev);
@@ -387,13 +388,13 @@ test_checkpoint_signs_head(void **state)
 
 	/* nothing to sign in an empty journal */
 	checkpoint_ok(f->db, G.s);
-	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1),
-	    0);
+	assert_int_equal(
+	    db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1), 0);
 
 	append_n(f->db, 3);
 	checkpoint_ok(f->db, G.s);
-	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1),
-	    1);
+	assert_int_equal(
+	    db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1), 1);
 	journal_head(f->db, head);
 	text = blob(f->db, "SELECT text FROM checkpoints", &tlen);
 	cms = blob(f->db, "SELECT cms FROM checkpoints", &clen);
@@ -402,18 +403,18 @@ test_checkpoint_signs_head(void **state)
 	assert_int_equal(c.entry, 3);
 	assert_string_equal(c.head, head);
 	assert_true(c.at >= now - 5 && c.at <= now + 5);
-	assert_int_equal(
-	    db_int(f->db, "SELECT entry FROM checkpoints", -1), 3);
+	assert_int_equal(db_int(f->db, "SELECT entry FROM checkpoints", -1), 3);
 	stored = blob(f->db, "SELECT head FROM checkpoints", NULL);
 	assert_string_equal((const char *)stored, head);
 	free(stored);
-	assert_int_equal(db_int(f->db, "SELECT at FROM checkpoints", -1),
-	    (int64_t)c.at);
-	assert_true(db_int(f->db, "SELECT shipped IS NULL FROM checkpoints", 0));
+	assert_int_equal(
+	    db_int(f->db, "SELECT at FROM checkpoints", -1), (int64_t)c.at);
+	assert_true(
+	    db_int(f->db, "SELECT shipped IS NULL FROM checkpoints", 0));
 
 	err_clear(&err);
 	if (sig_verify(G.t, text, tlen, cms, clen, "edge-01", time(NULL),
-		SIG_ALLOW_ALL, &si, &err) == -1)
+	        SIG_ALLOW_ALL, &si, &err) == -1)
 		fail_msg("checkpoint signature: %s", err.text);
 	assert_string_equal(si.signer, "edge-01");
 	assert_string_equal(si.algorithm, "gost256");
@@ -421,27 +422,27 @@ test_checkpoint_signs_head(void **state)
 	text[tlen - 2] ^= 1;
 	err_clear(&err);
 	assert_int_equal(sig_verify(G.t, text, tlen, cms, clen, "edge-01",
-			     time(NULL), SIG_ALLOW_ALL, &si, &err),
+	                     time(NULL), SIG_ALLOW_ALL, &si, &err),
 	    -1);
 	/* and does not chain to the other key pair of the same name */
 	text[tlen - 2] ^= 1;
 	err_clear(&err);
 	assert_int_equal(sig_verify(G.t2, text, tlen, cms, clen, "edge-01",
-			     time(NULL), SIG_ALLOW_ALL, &si, &err),
+	                     time(NULL), SIG_ALLOW_ALL, &si, &err),
 	    -1);
 	free(text);
 	free(cms);
 
 	/* the head is covered: nothing new */
 	checkpoint_ok(f->db, G.s);
-	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1),
-	    1);
+	assert_int_equal(
+	    db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1), 1);
 	append_n(f->db, 1);
 	checkpoint_ok(f->db, G.s);
-	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1),
-	    2);
-	assert_int_equal(db_int(f->db, "SELECT MAX(entry) FROM checkpoints", -1),
-	    4);
+	assert_int_equal(
+	    db_int(f->db, "SELECT COUNT(*) FROM checkpoints", -1), 2);
+	assert_int_equal(
+	    db_int(f->db, "SELECT MAX(entry) FROM checkpoints", -1), 4);
 }
 
 /* journal_since_checkpoint counts entries after the last checkpoint. */
@@ -486,34 +487,30 @@ test_checkpoint_parse_variants(void **state)
 	static const struct {
 		const char *old, *new;
 	} subst[] = {
-	    {"gateway edge-01", "gateway  edge-01"},   /* double space */
+	    {"gateway edge-01", "gateway  edge-01"}, /* double space */
 	    {"entry 17", "entry  17"},
-	    {"entry 17", "entry 017"},                 /* leading zero */
-	    {"entry 17", "entry +17"},
-	    {"entry 17", "entry 0"},
-	    {"entry 17", "entry -17"},
-	    {"entry 17", "entry 17x"},
+	    {"entry 17", "entry 017"}, /* leading zero */
+	    {"entry 17", "entry +17"}, {"entry 17", "entry 0"},
+	    {"entry 17", "entry -17"}, {"entry 17", "entry 17x"},
 	    {"entry 17", "entry 99999999999999999999"},
-	    {"head 0123456789abcdef", "head 0123456789ABCDEF"}, /* uppercase */
-	    {"head 0123456789abcdef", "head 0123456789abcde"},  /* 63 digits */
+	    {"head 0123456789abcdef", "head 0123456789ABCDEF"},  /* uppercase */
+	    {"head 0123456789abcdef", "head 0123456789abcde"},   /* 63 digits */
 	    {"head 0123456789abcdef", "head 0123456789abcdefa"}, /* 65 */
 	    {"head 0123456789abcdef", "head 0123456789abcdeg"},
-	    {"gateway edge-01", "gateway Edge-01"},    /* bad gateway id */
+	    {"gateway edge-01", "gateway Edge-01"}, /* bad gateway id */
 	    {"gateway edge-01", "gateway -edge"},
 	    {"gateway edge-01",
-		"gateway a23456789012345678901234567890123"}, /* 33 chars */
+	        "gateway a23456789012345678901234567890123"}, /* 33 chars */
 	    {"gateway edge-01", "gateway edge_01"},
 	    {"posgw-checkpoint 1", "posgw-checkpoint 2"},
-	    {"posgw-checkpoint 1\n", ""},              /* no magic line */
+	    {"posgw-checkpoint 1\n", ""}, /* no magic line */
 	    {"time 2026-11-25T10:20:30Z", "time 2026-11-25 10:20:30"},
 	    {"time 2026-11-25T10:20:30Z", "time 1795602030"},
 	    {"\ntime", "\nTime"},
 	    {"\nentry 17\nhead " HEAD1, "\nhead " HEAD1 "\nentry 17"},
-	    {"\n", "\r\n"},
-	    {"Z\n", "Z"},                              /* no final newline */
-	    {"Z\n", "Z\n\n"},                          /* extra line */
-	    {"Z\n", "Z\nextra 1\n"},
-	    {"Z\n", "Z \n"},                           /* trailing space */
+	    {"\n", "\r\n"}, {"Z\n", "Z"},             /* no final newline */
+	    {"Z\n", "Z\n\n"},                         /* extra line */
+	    {"Z\n", "Z\nextra 1\n"}, {"Z\n", "Z \n"}, /* trailing space */
 	};
 	struct checkpoint c;
 	char buf[1024];
@@ -528,25 +525,25 @@ test_checkpoint_parse_variants(void **state)
 	}
 	/* a NUL byte anywhere, even at the end of an otherwise good text */
 	assert_int_equal(checkpoint_parse((const unsigned char *)good_cp,
-			     sizeof good_cp, &c),
+	                     sizeof good_cp, &c),
 	    -1);
 	memcpy(buf, good_cp, sizeof good_cp);
 	buf[30] = '\0';
-	assert_int_equal(checkpoint_parse((const unsigned char *)buf,
-			     strlen(good_cp), &c),
+	assert_int_equal(
+	    checkpoint_parse((const unsigned char *)buf, strlen(good_cp), &c),
 	    -1);
 	/* empty and over-long */
-	assert_int_equal(checkpoint_parse((const unsigned char *)"", 0, &c), -1);
+	assert_int_equal(
+	    checkpoint_parse((const unsigned char *)"", 0, &c), -1);
 	memset(buf, 'a', sizeof buf);
 	memcpy(buf, good_cp, strlen(good_cp));
-	assert_int_equal(checkpoint_parse((const unsigned char *)buf,
-			     sizeof buf, &c),
-	    -1);
+	assert_int_equal(
+	    checkpoint_parse((const unsigned char *)buf, sizeof buf, &c), -1);
 	assert_int_equal(
 	    checkpoint_parse((const unsigned char *)buf, 512, &c), -1);
 	/* the text is taken by length, not by a terminator */
 	assert_int_equal(checkpoint_parse((const unsigned char *)good_cp,
-			     strlen(good_cp) - 1, &c),
+	                     strlen(good_cp) - 1, &c),
 	    -1);
 }
 
@@ -579,7 +576,8 @@ test_verify_intact(void **state)
 
 	out = verify_ok(f->db, G.t);
 	assert_non_null(strstr(out, "chain: 0 entries intact, head " ZERO64));
-	assert_non_null(strstr(out, "checkpoints: 0 valid, signatures verified"));
+	assert_non_null(
+	    strstr(out, "checkpoints: 0 valid, signatures verified"));
 	free(out);
 
 	append_n(f->db, 4);
@@ -591,7 +589,8 @@ test_verify_intact(void **state)
 	out = verify_ok(f->db, G.t);
 	snprintf(want, sizeof want, "chain: 9 entries intact, head %s\n", head);
 	assert_non_null(strstr(out, want));
-	assert_non_null(strstr(out, "checkpoints: 2 valid, signatures verified"));
+	assert_non_null(
+	    strstr(out, "checkpoints: 2 valid, signatures verified"));
 	free(out);
 }
 
@@ -617,18 +616,18 @@ test_verify_altered_columns(void **state)
 		const char *sql, *needle;
 	} cases[] = {
 	    {"UPDATE journal SET at = at - 86400 WHERE seq = 4",
-		"entry 4: content"},
+	        "entry 4: content"},
 	    {"UPDATE journal SET kind = 'package.delivered' WHERE seq = 4",
-		"entry 4: content"},
+	        "entry 4: content"},
 	    {"UPDATE journal SET package = '' WHERE seq = 3 AND package IS"
 	     " NULL",
-		"entry 3: content"},
+	        "entry 3: content"},
 	    {"UPDATE journal SET prev = hash WHERE seq = 5",
-		"entry 5: its previous-hash does not match entry 4"},
+	        "entry 5: its previous-hash does not match entry 4"},
 	    {"UPDATE journal SET hash = prev WHERE seq = 6",
-		"entry 6: content"},
+	        "entry 6: content"},
 	    {"UPDATE journal SET seq = 10 WHERE seq = 6",
-		"entry 10: expected entry 6"},
+	        "entry 10: expected entry 6"},
 	};
 	struct fix *f = *state;
 	size_t i;
@@ -640,7 +639,7 @@ test_verify_altered_columns(void **state)
 		exec_ok(f->db, cases[i].sql);
 		verify_fails(f->db, NULL, cases[i].needle);
 		exec_ok(f->db, "DELETE FROM journal;"
-			       " INSERT INTO journal SELECT * FROM saved");
+		               " INSERT INTO journal SELECT * FROM saved");
 		free(verify_ok(f->db, NULL));
 	}
 }
@@ -669,10 +668,10 @@ test_verify_swapped(void **state)
 	append_n(f->db, 6);
 	drop_triggers(f->db);
 	exec_ok(f->db, "UPDATE journal SET seq = -1 WHERE seq = 3;"
-		       " UPDATE journal SET seq = 3 WHERE seq = 4;"
-		       " UPDATE journal SET seq = 4 WHERE seq = -1");
-	verify_fails(f->db, NULL,
-	    "entry 3: its previous-hash does not match entry 2");
+	               " UPDATE journal SET seq = 3 WHERE seq = 4;"
+	               " UPDATE journal SET seq = 4 WHERE seq = -1");
+	verify_fails(
+	    f->db, NULL, "entry 3: its previous-hash does not match entry 2");
 }
 
 /* Rows deleted from the tail behind a checkpoint are found by it. */
@@ -712,7 +711,7 @@ test_verify_cms_swapped(void **state)
 	append_n(f->db, 3);
 	checkpoint_ok(f->db, G.s);
 	exec_ok(f->db, "UPDATE checkpoints SET cms = (SELECT cms FROM"
-		       " checkpoints WHERE id = 1) WHERE id = 2");
+	               " checkpoints WHERE id = 1) WHERE id = 2");
 	verify_fails(f->db, G.t, "checkpoint 2 (entry 6): signature: ");
 	/* unsigned-checking mode cannot see it, and says so */
 	assert_int_equal(verify(f->db, NULL, &out, &err), 0);
@@ -790,7 +789,7 @@ test_verify_malformed_checkpoint(void **state)
 	append_n(f->db, 3);
 	checkpoint_ok(f->db, G.s);
 	exec_ok(f->db, "UPDATE checkpoints SET text = CAST(replace(CAST(text AS"
-		       " TEXT), 'entry', 'entry ') AS BLOB)");
+	               " TEXT), 'entry', 'entry ') AS BLOB)");
 	verify_fails(f->db, NULL, "checkpoint 1: malformed signed text");
 }
 
@@ -807,12 +806,13 @@ test_verify_signature_report(void **state)
 
 	out = verify_ok(f->db, NULL);
 	assert_non_null(strstr(out, "checkpoints: 1 valid (signatures not "
-				    "checked: no certificate)"));
+	                            "checked: no certificate)"));
 	assert_null(strstr(out, "signatures verified"));
 	free(out);
 
 	out = verify_ok(f->db, G.t);
-	assert_non_null(strstr(out, "checkpoints: 1 valid, signatures verified"));
+	assert_non_null(
+	    strstr(out, "checkpoints: 1 valid, signatures verified"));
 	assert_null(strstr(out, "stored in the database"));
 	free(out);
 
@@ -824,7 +824,7 @@ test_verify_signature_report(void **state)
 	out = verify_ok(f->db, NULL);
 	assert_non_null(strstr(out, "signatures verified"));
 	assert_non_null(strstr(out, "certificate stored in the database, not "
-				    "an independent anchor"));
+	                            "an independent anchor"));
 	free(out);
 
 	/* ... and really checked: the other key's certificate fails */
