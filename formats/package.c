@@ -203,7 +203,7 @@ pkg_compress_name(enum pkg_compress c)
 }
 
 /* Parse a size with an optional K, M, G or T suffix (powers of 1024). */
-static int
+int
 pkg_size_parse(const char *s, uint64_t *v)
 {
 	char *end;
@@ -218,22 +218,18 @@ pkg_size_parse(const char *s, uint64_t *v)
 		return -1;
 	switch (*end) {
 	case 'K':
-	case 'k':
 		shift = 10;
 		end++;
 		break;
 	case 'M':
-	case 'm':
 		shift = 20;
 		end++;
 		break;
 	case 'G':
-	case 'g':
 		shift = 30;
 		end++;
 		break;
 	case 'T':
-	case 't':
 		shift = 40;
 		end++;
 		break;

@@ -81,6 +81,7 @@ struct pkg {
 struct pkg_writer;
 
 void pkg_limits_default(struct pkg_limits *);
+int pkg_size_parse(const char *, uint64_t *);
 int pkg_limits_set(struct pkg_limits *, const char *, struct error *);
 void pkg_verify_opts_default(struct pkg_verify_opts *);
 bool pkg_id_valid(const char *);

@@ -54,40 +54,7 @@ conf_reader(char *str, int num, void *arg)
 static int
 conf_number(const char *v, uint64_t *out)
 {
-	char *end;
-	unsigned long long n;
-	int shift = 0;
-
-	if (*v < '0' || *v > '9')
-		return -1;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)n << shift;
-	return 0;
+	return pkg_size_parse(v, out);
 }
 
 /* Replace an owned string. */
