@@ -230,6 +230,61 @@ conf_handler(
 			      "ed25519";
 			goto bad;
 		}
+	} else if (IS("smev", "base")) {
+		c->smev.present = 1;
+		conf_set(&c->smev.base, value);
+	} else if (IS("smev", "mnemonic")) {
+		c->smev.present = 1;
+		conf_set(&c->smev.mnemonic, value);
+	} else if (IS("smev", "attachments_in")) {
+		c->smev.present = 1;
+		conf_set(&c->smev.attachments_in, value);
+	} else if (IS("smev", "attachments_out")) {
+		c->smev.present = 1;
+		conf_set(&c->smev.attachments_out, value);
+	} else if (IS("smev", "attachment_wait")) {
+		NUM(86400);
+		c->smev.present = 1;
+		c->smev.attachment_wait = (unsigned)n;
+	} else if (IS("smev", "retry_min")) {
+		NUM(86400);
+		c->smev.present = 1;
+		c->smev.retry_min = (unsigned)(n ? n : 1);
+	} else if (IS("smev", "retry_max")) {
+		NUM(604800);
+		c->smev.present = 1;
+		c->smev.retry_max = (unsigned)(n ? n : 1);
+	} else if (IS("smev", "test_message")) {
+		c->smev.present = 1;
+		if (strcmp(value, "yes") == 0)
+			c->smev.test_message = 1;
+		else if (strcmp(value, "no") == 0)
+			c->smev.test_message = 0;
+		else {
+			why = "expected yes or no";
+			goto bad;
+		}
+	} else if (IS("edms", "export")) {
+		c->edms.present = 1;
+		conf_set(&c->edms.export_dir, value);
+	} else if (IS("edms", "import")) {
+		c->edms.present = 1;
+		conf_set(&c->edms.import_dir, value);
+	} else if (IS("edms", "signer_trust")) {
+		c->edms.present = 1;
+		if (c->edms.nsigner_trust >= XFER_MAX_TRUST) {
+			why = "too many signer_trust lines (at most 8)";
+			goto bad;
+		}
+		c->edms.signer_trust[c->edms.nsigner_trust++] = xstrdup(value);
+	} else if (IS("edms", "appeal_days")) {
+		NUM(365);
+		c->edms.present = 1;
+		c->edms.appeal_days = (unsigned)(n ? n : 1);
+	} else if (IS("edms", "message_days")) {
+		NUM(365);
+		c->edms.present = 1;
+		c->edms.message_days = (unsigned)(n ? n : 1);
 	} else if (IS("log", "level")) {
 		if (strcmp(value, "error") == 0)
 			c->log_level = LOG_LEVEL_ERROR;
@@ -266,6 +321,11 @@ conf_load(const char *path, struct conf *c, struct error *err)
 	c->path = xstrdup(path);
 	c->log_level = LOG_LEVEL_INFO;
 	xfer_config_default(&c->x);
+	c->smev.attachment_wait = 600;
+	c->smev.retry_min = 10;
+	c->smev.retry_max = 3600;
+	c->edms.appeal_days = 30;
+	c->edms.message_days = 30;
 	if ((f = fopen(path, "r")) == NULL)
 		return err_set(err, ERR_NONE,
 		    "cannot read configuration %s: %s", path, strerror(errno));
@@ -323,7 +383,54 @@ conf_free(struct conf *c)
 	free(c->inbox);
 	free(c->outbox);
 	free(c->quarantine);
-	for (i = 0; i < XFER_MAX_TRUST; i++)
+	for (i = 0; i < XFER_MAX_TRUST; i++) {
 		free(c->trust[i]);
+		free(c->edms.signer_trust[i]);
+	}
+	free(c->smev.base);
+	free(c->smev.mnemonic);
+	free(c->smev.attachments_in);
+	free(c->smev.attachments_out);
+	free(c->edms.export_dir);
+	free(c->edms.import_dir);
 	memset(c, 0, sizeof *c);
+}
+
+/*
+ * Check the sections a role needs: [smev] for the edge (base, mnemonic),
+ * [edms] for the core (export, import, signer_trust); the other role's
+ * section is an error, since it means the wrong file was given.
+ */
+int
+conf_check_role(struct conf *c, const char *role, struct error *err)
+{
+	char *p;
+
+	if (strcmp(role, "edge") == 0) {
+		if (c->edms.present)
+			return err_set(err, ERR_NONE, "%s: [edms] is for posgw-core; "
+			    "this is posgw-edge", c->path);
+		if (c->smev.base == NULL || c->smev.mnemonic == NULL)
+			return err_set(err, ERR_NONE, "%s: [smev] base and mnemonic "
+			    "are required for posgw-edge", c->path);
+		if (c->smev.attachments_in == NULL) {
+			xasprintf(&p, "%s/attachments-in", c->smev.base);
+			c->smev.attachments_in = p;
+		}
+		if (c->smev.attachments_out == NULL) {
+			xasprintf(&p, "%s/attachments-out", c->smev.base);
+			c->smev.attachments_out = p;
+		}
+		if (c->smev.retry_max < c->smev.retry_min)
+			c->smev.retry_max = c->smev.retry_min;
+	} else if (strcmp(role, "core") == 0) {
+		if (c->smev.present)
+			return err_set(err, ERR_NONE, "%s: [smev] is for posgw-edge; "
+			    "this is posgw-core (it has no network side)", c->path);
+		if (c->edms.export_dir == NULL || c->edms.import_dir == NULL ||
+		    c->edms.nsigner_trust == 0)
+			return err_set(err, ERR_NONE, "%s: [edms] export, import and "
+			    "signer_trust are required for posgw-core", c->path);
+	}
+	return 0;
 }

@@ -5,6 +5,30 @@
 #include "error.h"
 #include "xfer.h"
 
+/* [smev]: the SMEV 3 adapter's file channel (posgw-edge only). */
+struct conf_smev {
+	int present;
+	char *base;		/* adapter directory holding in/ and out/ */
+	char *mnemonic;		/* itSystem */
+	char *attachments_in;	/* default <base>/attachments-in */
+	char *attachments_out;	/* default <base>/attachments-out */
+	unsigned attachment_wait; /* seconds to wait for a late attachment */
+	unsigned retry_min;	/* first retry after a transport failure */
+	unsigned retry_max;	/* longest retry interval */
+	int test_message;	/* mark requests testMessage */
+};
+
+/* [edms]: the EDMS exchange folders (posgw-core only). */
+struct conf_edms {
+	int present;
+	char *export_dir;	/* appeals and outcomes for the EDMS */
+	char *import_dir;	/* events from the EDMS */
+	char *signer_trust[XFER_MAX_TRUST]; /* who may sign answer files */
+	size_t nsigner_trust;
+	unsigned appeal_days;	/* 59-FZ appeals: days from registration */
+	unsigned message_days;	/* ПОС messages: days from creation */
+};
+
 struct conf {
 	char *path;
 	struct xfer_config x;
@@ -13,9 +37,12 @@ struct conf {
 	char *own_id, *peer_id, *key, *cert, *state, *inbox, *outbox,
 	    *quarantine;
 	char *trust[XFER_MAX_TRUST];
+	struct conf_smev smev;
+	struct conf_edms edms;
 };
 
 int conf_load(const char *, struct conf *, struct error *);
 void conf_free(struct conf *);
+int conf_check_role(struct conf *, const char *, struct error *);
 
 #endif

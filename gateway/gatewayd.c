@@ -80,7 +80,7 @@ gatewayd_reload_config(const char *path, struct xfer *x, struct conf *cur)
 
 /* main() of both daemons. */
 int
-gatewayd_main(const char *role, int argc, char **argv)
+gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -96,6 +96,8 @@ gatewayd_main(const char *role, int argc, char **argv)
 	struct sigaction sa;
 	struct conf c;
 	struct xfer *x;
+	void *rs = NULL;
+	const char *role = gr->name;
 	int ch, check = 0, once = 0, verbose = 0, did = 0;
 
 	snprintf(progname, sizeof progname, "posgw-%s", role);
@@ -136,7 +138,8 @@ gatewayd_main(const char *role, int argc, char **argv)
 	}
 	sig_init();
 	xmlsafe_init();
-	if (conf_load(path, &c, &err) == -1) {
+	if (conf_load(path, &c, &err) == -1 ||
+	    conf_check_role(&c, role, &err) == -1) {
 		log_warnx("%s", err.text);
 		return 1;
 	}
@@ -146,9 +149,20 @@ gatewayd_main(const char *role, int argc, char **argv)
 		conf_free(&c);
 		return 1;
 	}
+	if (gr->open != NULL) {
+		if ((rs = gr->open(x, &c, &err)) == NULL) {
+			log_warnx("%s", err.text);
+			xfer_close(x);
+			conf_free(&c);
+			return 1;
+		}
+		xfer_set_hook(x, gr->step, rs);
+	}
 	if (check) {
 		printf("%s: configuration ok (%s <-> %s, state %s)\n", path,
 		    c.own_id, c.peer_id, c.state);
+		if (gr->close != NULL)
+			gr->close(rs);
 		xfer_close(x);
 		conf_free(&c);
 		return 0;
@@ -172,6 +186,8 @@ gatewayd_main(const char *role, int argc, char **argv)
 		}
 		log_info("stopping");
 	}
+	if (gr->close != NULL)
+		gr->close(rs);
 	xfer_close(x);
 	conf_free(&c);
 	return 0;

@@ -6,5 +6,7 @@
 int
 main(int argc, char **argv)
 {
-	return gatewayd_main("core", argc, argv);
+	static const struct gateway_role role = { "core", NULL, NULL, NULL };
+
+	return gatewayd_main(&role, argc, argv);
 }

@@ -342,6 +342,22 @@ fail:
 	return NULL;
 }
 
+/* Install the business side's per-round hook. */
+void
+xfer_set_hook(struct xfer *x, int (*hook)(struct xfer *, void *, int *),
+    void *arg)
+{
+	x->c.hook = hook;
+	x->c.hook_arg = arg;
+}
+
+/* The engine's configuration (ids, directories, limits). */
+const struct xfer_config *
+xfer_config(struct xfer *x)
+{
+	return &x->c;
+}
+
 /* The engine's database (the business side shares its transactions). */
 struct db *
 xfer_db(struct xfer *x)
@@ -470,6 +486,8 @@ xfer_step(struct xfer *x, int *did)
 	    time(NULL) - x->last_scan >= (time_t)x->c.scan_interval)
 		if (xfer_scan(x, did) == -1)
 			rc = -1;
+	if (x->c.hook != NULL && x->c.hook(x, x->c.hook_arg, did) == -1)
+		rc = -1;
 	if (xfer_pack(x, 0, did) == -1)
 		rc = -1;
 	if (xfer_reoffer(x, 0, did) == -1)

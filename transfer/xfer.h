@@ -17,6 +17,8 @@
 
 #define XFER_MAX_TRUST 8
 
+struct xfer;
+
 struct xfer_config {
 	const char *own_id;
 	const char *peer_id;
@@ -43,6 +45,14 @@ struct xfer_config {
 	enum pkg_compress compress;
 	enum digest_alg digest;
 	struct pkg_verify_opts verify; /* own_id and trust are filled in */
+	/*
+	 * The gateway's business side (ПОС adapter on the edge, EDMS exchange
+	 * on the core): called once per round, before packing, so what it
+	 * queues leaves in the same round. It counts its work in *did and
+	 * returns -1 on trouble it has logged.
+	 */
+	int (*hook)(struct xfer *, void *, int *);
+	void *hook_arg;
 };
 
 /* One attachment of a document to send: its payload path and local file. */
@@ -56,6 +66,8 @@ struct xfer;
 void xfer_config_default(struct xfer_config *);
 struct xfer *xfer_open(const struct xfer_config *, int, struct error *);
 struct db *xfer_db(struct xfer *);
+void xfer_set_hook(struct xfer *, int (*)(struct xfer *, void *, int *), void *);
+const struct xfer_config *xfer_config(struct xfer *);
 int xfer_enqueue(struct xfer *, const char *, const char *, const void *,
     size_t, const struct xfer_file *, size_t, struct error *);
 int xfer_step(struct xfer *, int *);

@@ -7,12 +7,14 @@
 
 MAN5=$TOP_SRCDIR/ops/man/posgw-gateway.conf.5
 make_keys
-mkdir -p "$WORK/in" "$WORK/out"
+mkdir -p "$WORK/in" "$WORK/out" "$WORK/smev/in" "$WORK/smev/out" "$WORK/export" "$WORK/import"
 for role in edge core; do
 	if [ $role = edge ]; then id=edge-01 peer=core-01; else id=core-01 peer=edge-01; fi
 	sed -e "s|^key = .*|key = $KEYS/$id.key|" -e "s|^cert = .*|cert = $KEYS/$id.crt|" \
 		-e "s|^trust = .*|trust = $KEYS/$peer.crt|" -e "s|^state = .*|state = $WORK/$role-state|" \
 		-e "s|^inbox = .*|inbox = $WORK/in|" -e "s|^outbox = .*|outbox = $WORK/out|" \
+		-e "s|^base = .*|base = $WORK/smev|" -e "s|^export = .*|export = $WORK/export|" \
+		-e "s|^import = .*|import = $WORK/import|" -e "s|^signer_trust = .*|signer_trust = $KEYS/edge-01.crt|" \
 		"$TOP_SRCDIR/ops/examples/$role.conf" >"$WORK/$role.conf"
 	if [ $role = edge ]; then d=$POSGW_EDGE; else d=$POSGW_CORE; fi
 	"$d" --config "$WORK/$role.conf" --check-config >/dev/null
@@ -30,7 +32,8 @@ while read -r kind name; do
 		continue
 	fi
 	keys=$((keys + 1))
-	grep -q "^;*$name = " "$TOP_SRCDIR/ops/examples/edge.conf" || bad="$bad $section.$name(sample)"
+	cat "$TOP_SRCDIR/ops/examples/edge.conf" "$TOP_SRCDIR/ops/examples/core.conf" |
+		grep -q "^;*$name = " || bad="$bad $section.$name(sample)"
 done <"$WORK/keylist"
 [ -z "$bad" ] && [ $keys -ge 30 ]
 ok $? "all $keys documented keys appear in the sample configuration"

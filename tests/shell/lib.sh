@@ -141,11 +141,22 @@ make_pair() {
 	E2C=$WORK/e2c
 	C2E=$WORK/c2e
 	mkdir -p "$E2C" "$C2E"
+	"$POSGW" keys generate --id official --out "$KEYS" >/dev/null
+	SMEV=$WORK/smev
+	EDMS=$WORK/edms
+	mkdir -p "$SMEV/in" "$SMEV/out" "$EDMS/export" "$EDMS/import"
 	for r in edge core; do
 		if [ $r = edge ]; then
 			id=edge-01 peer=core-01 in=$C2E out=$E2C extra=${1:-}
+			role="[smev]
+base = $SMEV
+mnemonic = POSGW_TEST"
 		else
 			id=core-01 peer=edge-01 in=$E2C out=$C2E extra=${2:-}
+			role="[edms]
+export = $EDMS/export
+import = $EDMS/import
+signer_trust = $KEYS/official.crt"
 		fi
 		cat >"$WORK/$r.conf" <<CONF
 [gateway]
@@ -163,6 +174,8 @@ max_wait_ms = 0
 receipt_delay = 0
 scan_interval = 1
 $extra
+
+$role
 CONF
 	done
 	EDGE_CONF=$WORK/edge.conf
