@@ -96,6 +96,7 @@ transfer_open(const char *path, struct conf *c)
 
 	if (conf_load(path, c, &err) == -1) {
 		fprintf(stderr, "posgw: %s\n", err.text);
+		conf_free(c);
 		return NULL;
 	}
 	if ((x = xfer_open(&c->x, 1, &err)) == NULL) {

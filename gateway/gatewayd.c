@@ -141,6 +141,7 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	if (conf_load(path, &c, &err) == -1 ||
 	    conf_check_role(&c, role, &err) == -1) {
 		log_warnx("%s", err.text);
+		conf_free(&c);
 		return 1;
 	}
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : c.log_level);

@@ -87,6 +87,8 @@ main(int argc, char **argv)
 		return cmd_transfer(argc - 1, argv + 1);
 	if (strcmp(cmd, "journal") == 0)
 		return cmd_journal(argc - 1, argv + 1);
+	if (strcmp(cmd, "edms") == 0)
+		return cmd_edms(argc - 1, argv + 1);
 	fprintf(stderr, "posgw: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -437,7 +437,8 @@ xfer_scan(struct xfer *x, int *did)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, xfer_name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof *names, xfer_name_cmp);
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (ingest_file(x, names[i], &err) == -1) {

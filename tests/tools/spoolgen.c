@@ -103,6 +103,7 @@ main(int argc, char **argv)
 	if (pack && xfer_pack(x, 1, &did) == -1)
 		goto fail;
 	printf("queued %ld, packed %d package(s)\n", n, did);
+	free(rnd);
 	xfer_close(x);
 	conf_free(&c);
 	return 0;

@@ -1,0 +1,12 @@
+/* edge.h: posgw-edge's business side: the ПОС side of the SMEV adapter. */
+#ifndef POSGW_EDGE_H
+#define POSGW_EDGE_H
+
+#include "conf.h"
+#include "xfer.h"
+
+void *edge_open(struct xfer *, struct conf *, struct error *);
+int edge_step(struct xfer *, void *, int *);
+void edge_close(void *);
+
+#endif

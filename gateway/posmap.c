@@ -1,0 +1,6 @@
+/* posmap.c: placeholder until the edge role lands. */
+#include "config.h"
+
+#include "posmap.h"
+
+int posmap_placeholder;
