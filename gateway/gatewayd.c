@@ -65,6 +65,7 @@ gatewayd_reload_config(const char *path, struct xfer *x, struct conf *cur)
 	if (conf_load(path, &c, &err) == -1) {
 		log_warnx(
 		    "reload: %s; keeping the running configuration", err.text);
+		conf_free(&c);
 		return;
 	}
 	if (strcmp(c.own_id, cur->own_id) != 0 ||
