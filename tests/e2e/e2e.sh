@@ -1,0 +1,93 @@
+# e2e.sh: the whole chain, sourced by the e2e tests and the demo:
+# posgw-sim (ПОС + adapter) -> posgw-edge -> transfer -> posgw-core -> EDMS
+# folder <- edms-clerk.sh, and back to the simulator.
+#   e2e_setup MODE      MODE: shared (transfer folders shared by both
+#                       gateways), media (an operator carries packages with
+#                       posgw media export/import), lost (media, one
+#                       package lost on the way and resent)
+#   e2e_run N TIMEOUT   run the round trip for N appeals; prints the
+#                       simulator's summary line; returns its status
+#   e2e_stop            stop everything started
+# Needs from the caller: $WORK, $POSGW, $POSGW_EDGE, $POSGW_CORE, $POSGW_SIM,
+# $POSGW_SCHEMADIR, make_pair from tests/shell/lib.sh.
+
+E2E_DIR=$(cd "$(dirname "${E2E_SELF:-$0}")" && pwd)
+E2E_PIDS=""
+
+# e2e_setup MODE: keys, configurations and folders for the chain.
+e2e_setup() {
+	E2E_MODE=$1
+	make_pair "resend_interval = 3
+max_wait_ms = 50
+receipt_delay = 1" "resend_interval = 3
+max_wait_ms = 50
+receipt_delay = 1"
+	if [ "$E2E_MODE" != shared ]; then
+		# separate outbox and inbox per side; the carrier moves packages
+		mkdir -p "$WORK/edge-out" "$WORK/edge-in" "$WORK/core-out" "$WORK/core-in" "$WORK/media"
+		sed -i -e "s|^inbox = .*|inbox = $WORK/edge-in|" -e "s|^outbox = .*|outbox = $WORK/edge-out|" "$EDGE_CONF"
+		sed -i -e "s|^inbox = .*|inbox = $WORK/core-in|" -e "s|^outbox = .*|outbox = $WORK/core-out|" "$CORE_CONF"
+	fi
+}
+
+# e2e_carrier: an operator carrying a medium between the zones, both ways.
+e2e_carrier() {
+	lost_done=0
+	round=0
+	while :; do
+		"$POSGW" media export --from "$WORK/edge-out" --to "$WORK/media" --operator carrier >/dev/null 2>>"$WORK/carrier.log"
+		if [ "$E2E_MODE" = lost ] && [ $lost_done -eq 0 ]; then
+			victim=$(ls "$WORK/media" 2>/dev/null | grep '^edge-01\..*\.pkg$' | sed -n 3p)
+			if [ -n "$victim" ]; then
+				# the medium loses one package: gone from media and inventory
+				rm -f "$WORK/media/$victim"
+				grep -v " $victim " "$WORK/media/posgw-inventory.txt" >"$WORK/inv.tmp" &&
+					mv "$WORK/inv.tmp" "$WORK/media/posgw-inventory.txt"
+				echo "lost $victim" >>"$WORK/carrier.log"
+				lost_done=1
+			fi
+		fi
+		"$POSGW" media import --from "$WORK/media" --to "$WORK/core-in" --for core-01 >/dev/null 2>>"$WORK/carrier.log"
+		"$POSGW" media export --from "$WORK/core-out" --to "$WORK/media" --operator carrier >/dev/null 2>>"$WORK/carrier.log"
+		"$POSGW" media import --from "$WORK/media" --to "$WORK/edge-in" --for edge-01 >/dev/null 2>>"$WORK/carrier.log"
+		round=$((round + 1))
+		# the operator's routine: when the core reports gaps, export again
+		if [ $((round % 10)) -eq 0 ] &&
+			"$POSGW" transfer status --config "$CORE_CONF" 2>/dev/null | grep -q '^gaps: [0-9]'; then
+			"$POSGW" media export --from "$WORK/edge-out" --to "$WORK/media" --resend --operator carrier >/dev/null 2>>"$WORK/carrier.log"
+			echo "resend after gaps" >>"$WORK/carrier.log"
+		fi
+		sleep 0.3
+	done
+}
+
+# e2e_run N TIMEOUT: start the chain, run the simulator to completion.
+e2e_run() {
+	"$POSGW_EDGE" --config "$EDGE_CONF" 2>>"$WORK/edge.log" &
+	E2E_PIDS="$E2E_PIDS $!"
+	"$POSGW_CORE" --config "$CORE_CONF" 2>>"$WORK/core.log" &
+	E2E_PIDS="$E2E_PIDS $!"
+	POSGW=$POSGW sh "$E2E_DIR/edms-clerk.sh" "$CORE_CONF" "$EDMS/export" "$KEYS" "$WORK/clerk" &
+	E2E_PIDS="$E2E_PIDS $!"
+	if [ "$E2E_MODE" != shared ]; then
+		e2e_carrier &
+		E2E_PIDS="$E2E_PIDS $!"
+	fi
+	"$POSGW_SIM" --base "$SMEV" --mnemonic POSGW_TEST --count "$1" --seed 42 \
+		--rate 0 --signer-trust "$KEYS/official.crt" --until-complete \
+		--timeout "$2" --summary "$WORK/sim-summary.txt" 2>>"$WORK/sim.log" >"$WORK/sim.out"
+	E2E_STATUS=$?
+	tail -1 "$WORK/sim.out"
+	return $E2E_STATUS
+}
+
+# e2e_stop: stop the daemons (SIGTERM, so they sign a last checkpoint).
+e2e_stop() {
+	for p in $E2E_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $E2E_PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	E2E_PIDS=""
+}
