@@ -238,6 +238,65 @@ transfer_print_gaps(struct db *db, const char *peer, FILE *out)
 		    ngaps, peer);
 }
 
+/* Print the newest package of a direction with its state and time. */
+static void
+transfer_last(struct db *db, const char *dir, const char *label)
+{
+	sqlite3_stmt *st;
+	char t[32];
+
+	st = db_prepare(db, "SELECT name, state, COALESCE(sent, received, created)"
+			    " FROM packages WHERE direction = ? AND control = 0"
+			    " ORDER BY id DESC LIMIT 1");
+	sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		time_format((time_t)sqlite3_column_int64(st, 2), t, sizeof t);
+		printf("%s: %s (%s, %s)\n", label,
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), t);
+	} else
+		printf("%s: none\n", label);
+	sqlite3_finalize(st);
+}
+
+/*
+ * The oldest appeal without a final event (answer, decline, forward): the
+ * appeals this gateway received (core) or sent (edge), matched with the
+ * events that went the other way.
+ */
+static void
+transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
+{
+	sqlite3_stmt *st;
+	char age[32];
+	/* the edge sends appeals, the core receives them */
+	int edge = db_int(db, "SELECT COUNT(*) FROM documents WHERE kind ="
+			      " 'appeal' AND direction = 'out'", 0) > 0;
+
+	st = db_prepare(db,
+	    "SELECT a.pos_id, a.created / 1000, (SELECT COUNT(*) FROM documents a2"
+	    "  WHERE a2.kind = 'appeal' AND a2.direction = a.direction"
+	    "  AND NOT EXISTS (SELECT 1 FROM documents e2 WHERE e2.kind = 'event'"
+	    "  AND e2.pos_id = a2.pos_id AND e2.direction != a2.direction AND"
+	    "  (instr(e2.body, 'type=\"answer\"') OR instr(e2.body, 'type=\"decline\"')"
+	    "  OR instr(e2.body, 'type=\"forward\"'))))"
+	    " FROM documents a WHERE a.kind = 'appeal' AND a.direction = ?"
+	    " AND NOT EXISTS (SELECT 1 FROM documents e WHERE e.kind = 'event'"
+	    " AND e.pos_id = a.pos_id AND e.direction != a.direction AND"
+	    " (instr(e.body, 'type=\"answer\"') OR instr(e.body, 'type=\"decline\"')"
+	    " OR instr(e.body, 'type=\"forward\"')))"
+	    " ORDER BY a.created LIMIT 1");
+	sqlite3_bind_text(st, 1, edge ? "out" : "in", -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		transfer_age(age, sizeof age, now - sqlite3_column_int64(st, 1));
+		printf("oldest unanswered appeal: %s, %s old (%lld unanswered)\n",
+		    (const char *)sqlite3_column_text(st, 0), age,
+		    (long long)sqlite3_column_int64(st, 2));
+	} else
+		printf("oldest unanswered appeal: none\n");
+	sqlite3_finalize(st);
+}
+
 /* posgw transfer status */
 static int
 transfer_status(int argc, char **argv)
@@ -327,6 +386,9 @@ transfer_status(int argc, char **argv)
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2));
 	sqlite3_finalize(st);
+	transfer_last(db, "out", "last package out");
+	transfer_last(db, "in", "last package in");
+	transfer_oldest_unanswered(db, c.own_id, now);
 	time_format((time_t)db_int(db, "SELECT MAX(at) FROM checkpoints", 0), t,
 	    sizeof t);
 	printf("journal: %" PRId64 " entries, last checkpoint at entry %" PRId64
@@ -394,6 +456,13 @@ fail:
 	xfer_close(x);
 	conf_free(&c);
 	return 1;
+}
+
+/* posgw status --config FILE: the gateway at a glance (= transfer status). */
+int
+cmd_status(int argc, char **argv)
+{
+	return transfer_status(argc, argv);
 }
 
 /* posgw transfer SUBCOMMAND */

@@ -31,6 +31,8 @@ usage(FILE *f)
 	    "  media import    check and copy packages from media to an inbox\n"
 	    "  transfer enqueue|status|resend   a gateway's queues, beside the "
 	    "daemon\n"
+	    "  status          a gateway at a glance: queues, last packages, gaps, oldest unanswered appeal\n"
+	    "  edms ...        EDMS events by hand, ССТУ map, deadlines (posgw edms --help)\n"
 	    "  journal verify  check a journal's hash chain and checkpoints\n"
 	    "  journal show    the journal as a table\n"
 	    "  journal reconcile  match both gateways' journals package by "
@@ -89,6 +91,8 @@ main(int argc, char **argv)
 		return cmd_journal(argc - 1, argv + 1);
 	if (strcmp(cmd, "edms") == 0)
 		return cmd_edms(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
 	fprintf(stderr, "posgw: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;
