@@ -1,26 +1,1332 @@
-/* core.c: placeholder until the core role lands; the daemon runs transfer only. */
+/*
+ * core.c: posgw-core's business side, the EDMS exchange folders (see
+ * edms-exchange.md and edms.c for the contract).
+ *
+ * Export: every inbound appeal, outcome and classifier document is written
+ * into the export folder durably (a hidden temp folder or file, fsync,
+ * rename, fsync of the folder) and only then marked consumed, with its
+ * journal entry, in one transaction; a crash in between writes the same
+ * files again. Import: every <import>/NAME.xml is an event the EDMS dropped; it
+ * is checked (contract, schema, appeal, order, transition, files, signatures)
+ * and either queued for the edge with the appeal's new state and a journal
+ * entry in one transaction, then removed from the folder, or moved to
+ * <import>/rejected/ with a .reason file. This file has no network code:
+ * posgw-core runs without a network.
+ */
 #include "config.h"
 
-#include "core.h"
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-/* Open the role: nothing yet. */
+#include <libxml/tree.h>
+
+#include "core.h"
+#include "digest.h"
+#include "edms.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "log.h"
+#include "schema.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+#define CORE_EXPORT_BATCH 100 /* documents exported per round */
+#define CORE_IMPORT_BATCH 64  /* event files read per round */
+#define CORE_SETTLE 5         /* seconds a torn event file may still grow */
+
+struct core {
+	struct xfer *x;
+	struct db *db;
+	struct conf_edms e; /* strings owned */
+	struct trust *signers;
+	struct pkg_limits limits;
+	unsigned sig_algs;
+	char *staging; /* private copies of answer files being checked */
+	char *last_trouble;
+};
+
+/* One event file of a round, read and prepared. */
+struct core_item {
+	char *name;
+	struct edms_event ev;
+};
+
+/* Log a warning unless it repeats the previous one (a round runs each second). */
+static void
+core_trouble(struct core *cs, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (cs->last_trouble == NULL || strcmp(cs->last_trouble, msg) != 0)
+		log_warnx("%s", msg);
+	free(cs->last_trouble);
+	cs->last_trouble = msg;
+}
+
+/* Open the role: the core's tables, the officials' trust list, staging. */
 void *
 core_open(struct xfer *x, struct conf *c, struct error *err)
 {
-	static int dummy;
+	const struct xfer_config *xc = xfer_config(x);
+	struct core *cs;
+	struct stat sb;
 
-	return &dummy;
-}
-
-/* One round: nothing yet. */
-int
-core_step(struct xfer *x, void *arg, int *did)
-{
-	return 0;
+	if (!c->edms.present || c->edms.export_dir == NULL ||
+	    c->edms.import_dir == NULL) {
+		err_set(err, ERR_NONE,
+		    "%s: [edms] export and import are required for posgw-core",
+		    c->path);
+		return NULL;
+	}
+	cs = xcalloc(1, sizeof *cs);
+	cs->x = x;
+	cs->db = xfer_db(x);
+	cs->e = c->edms;
+	cs->e.export_dir = xstrdup(c->edms.export_dir);
+	cs->e.import_dir = xstrdup(c->edms.import_dir);
+	memset(cs->e.signer_trust, 0, sizeof cs->e.signer_trust);
+	cs->e.nsigner_trust = 0;
+	cs->limits = xc->verify.limits;
+	cs->sig_algs = xc->verify.sig_algs;
+	if ((cs->signers = edms_trust_load(&c->edms, err)) == NULL ||
+	    edms_schema(cs->db, err) == -1)
+		goto fail;
+	/* never emptied here: --check-config may run beside the daemon */
+	xasprintf(&cs->staging, "%s/edms-staging", xc->state_dir);
+	if (fs_mkdir_p(cs->staging, 0700) == -1) {
+		err_set(err, ERR_NONE, "cannot create %s: %s", cs->staging,
+		    strerror(errno));
+		goto fail;
+	}
+	if (stat(cs->e.export_dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+		log_warnx("[edms] export %s is not a directory yet; appeals "
+		          "wait until it is there",
+		    cs->e.export_dir);
+	if (stat(cs->e.import_dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+		log_warnx("[edms] import %s is not a directory yet; events "
+		          "wait until it is there",
+		    cs->e.import_dir);
+	return cs;
+fail:
+	core_close(cs);
+	return NULL;
 }
 
 /* Close the role. */
 void
 core_close(void *arg)
 {
+	struct core *cs = arg;
+
+	if (cs == NULL)
+		return;
+	trust_free(cs->signers);
+	free(cs->staging);
+	free(cs->e.export_dir);
+	free(cs->e.import_dir);
+	free(cs->last_trouble);
+	free(cs);
+}
+
+/* Mark a document consumed (inside a transaction). */
+static int
+core_consume(struct core *cs, int64_t id, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(cs->db, "UPDATE documents SET consumed = ?"
+	                        " WHERE id = ? AND consumed IS NULL");
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 2, id);
+	return db_step_done(cs->db, st, err);
+}
+
+/* Consume a document with only a journal entry, in one transaction. */
+static int
+core_consume_only(struct core *cs, int64_t id, const char *kind,
+    const char *pos, const char *detail, struct error *err)
+{
+	if (db_begin(cs->db, err) == -1)
+		return -1;
+	if (core_consume(cs, id, err) == -1 ||
+	    journal_append(cs->db, kind, NULL, pos, detail, err) == -1) {
+		db_rollback(cs->db);
+		return -1;
+	}
+	return db_commit(cs->db, err);
+}
+
+/* The text of an element, or "" (the caller frees with xmlFree). */
+static xmlChar *
+core_text(xmlNodePtr n)
+{
+	xmlChar *t = n != NULL ? xmlNodeGetContent(n) : NULL;
+
+	return t != NULL ? t : xmlStrdup((const xmlChar *)"");
+}
+
+/* The first child element with this name, or NULL. */
+static xmlNodePtr
+core_child(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr c;
+
+	for (c = parent->children; c != NULL; c = c->next)
+		if (xmlsafe_is(c, NS_EXCHANGE, name))
+			return c;
+	return NULL;
+}
+
+/* Look up the ССТУ topic of a ПОС code; 1 if mapped. */
+static int
+core_topic(
+    struct core *cs, const char *code, char *sstu, size_t slen, char **name)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (code == NULL)
+		return 0;
+	st = db_prepare(cs->db, "SELECT sstu_code, name FROM core_topics"
+	                        " WHERE pos_code = ?");
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(
+		    sstu, slen, "%s", (const char *)sqlite3_column_text(st, 0));
+		*name = sqlite3_column_type(st, 1) == SQLITE_NULL
+		            ? NULL
+		            : xstrdup((const char *)sqlite3_column_text(st, 1));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Put the ССТУ topic into an appeal after its subcategory (or category):
+ * the subcategory's mapping wins over the category's. A <topic> the edge
+ * wrote is dropped: only the core maps. Returns the code used, or "".
+ */
+static void
+core_add_topic(struct core *cs, xmlNodePtr root, char *sstu, size_t slen)
+{
+	xmlNodePtr cat = core_child(root, "category");
+	xmlNodePtr sub = core_child(root, "subcategory");
+	xmlNodePtr old, after, topic;
+	char *name = NULL;
+
+	sstu[0] = '\0';
+	while ((old = core_child(root, "topic")) != NULL) {
+		xmlUnlinkNode(old);
+		xmlFreeNode(old);
+	}
+	if (!core_topic(cs, sub ? xmlsafe_attr(sub, "code") : NULL, sstu, slen,
+	        &name) &&
+	    !core_topic(
+	        cs, cat ? xmlsafe_attr(cat, "code") : NULL, sstu, slen, &name))
+		return;
+	after = sub != NULL ? sub : cat;
+	if (after == NULL) {
+		sstu[0] = '\0';
+		free(name);
+		return;
+	}
+	topic =
+	    xmlNewDocNode(root->doc, root->ns, (const xmlChar *)"topic", NULL);
+	xmlNewProp(topic, (const xmlChar *)"sstu-code", (const xmlChar *)sstu);
+	if (name != NULL && *name != '\0')
+		xmlAddChild(
+		    topic, xmlNewDocText(root->doc, (const xmlChar *)name));
+	after = xmlAddNextSibling(
+	    after, xmlNewDocText(root->doc, (const xmlChar *)"\n  "));
+	xmlAddNextSibling(after, topic);
+	free(name);
+}
+
+/* The digest of the stored file a document references by payload path. */
+static int
+core_file_digest(struct core *cs, int64_t id, const char *path, char *hex)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	st = db_prepare(cs->db, "SELECT digest FROM files WHERE"
+	                        " document_id = ? AND path = ?");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(
+		    hex, 80, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Move what the temp folder holds into an existing appeal folder (a crash
+ * after the rename and before the commit left it there), then drop it.
+ */
+static int
+core_merge(const char *tmp, const char *dst, struct error *err)
+{
+	struct dirent *de;
+	char *a, *b;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(tmp)) == NULL)
+		return err_set(
+		    err, ERR_NONE, "cannot read %s: %s", tmp, strerror(errno));
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		xasprintf(&a, "%s/%s", tmp, de->d_name);
+		xasprintf(&b, "%s/%s", dst, de->d_name);
+		if (rename(a, b) == -1)
+			rc = err_set(err, ERR_NONE, "cannot move %s to %s: %s",
+			    a, b, strerror(errno));
+		free(a);
+		free(b);
+	}
+	closedir(d);
+	if (rc == 0 && fs_fsync_dir(dst, err) == -1)
+		rc = -1;
+	if (rc == 0)
+		fs_rmtree(tmp);
+	return rc;
+}
+
+/* Write the appeal folder: temp folder, files fsynced, rename, fsync. */
+static int
+core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
+    const xmlChar *xml, int xlen, size_t *natt, struct error *err)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc), c;
+	char *tmp, *dst, **used = NULL, name[EDMS_NAME_MAX + 1], hex[80];
+	const char *path, *orig;
+	size_t nused = 0, i;
+	int rc = -1;
+
+	*natt = 0;
+	xasprintf(&tmp, "%s/.%s.tmp", cs->e.export_dir, pos);
+	xasprintf(&dst, "%s/%s", cs->e.export_dir, pos);
+	fs_rmtree(tmp);
+	if (mkdir(tmp, 0770) == -1) {
+		err_set(err, ERR_NONE,
+		    "cannot create %s: %s; check that [edms] export exists "
+		    "and posgw-core may write there",
+		    tmp, strerror(errno));
+		goto out;
+	}
+	if (fs_write_file(tmp, "appeal.xml", xml, (size_t)xlen, 0660, 1, err) ==
+	    -1)
+		goto out;
+	used = xreallocarray(used, nused + 1, sizeof *used);
+	used[nused++] = xstrdup("appeal.xml");
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!xmlsafe_is(c, NS_EXCHANGE, "attachment"))
+			continue;
+		path = xmlsafe_attr(c, "path");
+		orig = xmlsafe_attr(c, "name");
+		if (path == NULL || !core_file_digest(cs, id, path, hex)) {
+			err_set(err, ERR_NONE,
+			    "appeal %s: the file store has no %s; the core's "
+			    "state directory is damaged (see posgw transfer "
+			    "status)",
+			    pos, path != NULL ? path : "attachment");
+			goto out;
+		}
+		edms_sanitize(orig != NULL ? orig : "", name, sizeof name);
+		if (strncasecmp(name, "outcome-", 8) == 0) {
+			char *t;
+			xasprintf(&t, "_%s", name);
+			edms_sanitize(t, name, sizeof name);
+			free(t);
+		}
+		edms_unique(name, sizeof name, used, nused);
+		used = xreallocarray(used, nused + 1, sizeof *used);
+		used[nused++] = xstrdup(name);
+		if (edms_copy(xfer_file_path(cs->x, hex), tmp, name, 0660,
+		        UINT64_MAX, EDMS_COPY_SYNC, err) == -1)
+			goto out;
+		(*natt)++;
+	}
+	if (fs_fsync_dir(tmp, err) == -1)
+		goto out;
+	if (rename(tmp, dst) == -1) {
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			err_set(err, ERR_NONE, "cannot rename %s to %s: %s",
+			    tmp, dst, strerror(errno));
+			goto out;
+		}
+		if (core_merge(tmp, dst, err) == -1)
+			goto out;
+	}
+	rc = fs_fsync_dir(cs->e.export_dir, err);
+out:
+	if (rc == -1)
+		fs_rmtree(tmp);
+	for (i = 0; i < nused; i++)
+		free(used[i]);
+	free(used);
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+/* Is an appeal exported already? Copies its export time into when. */
+static int
+core_known(struct core *cs, const char *pos, int64_t *when)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	st = db_prepare(
+	    cs->db, "SELECT exported_at FROM core_appeals WHERE pos_id = ?");
+	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*when = sqlite3_column_int64(st, 0);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Bind an element's code attribute and text to two parameters. */
+static void
+core_bind_coded(sqlite3_stmt *st, int i, xmlNodePtr n)
+{
+	xmlChar *t;
+
+	if (n == NULL)
+		return;
+	sqlite3_bind_text(st, i, xmlsafe_attr(n, "code"), -1, SQLITE_TRANSIENT);
+	t = core_text(n);
+	sqlite3_bind_text(st, i + 1, (const char *)t, -1, SQLITE_TRANSIENT);
+	xmlFree(t);
+}
+
+/* Export one appeal document and record it. */
+static int
+core_export_appeal(
+    struct core *cs, int64_t id, const char *body, int blen, struct error *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	xmlChar *xml = NULL;
+	sqlite3_stmt *st;
+	const char *pos, *kind, *created;
+	char sstu[80], due[11], detail[512], t[32];
+	int64_t when;
+	size_t natt;
+	int xlen, rc = -1;
+
+	doc = xmlsafe_parse(body, (size_t)blen, "appeal", cs->limits.max_depth,
+	    ERR_PAYLOAD, err);
+	if (doc == NULL)
+		return core_consume_only(
+		    cs, id, "document.ignored", NULL, err->text, err);
+	root = xmlDocGetRootElement(doc);
+	pos = xmlsafe_attr(root, "pos-id");
+	kind = xmlsafe_attr(root, "kind");
+	created = xmlsafe_attr(root, "created");
+	if (pos == NULL || kind == NULL || created == NULL ||
+	    edms_initial_due(kind, created, &cs->e, due) == -1) {
+		rc = core_consume_only(cs, id, "document.ignored", pos,
+		    "appeal without pos-id, kind or created", err);
+		goto out;
+	}
+	if (core_known(cs, pos, &when)) {
+		time_format((time_t)when, t, sizeof t);
+		snprintf(detail, sizeof detail,
+		    "appeal %s was exported at %s; not exported again", pos, t);
+		log_info("%s", detail);
+		rc = core_consume_only(
+		    cs, id, "appeal.duplicate", pos, detail, err);
+		goto out;
+	}
+	core_add_topic(cs, root, sstu, sizeof sstu);
+	if (xmlsafe_attr(root, "due") == NULL)
+		xmlSetProp(root, (const xmlChar *)"due", (const xmlChar *)due);
+	xmlDocDumpMemoryEnc(doc, &xml, &xlen, "UTF-8");
+	if (core_write_appeal(cs, id, pos, doc, xml, xlen, &natt, err) == -1)
+		goto out;
+	snprintf(detail, sizeof detail,
+	    "%s/%s: %s, %zu attachment(s), %s%s, due %s", cs->e.export_dir, pos,
+	    kind, natt, sstu[0] ? "ССТУ topic " : "no ССТУ topic", sstu, due);
+	if (db_begin(cs->db, err) == -1)
+		goto out;
+	st = db_prepare(cs->db,
+	    "INSERT INTO core_appeals (pos_id, kind, created, due, state,"
+	    " exported_at, document_id, category, category_name, subcategory,"
+	    " subcategory_name, sstu) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?,"
+	    " ?, ?, ?)");
+	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, created, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, due, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 6, id);
+	core_bind_coded(st, 7, core_child(root, "category"));
+	core_bind_coded(st, 9, core_child(root, "subcategory"));
+	if (sstu[0] != '\0')
+		sqlite3_bind_text(st, 11, sstu, -1, SQLITE_STATIC);
+	if (db_step_done(cs->db, st, err) == -1 ||
+	    core_consume(cs, id, err) == -1 ||
+	    journal_append(cs->db, "appeal.exported", NULL, pos, detail, err) ==
+	        -1) {
+		db_rollback(cs->db);
+		goto out;
+	}
+	if (db_commit(cs->db, err) == -1)
+		goto out;
+	log_info("exported appeal %s", detail);
+	rc = 0;
+out:
+	xmlFree(xml);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* Does dir/name hold exactly these bytes? */
+static int
+core_same(const char *dir, const char *name, const char *buf, size_t len)
+{
+	char *path, *have;
+	struct stat sb;
+	FILE *f;
+	int same = 0;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	if (stat(path, &sb) == 0 && (size_t)sb.st_size == len &&
+	    (f = fopen(path, "r")) != NULL) {
+		have = xmalloc(len + 1);
+		same = fread(have, 1, len, f) == len &&
+		       memcmp(have, buf, len) == 0;
+		free(have);
+		fclose(f);
+	}
+	free(path);
+	return same;
+}
+
+/*
+ * Write an outcome as <export>/<pos-id>/<name> durably; a different file
+ * already there of that name is kept and this one becomes "<stem> (2).xml".
+ * The final name goes back in name.
+ */
+static int
+core_write_outcome(struct core *cs, const char *pos, char *name, size_t len,
+    const char *body, size_t blen, struct error *err)
+{
+	char *dir, *path, *orig = xstrdup(name), **used = NULL;
+	size_t nused = 0, i;
+	int rc = -1, fresh = 0;
+
+	xasprintf(&dir, "%s/%s", cs->e.export_dir, pos);
+	if (mkdir(dir, 0770) == 0)
+		fresh = 1;
+	else if (errno != EEXIST) {
+		err_set(err, ERR_NONE,
+		    "cannot create %s: %s; check that [edms] export exists "
+		    "and posgw-core may write there",
+		    dir, strerror(errno));
+		goto out;
+	}
+	if (fresh && fs_fsync_dir(cs->e.export_dir, err) == -1)
+		goto out;
+	for (;;) {
+		if (core_same(dir, name, body, blen)) {
+			rc = 0; /* written before a crash */
+			goto out;
+		}
+		xasprintf(&path, "%s/%s", dir, name);
+		if (access(path, F_OK) == -1) {
+			free(path);
+			break;
+		}
+		free(path);
+		used = xreallocarray(used, nused + 1, sizeof *used);
+		used[nused++] = xstrdup(name);
+		snprintf(name, len, "%s", orig);
+		edms_unique(name, len, used, nused);
+	}
+	rc = fs_write_file(dir, name, body, blen, 0660, 0, err);
+out:
+	for (i = 0; i < nused; i++)
+		free(used[i]);
+	free(used);
+	free(orig);
+	free(dir);
+	return rc;
+}
+
+/* Export one outcome document and record it. */
+static int
+core_export_outcome(
+    struct core *cs, int64_t id, const char *body, int blen, struct error *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root, c = NULL;
+	sqlite3_stmt *st;
+	const char *pos, *n, *what, *code;
+	char name[96], detail[512];
+	int64_t when, feedbacks;
+	int rc = -1, feedback, reappeal;
+
+	doc = xmlsafe_parse(body, (size_t)blen, "outcome", cs->limits.max_depth,
+	    ERR_PAYLOAD, err);
+	if (doc == NULL)
+		return core_consume_only(
+		    cs, id, "document.ignored", NULL, err->text, err);
+	root = xmlDocGetRootElement(doc);
+	pos = xmlsafe_attr(root, "pos-id");
+	n = xmlsafe_attr(root, "n");
+	for (c = root->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			break;
+	what = c != NULL ? (const char *)c->name : "?";
+	feedback = strcmp(what, "feedback") == 0;
+	if (pos == NULL || !core_known(cs, pos, &when)) {
+		snprintf(detail, sizeof detail,
+		    "outcome (%s) for appeal %s, which this core never "
+		    "exported; "
+		    "not exported",
+		    what, pos != NULL ? pos : "?");
+		log_warnx("%s", detail);
+		rc = core_consume_only(
+		    cs, id, "outcome.orphan", pos, detail, err);
+		goto out;
+	}
+	if (!feedback && n == NULL) {
+		snprintf(detail, sizeof detail,
+		    "outcome (%s) for appeal %s names no event n; not exported",
+		    what, pos);
+		log_warnx("%s", detail);
+		rc = core_consume_only(
+		    cs, id, "outcome.malformed", pos, detail, err);
+		goto out;
+	}
+	feedbacks = 0;
+	if (feedback) {
+		st = db_prepare(cs->db, "SELECT feedbacks FROM core_appeals"
+		                        " WHERE pos_id = ?");
+		sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			feedbacks = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		snprintf(name, sizeof name, "outcome-feedback-%" PRId64 ".xml",
+		    feedbacks + 1);
+	} else
+		snprintf(name, sizeof name, "outcome-%s.xml", n);
+	if (core_write_outcome(
+	        cs, pos, name, sizeof name, body, (size_t)blen, err) == -1)
+		goto out;
+	code = c != NULL ? (xmlsafe_attr(c, "status-code") != NULL
+	                           ? xmlsafe_attr(c, "status-code")
+	                           : xmlsafe_attr(c, "code"))
+	                 : NULL;
+	if (feedback)
+		snprintf(detail, sizeof detail,
+		    "%s/%s/%s: feedback rating %s%s", cs->e.export_dir, pos,
+		    name, xmlsafe_attr(c, "rating"),
+		    xmlsafe_attr(c, "re-appeal") != NULL &&
+		            strcmp(xmlsafe_attr(c, "re-appeal"), "true") == 0
+		        ? ", re-appeal"
+		        : "");
+	else
+		snprintf(detail, sizeof detail, "%s/%s/%s: event n=%s %s%s%s",
+		    cs->e.export_dir, pos, name, n, what, code ? " " : "",
+		    code ? code : "");
+	reappeal = feedback && xmlsafe_attr(c, "re-appeal") != NULL &&
+	           strcmp(xmlsafe_attr(c, "re-appeal"), "true") == 0;
+	if (db_begin(cs->db, err) == -1)
+		goto out;
+	if (feedback) {
+		st = db_prepare(cs->db,
+		    "UPDATE core_appeals SET feedbacks = feedbacks + 1,"
+		    " reappeal = MAX(reappeal, ?) WHERE pos_id = ?");
+		sqlite3_bind_int(st, 1, reappeal);
+		sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
+	} else {
+		st = db_prepare(cs->db, "UPDATE core_events SET outcome = ?"
+		                        " WHERE pos_id = ? AND n = ?");
+		sqlite3_bind_text(st, 1, what, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, strtoll(n, NULL, 10));
+	}
+	if (db_step_done(cs->db, st, err) == -1 ||
+	    core_consume(cs, id, err) == -1 ||
+	    journal_append(
+	        cs->db, "outcome.exported", NULL, pos, detail, err) == -1) {
+		db_rollback(cs->db);
+		goto out;
+	}
+	if (db_commit(cs->db, err) == -1)
+		goto out;
+	log_info("exported outcome %s", detail);
+	rc = 0;
+out:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* Export a classifier as <export>/classifier.xml (atomic replace). */
+static int
+core_export_classifier(
+    struct core *cs, int64_t id, const char *body, int blen, struct error *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root, c;
+	char detail[512];
+	const char *version;
+	long ncat = 0;
+
+	doc = xmlsafe_parse(body, (size_t)blen, "classifier",
+	    cs->limits.max_depth, ERR_PAYLOAD, err);
+	if (doc == NULL)
+		return core_consume_only(
+		    cs, id, "document.ignored", NULL, err->text, err);
+	root = xmlDocGetRootElement(doc);
+	for (c = root->children; c != NULL; c = c->next)
+		if (xmlsafe_is(c, NS_EXCHANGE, "category"))
+			ncat++;
+	version = xmlsafe_attr(root, "version");
+	snprintf(detail, sizeof detail,
+	    "%s/classifier.xml: version %.200s, %ld categories",
+	    cs->e.export_dir, version != NULL ? version : "?", ncat);
+	xmlFreeDoc(doc);
+	if (fs_write_file(cs->e.export_dir, "classifier.xml", body,
+	        (size_t)blen, 0660, 1, err) == -1 ||
+	    core_consume_only(
+	        cs, id, "classifier.exported", NULL, detail, err) == -1)
+		return -1;
+	log_info("exported classifier %s", detail);
+	return 0;
+}
+
+/*
+ * Export pending inbound documents in arrival order. A failure stops the
+ * round, so that an outcome never overtakes its appeal.
+ */
+static int
+core_export(struct core *cs, int *did)
+{
+	sqlite3_stmt *st;
+	struct error err = {0};
+	int64_t ids[CORE_EXPORT_BATCH];
+	char kinds[CORE_EXPORT_BATCH][16], detail[128], *body, *pos;
+	size_t n = 0, i;
+	int blen, rc = 0;
+
+	st = db_prepare(cs->db, "SELECT id, kind FROM documents WHERE"
+	                        " direction = 'in' AND consumed IS NULL"
+	                        " ORDER BY id LIMIT ?");
+	sqlite3_bind_int(st, 1, CORE_EXPORT_BATCH);
+	while (n < CORE_EXPORT_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		snprintf(kinds[n], sizeof kinds[n], "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n && rc == 0; i++) {
+		st = db_prepare(
+		    cs->db, "SELECT body, pos_id FROM documents WHERE id = ?");
+		sqlite3_bind_int64(st, 1, ids[i]);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			continue;
+		}
+		/* a copy: no statement stays open across the transactions */
+		blen = sqlite3_column_bytes(st, 0);
+		body = xmalloc((size_t)blen + 1);
+		memcpy(body, sqlite3_column_blob(st, 0), (size_t)blen);
+		body[blen] = '\0';
+		pos = sqlite3_column_type(st, 1) == SQLITE_NULL
+		          ? NULL
+		          : xstrdup((const char *)sqlite3_column_text(st, 1));
+		sqlite3_finalize(st);
+		if (strcmp(kinds[i], "appeal") == 0)
+			rc = core_export_appeal(cs, ids[i], body, blen, &err);
+		else if (strcmp(kinds[i], "outcome") == 0)
+			rc = core_export_outcome(cs, ids[i], body, blen, &err);
+		else if (strcmp(kinds[i], "classifier") == 0)
+			rc = core_export_classifier(
+			    cs, ids[i], body, blen, &err);
+		else {
+			snprintf(detail, sizeof detail,
+			    "a %.15s document is not for the core; not "
+			    "exported",
+			    kinds[i]);
+			log_warnx("document %" PRId64 ": %s", ids[i], detail);
+			rc = core_consume_only(
+			    cs, ids[i], "document.ignored", pos, detail, &err);
+		}
+		free(body);
+		free(pos);
+		if (rc == 0)
+			(*did)++;
+	}
+	if (rc == -1)
+		core_trouble(cs, "export: %s; will retry", err.text);
+	return rc;
+}
+
+/* A name for dir/want that is not taken yet (nor its .reason), in out. */
+static void
+core_free_name(const char *dir, const char *want, char *out, size_t len)
+{
+	char *path, **used = NULL;
+	size_t nused = 0, i;
+	int taken;
+
+	snprintf(out, len, "%s", want);
+	for (;;) {
+		xasprintf(&path, "%s/%s", dir, out);
+		taken = access(path, F_OK) == 0;
+		free(path);
+		xasprintf(&path, "%s/%s.reason", dir, out);
+		taken = taken || access(path, F_OK) == 0;
+		free(path);
+		if (!taken || nused > 10000)
+			break;
+		used = xreallocarray(used, nused + 1, sizeof *used);
+		used[nused++] = xstrdup(out);
+		snprintf(out, len, "%s", want);
+		edms_unique(out, len, used, nused);
+	}
+	for (i = 0; i < nused; i++)
+		free(used[i]);
+	free(used);
+}
+
+/* Move import/name to rejected/ under a free name; ENOENT is fine. */
+static int
+core_move_rejected(
+    struct core *cs, const char *rejdir, const char *name, struct error *err)
+{
+	char *src, *dst, final[512];
+
+	xasprintf(&src, "%s/%s", cs->e.import_dir, name);
+	core_free_name(rejdir, name, final, sizeof final);
+	xasprintf(&dst, "%s/%s", rejdir, final);
+	if (rename(src, dst) == -1 && errno != ENOENT) {
+		err_set(err, ERR_NONE, "cannot move %s to %s: %s", src, dst,
+		    strerror(errno));
+		free(src);
+		free(dst);
+		return -1;
+	}
+	free(src);
+	free(dst);
+	return 0;
+}
+
+/*
+ * Reject an event file: <import>/rejected/<name>.reason says "what: text",
+ * the file and the answer files it names move beside it, and the journal
+ * records it. Nothing of it is queued.
+ */
+static int
+core_reject(struct core *cs, const char *name, const struct edms_event *ev,
+    const struct edms_why *why)
+{
+	struct error err = {0};
+	char *rejdir, final[512], *reason, rname[600], detail[1200];
+	const char *pos = ev != NULL && ev->pos_id[0] ? ev->pos_id : NULL;
+	size_t i;
+	int n, rc = -1;
+
+	xasprintf(&rejdir, "%s/rejected", cs->e.import_dir);
+	if (mkdir(rejdir, 0770) == -1 && errno != EEXIST) {
+		core_trouble(cs, "cannot create %s: %s; event file %s waits",
+		    rejdir, strerror(errno), name);
+		free(rejdir);
+		return -1;
+	}
+	core_free_name(rejdir, name, final, sizeof final);
+	snprintf(rname, sizeof rname, "%s.reason", final);
+	n = xasprintf(&reason, "%s: %s\n", why->what, why->text);
+	if (fs_write_file(rejdir, rname, reason, (size_t)n, 0660, 1, &err) ==
+	    -1)
+		goto out;
+	for (i = 0; ev != NULL && i < ev->nfiles; i++) {
+		if (edms_plain_name(ev->files[i].rel) &&
+		    core_move_rejected(cs, rejdir, ev->files[i].rel, &err) ==
+		        -1)
+			goto out;
+		if (edms_plain_name(ev->files[i].sig) &&
+		    core_move_rejected(cs, rejdir, ev->files[i].sig, &err) ==
+		        -1)
+			goto out;
+	}
+	{
+		char *src, *dst;
+		xasprintf(&src, "%s/%s", cs->e.import_dir, name);
+		xasprintf(&dst, "%s/%s", rejdir, final);
+		if (rename(src, dst) == -1)
+			err_set(&err, ERR_NONE, "cannot move %s to %s: %s", src,
+			    dst, strerror(errno));
+		free(src);
+		free(dst);
+		if (err.text[0] != '\0')
+			goto out;
+	}
+	if (fs_fsync_dir(rejdir, &err) == -1 ||
+	    fs_fsync_dir(cs->e.import_dir, &err) == -1)
+		goto out;
+	snprintf(
+	    detail, sizeof detail, "%s: %s: %s", name, why->what, why->text);
+	if (db_begin(cs->db, &err) == -1)
+		goto out;
+	if (journal_append(cs->db, "event.rejected", NULL, pos, detail, &err) ==
+	    -1) {
+		db_rollback(cs->db);
+		goto out;
+	}
+	if (db_commit(cs->db, &err) == -1)
+		goto out;
+	log_warnx("import %s: rejected %s: %s: %s; moved to %s/%s",
+	    cs->e.import_dir, name, why->what, why->text, rejdir, final);
+	rc = 0;
+out:
+	if (rc == -1)
+		core_trouble(cs, "rejecting event file %s: %s", name, err.text);
+	free(reason);
+	free(rejdir);
+	return rc;
+}
+
+/* Remove the accepted event file and its answer files from the import folder. */
+static void
+core_remove(struct core *cs, const char *name, const struct edms_event *ev)
+{
+	struct error err = {0};
+	char *p;
+	size_t i;
+
+	for (i = 0; i < ev->nfiles; i++) {
+		xasprintf(&p, "%s/%s", cs->e.import_dir, ev->files[i].rel);
+		unlink(p);
+		free(p);
+		xasprintf(&p, "%s/%s", cs->e.import_dir, ev->files[i].sig);
+		unlink(p);
+		free(p);
+	}
+	xasprintf(&p, "%s/%s", cs->e.import_dir, name);
+	if (unlink(p) == -1 && errno != ENOENT)
+		core_trouble(cs,
+		    "cannot remove %s: %s; it was accepted, "
+		    "remove it by hand",
+		    p, strerror(errno));
+	free(p);
+	if (fs_fsync_dir(cs->e.import_dir, &err) == -1)
+		core_trouble(cs, "%s", err.text);
+}
+
+/*
+ * Copy an import-folder file into staging under tmp (a private copy is
+ * what gets checked and sent, so the EDMS cannot change it in between).
+ * Returns 0, -1 with why (missing, not a file, too large) or -2 on our own
+ * trouble.
+ */
+static int
+core_stage(struct core *cs, const char *rel, const char *role, const char *tmp,
+    uint64_t max, struct edms_why *why, struct error *err)
+{
+	struct stat sb;
+	char *src;
+	int rc;
+
+	xasprintf(&src, "%s/%s", cs->e.import_dir, rel);
+	if (lstat(src, &sb) == -1) {
+		rc = errno == ENOENT
+		         ? edms_why(why, "file",
+		               "%s %s is not in the import folder %s", role,
+		               rel, cs->e.import_dir)
+		         : (err_set(err, ERR_NONE, "cannot read %s: %s", src,
+		                strerror(errno)),
+		               -2);
+		free(src);
+		return rc;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		free(src);
+		return edms_why(why, "file",
+		    "%s %s is not a regular file (a link or a folder?)", role,
+		    rel);
+	}
+	rc = edms_copy(src, cs->staging, tmp, 0600, max, 0, err);
+	free(src);
+	if (rc == -1 && err->code == ERR_SIZE)
+		return edms_why(why, "size", "%s %s: %s", role, rel, err->text);
+	return rc == -1 ? -2 : 0;
+}
+
+/* An event already accepted with these very bytes (dropped again)? */
+static int
+core_seen(struct core *cs, const struct edms_event *ev, const char *hex)
+{
+	sqlite3_stmt *st;
+	int same = 0;
+
+	st = db_prepare(cs->db, "SELECT digest FROM core_events"
+	                        " WHERE pos_id = ? AND n = ?");
+	sqlite3_bind_text(st, 1, ev->pos_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ev->n);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		same =
+		    strcmp((const char *)sqlite3_column_text(st, 0), hex) == 0;
+	sqlite3_finalize(st);
+	return same;
+}
+
+/* Record an accepted event (inside the transaction that queues it). */
+static int
+core_record(struct core *cs, const char *name, const struct edms_event *ev,
+    const struct edms_appeal *a, const char *hex, struct error *err)
+{
+	sqlite3_stmt *st;
+	char detail[600];
+	int64_t docid;
+
+	st = db_prepare(cs->db, "SELECT MAX(id) FROM documents WHERE"
+	                        " direction = 'out' AND kind = 'event' AND"
+	                        " pos_id = ?");
+	sqlite3_bind_text(st, 1, ev->pos_id, -1, SQLITE_STATIC);
+	docid =
+	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	st = db_prepare(cs->db,
+	    "UPDATE core_appeals SET state = ?, due = ?, registered_at = ?,"
+	    " last_n = ?, postpones = ? WHERE pos_id = ?");
+	sqlite3_bind_text(st, 1, a->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->due, -1, SQLITE_STATIC);
+	if (a->registered[0] != '\0')
+		sqlite3_bind_text(st, 3, a->registered, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, a->last_n);
+	sqlite3_bind_int(st, 5, a->postpones);
+	sqlite3_bind_text(st, 6, ev->pos_id, -1, SQLITE_STATIC);
+	if (db_step_done(cs->db, st, err) == -1)
+		return -1;
+	st = db_prepare(cs->db,
+	    "INSERT OR REPLACE INTO core_events (pos_id, n, type, at, state,"
+	    " document_id, source, digest, accepted) VALUES"
+	    " (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_text(st, 1, ev->pos_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ev->n);
+	sqlite3_bind_text(st, 3, ev->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ev->at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, docid);
+	sqlite3_bind_text(st, 7, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (int64_t)time(NULL));
+	if (db_step_done(cs->db, st, err) == -1)
+		return -1;
+	snprintf(detail, sizeof detail,
+	    "n=%ld %s from %.200s, %zu file(s); appeal now %s, due %s", ev->n,
+	    ev->type, name, ev->nfiles, edms_state_label(a->state),
+	    a->due[0] ? a->due : "-");
+	return journal_append(
+	    cs->db, "event.accepted", NULL, ev->pos_id, detail, err);
+}
+
+/* Drop the private copies of one event's files. */
+static void
+core_unstage(struct core *cs, size_t nfiles)
+{
+	char *p;
+	size_t i;
+
+	for (i = 0; i < nfiles; i++) {
+		xasprintf(&p, "%s/%zu.bin", cs->staging, i + 1);
+		unlink(p);
+		free(p);
+		xasprintf(&p, "%s/%zu.p7s", cs->staging, i + 1);
+		unlink(p);
+		free(p);
+	}
+}
+
+/*
+ * Take one prepared event file: accept it (queue it for the edge, update
+ * the appeal, journal, in one transaction; then remove it from the import
+ * folder) or reject it. Returns -1 on our own trouble (the file stays).
+ */
+static int
+core_event(struct core *cs, const char *name, struct edms_event *ev)
+{
+	struct xfer_file *xf = NULL;
+	struct edms_appeal a;
+	struct edms_why why = {0};
+	struct error err = {0};
+	char hex[DIGEST_HEX_LEN + 1], *path, **src = NULL, tmp[32];
+	xmlChar *xml = NULL;
+	uint64_t size;
+	size_t i, nsrc = 0;
+	int xlen, rc = -1, r;
+
+	xasprintf(&path, "%s/%s", cs->e.import_dir, name);
+	if (digest_file_hex(DIGEST_STREEBOG256, path, hex, &size, &err) == -1)
+		goto out;
+	if (!edms_appeal_load(cs->db, ev->pos_id, &a)) {
+		edms_why(&why, "appeal",
+		    "appeal %s is unknown to posgw-core: it was never exported "
+		    "to the EDMS",
+		    ev->pos_id);
+		rc = core_reject(cs, name, ev, &why);
+		goto out;
+	}
+	if (ev->n <= a.last_n && core_seen(cs, ev, hex)) {
+		/* accepted before a crash kept us from removing it */
+		if (db_begin(cs->db, &err) == -1)
+			goto out;
+		if (journal_append(cs->db, "event.duplicate", NULL, ev->pos_id,
+		        name, &err) == -1) {
+			db_rollback(cs->db);
+			goto out;
+		}
+		if (db_commit(cs->db, &err) == -1)
+			goto out;
+		log_info("import: %s was accepted already; removing it", name);
+		core_remove(cs, name, ev);
+		rc = 0;
+		goto out;
+	}
+	if (edms_advance(&a, ev, &cs->e, &why) == -1) {
+		rc = core_reject(cs, name, ev, &why);
+		goto out;
+	}
+	src = xcalloc(2 * ev->nfiles + 1, sizeof *src);
+	xf = xcalloc(2 * ev->nfiles + 1, sizeof *xf);
+	for (i = 0; i < ev->nfiles; i++) {
+		snprintf(tmp, sizeof tmp, "%zu.bin", i + 1);
+		r = core_stage(cs, ev->files[i].rel, "answer file", tmp,
+		    cs->limits.max_entry, &why, &err);
+		if (r == 0) {
+			xasprintf(&src[nsrc], "%s/%s", cs->staging, tmp);
+			xf[nsrc].path = ev->files[i].path;
+			xf[nsrc].src = src[nsrc];
+			nsrc++;
+			snprintf(tmp, sizeof tmp, "%zu.p7s", i + 1);
+			r = core_stage(cs, ev->files[i].sig, "signature", tmp,
+			    EDMS_SIG_MAX, &why, &err);
+		}
+		if (r == 0) {
+			xasprintf(&src[nsrc], "%s/%s", cs->staging, tmp);
+			xf[nsrc].path = ev->files[i].sigpath;
+			xf[nsrc].src = src[nsrc];
+			nsrc++;
+			r = edms_file_verify(ev->files[i].rel, src[nsrc - 2],
+			    ev->files[i].sig, src[nsrc - 1], ev->files[i].size,
+			    cs->signers, cs->sig_algs, &why);
+		}
+		if (r == -1) {
+			rc = core_reject(cs, name, ev, &why);
+			goto out;
+		}
+		if (r == -2)
+			goto out;
+	}
+	xmlDocDumpMemoryEnc(ev->doc, &xml, &xlen, "UTF-8");
+	if (db_begin(cs->db, &err) == -1)
+		goto out;
+	if (xfer_enqueue(cs->x, "event", ev->pos_id, xml, (size_t)xlen, xf,
+	        nsrc, &err) == -1) {
+		db_rollback(cs->db);
+		if (err.code == ERR_PAYLOAD) {
+			edms_why(&why, "schema", "%s", err.text);
+			rc = core_reject(cs, name, ev, &why);
+		}
+		goto out;
+	}
+	if (core_record(cs, name, ev, &a, hex, &err) == -1) {
+		db_rollback(cs->db);
+		goto out;
+	}
+	if (db_commit(cs->db, &err) == -1)
+		goto out;
+	log_info("import: accepted %s: appeal %s event n=%ld %s, queued for %s",
+	    name, ev->pos_id, ev->n, ev->type, xfer_config(cs->x)->peer_id);
+	core_remove(cs, name, ev);
+	rc = 0;
+out:
+	if (rc == -1 && err.text[0] != '\0')
+		core_trouble(cs, "import %s: %s; will retry", name, err.text);
+	core_unstage(cs, ev->nfiles);
+	for (i = 0; i < nsrc; i++)
+		free(src[i]);
+	free(src);
+	free(xf);
+	xmlFree(xml);
+	free(path);
+	return rc;
+}
+
+/* Order event files by appeal, then n, then name. */
+static int
+core_item_cmp(const void *a, const void *b)
+{
+	const struct core_item *x = a, *y = b;
+	size_t lx = strlen(x->ev.pos_id), ly = strlen(y->ev.pos_id);
+	int c;
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	if ((c = strcmp(x->ev.pos_id, y->ev.pos_id)) != 0)
+		return c;
+	if (x->ev.n != y->ev.n)
+		return x->ev.n < y->ev.n ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Order names. */
+static int
+core_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The event files of the import folder: *.xml, no dot files, name order. */
+static char **
+core_list(struct core *cs, size_t *n)
+{
+	struct dirent *de;
+	char **names = NULL;
+	size_t len;
+	DIR *d;
+
+	*n = 0;
+	if ((d = opendir(cs->e.import_dir)) == NULL) {
+		core_trouble(cs,
+		    "cannot read [edms] import %s: %s; events wait until it "
+		    "is there",
+		    cs->e.import_dir, strerror(errno));
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 5 ||
+		    strcasecmp(de->d_name + len - 4, ".xml") != 0)
+			continue;
+		names = xreallocarray(names, *n + 1, sizeof *names);
+		names[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n > 0)
+		qsort(names, *n, sizeof *names, core_name_cmp);
+	return names;
+}
+
+/*
+ * One import round: read up to CORE_IMPORT_BATCH event files (name order),
+ * reject those that are not events, then take the others by appeal and n.
+ */
+static int
+core_import(struct core *cs, int *did)
+{
+	struct core_item *items = NULL;
+	struct edms_event ev;
+	struct edms_why why;
+	struct stat sb;
+	char **names, *path;
+	size_t n, i, nitems = 0;
+	int rc = 0, r, malformed;
+
+	if ((names = core_list(cs, &n)) == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (nitems + 1 > CORE_IMPORT_BATCH) {
+			*did += 1; /* more next round, right away */
+			break;
+		}
+		xasprintf(&path, "%s/%s", cs->e.import_dir, names[i]);
+		r = lstat(path, &sb);
+		free(path);
+		if (r == -1 || S_ISDIR(sb.st_mode))
+			continue;
+		if (!S_ISREG(sb.st_mode)) {
+			edms_why(&why, "file",
+			    "%s is not a regular file (a symbolic link?)",
+			    names[i]);
+			if (core_reject(cs, names[i], NULL, &why) == 0)
+				(*did)++;
+			continue;
+		}
+		r = edms_event_read(cs->e.import_dir, names[i], &cs->limits,
+		    &ev, &why, &malformed);
+		if (r == -2) {
+			core_trouble(cs, "import: %s; will retry", why.text);
+			edms_event_free(&ev);
+			rc = -1;
+			continue;
+		}
+		if (r == -1 && malformed &&
+		    sb.st_mtime > time(NULL) - CORE_SETTLE) {
+			/* perhaps still being written in place: wait */
+			log_debug(
+			    "import: %s is not well-formed yet", names[i]);
+			edms_event_free(&ev);
+			continue;
+		}
+		if (r == -1) {
+			if (core_reject(cs, names[i], &ev, &why) == 0)
+				(*did)++;
+			else
+				rc = -1;
+			edms_event_free(&ev);
+			continue;
+		}
+		items = xreallocarray(items, nitems + 1, sizeof *items);
+		items[nitems].name = names[i];
+		names[i] = NULL;
+		items[nitems++].ev = ev;
+	}
+	if (nitems > 0)
+		qsort(items, nitems, sizeof *items, core_item_cmp);
+	for (i = 0; i < nitems; i++) {
+		if (core_event(cs, items[i].name, &items[i].ev) == 0)
+			(*did)++;
+		else
+			rc = -1;
+		edms_event_free(&items[i].ev);
+		free(items[i].name);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(items);
+	return rc;
+}
+
+/* One round: export what the edge sent, import what the EDMS dropped. */
+int
+core_step(struct xfer *x, void *arg, int *did)
+{
+	struct core *cs = arg;
+	int rc = 0;
+
+	if (core_export(cs, did) == -1)
+		rc = -1;
+	if (core_import(cs, did) == -1)
+		rc = -1;
+	return rc;
 }

@@ -5,6 +5,10 @@
 #include "conf.h"
 #include "xfer.h"
 
+/* meta key and version of the edge's own tables in the shared database */
+#define EDGE_SCHEMA_KEY "edge_schema"
+#define EDGE_SCHEMA_VERSION 1
+
 void *edge_open(struct xfer *, struct conf *, struct error *);
 int edge_step(struct xfer *, void *, int *);
 void edge_close(void *);

@@ -1,4 +1,128 @@
-/* edms.h: placeholder until the core role lands. */
+/*
+ * edms.h: the EDMS exchange contract shared by posgw-core and posgw edms:
+ * the core's tables, deadlines, allowed transitions, reading and checking an
+ * event file of the import folder, writing one, and export file names.
+ */
 #ifndef POSGW_EDMS_H
 #define POSGW_EDMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "conf.h"
+#include "db.h"
+#include "error.h"
+#include "package.h"
+#include "sig.h"
+
+#define EDMS_SCHEMA_VERSION 1
+#define EDMS_NAME_MAX 200     /* bytes of an exported attachment name */
+#define EDMS_MAX_FILES 1000   /* files of one answer (event.xsd) */
+#define EDMS_SIG_MAX 1048576  /* bytes of one detached signature */
+#define EDMS_POSTPONE_DAYS 30 /* 59-FZ: one extension of up to 30 days */
+
+/* edms_copy flags */
+#define EDMS_COPY_SYNC 0x1      /* fsync the file and the directory */
+#define EDMS_COPY_NOREPLACE 0x2 /* refuse an existing target */
+
+/* Why an event file is rejected: a short class and a human text. */
+struct edms_why {
+	const char *what; /* xml, schema, file, size, signature, appeal,
+	                     order, transition */
+	char text[1024];
+};
+
+/* One answer file of an event, as named in the import folder. */
+struct edms_file {
+	char *rel;        /* file/@path as given: a plain file name */
+	char *sig;        /* file/@signature as given */
+	char *name;       /* the original file name (file/@name) */
+	uint64_t size;    /* file/@size */
+	char path[64];    /* payload path it is sent under */
+	char sigpath[64]; /* payload path of its signature */
+};
+
+/* An event document checked against the contract and rewritten for sending. */
+struct edms_event {
+	xmlDocPtr doc; /* with payload paths in file/@path, @signature */
+	char pos_id[21];
+	long n;
+	char type[16];
+	char at[21];
+	char date[11]; /* registration/@date or postpone/@until */
+	struct edms_file *files;
+	size_t nfiles;
+};
+
+/* What the core knows of an appeal: the row of core_appeals that matters. */
+struct edms_appeal {
+	char pos_id[21];
+	char kind[16];    /* message, appeal59 */
+	char created[21]; /* YYYY-MM-DDThh:mm:ssZ */
+	char state[16];   /* new registered in_work postponed forwarded
+	                      declined answered */
+	char due[11];     /* YYYY-MM-DD or "" */
+	char registered[11];
+	long last_n;
+	int postpones;
+};
+
+/* A new event for posgw edms to write into the import folder. */
+struct edms_new {
+	const char *pos_id;
+	long n;
+	const char *type;
+	const char *number, *date;         /* registered */
+	const char *text;                  /* comment, reason, answer, name */
+	const char *until;                 /* postpone */
+	const char *direction, *lko_id;    /* forward */
+	const char *position, *department; /* set-executor */
+	const char **file_src;             /* answer files ... */
+	const char **sig_src;              /* ... and their .p7s */
+	size_t nfiles;
+};
+
+int edms_why(struct edms_why *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int edms_schema(struct db *, struct error *);
+int edms_have_schema(struct db *);
+char *edms_db_path(const struct conf *);
+
+int edms_date_parse(const char *, long *);
+void edms_date_format(long, char *);
+long edms_today(void);
+int edms_initial_due(
+    const char *, const char *, const struct conf_edms *, char *);
+int edms_appeal_load(struct db *, const char *, struct edms_appeal *);
+int edms_advance(struct edms_appeal *, const struct edms_event *,
+    const struct conf_edms *, struct edms_why *);
+const char *edms_state_label(const char *);
+int edms_state_open(const char *);
+
+int edms_plain_name(const char *);
+int edms_event_prepare(
+    xmlDocPtr, const char *, struct edms_event *, struct edms_why *);
+int edms_event_read(const char *, const char *, const struct pkg_limits *,
+    struct edms_event *, struct edms_why *, int *);
+void edms_event_free(struct edms_event *);
+int edms_waiting(const char *, const char *, const struct pkg_limits *,
+    struct edms_event **, size_t *);
+
+struct trust *edms_trust_load(const struct conf_edms *, struct error *);
+int edms_file_verify(const char *, const char *, const char *, const char *,
+    uint64_t, struct trust *, unsigned, struct edms_why *);
+
+int edms_copy(const char *, const char *, const char *, int, uint64_t, int,
+    struct error *);
+int edms_event_xml(
+    const struct edms_new *, const struct edms_file *, char **, size_t *);
+int edms_event_write(const struct conf *, const struct edms_new *,
+    struct trust *, const struct edms_appeal *, char *, size_t, struct error *);
+
+void edms_sanitize(const char *, char *, size_t);
+void edms_unique(char *, size_t, char **, size_t);
+
 #endif

@@ -1,3 +1,324 @@
 #!/bin/sh
-# core.sh: placeholder until it lands.
-echo "1..0 # SKIP not written yet"
+# core.sh: posgw-core's EDMS exchange and the posgw edms commands: appeals
+# exported durably under their attachments' original names, the ССТУ map,
+# events written by posgw edms and taken by the core, rejected events with
+# their reasons, deadlines, outcomes, and the core without a network.
+. "$(dirname "$0")/lib.sh"
+
+if ! have sqlite3 || ! have certtool; then
+	skip "core" "sqlite3 or certtool missing (apt-get install sqlite3 gnutls-bin)"
+	done_testing
+fi
+make_pair
+S=$WORK/src
+sample_payload "$S"
+EXP=$EDMS/export
+IMP=$EDMS/import
+REJ=$IMP/rejected
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+TODAY=$(date +%Y-%m-%d)
+
+# send_appeal POS-ID [CREATED [KIND]]: the spec's appeal under another id,
+# sent by the edge and taken by the core.
+send_appeal() {
+	sed -e "s/177073571/$1/g" -e "s/created=\"[^\"]*\"/created=\"${2:-$NOW}\"/" \
+		-e "s/kind=\"message\"/kind=\"${3:-message}\"/" \
+		"$S/payload/appeal.xml" >"$WORK/appeal-$1.xml"
+	printf 'JPEG' >"$WORK/att-$1.bin"
+	"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/appeal-$1.xml" \
+		"payload/att/$1-1.bin=$WORK/att-$1.bin" >/dev/null &&
+		edge_once && core_once
+}
+
+# sign FILE [KEY-ID [PEM]]: a detached CMS signature FILE.p7s by an official.
+sign() {
+	_fmt=--outder
+	[ -n "${3:-}" ] && _fmt=
+	# shellcheck disable=SC2086
+	certtool --p7-detached-sign --p7-time $_fmt --load-privkey "$KEYS/${2:-official}.key" \
+		--load-certificate "$KEYS/${2:-official}.crt" --infile "$1" \
+		--outfile "$1.p7s" >/dev/null 2>&1
+}
+
+# event NAME POS-ID N TYPE BODY: an event file as the EDMS would drop it
+# (a dot file renamed into place).
+event() {
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<event xmlns=\"urn:posgw:exchange:1\" pos-id=\"$2\" n=\"$3\" type=\"$4\" at=\"$NOW\">"
+		echo "$5"
+		echo '</event>'
+	} >"$IMP/.$1"
+	mv "$IMP/.$1" "$IMP/$1"
+}
+
+# rejected NAME WHAT: NAME went to rejected/ with a reason "WHAT: ...".
+rejected() {
+	[ -f "$REJ/$1" ] && [ ! -e "$IMP/$1" ] && [ -f "$REJ/$1.reason" ] &&
+		grep -q "^$2: " "$REJ/$1.reason"
+}
+
+out_events() {
+	q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='event'"
+}
+
+# --- export --------------------------------------------------------------
+"$POSGW" transfer enqueue --config "$EDGE_CONF" "$S/payload/appeal.xml" \
+	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin" >/dev/null
+edge_once
+core_once
+[ -f "$EXP/177073571/appeal.xml" ] && [ "$(cat "$EXP/177073571/Фото ямы.jpg")" = JPEG ]
+ok $? "an appeal is exported as <pos-id>/appeal.xml with its attachment under its original name"
+[ -z "$(ls -A "$EXP" | grep '^\.')" ] && [ "$(ls "$EXP/177073571" | wc -l)" -eq 2 ]
+ok $? "no temp folder or temp file is left in the export folder"
+xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$EXP/177073571/appeal.xml" 2>/dev/null
+ok $? "the exported appeal.xml matches the schema"
+[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='appeal' AND consumed IS NOT NULL")" = 1 ] &&
+	[ "$(q "$CORE_DB" "SELECT state || ' ' || due FROM core_appeals WHERE pos_id='177073571'")" = "new 2026-12-24" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='appeal.exported' AND appeal='177073571'")" = 1 ]
+ok $? "the document is consumed, the appeal recorded (message: due created + 30 days) and journaled"
+
+"$POSGW" transfer enqueue --config "$EDGE_CONF" "$S/payload/appeal.xml" \
+	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin" >/dev/null
+edge_once
+core_once
+[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='appeal.duplicate'")" = 1 ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='appeal' AND consumed IS NULL")" = 0 ] &&
+	[ "$(ls "$EXP" | wc -l)" -eq 1 ]
+ok $? "a pos-id exported before is journaled as a duplicate and not exported again"
+
+# Hostile and repeated attachment names; a crash between the rename and the
+# commit (the document still unconsumed) writes the same folder again.
+sed -e "s/177073571/177073577/g" -e "s/created=\"[^\"]*\"/created=\"$NOW\"/" \
+	-e '/<attachment/d' -e 's|</appeal>||' "$S/payload/appeal.xml" >"$WORK/appeal-177073577.xml"
+n=0
+for name in '../evil.jpg' '.hidden' 'Фото.jpg' 'Фото.jpg' 'APPEAL.XML' 'a:b*c?.txt'; do
+	n=$((n + 1))
+	printf 'file %s' "$n" >"$WORK/att-$n"
+	echo "  <attachment path=\"payload/att/177073577-$n.bin\" name=\"$name\" media-type=\"image/jpeg\" size=\"6\"/>"
+done >>"$WORK/appeal-177073577.xml"
+echo '</appeal>' >>"$WORK/appeal-177073577.xml"
+"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/appeal-177073577.xml" \
+	$(for i in 1 2 3 4 5 6; do echo "payload/att/177073577-$i.bin=$WORK/att-$i"; done) >/dev/null
+edge_once
+core_once
+A=$EXP/177073577
+[ "$(cat "$A/_._evil.jpg")" = "file 1" ] && [ "$(cat "$A/_hidden")" = "file 2" ] &&
+	[ "$(cat "$A/Фото.jpg")" = "file 3" ] && [ "$(cat "$A/Фото (2).jpg")" = "file 4" ] &&
+	[ "$(cat "$A/APPEAL (2).XML")" = "file 5" ] && [ "$(cat "$A/a_b_c_.txt")" = "file 6" ] &&
+	[ "$(ls -A "$A" | wc -l)" -eq 7 ] && [ -z "$(ls -A "$EXP" | grep -v '^17707357[17]$')" ]
+ok $? "attachment names are sanitised (no '/', no leading '.', no reserved characters) and made unique"
+q "$CORE_DB" "UPDATE documents SET consumed = NULL WHERE kind = 'appeal' AND pos_id = '177073577';
+	DELETE FROM core_appeals WHERE pos_id = '177073577'"
+mkdir "$EXP/.177073577.tmp" && echo torn >"$EXP/.177073577.tmp/appeal.xml"
+core_once
+[ "$(ls -A "$A" | wc -l)" -eq 7 ] && [ ! -e "$EXP/.177073577.tmp" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_appeals WHERE pos_id='177073577'")" = 1 ] &&
+	xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$A/appeal.xml" 2>/dev/null
+ok $? "an export redone after a crash rewrites the same folder and drops the torn temp folder"
+
+# --- ССТУ map -------------------------------------------------------------
+cat >"$WORK/map.csv" <<'CSV'
+pos_code,sstu_code,name
+21,0003.0009.0097.0689,"Дороги, ремонт"
+2104,0003.0009.0097.0690,"Ямы ""и"" выбоины"
+2105,0003.0009.0097.0691,Ямы
+CSV
+"$POSGW" edms map import "$WORK/map.csv" --config "$CORE_CONF" >/dev/null &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_topics")" = 3 ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='operator.map-import'")" = 1 ]
+ok $? "edms map import loads the CSV (quoted fields, repeated names) and journals it"
+send_appeal 177073572
+grep -A1 '<subcategory code="2104"' "$EXP/177073572/appeal.xml" |
+	grep -q '<topic sstu-code="0003.0009.0097.0690">Ямы "и" выбоины</topic>' &&
+	xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$EXP/177073572/appeal.xml" 2>/dev/null
+ok $? "an appeal exported after the import carries the ССТУ <topic> right after its subcategory"
+printf 'pos_code,sstu_code\n21,1\n22,2\n\n21,3\n' >"$WORK/dup.csv"
+out=$("$POSGW" edms map import "$WORK/dup.csv" --config "$CORE_CONF" 2>&1)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'line 5: pos_code 21 repeats line 2' &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_topics")" = 3 ]
+ok $? "a pos_code given twice fails naming both lines and changes nothing"
+[ $rc -eq 1 ] || diag "exit $rc: $out"
+
+# --- events by posgw edms -------------------------------------------------
+printf '%%PDF answer' >"$WORK/Ответ № 1.pdf"
+printf 'second file' >"$WORK/scan.png"
+sign "$WORK/Ответ № 1.pdf"
+sign "$WORK/scan.png" official pem
+"$POSGW" edms register 177073571 --number 01-12/345 --date "$TODAY" --config "$CORE_CONF" >/dev/null &&
+	"$POSGW" edms take 177073571 --config "$CORE_CONF" >/dev/null &&
+	"$POSGW" edms answer 177073571 --text "Ремонт выполнен." --file "$WORK/Ответ № 1.pdf" \
+		--signature "$WORK/Ответ № 1.pdf.p7s" --file "$WORK/scan.png" \
+		--signature "$WORK/scan.png.p7s" --config "$CORE_CONF" >/dev/null &&
+	[ -f "$IMP/177073571-e1.xml" ] && [ -f "$IMP/177073571-e2.xml" ] && [ -f "$IMP/177073571-e3.xml" ] &&
+	[ -f "$IMP/177073571-e3-1.bin" ] && [ -f "$IMP/177073571-e3-2.p7s" ]
+ok $? "register, take and answer (DER and PEM signatures) write event files numbered after those waiting"
+cp "$IMP/177073571-e1.xml" "$WORK/e1.xml"
+core_once
+[ "$(out_events)" = 3 ] && [ -z "$(ls "$IMP" | grep -v '^rejected$')" ] &&
+	[ "$(q "$CORE_DB" "SELECT state || ' ' || last_n || ' ' || registered_at FROM core_appeals WHERE pos_id='177073571'")" = "answered 3 $TODAY" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='event.accepted'")" = 3 ]
+ok $? "the core accepts them in order, queues three events, updates the appeal and journals"
+[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM files f JOIN documents d ON d.id=f.document_id WHERE d.kind='event' AND d.direction='out'")" = 4 ] &&
+	q "$CORE_DB" "SELECT body FROM documents WHERE kind='event' AND n IS NULL AND pos_id='177073571' ORDER BY id DESC LIMIT 1" |
+	grep -q 'path="payload/att/177073571-e3-1.bin" name="Ответ № 1.pdf"'
+ok $? "answer files and signatures travel under payload paths, the original name kept"
+edge_once
+[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE direction='in' AND kind='event' AND pos_id='177073571'")" = 3 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM files f JOIN documents d ON d.id=f.document_id WHERE d.kind='event'")" = 4 ]
+ok $? "the edge receives the three events with their files"
+cp "$WORK/e1.xml" "$IMP/177073571-e1.xml"
+core_once
+[ ! -e "$IMP/177073571-e1.xml" ] && [ ! -e "$REJ/177073571-e1.xml" ] && [ "$(out_events)" = 3 ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='event.duplicate'")" = 1 ]
+ok $? "an accepted event file dropped again (a crash before its removal) is removed, not sent twice"
+"$POSGW" edms take 177073571 --config "$CORE_CONF" >"$WORK/out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q 'transition: appeal 177073571 was answered' "$WORK/out" && [ ! -e "$IMP/177073571-e4.xml" ]
+ok $? "posgw edms refuses, with the core's own reason, what the core would reject"
+"$POSGW" edms register 177073571 --date "$TODAY" --config "$CORE_CONF" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "a missing option is a usage error (exit 2)"
+h=0
+for c in register take executor postpone forward decline answer map list overdue; do
+	"$POSGW" edms $c --help | grep -q "usage: posgw edms" || h=1
+done
+ok $h "every posgw edms command answers --help"
+
+# --- rejections -----------------------------------------------------------
+send_appeal 177073573
+"$POSGW" edms register 177073573 --number 7 --date "$TODAY" --config "$CORE_CONF" >/dev/null
+core_once
+"$POSGW" keys generate --id rogue --out "$KEYS" >/dev/null
+printf 'abcd' >"$IMP/a.pdf"
+sign "$IMP/a.pdf"
+printf 'abcd' >"$IMP/b.pdf"
+sign "$IMP/b.pdf"
+printf 'abcd' >"$IMP/c.pdf"
+sign "$IMP/c.pdf" rogue
+before=$(out_events)
+event unknown.xml 999999 1 registered '<registration number="1" date="2026-11-24"/>'
+event gap.xml 177073572 2 registered '<registration number="1" date="2026-11-24"/>'
+event missing.xml 177073573 2 answer '<answer><text>t</text><file path="none.pdf" name="x.pdf" media-type="application/pdf" size="4" signature="none.pdf.p7s"/></answer>'
+event size.xml 177073573 2 answer '<answer><text>t</text><file path="a.pdf" name="a.pdf" media-type="application/pdf" size="5" signature="a.pdf.p7s"/></answer>'
+event badsig.xml 177073573 2 answer '<answer><text>t</text><file path="c.pdf" name="c.pdf" media-type="application/pdf" size="4" signature="c.pdf.p7s"/></answer>'
+event slash.xml 177073573 2 answer '<answer><text>t</text><file path="../b.pdf" name="b.pdf" media-type="application/pdf" size="4" signature="b.pdf.p7s"/></answer>'
+printf '<?xml version="1.0"?>\n<!DOCTYPE event [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<event xmlns="urn:posgw:exchange:1" pos-id="177073573" n="2" type="decline" at="%s"><decline>&x;</decline></event>\n' "$NOW" >"$IMP/doctype.xml"
+core_once
+rejected unknown.xml appeal
+ok $? "an event of an unknown appeal is rejected (appeal: ...)"
+rejected gap.xml order && grep -q 'the next one is n=1' "$REJ/gap.xml.reason"
+ok $? "an event whose n is not next is rejected (order: ...)"
+rejected missing.xml file && grep -q 'none.pdf is not in the import folder' "$REJ/missing.xml.reason"
+ok $? "an answer whose file is missing is rejected (file: ...)"
+rejected size.xml size && [ -f "$REJ/a.pdf" ] && [ -f "$REJ/a.pdf.p7s" ]
+ok $? "a size mismatch is rejected (size: ...) and its files move beside it"
+rejected badsig.xml signature && grep -q 'signer_trust' "$REJ/badsig.xml.reason"
+ok $? "a signature by a key not in signer_trust is rejected (signature: ...)"
+rejected doctype.xml xml && grep -q 'DOCTYPE is not allowed' "$REJ/doctype.xml.reason"
+ok $? "a DOCTYPE in the event file is rejected (xml: ...)"
+rejected slash.xml file && grep -q "contains a '/'" "$REJ/slash.xml.reason" && [ -f "$IMP/b.pdf" ]
+ok $? "a file/@path with '/' is rejected (file: ...) and touches nothing outside its name"
+[ "$(out_events)" = "$before" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='event.rejected'")" = 7 ] &&
+	[ "$(q "$CORE_DB" "SELECT last_n FROM core_appeals WHERE pos_id='177073573'")" = 1 ]
+ok $? "nothing rejected is queued; every rejection is journaled"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<event xmlns="urn:posgw:exchange:1" pos-id="177' >"$IMP/torn.xml"
+core_once
+[ -f "$IMP/torn.xml" ] && [ ! -e "$REJ/torn.xml" ]
+ok $? "an event file that is not well-formed yet and was just written is left to its writer"
+touch -d '1 minute ago' "$IMP/torn.xml"
+core_once
+rejected torn.xml xml
+ok $? "... and rejected (xml: ...) once it has stopped changing"
+"$POSGW" edms decline 177073572 --reason "Не по адресу" --config "$CORE_CONF" >/dev/null
+core_once
+event late.xml 177073572 2 answer '<answer><text>t</text></answer>'
+core_once
+rejected late.xml transition && grep -q 'declined' "$REJ/late.xml.reason" &&
+	[ "$(q "$CORE_DB" "SELECT state FROM core_appeals WHERE pos_id='177073572'")" = declined ]
+ok $? "an answer after a decline is rejected (transition: ...)"
+rm -f "$IMP/b.pdf" "$IMP/b.pdf.p7s"
+
+# --- deadlines ------------------------------------------------------------
+send_appeal 177073574 2020-01-10T10:00:00Z
+out=$("$POSGW" edms list --overdue --config "$CORE_CONF")
+echo "$out" | grep -q '^177073574 .* 2020-02-09 ' && ! echo "$out" | grep -q '^17707357[123] ' &&
+	echo "$out" | grep -q 'overdue 1,'
+ok $? "edms list --overdue shows the appeal past its due date, and the counts"
+out=$("$POSGW" edms list --config "$CORE_CONF")
+echo "$out" | grep -q '^appeals 5: new 2, in work 1, answered 1, declined 1, forwarded 0; overdue 1' &&
+	echo "$out" | grep -q '^  21 Дороги: 5 (overdue 1)'
+ok $? "edms list counts new, in work, answered, overdue and by category"
+send_appeal 177073576 "$NOW" appeal59
+"$POSGW" edms register 177073576 --number 9 --date "$TODAY" --config "$CORE_CONF" >/dev/null
+core_once
+[ "$(q "$CORE_DB" "SELECT state || ' ' || due FROM core_appeals WHERE pos_id='177073576'")" = "registered $(date -d "$TODAY + 30 days" +%Y-%m-%d)" ]
+ok $? "a 59-FZ appeal is due 30 days after its registration"
+"$POSGW" edms postpone 177073576 --until "$(date -d "$TODAY + 61 days" +%Y-%m-%d)" --reason "Запрос" \
+	--config "$CORE_CONF" >/dev/null 2>&1
+r1=$?
+until=$(date -d "$TODAY + 45 days" +%Y-%m-%d)
+"$POSGW" edms postpone 177073576 --until "$until" --reason "Запрос" --config "$CORE_CONF" >/dev/null
+core_once
+"$POSGW" edms postpone 177073576 --until "$(date -d "$TODAY + 50 days" +%Y-%m-%d)" --reason "Ещё" \
+	--config "$CORE_CONF" >/dev/null 2>&1
+r2=$?
+[ $r1 -eq 1 ] && [ $r2 -eq 1 ] &&
+	[ "$(q "$CORE_DB" "SELECT state || ' ' || due FROM core_appeals WHERE pos_id='177073576'")" = "postponed $until" ]
+ok $? "a 59-FZ appeal is postponed once, by at most 30 days, to the new date"
+
+# --- outcomes -------------------------------------------------------------
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<outcome xmlns="urn:posgw:exchange:1" pos-id="177073571" n="1" at="%s"><delivered status-code="MODERATION_ACCEPT"/></outcome>\n' "$NOW" >"$WORK/o1.xml"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<outcome xmlns="urn:posgw:exchange:1" pos-id="177073571" at="%s"><feedback rating="5" re-appeal="false">Спасибо</feedback></outcome>\n' "$NOW" >"$WORK/o2.xml"
+"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/o1.xml" >/dev/null &&
+	"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/o2.xml" >/dev/null
+edge_once
+core_once
+cmp -s "$EXP/177073571/outcome-1.xml" "$WORK/o1.xml" 2>/dev/null ||
+	grep -q 'MODERATION_ACCEPT' "$EXP/177073571/outcome-1.xml"
+ok $? "an outcome is exported as <pos-id>/outcome-<n>.xml"
+grep -q 'Спасибо' "$EXP/177073571/outcome-feedback-1.xml" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='outcome.exported'")" = 2 ] &&
+	[ "$(q "$CORE_DB" "SELECT outcome FROM core_events WHERE pos_id='177073571' AND n=1")" = delivered ]
+ok $? "feedback becomes outcome-feedback-<k>.xml; both are journaled"
+
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<classifier xmlns="urn:posgw:exchange:1" version="2026.11" at="%s"><category code="21" name="Дороги"><subcategory code="2104" name="Ямы"/></category></classifier>\n' "$NOW" >"$WORK/cl.xml"
+"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/cl.xml" >/dev/null
+edge_once
+core_once
+grep -q 'version="2026.11"' "$EXP/classifier.xml" && [ -z "$(ls -A "$EXP" | grep '^\.')" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='classifier.exported'")" = 1 ]
+ok $? "a classifier is stored as <export>/classifier.xml and journaled"
+
+# --- no network -----------------------------------------------------------
+if have nm; then
+	! nm -D "$POSGW_CORE" | grep -qwE 'U (socket|connect|bind|listen|accept|getaddrinfo)'
+	ok $? "posgw-core uses no socket calls"
+else
+	skip "posgw-core uses no socket calls" "nm missing"
+fi
+UNSHARE=
+if unshare -n true 2>/dev/null; then
+	UNSHARE="unshare -n"
+elif unshare -rn true 2>/dev/null; then
+	UNSHARE="unshare -rn"
+fi
+if [ -n "$UNSHARE" ]; then
+	sed -e "s/177073571/177073575/g" -e "s/created=\"[^\"]*\"/created=\"$NOW\"/" \
+		"$S/payload/appeal.xml" >"$WORK/appeal-177073575.xml"
+	"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/appeal-177073575.xml" \
+		"payload/att/177073575-1.bin=$S/payload/att/177073571-1.bin" >/dev/null
+	edge_once
+	$UNSHARE "$POSGW_CORE" --config "$CORE_CONF" --once 2>>"$WORK/core.log" &&
+		"$POSGW" edms register 177073575 --number 5 --date "$TODAY" --config "$CORE_CONF" >/dev/null &&
+		$UNSHARE "$POSGW_CORE" --config "$CORE_CONF" --once 2>>"$WORK/core.log" &&
+		edge_once
+	[ -f "$EXP/177073575/appeal.xml" ] &&
+		[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE direction='in' AND kind='event' AND pos_id='177073575'")" = 1 ]
+	ok $? "posgw-core without a network ($UNSHARE) exports and sends events"
+else
+	skip "posgw-core without a network" "unshare -n is not permitted here"
+fi
+done_testing
