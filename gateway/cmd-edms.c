@@ -246,13 +246,19 @@ edms_is_pos_id(const char *s)
 	return i >= 1 && i <= 20;
 }
 
-/* The appeal's state after the events already waiting in the import folder. */
+/*
+ * The appeal's state after the events already waiting in the import folder.
+ * The folder is read before the database, so that an event the core takes
+ * meanwhile is seen in one or the other (n never repeats).
+ */
 static int
-edms_replay(const struct conf *c, const char *pos, struct edms_appeal *a)
+edms_replay(
+    const struct conf *c, const char *pos, struct db *db, struct edms_appeal *a)
 {
 	struct edms_event *w = NULL;
 	struct edms_why why;
 	size_t nw = 0, i;
+	int rc = -1;
 
 	if (edms_waiting(
 	        c->edms.import_dir, pos, &c->x.verify.limits, &w, &nw) == -1) {
@@ -261,6 +267,14 @@ edms_replay(const struct conf *c, const char *pos, struct edms_appeal *a)
 		    "the configuration\n",
 		    c->edms.import_dir, strerror(errno));
 		return -1;
+	}
+	if (!edms_appeal_load(db, pos, a)) {
+		fprintf(stderr,
+		    "posgw: appeal %s is unknown to posgw-core (%s): it was "
+		    "not "
+		    "exported to the EDMS yet\n",
+		    pos, db->path);
+		goto out;
 	}
 	for (i = 0; i < nw; i++) {
 		if (w[i].n <= a->last_n)
@@ -271,10 +285,12 @@ edms_replay(const struct conf *c, const char *pos, struct edms_appeal *a)
 			    "%s will be rejected: %s: %s\n",
 			    w[i].n, pos, why.what, why.text);
 	}
+	rc = 0;
+out:
 	for (i = 0; i < nw; i++)
 		edms_event_free(&w[i]);
 	free(w);
-	return 0;
+	return rc;
 }
 
 /* Print a command's usage and exit (0 for --help, 2 otherwise). */
@@ -431,18 +447,11 @@ edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 	}
 	if ((db = edms_db_ro(&c, 1)) == NULL)
 		goto out_conf;
-	if (!edms_appeal_load(db, s.pos_id, &a)) {
-		fprintf(stderr,
-		    "posgw: appeal %s is unknown to posgw-core (%s): it was "
-		    "not "
-		    "exported to the EDMS yet\n",
-		    s.pos_id, db->path);
+	if (edms_replay(&c, s.pos_id, db, &a) == -1) {
 		db_close(db);
 		goto out_conf;
 	}
 	db_close(db);
-	if (edms_replay(&c, s.pos_id, &a) == -1)
-		goto out_conf;
 	s.n = a.last_n + 1;
 	if (edms_event_write(&c, &s, t, &a, written, sizeof written, &err) ==
 	    -1) {

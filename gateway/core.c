@@ -219,7 +219,8 @@ core_topic(
 /*
  * Put the ССТУ topic into an appeal after its subcategory (or category):
  * the subcategory's mapping wins over the category's. A <topic> the edge
- * wrote is dropped: only the core maps. Returns the code used, or "".
+ * wrote is dropped: only the core maps. The code used goes to sstu ("" for
+ * none).
  */
 static void
 core_add_topic(struct core *cs, xmlNodePtr root, char *sstu, size_t slen)
@@ -1206,8 +1207,8 @@ core_name_cmp(const void *a, const void *b)
 }
 
 /* The event files of the import folder: *.xml, no dot files, name order. */
-static char **
-core_list(struct core *cs, size_t *n)
+static int
+core_list(struct core *cs, char ***out, size_t *n)
 {
 	struct dirent *de;
 	char **names = NULL;
@@ -1215,12 +1216,13 @@ core_list(struct core *cs, size_t *n)
 	DIR *d;
 
 	*n = 0;
+	*out = NULL;
 	if ((d = opendir(cs->e.import_dir)) == NULL) {
 		core_trouble(cs,
 		    "cannot read [edms] import %s: %s; events wait until it "
 		    "is there",
 		    cs->e.import_dir, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
@@ -1233,7 +1235,8 @@ core_list(struct core *cs, size_t *n)
 	closedir(d);
 	if (*n > 0)
 		qsort(names, *n, sizeof *names, core_name_cmp);
-	return names;
+	*out = names;
+	return 0;
 }
 
 /*
@@ -1251,8 +1254,8 @@ core_import(struct core *cs, int *did)
 	size_t n, i, nitems = 0;
 	int rc = 0, r, malformed;
 
-	if ((names = core_list(cs, &n)) == NULL)
-		return 0;
+	if (core_list(cs, &names, &n) == -1)
+		return -1;
 	for (i = 0; i < n; i++) {
 		if (nitems + 1 > CORE_IMPORT_BATCH) {
 			*did += 1; /* more next round, right away */
@@ -1328,5 +1331,10 @@ core_step(struct xfer *x, void *arg, int *did)
 		rc = -1;
 	if (core_import(cs, did) == -1)
 		rc = -1;
+	if (rc == 0 && cs->last_trouble != NULL) {
+		log_info("EDMS exchange: the trouble reported before is over");
+		free(cs->last_trouble);
+		cs->last_trouble = NULL;
+	}
 	return rc;
 }

@@ -1441,9 +1441,13 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	sqlite3_bind_int64(st, 6, n);
 	if (db_step_done(e->db, st, &err) == -1)
 		goto rollback;
-	st = db_prepare(e->db, "UPDATE edge_requests SET state = 'answered'"
-	                       " WHERE client_id = ?");
+	/* the answered request, and any later attempt still in flight */
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET state = 'answered' WHERE client_id = ?"
+	    " OR (kind = 'event' AND pos_id = ? AND n = ? AND state = 'sent')");
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
 	if (db_step_done(e->db, st, &err) == -1)
 		goto rollback;
 	if (accepted &&

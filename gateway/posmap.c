@@ -572,11 +572,11 @@ posmap_classifier_doc(xmlNodePtr cl, const char *at, char *version,
 	char *v, *t;
 
 	v = posmap_attr_line(cl, "version");
-	if (*v == '\0') {
+	if (v == NULL || *v == '\0') {
 		free(v);
 		return err_set(err, ERR_PAYLOAD, "P:Classifier has no version");
 	}
-	snprintf(version, vsize, "%s", v);
+	snprintf(version, vsize, "%s", v != NULL ? v : "");
 	doc = posmap_newdoc("classifier", &root);
 	posmap_prop(root, "version", v);
 	posmap_prop(root, "at", at);

@@ -67,6 +67,23 @@ bad:
 	return NULL;
 }
 
+/* sig_verify's text without its manifest wording, which is not ours here. */
+static void
+sim_answer_sigtext(const char *text, char *buf, size_t len)
+{
+	static const char prefix[] = "manifest.xml.p7s: ";
+	static const char word[] = " manifest.xml";
+	const char *p;
+
+	if (strncmp(text, prefix, sizeof prefix - 1) == 0)
+		text += sizeof prefix - 1;
+	if ((p = strstr(text, word)) != NULL)
+		snprintf(buf, len, "%.*s the file%s", (int)(p - text), text,
+		    p + sizeof word - 1);
+	else
+		snprintf(buf, len, "%s", text);
+}
+
 /* Check a detached CMS over data: parse it; with --signer-trust verify it. */
 static int
 sim_answer_cms(struct sim *s, const unsigned char *data, size_t len,
@@ -78,8 +95,8 @@ sim_answer_cms(struct sim *s, const unsigned char *data, size_t len,
 	struct sig_info info;
 	struct error e2 = {0};
 	gnutls_pkcs7_t p7;
-	char cn[256];
-	int rc, i, ncrt, ok = -1;
+	char cn[256], why[sizeof e2.text];
+	int rc, i, ncrt, ok = -1, tried = 0;
 
 	gnutls_pkcs7_init(&p7);
 	if ((rc = gnutls_pkcs7_import(p7, &d, GNUTLS_X509_FMT_DER)) < 0) {
@@ -96,7 +113,6 @@ sim_answer_cms(struct sim *s, const unsigned char *data, size_t len,
 		goto out;
 	}
 	ncrt = gnutls_pkcs7_get_crt_count(p7);
-	err_set(err, ERR_NONE, "does not include the signer certificate");
 	for (i = 0; i < ncrt && i < 16 && ok == -1; i++) {
 		if (gnutls_pkcs7_get_crt_raw2(p7, (unsigned)i, &raw) < 0)
 			continue;
@@ -104,18 +120,22 @@ sim_answer_cms(struct sim *s, const unsigned char *data, size_t len,
 		if (gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) >=
 		        0 &&
 		    cert_cn(crt, cn, sizeof cn) == 0) {
+			err_clear(&e2);
+			tried = 1;
 			if (sig_verify(s->trust, data, len, der, derlen, cn,
 			        time(NULL), SIG_ALLOW_ALL, &info, &e2) == 0)
 				ok = 0;
-			else
-				err_set(err, ERR_NONE,
-				    "does not verify against --signer-trust: "
-				    "%s",
-				    e2.text);
 		}
 		gnutls_x509_crt_deinit(crt);
 		gnutls_free(raw.data);
 	}
+	if (ok == -1 && tried) {
+		sim_answer_sigtext(e2.text, why, sizeof why);
+		err_set(err, ERR_NONE,
+		    "does not verify against --signer-trust: %s", why);
+	} else if (ok == -1)
+		err_set(
+		    err, ERR_NONE, "does not include the signer certificate");
 out:
 	gnutls_pkcs7_deinit(p7);
 	return ok;
@@ -187,6 +207,7 @@ sim_answer_file(struct sim *s, const struct sim_answer_header *h,
 	if (sim_answer_cms(s, data, off, der, derlen, err) == -1) {
 		struct error e2 = *err;
 
+		err_clear(err);
 		err_set(err, ERR_NONE,
 		    "the signature of answer file %s (AttachmentHeader %s) %s",
 		    h->path, h->id, e2.text);

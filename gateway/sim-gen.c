@@ -6,12 +6,9 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fsutil.h"
-#include "log.h"
 #include "sim.h"
 
 #define SIM_GEN_INDENT "          " /* P:Appeal's children in the envelope */
@@ -289,22 +286,23 @@ static const char *const sim_gen_domains[] = {
 static const char *const sim_gen_contact_times[] = {
     "после 18:00", "в любое время", "с 9:00 до 13:00", "только по выходным"};
 
-/* File types of attachments: name, media type, magic bytes. */
+/* File types of attachments: name, how often (percent), media type, magic. */
 static const struct {
 	const char *stem, *ext;
+	unsigned weight;
 	int numbered; /* "Фото 1.jpg" rather than "Заявление.pdf" */
 	const char *mime;
 	const char *magic;
 	size_t magiclen;
 } sim_gen_types[] = {
-    {"Фото", ".jpg", 1, "image/jpeg", "\xff\xd8\xff\xe0\0\x10JFIF", 10},
-    {"Заявление", ".pdf", 0, "application/pdf", "%PDF-1.7\n", 9},
-    {"Скан", ".png", 1, "image/png", "\x89PNG\r\n\x1a\n", 8},
-    {"Договор", ".docx", 0,
+    {"Фото", ".jpg", 45, 1, "image/jpeg", "\xff\xd8\xff\xe0\0\x10JFIF", 10},
+    {"Заявление", ".pdf", 20, 0, "application/pdf", "%PDF-1.7\n", 9},
+    {"Скан", ".png", 20, 1, "image/png", "\x89PNG\r\n\x1a\n", 8},
+    {"Договор", ".docx", 10, 0,
         "application/vnd.openxmlformats-officedocument.wordprocessingml."
         "document",
         "PK\x03\x04", 4},
-    {"Видео", ".mp4", 1, "video/mp4",
+    {"Видео", ".mp4", 5, 1, "video/mp4",
         "\0\0\0\x18"
         "ftypmp42",
         12},
@@ -497,6 +495,37 @@ sim_gen_applicant(struct sim_rng *r, struct sim_buf *b, int *female)
 	sim_buf_add(b, SIM_GEN_INDENT "  </P:Applicant>\n");
 }
 
+/* A custom form field typical of the category (or a contact time). */
+static void
+sim_gen_field(struct sim_rng *r, const char *field, struct sim_buf *b)
+{
+	if (field == NULL)
+		field = "Удобное время для связи";
+	sim_buf_add(b, SIM_GEN_INDENT "  <P:Field name=\"");
+	sim_buf_esc(b, field);
+	sim_buf_add(b, "\">");
+	if (strcmp(field, "Госномер автомобиля") == 0)
+		sim_buf_addf(b, "А%03uВС%u", 1 + sim_rng_below(r, 998),
+		    40 + sim_rng_below(r, 2) * 100);
+	else if (strcmp(field, "Медицинская организация") == 0)
+		sim_buf_addf(
+		    b, "Городская поликлиника № %u", 1 + sim_rng_below(r, 9));
+	else if (strcmp(field, "СНИЛС") == 0)
+		sim_buf_addf(b, "%03u-%03u-%03u %02u", sim_rng_below(r, 1000),
+		    sim_rng_below(r, 1000), sim_rng_below(r, 1000),
+		    sim_rng_below(r, 100));
+	else if (strcmp(field, "Лицевой счёт") == 0)
+		sim_buf_addf(b, "40%08u", sim_rng_below(r, 100000000));
+	else if (strcmp(field, "Номер маршрута") == 0)
+		sim_buf_addf(b, "%u", 1 + sim_rng_below(r, 120));
+	else if (strcmp(field, "Номер школы") == 0)
+		sim_buf_addf(b, "%u", 1 + sim_rng_below(r, 60));
+	else
+		sim_buf_esc(b, sim_gen_pick(r, sim_gen_contact_times,
+		                   SIM_GEN_N(sim_gen_contact_times)));
+	sim_buf_add(b, "</P:Field>\n");
+}
+
 /*
  * Write appeal i's P:Appeal element into b and decide its attachments
  * (att[] comes with the header ids filled in); out gets the rest.
@@ -509,7 +538,7 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
 	const struct sim_gen_sub *sub;
 	struct sim_buf t = {0};
 	char created[32], deadline[32], addr[256], num[16];
-	unsigned town, k, j, seen[SIM_GEN_N(sim_gen_types)];
+	unsigned town, k, j, w, seen[SIM_GEN_N(sim_gen_types)];
 	struct sim_rng r;
 	int female, fz59;
 
@@ -588,33 +617,18 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
 		sim_buf_esc(b, addr);
 		sim_buf_add(b, "</P:Location>\n");
 	}
-	if (sim_rng_percent(&r, 30)) {
-		sim_buf_add(b, SIM_GEN_INDENT "  <P:Field name=\"");
-		if (cat->field == NULL ||
-		    strcmp(cat->field, "Удобное время для связи") == 0) {
-			sim_buf_add(b, "Удобное время для связи\">");
-			sim_buf_esc(b, sim_gen_pick(&r, sim_gen_contact_times,
-			                   SIM_GEN_N(sim_gen_contact_times)));
-		} else if (strcmp(cat->field, "Госномер автомобиля") == 0) {
-			sim_buf_addf(b, "%s\">%s%03u%s%u", cat->field, "А",
-			    1 + sim_rng_below(&r, 998), "ВС",
-			    40 + sim_rng_below(&r, 2) * 100);
-		} else if (strcmp(cat->field, "Медицинская организация") == 0) {
-			sim_buf_addf(b, "%s\">Городская поликлиника № %u",
-			    cat->field, 1 + sim_rng_below(&r, 9));
-		} else {
-			sim_buf_esc(b, cat->field);
-			sim_buf_addf(b, "\">%u%06u", 1 + sim_rng_below(&r, 99),
-			    sim_rng_below(&r, 1000000));
-		}
-		sim_buf_add(b, "</P:Field>\n");
-	}
+	if (sim_rng_percent(&r, 30))
+		sim_gen_field(&r, cat->field, b);
 
 	out->fz59 = fz59;
 	out->natt = sim_rng_below(&r, o->attachments + 1);
 	memset(seen, 0, sizeof seen);
 	for (k = 0; k < out->natt; k++) {
-		j = sim_rng_below(&r, SIM_GEN_N(sim_gen_types));
+		for (j = 0, w = sim_rng_below(&r, 100);
+		     j + 1 < SIM_GEN_N(sim_gen_types) &&
+		     w >= sim_gen_types[j].weight;
+		     j++)
+			w -= sim_gen_types[j].weight;
 		seen[j]++;
 		att[k].type = j;
 		att[k].mime = sim_gen_types[j].mime;

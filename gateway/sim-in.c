@@ -5,12 +5,10 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -244,17 +242,25 @@ sim_in_fill_empty(struct sim *s, struct sim_fill *f)
 	free(dir);
 }
 
-/* Fill a late attachment in place (stage 2). */
-static void
+/* Fill a late attachment in place (stage 2); -1 (logged) if it is gone. */
+static int
 sim_in_fill_content(struct sim *s, struct sim_fill *f)
 {
 	int fd;
 
-	fd = open(f->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1 || sim_gen_write(fd, &f->att) == -1 || fsync(fd) == -1 ||
+	if ((fd = open(f->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		log_warn("cannot open %s to fill it (did the edge remove an "
+		         "attachment before it was complete?)",
+		    f->path);
+		sim_log(s, "race %llu: %s vanished before it was filled",
+		    (unsigned long long)(SIM_POS_BASE + f->appeal), f->path);
+		return -1;
+	}
+	if (sim_gen_write(fd, &f->att) == -1 || fsync(fd) == -1 ||
 	    close(fd) == -1)
 		fatal(
 		    "cannot fill %s; check --attachments-in has room", f->path);
+	return 0;
 }
 
 /* Advance the late attachments that are due (all of them when force). */
@@ -280,10 +286,10 @@ sim_in_fills(struct sim *s, double now, int force)
 			if (!force)
 				continue;
 		}
-		sim_in_fill_content(s, f);
-		sim_log(s, "race %llu: filled %s (%llu bytes)",
-		    (unsigned long long)(SIM_POS_BASE + f->appeal), f->path,
-		    (unsigned long long)f->att.size);
+		if (sim_in_fill_content(s, f) == 0)
+			sim_log(s, "race %llu: filled %s (%llu bytes)",
+			    (unsigned long long)(SIM_POS_BASE + f->appeal),
+			    f->path, (unsigned long long)f->att.size);
 		free(f->path);
 		s->fills[i] = s->fills[--s->nfills];
 	}

@@ -309,7 +309,11 @@ sim_out_response(struct sim *s, struct sim_out_env *e, struct error *err)
 	return 0;
 }
 
-/* May status st follow an appeal in phase ph?  NULL if yes, else why not. */
+/*
+ * May status st follow an appeal in phase ph?  NULL if yes, else why not.
+ * MODERATION_DECLINE may also follow MODERATION_ACCEPT: an appeal can be
+ * registered and then left without consideration.
+ */
 static const char *
 sim_out_transition(enum sim_phase ph, enum sim_status st)
 {
@@ -322,9 +326,6 @@ sim_out_transition(enum sim_phase ph, enum sim_status st)
 	case SIM_PHASE_WORK:
 		if (st == SIM_MODERATION_ACCEPT)
 			return "MODERATION_ACCEPT was already accepted";
-		if (st == SIM_MODERATION_DECLINE)
-			return "MODERATION_DECLINE may only be the first "
-			       "status";
 		return NULL;
 	case SIM_PHASE_ANSWERED:
 		return "nothing may follow SEND_RESPONSE";

@@ -17,7 +17,7 @@
 #define SIM_NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
 
 #define SIM_POS_BASE 177000000ULL /* pos-id of appeal i is SIM_POS_BASE + i */
-#define SIM_MAX_COUNT 10000000u
+#define SIM_MAX_COUNT 1000000u
 #define SIM_MAX_TRUST 16
 #define SIM_MAX_ATTACHMENTS 100
 #define SIM_UUID_LEN 36

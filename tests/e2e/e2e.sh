@@ -5,8 +5,10 @@
 #                       gateways), media (an operator carries packages with
 #                       posgw media export/import), lost (media, one
 #                       package lost on the way and resent)
-#   e2e_run N TIMEOUT   run the round trip for N appeals; prints the
-#                       simulator's summary line; returns its status
+#   e2e_run N TIMEOUT   run the round trip for N appeals; the simulator's
+#                       summary line lands in $WORK/summary; returns its
+#                       status (call it directly, not in $(...): it starts
+#                       background processes that e2e_stop must reach)
 #   e2e_stop            stop everything started
 # Needs from the caller: $WORK, $POSGW, $POSGW_EDGE, $POSGW_CORE, $POSGW_SIM,
 # $POSGW_SCHEMADIR, make_pair from tests/shell/lib.sh.
@@ -37,7 +39,7 @@ e2e_carrier() {
 	while :; do
 		"$POSGW" media export --from "$WORK/edge-out" --to "$WORK/media" --operator carrier >/dev/null 2>>"$WORK/carrier.log"
 		if [ "$E2E_MODE" = lost ] && [ $lost_done -eq 0 ]; then
-			victim=$(ls "$WORK/media" 2>/dev/null | grep '^edge-01\..*\.pkg$' | sed -n 3p)
+			victim=$(ls "$WORK/media" 2>/dev/null | grep '^edge-01\.000000000001\..*\.pkg$' | head -1)
 			if [ -n "$victim" ]; then
 				# the medium loses one package: gone from media and inventory
 				rm -f "$WORK/media/$victim"
@@ -52,7 +54,7 @@ e2e_carrier() {
 		"$POSGW" media import --from "$WORK/media" --to "$WORK/edge-in" --for edge-01 >/dev/null 2>>"$WORK/carrier.log"
 		round=$((round + 1))
 		# the operator's routine: when the core reports gaps, export again
-		if [ $((round % 10)) -eq 0 ] &&
+		if [ $((round % 5)) -eq 0 ] &&
 			"$POSGW" transfer status --config "$CORE_CONF" 2>/dev/null | grep -q '^gaps: [0-9]'; then
 			"$POSGW" media export --from "$WORK/edge-out" --to "$WORK/media" --resend --operator carrier >/dev/null 2>>"$WORK/carrier.log"
 			echo "resend after gaps" >>"$WORK/carrier.log"
@@ -63,21 +65,21 @@ e2e_carrier() {
 
 # e2e_run N TIMEOUT: start the chain, run the simulator to completion.
 e2e_run() {
-	"$POSGW_EDGE" --config "$EDGE_CONF" 2>>"$WORK/edge.log" &
+	"$POSGW_EDGE" --config "$EDGE_CONF" >/dev/null 2>>"$WORK/edge.log" &
 	E2E_PIDS="$E2E_PIDS $!"
-	"$POSGW_CORE" --config "$CORE_CONF" 2>>"$WORK/core.log" &
+	"$POSGW_CORE" --config "$CORE_CONF" >/dev/null 2>>"$WORK/core.log" &
 	E2E_PIDS="$E2E_PIDS $!"
-	POSGW=$POSGW sh "$E2E_DIR/edms-clerk.sh" "$CORE_CONF" "$EDMS/export" "$KEYS" "$WORK/clerk" &
+	POSGW=$POSGW sh "$E2E_DIR/edms-clerk.sh" "$CORE_CONF" "$EDMS/export" "$KEYS" "$WORK/clerk" >/dev/null 2>&1 &
 	E2E_PIDS="$E2E_PIDS $!"
 	if [ "$E2E_MODE" != shared ]; then
-		e2e_carrier &
+		e2e_carrier >/dev/null 2>&1 &
 		E2E_PIDS="$E2E_PIDS $!"
 	fi
 	"$POSGW_SIM" --base "$SMEV" --mnemonic POSGW_TEST --count "$1" --seed 42 \
 		--rate 0 --signer-trust "$KEYS/official.crt" --until-complete \
 		--timeout "$2" --summary "$WORK/sim-summary.txt" 2>>"$WORK/sim.log" >"$WORK/sim.out"
 	E2E_STATUS=$?
-	tail -1 "$WORK/sim.out"
+	tail -1 "$WORK/sim.out" >"$WORK/summary"
 	return $E2E_STATUS
 }
 

@@ -15,9 +15,10 @@ done
 N=${POSGW_E2E_COUNT:-25}
 e2e_setup lost
 trap 'e2e_stop; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
-summary=$(e2e_run "$N" 300)
+e2e_run "$N" 300
 rc=$?
 e2e_stop
+summary=$(cat "$WORK/summary")
 diag "$summary"
 [ $rc -eq 0 ] && echo "$summary" | grep -q "complete $N/$N$"
 ok $? "every one of $N appeals got its complete, in-order history (lost hand-over)"

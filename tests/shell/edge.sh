@@ -339,7 +339,8 @@ edge_once
 # a verdict for the failed first request still counts: ПОС answered event 2
 [ "$(ev state $A1 2)" = accepted ] &&
 	[ "$(q "$EDGE_DB" "SELECT state FROM edge_appeals WHERE pos_id='$A1'")" = answered ] &&
-	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_unanswered WHERE pos_id='$A1'")" = 0 ]
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_unanswered WHERE pos_id='$A1'")" = 0 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_requests WHERE pos_id='$A1' AND n=2 AND state='sent'")" = 0 ]
 ok $? "a verdict on an earlier attempt settles the event; an accepted answer closes the appeal"
 transport ErrorMessage "m-$(new_uuid)" "$R2b" "Поздняя ошибка" | drop late3.xml
 edge_once

@@ -117,10 +117,10 @@ handle_in() {
 	cp "$_in" "$_b/seen/" && rm -f "$_in"
 }
 
-# fake_edge BASE MODE: poll BASE/in/ until BASE/stop appears.
+# fake_edge BASE MODE: poll BASE/in/ until killed (or BASE disappears).
 fake_edge() {
 	mkdir -p "$1/seen"
-	while [ ! -e "$1/stop" ]; do
+	while [ -d "$1/in" ]; do
 		for _in in "$1"/in/*.xml; do
 			[ -e "$_in" ] || continue
 			handle_in "$1" "$2" "$_in" || continue
@@ -143,8 +143,8 @@ edge_pid=$!
 	--attachment-size 3000 --feedback 100 --signer-trust "$KEYS/official.crt" \
 	--until-complete --timeout 40 --summary "$A/summary.txt" >"$A/stdout" 2>"$A/stderr"
 rc=$?
-touch "$A/stop"
-wait $edge_pid
+kill $edge_pid
+wait $edge_pid 2>/dev/null
 [ $rc -eq 0 ]
 ok $? "a complete round trip exits 0"
 [ $rc -eq 0 ] || diag "exit $rc: $(cat "$A/stderr")"
@@ -191,8 +191,9 @@ done
 ok $? "all $n announced attachments are there with their sizes"
 grep -q 'race .*XML first' "$A/sim.log" && grep -q 'race .*created .* empty' "$A/sim.log"
 ok $? "some appeals came before their attachments (created empty, then filled)"
+set -- "$A"/out/*.xml
 [ "$(ls "$A/out/sent" | wc -l)" -eq 18 ] && [ -z "$(ls "$A/out/error")" ] &&
-	[ -z "$(ls "$A/out" | grep '\.xml$')" ]
+	[ ! -e "$1" ]
 ok $? "out/: 6 acknowledgements and 12 status updates moved to out/sent/"
 [ "$(in_files "$A" '<P:StatusAccepted ')" -eq 12 ]
 ok $? "each status update was answered with P:StatusAccepted"
@@ -203,7 +204,9 @@ late=0
 for f in $(grep -l '<T:originalClientId>' "$A"/seen/*.xml "$A"/in/*.xml 2>/dev/null); do
 	id=$(sed -n 's/.*<T:originalClientId>\(.*\)<\/T:originalClientId>.*/\1/p' "$f")
 	r=$(grep -l "<T:replyToClientId>$id<" "$A"/seen/*.xml "$A"/in/*.xml 2>/dev/null | head -1)
-	[ -n "$r" ] && [ "$(basename "$r")" \> "$(basename "$f")" ] || late=$((late + 1))
+	# in/ names start with the simulator's sequence number
+	rs=$(basename "$r") fs=$(basename "$f")
+	[ -n "$r" ] && [ "${rs%%-*}" -gt "${fs%%-*}" ] || late=$((late + 1))
 done
 [ $late -eq 0 ]
 ok $? "transport statuses only ever come before the response"
@@ -219,8 +222,8 @@ edge_pid=$!
 "$POSGW_SIM" --base "$B" --count 3 --rate 0 --signer-trust "$KEYS/official.crt" \
 	--timeout 5 --summary "$B/summary.txt" >"$B/stdout" 2>"$B/stderr"
 rc=$?
-touch "$B/stop"
-wait $edge_pid
+kill $edge_pid
+wait $edge_pid 2>/dev/null
 last=$(tail -1 "$B/stdout")
 [ $rc -eq 1 ] && [ "$last" = "sim: issued 3, acknowledged 3, answered 1, declined 0, forwarded 0, refused-by-pos 0, out-of-order 1, invalid 2, missing 2, complete 1/3" ]
 ok $? "a run with faults exits 1 and counts them"
@@ -244,7 +247,7 @@ ok $? "dot files and non-.xml names in out/ are left alone"
 grep -q 'invalid .*signature' "$B/sim.log" && grep -q 'out-of-order' "$B/sim.log"
 ok $? "sim.log explains each decision"
 
-# --- a 1-byte change to an answer after signing also fails without trust -----
+# --- a transition that is not allowed ----------------------------------------
 C=$WORK/c
 mkdir -p "$C/in" "$C/out"
 "$POSGW_SIM" --base "$C" --count 1 --rate 0 --attachments 0 --timeout 2 >/dev/null 2>&1 &
@@ -265,19 +268,39 @@ texts() {
 for d in s1 s2 s3; do
 	mkdir -p "$WORK/$d"
 done
-"$POSGW_SIM" --base "$WORK/s1" --seed 7 --count 4 --rate 0 --timeout 1 >"$WORK/s1/stdout" 2>&1
+"$POSGW_SIM" --base "$WORK/s1" --seed 7 --count 20 --rate 0 --timeout 1 >"$WORK/s1/stdout" 2>&1
 rc=$?
-"$POSGW_SIM" --base "$WORK/s2" --seed 7 --count 4 --rate 0 --timeout 1 >/dev/null 2>&1
-"$POSGW_SIM" --base "$WORK/s3" --seed 8 --count 4 --rate 0 --timeout 1 >/dev/null 2>&1
-[ "$(texts "$WORK/s1" | wc -l)" -eq 4 ] && [ "$(texts "$WORK/s1")" = "$(texts "$WORK/s2")" ]
+"$POSGW_SIM" --base "$WORK/s2" --seed 7 --count 20 --rate 0 --timeout 1 >/dev/null 2>&1
+"$POSGW_SIM" --base "$WORK/s3" --seed 8 --count 20 --rate 0 --timeout 1 >/dev/null 2>&1
+[ "$(texts "$WORK/s1" | wc -l)" -eq 20 ] && [ "$(texts "$WORK/s1")" = "$(texts "$WORK/s2")" ]
 ok $? "the same --seed gives the same appeal texts"
 [ "$(texts "$WORK/s1")" != "$(texts "$WORK/s3")" ]
 ok $? "another --seed gives other texts"
-[ $rc -eq 1 ] && tail -1 "$WORK/s1/stdout" | grep -q ', missing 4, complete 0/4$'
+[ $rc -eq 1 ] && tail -1 "$WORK/s1/stdout" | grep -q ', missing 20, complete 0/20$'
 ok $? "--timeout exits 1 when the edge never answers"
-grep -q '<P:Surname>[А-ЯЁ][а-яё]*</P:Surname>' "$WORK"/s1/in/*.xml &&
-	grep -q '<P:Location' "$WORK"/s1/in/*.xml
-ok $? "appeals carry Russian applicants and addresses"
+# Surnames agree with the patronymic's gender (Иванов/Петрович,
+# Иванова/Петровна, Островская/...), and are Cyrillic.
+genders=0
+mismatch=""
+for f in "$WORK"/s1/in/*.xml; do
+	sn=$(sed -n 's/.*<P:Surname>\(.*\)<\/P:Surname>.*/\1/p' "$f")
+	pn=$(sed -n 's/.*<P:Patronymic>\(.*\)<\/P:Patronymic>.*/\1/p' "$f")
+	[ -n "$sn" ] || continue
+	case "$sn" in
+	*[a-zA-Z]*) mismatch="$mismatch $sn" ;;
+	esac
+	case "$pn" in
+	*вна | *чна)
+		genders=$((genders + 1))
+		case "$sn" in *ов | *ев | *ёв | *ин | *ын | *ий | *ой) mismatch="$mismatch $sn/$pn" ;; esac ;;
+	*ич)
+		genders=$((genders + 1))
+		case "$sn" in *ова | *ева | *ёва | *ина | *ына | *ая) mismatch="$mismatch $sn/$pn" ;; esac ;;
+	esac
+done
+[ $genders -ge 10 ] && [ -z "$mismatch" ] && grep -q '<P:Location' "$WORK"/s1/in/*.xml
+ok $? "appeals carry Russian applicants (surnames agree with gender) and addresses"
+[ -z "$mismatch" ] || diag "mismatch:$mismatch"
 
 # --- the command line ---------------------------------------------------------
 "$POSGW_SIM" --help | grep -q '^usage: posgw-sim --base DIR'
