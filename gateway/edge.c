@@ -20,7 +20,8 @@
  *
  * Tables (in the transfer engine's database, meta key edge_schema):
  *   edge_appeals    appeals taken: incoming ids, custody time, closed once
- *                   ПОС accepted the answer or decline (view edge_unanswered)
+ *                   ПОС accepted the answer, decline or forward (view
+ *                   edge_unanswered)
  *   edge_smev_in    every adapter message handled, by MessageId (dedupe)
  *   edge_waiting    appeals whose attachments are not complete yet
  *   edge_events     the core's events and their delivery state (view
@@ -74,7 +75,7 @@ static const char edge_schema_sql[] =
     " received INTEGER NOT NULL,"
     " document_id INTEGER,"
     " state TEXT NOT NULL CHECK (state IN ('acknowledged', 'answered',"
-    "  'declined')),"
+    "  'declined', 'forwarded')),"
     " closed INTEGER);"
     "CREATE INDEX IF NOT EXISTS edge_appeals_open ON edge_appeals(received)"
     " WHERE closed IS NULL;"
@@ -1373,6 +1374,22 @@ edge_outcome(struct edge *e, const char *pos, int64_t n, int refused,
 }
 
 /*
+ * The state an appeal ends in once ПОС accepted an event of this type, or
+ * NULL if the appeal stays open (the agency's work on it goes on).
+ */
+static const char *
+edge_closes(const char *type)
+{
+	if (strcmp(type, "answer") == 0)
+		return "answered";
+	if (strcmp(type, "decline") == 0)
+		return "declined";
+	if (strcmp(type, "forward") == 0)
+		return "forwarded";
+	return NULL;
+}
+
+/*
  * ПОС's verdict on the request cid: the event becomes accepted or refused
  * (final; a final event is never changed again) and an outcome goes to the
  * core.
@@ -1385,6 +1402,7 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	sqlite3_stmt *st;
 	char pos[POSMAP_ID_MAX] = "", state[16] = "", type[32] = "";
 	char status[64] = "";
+	const char *closes;
 	int64_t n = 0;
 	int found = 0;
 
@@ -1450,14 +1468,11 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	sqlite3_bind_int64(st, 3, n);
 	if (db_step_done(e->db, st, &err) == -1)
 		goto rollback;
-	if (accepted &&
-	    (strcmp(type, "answer") == 0 || strcmp(type, "decline") == 0)) {
+	if (accepted && (closes = edge_closes(type)) != NULL) {
 		st = db_prepare(e->db,
 		    "UPDATE edge_appeals SET state = ?, closed = ? WHERE"
 		    " pos_id = ? AND closed IS NULL");
-		sqlite3_bind_text(st, 1,
-		    strcmp(type, "answer") == 0 ? "answered" : "declined", -1,
-		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, closes, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
 		sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
 		if (db_step_done(e->db, st, &err) == -1)

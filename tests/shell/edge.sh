@@ -424,6 +424,14 @@ grep -l "<T:replyToClientId>unk-client</T:replyToClientId>" "$OUT"/*.xml |
 	xargs -r grep -q '<T:code>UNKNOWN_REQUEST_DESCRIPTION</T:code>' &&
 	[ -e "$SMEV/in-rejected/unk.xml.reason" ]
 ok $? "unknown content is answered UNKNOWN_REQUEST_DESCRIPTION and set aside"
+# A crash between the commit and the rename of an out/ file: at start the
+# edge publishes temporaries of recorded requests and removes the others.
+mv "$OUT/$R1.xml" "$OUT/.$R1.xml"
+stray=$(new_uuid)
+echo junk >"$OUT/.$stray.xml"
+edge_once
+[ -f "$OUT/$R1.xml" ] && [ ! -e "$OUT/.$R1.xml" ] && [ ! -e "$OUT/.$stray.xml" ]
+ok $? "unfinished out/ temporaries: a recorded request is published, a stray one removed"
 [ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 1 ] &&
 	"$POSGW" journal verify "$EDGE_DB" --trust "$KEYS/edge-01.crt" >/dev/null 2>&1
 ok $? "edge tables are versioned and the journal chain verifies"
