@@ -53,9 +53,11 @@ e2e_carrier() {
 		"$POSGW" media export --from "$WORK/core-out" --to "$WORK/media" --operator carrier >/dev/null 2>>"$WORK/carrier.log"
 		"$POSGW" media import --from "$WORK/media" --to "$WORK/edge-in" --for edge-01 >/dev/null 2>>"$WORK/carrier.log"
 		round=$((round + 1))
-		# the operator's routine: when the core reports gaps, export again
+		# the operator's routine: when the core reports gaps, or the edge
+		# has offered a package again (no receipt in time), export again
 		if [ $((round % 5)) -eq 0 ] &&
-			"$POSGW" transfer status --config "$CORE_CONF" 2>/dev/null | grep -q '^gaps: [0-9]'; then
+			{ "$POSGW" transfer status --config "$CORE_CONF" 2>/dev/null | grep -q '^gaps: [0-9]' ||
+				"$POSGW" transfer status --config "$EDGE_CONF" 2>/dev/null | grep -q 'offered [2-9]'; }; then
 			"$POSGW" media export --from "$WORK/edge-out" --to "$WORK/media" --resend --operator carrier >/dev/null 2>>"$WORK/carrier.log"
 			echo "resend after gaps" >>"$WORK/carrier.log"
 		fi

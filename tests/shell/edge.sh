@@ -363,6 +363,16 @@ resent3() {
 wait_for 10 resent3
 ok $? "... and is retried with a new clientId"
 
+ack1=$(grep -l "<T:replyToClientId>$C1<" "$OUT"/*.xml)
+mv "$ack1" "$OUT/error/"
+reacked() {
+	edge_once
+	[ "$(acks "$C1")" -eq 1 ]
+}
+wait_for 10 reacked && [ ! -e "$ack1" ] &&
+	[ "$(q "$EDGE_DB" "SELECT state FROM edge_requests WHERE client_id='$(basename "$ack1" .xml)'")" = retried ]
+ok $? "an acknowledgement moved to out/error/ is sent again with a new clientId"
+
 # ------------------------------------------------------ feedback, classifier
 FB=$(new_uuid)
 fb() {
