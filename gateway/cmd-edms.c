@@ -181,20 +181,6 @@ static const char list_usage[] =
     "core's database is opened read-only. Dates are local calendar days.\n"
     "Exit 0, 1 on failure, 2 on a usage error.\n";
 
-/* Who runs this command, for the journal. */
-static const char *
-edms_operator(void)
-{
-	const char *u = getenv("SUDO_USER");
-	struct passwd *pw;
-
-	if (u == NULL || *u == '\0')
-		u = getenv("USER");
-	if ((u == NULL || *u == '\0') && (pw = getpwuid(getuid())) != NULL)
-		u = pw->pw_name;
-	return u ? u : "unknown";
-}
-
 /* Load the core's configuration, or print why not. */
 static int
 edms_conf(const char *path, struct conf *c)
@@ -882,7 +868,7 @@ edms_map_main(int argc, char **argv)
 	}
 	db = xfer_db(x);
 	snprintf(detail, sizeof detail, "%zu mapping(s) from %.300s by %.64s",
-	    n, argv[optind + 1], edms_operator());
+	    n, argv[optind + 1], operator_name());
 	if (edms_schema(db, &err) == -1 || db_begin(db, &err) == -1)
 		goto fail;
 	if (db_exec(db, "DELETE FROM core_topics", &err) == -1)

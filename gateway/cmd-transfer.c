@@ -37,8 +37,8 @@ static const char transfer_usage[] =
     "Exit 0 on success, 1 on failure, 2 on a usage error.\n";
 
 /* Who runs this command, for the journal. */
-static const char *
-transfer_operator(void)
+const char *
+operator_name(void)
 {
 	const char *u = getenv("SUDO_USER");
 	struct passwd *pw;
@@ -174,7 +174,7 @@ transfer_enqueue(int argc, char **argv)
 	if (db_begin(xfer_db(x), &err) == -1 ||
 	    xfer_enqueue(x, kind, pos, buf, len, files, n, &err) == -1 ||
 	    journal_append(xfer_db(x), "operator.enqueue", NULL, pos,
-	        transfer_operator(), &err) == -1 ||
+	        operator_name(), &err) == -1 ||
 	    db_commit(xfer_db(x), &err) == -1) {
 		db_rollback(xfer_db(x));
 		fprintf(stderr, "posgw: transfer enqueue: %s\n", err.text);
@@ -441,7 +441,7 @@ transfer_resend(int argc, char **argv)
 		}
 		if (n > 0 && journal_append(xfer_db(x), "operator.resend",
 		                 all ? NULL : argv[i], NULL,
-		                 transfer_operator(), &err) == -1)
+		                 operator_name(), &err) == -1)
 			goto fail;
 		printf("%d package(s) will be offered again\n", n);
 	}
