@@ -358,6 +358,8 @@ cmd_journal(int argc, char **argv)
 		return journal_show(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reconcile") == 0)
 		return journal_reconcile(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 	usage_error(
 	    "unknown journal command '%s' (verify, show, reconcile)", argv[1]);
 }

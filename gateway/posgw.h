@@ -16,6 +16,7 @@ int cmd_transfer(int, char **);
 int cmd_journal(int, char **);
 int cmd_edms(int, char **);
 int cmd_status(int, char **);
+int cmd_report(int, char **);
 const char *operator_name(void);
 void transfer_print_gaps(struct db *, const char *, FILE *);
 void usage_error(const char *, ...)
