@@ -277,3 +277,47 @@ keys_show(const char *path, FILE *out, struct error *err)
 	gnutls_free(certs);
 	return 0;
 }
+
+/* Keep only hex digits, lowercased (operators read fingerprints in groups). */
+static void
+keys_hex_only(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *in != '\0' && n + 1 < len; in++) {
+		if (*in >= '0' && *in <= '9')
+			out[n++] = *in;
+		else if (*in >= 'a' && *in <= 'f')
+			out[n++] = *in;
+		else if (*in >= 'A' && *in <= 'F')
+			out[n++] = (char)(*in - 'A' + 'a');
+	}
+	out[n] = '\0';
+}
+
+/*
+ * Check a fingerprint the operator read from the other zone against the
+ * certificate: the whole SHA-256 or Streebog-256 of its DER, in any case,
+ * with any separators. Returns 1 on a match.
+ */
+int
+keys_fingerprint_matches(const char *certpath, const char *given,
+    struct error *err)
+{
+	gnutls_x509_crt_t *certs;
+	char want[129], sha[129], gost[129];
+	unsigned n, i;
+	int ok;
+
+	if (cert_load_file(certpath, &certs, &n, err) == -1)
+		return -1;
+	cert_fingerprint(certs[0], GNUTLS_DIG_SHA256, sha);
+	cert_fingerprint(certs[0], GNUTLS_DIG_STREEBOG_256, gost);
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(certs[i]);
+	gnutls_free(certs);
+	keys_hex_only(given, want, sizeof want);
+	ok = strlen(want) == 64 &&
+	    (strcmp(want, sha) == 0 || strcmp(want, gost) == 0);
+	return ok;
+}

@@ -21,5 +21,6 @@ struct keys_params {
 int keys_alg_from_name(const char *, enum key_alg *);
 int keys_generate(const struct keys_params *, char **, char **, struct error *);
 int keys_show(const char *, FILE *, struct error *);
+int keys_fingerprint_matches(const char *, const char *, struct error *);
 
 #endif

@@ -2,11 +2,17 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "keys.h"
+#include "xmalloc.h"
 #include "log.h"
 #include "posgw.h"
 
@@ -133,6 +139,108 @@ keys_show_main(int argc, char **argv)
 	return rc;
 }
 
+static const char keys_import_usage[] =
+    "usage: posgw keys import CERT --to FILE [--fingerprint HEX]\n"
+    "\n"
+    "Install the peer's certificate (or the CA that issues it) as a trust\n"
+    "anchor only after the operator confirmed its fingerprint: the other zone\n"
+    "reads the SHA-256 or Streebog-256 fingerprint printed by 'posgw keys show'\n"
+    "(by phone or on paper), and it is typed here when asked, or given with\n"
+    "--fingerprint. Any case and separators are fine; all 64 digits are\n"
+    "compared. Nothing is written unless they match: there is no trust on\n"
+    "first use. FILE is written durably and never replaced.\n";
+
+/* posgw keys import: a certificate becomes trusted only after confirmation. */
+static int
+keys_import_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"to", required_argument, NULL, 't'},
+		{"fingerprint", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *to = NULL, *fp = NULL;
+	char line[512], *dir, *base, *slash;
+	struct error err = {0};
+	gnutls_datum_t d = {NULL, 0};
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			to = optarg;
+			break;
+		case 'f':
+			fp = optarg;
+			break;
+		case 'h':
+			fputs(keys_import_usage, stdout);
+			return 0;
+		default:
+			fputs(keys_import_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1 || to == NULL)
+		usage_error("keys import needs CERT and --to FILE (see --help)");
+	if (keys_show(argv[optind], stdout, &err) == -1) {
+		fprintf(stderr, "posgw: keys import: %s\n", err.text);
+		return 1;
+	}
+	if (fp == NULL) {
+		if (!isatty(STDIN_FILENO)) {
+			fprintf(stderr, "posgw: keys import: no --fingerprint and no "
+					"terminal to ask on; nothing was imported\n");
+			return 1;
+		}
+		printf("\nRead the fingerprint aloud with the operator of the other "
+		       "zone.\nType the sha256 or streebog256 fingerprint THEY read "
+		       "from 'posgw keys show':\n> ");
+		fflush(stdout);
+		if (fgets(line, sizeof line, stdin) == NULL)
+			return 1;
+		fp = line;
+	}
+	if ((rc = keys_fingerprint_matches(argv[optind], fp, &err)) != 1) {
+		if (rc == -1)
+			fprintf(stderr, "posgw: keys import: %s\n", err.text);
+		else
+			fprintf(stderr,
+			    "posgw: keys import: the fingerprint does NOT match %s; "
+			    "nothing was imported. Do not trust this file: get the "
+			    "certificate again and compare once more\n",
+			    argv[optind]);
+		return 1;
+	}
+	if (gnutls_load_file(argv[optind], &d) < 0) {
+		fprintf(stderr, "posgw: keys import: cannot read %s\n",
+		    argv[optind]);
+		return 1;
+	}
+	dir = xstrdup(to);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		base = slash + 1;
+		if (*dir == '\0')
+			strcpy(dir, "/");
+	} else {
+		free(dir);
+		dir = xstrdup(".");
+		base = (char *)(uintptr_t)to;
+	}
+	rc = fs_write_file(dir, base, d.data, d.size, 0644, 0, &err);
+	gnutls_free(d.data);
+	free(dir);
+	if (rc == -1) {
+		fprintf(stderr, "posgw: keys import: %s\n", err.text);
+		return 1;
+	}
+	printf("fingerprint confirmed; %s is now a trusted certificate (use it "
+	       "in trust = )\n", to);
+	return 0;
+}
+
 /* posgw keys SUBCOMMAND */
 int
 cmd_keys(int argc, char **argv)
@@ -147,5 +255,7 @@ cmd_keys(int argc, char **argv)
 		return keys_generate_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
 		return keys_show_main(argc - 1, argv + 1);
-	usage_error("unknown keys command '%s' (generate, show)", argv[1]);
+	if (strcmp(argv[1], "import") == 0)
+		return keys_import_main(argc - 1, argv + 1);
+	usage_error("unknown keys command '%s' (generate, show, import)", argv[1]);
 }

@@ -57,6 +57,33 @@ for alg in gost512 ecdsa ed25519; do
 	ok $? "keys generate --algorithm $alg"
 done
 
+# The first exchange between zones: a certificate is imported only after its
+# fingerprint, read by the other zone's operator, is confirmed.
+fp=$(grep '^streebog256:' "$WORK/show" | awk '{print $2}')
+grouped=$(echo "$fp" | tr 'a-f' 'A-F' | sed 's/..../& /g')
+"$POSGW" keys import "$KEYS/edge-01.crt" --to "$WORK/peer.crt" --fingerprint "$grouped" >/dev/null &&
+	cmp -s "$WORK/peer.crt" "$KEYS/edge-01.crt"
+ok $? "keys import installs the certificate after a confirmed fingerprint (any case, grouped)"
+wrong=$(echo "$fp" | sed 's/^./0/; s/^00/11/')
+"$POSGW" keys import "$KEYS/edge-01.crt" --to "$WORK/peer2.crt" --fingerprint "$wrong" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && [ ! -e "$WORK/peer2.crt" ] && grep -q 'does NOT match' "$WORK/err"
+ok $? "keys import with a wrong fingerprint writes nothing"
+"$POSGW" keys import "$KEYS/edge-01.crt" --to "$WORK/peer3.crt" </dev/null >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && [ ! -e "$WORK/peer3.crt" ] && grep -q 'no terminal to ask on' "$WORK/err"
+ok $? "keys import never trusts silently without a fingerprint"
+"$POSGW" keys import "$KEYS/edge-01.crt" --to "$WORK/peer.crt" --fingerprint "$fp" >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q 'already exists' "$WORK/err"
+ok $? "keys import never replaces an existing trust file"
+
+if have script; then
+	sha=$(grep '^sha256:' "$WORK/show" | awk '{print $2}')
+	(sleep 1; echo "$sha") | script -qec "$POSGW keys import $KEYS/edge-01.crt --to $WORK/peer4.crt" /dev/null >"$WORK/tty.out" 2>&1
+	grep -q 'Type the sha256 or streebog256 fingerprint' "$WORK/tty.out" && cmp -s "$WORK/peer4.crt" "$KEYS/edge-01.crt"
+	ok $? "keys import asks for the fingerprint on a terminal and imports after it matches"
+else
+	skip "keys import on a terminal" "script(1) missing"
+fi
+
 # An agency CA issues both gateway certificates; peers trust only the CA.
 "$POSGW" keys generate --ca --id agency-ca --out "$WORK/ca" >"$WORK/ca.out"
 grep -q 'keyCertSign (CA)' "$WORK/ca.out"
