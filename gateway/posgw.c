@@ -22,6 +22,7 @@ usage(FILE *f)
 	    "  keys generate   make a key pair and certificate for a gateway\n"
 	    "  keys show       print a certificate's subject, validity and "
 	    "fingerprints\n"
+	    "  keys import     trust a peer certificate after its fingerprint is confirmed\n"
 	    "  pack create     build and sign an exchange package\n"
 	    "  pack verify     check packages as a receiving gateway would\n"
 	    "  pack list       show what a package holds (no verification)\n"
