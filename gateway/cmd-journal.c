@@ -20,6 +20,7 @@ static const char journal_usage[] =
     "       posgw journal show DB [--since TIME] [--package NAME] [--appeal "
     "ID]\n"
     "       posgw journal reconcile EDGE.db CORE.db [--max-age HOURS]\n"
+    "       posgw journal report DB [--peer PEER.db] --out report.html\n"
     "\n"
     "verify     recompute the hash chain and check every signed checkpoint;\n"
     "           exit 1 naming the first bad entry. --trust CERT checks the\n"
