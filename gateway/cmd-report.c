@@ -514,8 +514,10 @@ report_gaps(FILE *f, struct db *db)
 	fputs(":</p>\n<table>\n<tr><th>Номера</th><th>Пакетов</th></tr>\n", f);
 	st = db_prepare(db,
 	    "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
-	    " AND sender = ? AND state IN ('accepted', 'rejected',"
-	    " 'conflict') ORDER BY seq");
+	    " AND sender = ?1 AND state IN ('accepted', 'rejected',"
+	    " 'conflict') AND seq <= (SELECT MAX(seq) FROM packages WHERE"
+	    " direction = 'in' AND sender = ?1 AND state = 'accepted')"
+	    " ORDER BY seq");
 	sqlite3_bind_text(st, 1, peer ? peer : "", -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);

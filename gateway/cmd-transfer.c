@@ -214,8 +214,10 @@ transfer_print_gaps(struct db *db, const char *peer, FILE *out)
 
 	st = db_prepare(db,
 	    "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
-	    " AND sender = ? AND state IN ('accepted', 'rejected',"
-	    " 'conflict') ORDER BY seq");
+	    " AND sender = ?1 AND state IN ('accepted', 'rejected',"
+	    " 'conflict') AND seq <= (SELECT MAX(seq) FROM packages WHERE"
+	    " direction = 'in' AND sender = ?1 AND state = 'accepted')"
+	    " ORDER BY seq");
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	fprintf(out, "gaps:");
 	while (sqlite3_step(st) == SQLITE_ROW) {
