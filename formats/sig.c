@@ -458,7 +458,7 @@ sig_find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *info,
  * digitalSignature, CN == expect_cn (code untrusted).
  */
 int
-sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
+sig_verify_named(const char *sname, const char *dname, struct trust *t, const void *data, size_t len, const void *p7s,
     size_t p7slen, const char *expect_cn, time_t now, unsigned allowed,
     struct sig_info *out, struct error *err)
 {
@@ -481,43 +481,43 @@ sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
 	gnutls_pkcs7_init(&p7);
 	if ((rc = gnutls_pkcs7_import(p7, &der, GNUTLS_X509_FMT_DER)) < 0) {
 		err_set(err, ERR_SIGNATURE,
-		    "manifest.xml.p7s: not a DER CMS SignedData: %s",
+		    "%s: not a DER CMS SignedData: %s", sname,
 		    gnutls_strerror(rc));
 		goto out;
 	}
 	if (gnutls_pkcs7_get_embedded_data(p7, 0, &embedded) >= 0) {
 		gnutls_free(embedded.data);
 		err_set(err, ERR_SIGNATURE,
-		    "manifest.xml.p7s: content is embedded, a detached "
-		    "signature is required");
+		    "%s: content is embedded, a detached "
+		    "signature is required", sname);
 		goto out;
 	}
 	if ((rc = gnutls_pkcs7_get_signature_count(p7)) != 1) {
 		err_set(err, ERR_SIGNATURE,
-		    "manifest.xml.p7s: %d signers, exactly one is required",
+		    "%s: %d signers, exactly one is required", sname,
 		    rc < 0 ? 0 : rc);
 		goto out;
 	}
 	if ((rc = gnutls_pkcs7_get_signature_info(p7, 0, &info)) < 0) {
-		err_set(err, ERR_SIGNATURE, "manifest.xml.p7s: %s",
+		err_set(err, ERR_SIGNATURE, "%s: %s", sname,
 		    gnutls_strerror(rc));
 		goto out;
 	}
 	have_info = 1;
 	if (info.signing_time == (time_t)-1) {
 		err_set(err, ERR_SIGNATURE,
-		    "manifest.xml.p7s: no signingTime signed attribute");
+		    "%s: no signingTime signed attribute", sname);
 		goto out;
 	}
 	if ((signer = sig_find_signer(p7, &info, &chain, &nchain)) == NULL) {
 		err_set(err, ERR_SIGNATURE,
-		    "manifest.xml.p7s: the signer certificate is not "
-		    "included");
+		    "%s: the signer certificate is not "
+		    "included", sname);
 		goto out;
 	}
 	if ((sig_alg_bit(info.algo, signer, &algname) & allowed) == 0) {
 		err_set(err, ERR_SIGNATURE,
-		    "manifest.xml.p7s: algorithm %s is not allowed", algname);
+		    "%s: algorithm %s is not allowed", sname, algname);
 		goto out;
 	}
 	/* GnuTLS refuses expired signers itself; say so as untrusted first. */
@@ -536,8 +536,7 @@ sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
 	if ((rc = gnutls_pkcs7_verify_direct(
 	         p7, signer, 0, &d, GNUTLS_VERIFY_DISABLE_TIME_CHECKS)) < 0) {
 		err_set(err, ERR_SIGNATURE,
-		    "manifest.xml.p7s: signature does not match "
-		    "manifest.xml: %s",
+		    "%s: signature does not match %s: %s", sname, dname,
 		    gnutls_strerror(rc));
 		goto out;
 	}
@@ -582,4 +581,14 @@ out:
 	free(chain);
 	gnutls_pkcs7_deinit(p7);
 	return ret;
+}
+
+/* sig_verify_named for a package: manifest.xml.p7s over manifest.xml. */
+int
+sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
+    size_t p7slen, const char *expect_cn, time_t now, unsigned allowed,
+    struct sig_info *out, struct error *err)
+{
+	return sig_verify_named("manifest.xml.p7s", "manifest.xml", t, data, len,
+	    p7s, p7slen, expect_cn, now, allowed, out, err);
 }
