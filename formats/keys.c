@@ -301,8 +301,8 @@ keys_hex_only(const char *in, char *out, size_t len)
  * with any separators. Returns 1 on a match.
  */
 int
-keys_fingerprint_matches(const char *certpath, const char *given,
-    struct error *err)
+keys_fingerprint_matches(
+    const char *certpath, const char *given, struct error *err)
 {
 	gnutls_x509_crt_t *certs;
 	char want[129], sha[129], gost[129];
@@ -318,6 +318,6 @@ keys_fingerprint_matches(const char *certpath, const char *given,
 	gnutls_free(certs);
 	keys_hex_only(given, want, sizeof want);
 	ok = strlen(want) == 64 &&
-	    (strcmp(want, sha) == 0 || strcmp(want, gost) == 0);
+	     (strcmp(want, sha) == 0 || strcmp(want, gost) == 0);
 	return ok;
 }

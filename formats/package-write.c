@@ -39,7 +39,7 @@ struct pkg_writer {
 	struct pkg_wentry *e;
 	size_t n, cap;
 	uint64_t total;
-	char uuid[37];		/* fixed identity, or empty for a fresh one */
+	char uuid[37]; /* fixed identity, or empty for a fresh one */
 	time_t created;
 	char mdigest[DIGEST_HEX_LEN + 1]; /* Streebog-256 of manifest.xml */
 };

@@ -198,7 +198,8 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 		        entries[i].path, ERR_PAYLOAD, err) == -1)
 			goto fail;
 		root = xmlDocGetRootElement(entries[i].doc);
-		for (ok = 0, k = 0; k < sizeof payload_roots / sizeof payload_roots[0]; k++)
+		for (ok = 0, k = 0;
+		     k < sizeof payload_roots / sizeof payload_roots[0]; k++)
 			if (xmlsafe_is(root, NS_EXCHANGE, payload_roots[k]))
 				ok = 1;
 		if (!ok) {
@@ -232,8 +233,8 @@ fail:
 
 /* Call fn for every attachment path a document references (path, signature). */
 void
-payload_foreach_ref(xmlNodePtr node, void (*fn)(const char *, void *),
-    void *arg)
+payload_foreach_ref(
+    xmlNodePtr node, void (*fn)(const char *, void *), void *arg)
 {
 	const char *v;
 	xmlNodePtr c;

@@ -458,9 +458,10 @@ sig_find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *info,
  * digitalSignature, CN == expect_cn (code untrusted).
  */
 int
-sig_verify_named(const char *sname, const char *dname, struct trust *t, const void *data, size_t len, const void *p7s,
-    size_t p7slen, const char *expect_cn, time_t now, unsigned allowed,
-    struct sig_info *out, struct error *err)
+sig_verify_named(const char *sname, const char *dname, struct trust *t,
+    const void *data, size_t len, const void *p7s, size_t p7slen,
+    const char *expect_cn, time_t now, unsigned allowed, struct sig_info *out,
+    struct error *err)
 {
 	gnutls_datum_t der = {
 	    (unsigned char *)(uintptr_t)p7s, (unsigned)p7slen};
@@ -480,16 +481,16 @@ sig_verify_named(const char *sname, const char *dname, struct trust *t, const vo
 	cn[0] = '\0';
 	gnutls_pkcs7_init(&p7);
 	if ((rc = gnutls_pkcs7_import(p7, &der, GNUTLS_X509_FMT_DER)) < 0) {
-		err_set(err, ERR_SIGNATURE,
-		    "%s: not a DER CMS SignedData: %s", sname,
-		    gnutls_strerror(rc));
+		err_set(err, ERR_SIGNATURE, "%s: not a DER CMS SignedData: %s",
+		    sname, gnutls_strerror(rc));
 		goto out;
 	}
 	if (gnutls_pkcs7_get_embedded_data(p7, 0, &embedded) >= 0) {
 		gnutls_free(embedded.data);
 		err_set(err, ERR_SIGNATURE,
 		    "%s: content is embedded, a detached "
-		    "signature is required", sname);
+		    "signature is required",
+		    sname);
 		goto out;
 	}
 	if ((rc = gnutls_pkcs7_get_signature_count(p7)) != 1) {
@@ -499,8 +500,8 @@ sig_verify_named(const char *sname, const char *dname, struct trust *t, const vo
 		goto out;
 	}
 	if ((rc = gnutls_pkcs7_get_signature_info(p7, 0, &info)) < 0) {
-		err_set(err, ERR_SIGNATURE, "%s: %s", sname,
-		    gnutls_strerror(rc));
+		err_set(
+		    err, ERR_SIGNATURE, "%s: %s", sname, gnutls_strerror(rc));
 		goto out;
 	}
 	have_info = 1;
@@ -512,12 +513,13 @@ sig_verify_named(const char *sname, const char *dname, struct trust *t, const vo
 	if ((signer = sig_find_signer(p7, &info, &chain, &nchain)) == NULL) {
 		err_set(err, ERR_SIGNATURE,
 		    "%s: the signer certificate is not "
-		    "included", sname);
+		    "included",
+		    sname);
 		goto out;
 	}
 	if ((sig_alg_bit(info.algo, signer, &algname) & allowed) == 0) {
-		err_set(err, ERR_SIGNATURE,
-		    "%s: algorithm %s is not allowed", sname, algname);
+		err_set(err, ERR_SIGNATURE, "%s: algorithm %s is not allowed",
+		    sname, algname);
 		goto out;
 	}
 	/* GnuTLS refuses expired signers itself; say so as untrusted first. */
@@ -589,6 +591,6 @@ sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,
     size_t p7slen, const char *expect_cn, time_t now, unsigned allowed,
     struct sig_info *out, struct error *err)
 {
-	return sig_verify_named("manifest.xml.p7s", "manifest.xml", t, data, len,
-	    p7s, p7slen, expect_cn, now, allowed, out, err);
+	return sig_verify_named("manifest.xml.p7s", "manifest.xml", t, data,
+	    len, p7s, p7slen, expect_cn, now, allowed, out, err);
 }

@@ -40,8 +40,8 @@ int trust_add_file(struct trust *, const char *, struct error *);
 size_t trust_count(const struct trust *);
 void trust_free(struct trust *);
 
-int sig_verify_named(const char *, const char *, struct trust *,
-    const void *, size_t, const void *, size_t, const char *, time_t, unsigned,
+int sig_verify_named(const char *, const char *, struct trust *, const void *,
+    size_t, const void *, size_t, const char *, time_t, unsigned,
     struct sig_info *, struct error *);
 int sig_verify(struct trust *, const void *, size_t, const void *, size_t,
     const char *, time_t, unsigned, struct sig_info *, struct error *);

@@ -144,7 +144,8 @@ static const char keys_import_usage[] =
     "\n"
     "Install the peer's certificate (or the CA that issues it) as a trust\n"
     "anchor only after the operator confirmed its fingerprint: the other zone\n"
-    "reads the SHA-256 or Streebog-256 fingerprint printed by 'posgw keys show'\n"
+    "reads the SHA-256 or Streebog-256 fingerprint printed by 'posgw keys "
+    "show'\n"
     "(by phone or on paper), and it is typed here when asked, or given with\n"
     "--fingerprint. Any case and separators are fine; all 64 digits are\n"
     "compared. Nothing is written unless they match: there is no trust on\n"
@@ -155,10 +156,10 @@ static int
 keys_import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"to", required_argument, NULL, 't'},
-		{"fingerprint", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"to", required_argument, NULL, 't'},
+	    {"fingerprint", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *to = NULL, *fp = NULL;
 	char line[512], *dir, *base, *slash;
@@ -183,19 +184,23 @@ keys_import_main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || to == NULL)
-		usage_error("keys import needs CERT and --to FILE (see --help)");
+		usage_error(
+		    "keys import needs CERT and --to FILE (see --help)");
 	if (keys_show(argv[optind], stdout, &err) == -1) {
 		fprintf(stderr, "posgw: keys import: %s\n", err.text);
 		return 1;
 	}
 	if (fp == NULL) {
 		if (!isatty(STDIN_FILENO)) {
-			fprintf(stderr, "posgw: keys import: no --fingerprint and no "
-					"terminal to ask on; nothing was imported\n");
+			fprintf(stderr,
+			    "posgw: keys import: no --fingerprint and no "
+			    "terminal to ask on; nothing was imported\n");
 			return 1;
 		}
-		printf("\nRead the fingerprint aloud with the operator of the other "
-		       "zone.\nType the sha256 or streebog256 fingerprint THEY read "
+		printf("\nRead the fingerprint aloud with the operator of the "
+		       "other "
+		       "zone.\nType the sha256 or streebog256 fingerprint THEY "
+		       "read "
 		       "from 'posgw keys show':\n> ");
 		fflush(stdout);
 		if (fgets(line, sizeof line, stdin) == NULL)
@@ -207,8 +212,10 @@ keys_import_main(int argc, char **argv)
 			fprintf(stderr, "posgw: keys import: %s\n", err.text);
 		else
 			fprintf(stderr,
-			    "posgw: keys import: the fingerprint does NOT match %s; "
-			    "nothing was imported. Do not trust this file: get the "
+			    "posgw: keys import: the fingerprint does NOT "
+			    "match %s; "
+			    "nothing was imported. Do not trust this file: get "
+			    "the "
 			    "certificate again and compare once more\n",
 			    argv[optind]);
 		return 1;
@@ -237,7 +244,8 @@ keys_import_main(int argc, char **argv)
 		return 1;
 	}
 	printf("fingerprint confirmed; %s is now a trusted certificate (use it "
-	       "in trust = )\n", to);
+	       "in trust = )\n",
+	    to);
 	return 0;
 }
 
@@ -257,5 +265,6 @@ cmd_keys(int argc, char **argv)
 		return keys_show_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
 		return keys_import_main(argc - 1, argv + 1);
-	usage_error("unknown keys command '%s' (generate, show, import)", argv[1]);
+	usage_error(
+	    "unknown keys command '%s' (generate, show, import)", argv[1]);
 }

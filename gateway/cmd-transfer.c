@@ -247,9 +247,10 @@ transfer_last(struct db *db, const char *dir, const char *label)
 	sqlite3_stmt *st;
 	char t[32];
 
-	st = db_prepare(db, "SELECT name, state, COALESCE(sent, received, created)"
-			    " FROM packages WHERE direction = ? AND control = 0"
-			    " ORDER BY id DESC LIMIT 1");
+	st = db_prepare(db,
+	    "SELECT name, state, COALESCE(sent, received, created)"
+	    " FROM packages WHERE direction = ? AND control = 0"
+	    " ORDER BY id DESC LIMIT 1");
 	sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		time_format((time_t)sqlite3_column_int64(st, 2), t, sizeof t);
@@ -272,26 +273,34 @@ transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
 	sqlite3_stmt *st;
 	char age[32];
 	/* the edge sends appeals, the core receives them */
-	int edge = db_int(db, "SELECT COUNT(*) FROM documents WHERE kind ="
-			      " 'appeal' AND direction = 'out'", 0) > 0;
+	int edge = db_int(db,
+	               "SELECT COUNT(*) FROM documents WHERE kind ="
+	               " 'appeal' AND direction = 'out'",
+	               0) > 0;
 
 	st = db_prepare(db,
-	    "SELECT a.pos_id, a.created / 1000, (SELECT COUNT(*) FROM documents a2"
+	    "SELECT a.pos_id, a.created / 1000, (SELECT COUNT(*) FROM "
+	    "documents a2"
 	    "  WHERE a2.kind = 'appeal' AND a2.direction = a.direction"
-	    "  AND NOT EXISTS (SELECT 1 FROM documents e2 WHERE e2.kind = 'event'"
+	    "  AND NOT EXISTS (SELECT 1 FROM documents e2 WHERE e2.kind = "
+	    "'event'"
 	    "  AND e2.pos_id = a2.pos_id AND e2.direction != a2.direction AND"
-	    "  (instr(e2.body, 'type=\"answer\"') OR instr(e2.body, 'type=\"decline\"')"
+	    "  (instr(e2.body, 'type=\"answer\"') OR instr(e2.body, "
+	    "'type=\"decline\"')"
 	    "  OR instr(e2.body, 'type=\"forward\"'))))"
 	    " FROM documents a WHERE a.kind = 'appeal' AND a.direction = ?"
 	    " AND NOT EXISTS (SELECT 1 FROM documents e WHERE e.kind = 'event'"
 	    " AND e.pos_id = a.pos_id AND e.direction != a.direction AND"
-	    " (instr(e.body, 'type=\"answer\"') OR instr(e.body, 'type=\"decline\"')"
+	    " (instr(e.body, 'type=\"answer\"') OR instr(e.body, "
+	    "'type=\"decline\"')"
 	    " OR instr(e.body, 'type=\"forward\"')))"
 	    " ORDER BY a.created LIMIT 1");
 	sqlite3_bind_text(st, 1, edge ? "out" : "in", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		transfer_age(age, sizeof age, now - sqlite3_column_int64(st, 1));
-		printf("oldest unanswered appeal: %s, %s old (%lld unanswered)\n",
+		transfer_age(
+		    age, sizeof age, now - sqlite3_column_int64(st, 1));
+		printf(
+		    "oldest unanswered appeal: %s, %s old (%lld unanswered)\n",
 		    (const char *)sqlite3_column_text(st, 0), age,
 		    (long long)sqlite3_column_int64(st, 2));
 	} else
@@ -442,8 +451,8 @@ transfer_resend(int argc, char **argv)
 			rc = 1;
 		}
 		if (n > 0 && journal_append(xfer_db(x), "operator.resend",
-		                 all ? NULL : argv[i], NULL,
-		                 operator_name(), &err) == -1)
+		                 all ? NULL : argv[i], NULL, operator_name(),
+		                 &err) == -1)
 			goto fail;
 		printf("%d package(s) will be offered again\n", n);
 	}

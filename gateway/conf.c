@@ -408,11 +408,15 @@ conf_check_role(struct conf *c, const char *role, struct error *err)
 
 	if (strcmp(role, "edge") == 0) {
 		if (c->edms.present)
-			return err_set(err, ERR_NONE, "%s: [edms] is for posgw-core; "
-			    "this is posgw-edge", c->path);
+			return err_set(err, ERR_NONE,
+			    "%s: [edms] is for posgw-core; "
+			    "this is posgw-edge",
+			    c->path);
 		if (c->smev.base == NULL || c->smev.mnemonic == NULL)
-			return err_set(err, ERR_NONE, "%s: [smev] base and mnemonic "
-			    "are required for posgw-edge", c->path);
+			return err_set(err, ERR_NONE,
+			    "%s: [smev] base and mnemonic "
+			    "are required for posgw-edge",
+			    c->path);
 		if (c->smev.attachments_in == NULL) {
 			xasprintf(&p, "%s/attachments-in", c->smev.base);
 			c->smev.attachments_in = p;
@@ -425,12 +429,16 @@ conf_check_role(struct conf *c, const char *role, struct error *err)
 			c->smev.retry_max = c->smev.retry_min;
 	} else if (strcmp(role, "core") == 0) {
 		if (c->smev.present)
-			return err_set(err, ERR_NONE, "%s: [smev] is for posgw-edge; "
-			    "this is posgw-core (it has no network side)", c->path);
+			return err_set(err, ERR_NONE,
+			    "%s: [smev] is for posgw-edge; "
+			    "this is posgw-core (it has no network side)",
+			    c->path);
 		if (c->edms.export_dir == NULL || c->edms.import_dir == NULL ||
 		    c->edms.nsigner_trust == 0)
-			return err_set(err, ERR_NONE, "%s: [edms] export, import and "
-			    "signer_trust are required for posgw-core", c->path);
+			return err_set(err, ERR_NONE,
+			    "%s: [edms] export, import and "
+			    "signer_trust are required for posgw-core",
+			    c->path);
 	}
 	return 0;
 }

@@ -8,25 +8,25 @@
 /* [smev]: the SMEV 3 adapter's file channel (posgw-edge only). */
 struct conf_smev {
 	int present;
-	char *base;		/* adapter directory holding in/ and out/ */
-	char *mnemonic;		/* itSystem */
-	char *attachments_in;	/* default <base>/attachments-in */
-	char *attachments_out;	/* default <base>/attachments-out */
+	char *base;               /* adapter directory holding in/ and out/ */
+	char *mnemonic;           /* itSystem */
+	char *attachments_in;     /* default <base>/attachments-in */
+	char *attachments_out;    /* default <base>/attachments-out */
 	unsigned attachment_wait; /* seconds to wait for a late attachment */
-	unsigned retry_min;	/* first retry after a transport failure */
-	unsigned retry_max;	/* longest retry interval */
-	int test_message;	/* mark requests testMessage */
+	unsigned retry_min;       /* first retry after a transport failure */
+	unsigned retry_max;       /* longest retry interval */
+	int test_message;         /* mark requests testMessage */
 };
 
 /* [edms]: the EDMS exchange folders (posgw-core only). */
 struct conf_edms {
 	int present;
-	char *export_dir;	/* appeals and outcomes for the EDMS */
-	char *import_dir;	/* events from the EDMS */
+	char *export_dir; /* appeals and outcomes for the EDMS */
+	char *import_dir; /* events from the EDMS */
 	char *signer_trust[XFER_MAX_TRUST]; /* who may sign answer files */
 	size_t nsigner_trust;
-	unsigned appeal_days;	/* 59-FZ appeals: days from registration */
-	unsigned message_days;	/* ПОС messages: days from creation */
+	unsigned appeal_days;  /* 59-FZ appeals: days from registration */
+	unsigned message_days; /* ПОС messages: days from creation */
 };
 
 struct conf {

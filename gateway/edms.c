@@ -899,8 +899,8 @@ edms_file_verify(const char *rel, const char *data, const char *sigrel,
 	}
 	edms_signer_cn(p7, cn, sizeof cn);
 	if (sig_verify_named(sigrel, rel, t, map != NULL ? map : "",
-	        (size_t)sb.st_size, der.data, der.size, cn, time(NULL), algs, &si,
-	        &e) == -1) {
+	        (size_t)sb.st_size, der.data, der.size, cn, time(NULL), algs,
+	        &si, &e) == -1) {
 		edms_replace(e.text, sizeof e.text,
 		    "a trusted peer certificate",
 		    "an official of [edms] signer_trust");

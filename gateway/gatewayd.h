@@ -13,7 +13,7 @@
  * before packing, close() at exit.
  */
 struct gateway_role {
-	const char *name;	/* "edge" or "core" */
+	const char *name; /* "edge" or "core" */
 	void *(*open)(struct xfer *, struct conf *, struct error *);
 	int (*step)(struct xfer *, void *, int *);
 	void (*close)(void *);

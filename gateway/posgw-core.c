@@ -7,8 +7,8 @@
 int
 main(int argc, char **argv)
 {
-	static const struct gateway_role role = { "core", core_open,
-		core_step, core_close };
+	static const struct gateway_role role = {
+	    "core", core_open, core_step, core_close};
 
 	return gatewayd_main(&role, argc, argv);
 }

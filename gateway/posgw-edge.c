@@ -7,8 +7,8 @@
 int
 main(int argc, char **argv)
 {
-	static const struct gateway_role role = { "edge", edge_open,
-		edge_step, edge_close };
+	static const struct gateway_role role = {
+	    "edge", edge_open, edge_step, edge_close};
 
 	return gatewayd_main(&role, argc, argv);
 }

@@ -303,10 +303,10 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 		}
 		if (trust != NULL || own != NULL) {
 			err_clear(&e2);
-			if (sig_verify_named("checkpoint signature", "the checkpoint text",
-				trust ? trust : own, t, tl, cms, cl,
-			        c.gateway, time(NULL), SIG_ALLOW_ALL, &si,
-			        &e2) == -1) {
+			if (sig_verify_named("checkpoint signature",
+			        "the checkpoint text", trust ? trust : own, t,
+			        tl, cms, cl, c.gateway, time(NULL),
+			        SIG_ALLOW_ALL, &si, &e2) == -1) {
 				err_set(err, ERR_NONE,
 				    "checkpoint %" PRId64 " (entry %" PRId64
 				    "): signature: %s",

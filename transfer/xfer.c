@@ -344,8 +344,8 @@ fail:
 
 /* Install the business side's per-round hook. */
 void
-xfer_set_hook(struct xfer *x, int (*hook)(struct xfer *, void *, int *),
-    void *arg)
+xfer_set_hook(
+    struct xfer *x, int (*hook)(struct xfer *, void *, int *), void *arg)
 {
 	x->c.hook = hook;
 	x->c.hook_arg = arg;

@@ -66,7 +66,8 @@ struct xfer;
 void xfer_config_default(struct xfer_config *);
 struct xfer *xfer_open(const struct xfer_config *, int, struct error *);
 struct db *xfer_db(struct xfer *);
-void xfer_set_hook(struct xfer *, int (*)(struct xfer *, void *, int *), void *);
+void xfer_set_hook(
+    struct xfer *, int (*)(struct xfer *, void *, int *), void *);
 const struct xfer_config *xfer_config(struct xfer *);
 int xfer_enqueue(struct xfer *, const char *, const char *, const void *,
     size_t, const struct xfer_file *, size_t, struct error *);
