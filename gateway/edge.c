@@ -473,15 +473,8 @@ edge_out_publish(struct edge *e, const char *cid)
 static int
 edge_request_known(struct edge *e, const char *cid)
 {
-	sqlite3_stmt *st;
-	int known;
-
-	st = db_prepare(
-	    e->db, "SELECT 1 FROM edge_requests WHERE client_id = ?");
-	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return known;
+	return db_exists(
+	    e->db, "SELECT 1 FROM edge_requests WHERE client_id = ?", cid);
 }
 
 /*
@@ -556,15 +549,8 @@ edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
 static int
 edge_seen_before(struct edge *e, const char *message_id)
 {
-	sqlite3_stmt *st;
-	int seen;
-
-	st = db_prepare(
-	    e->db, "SELECT 1 FROM edge_smev_in WHERE message_id = ?");
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	seen = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return seen;
+	return db_exists(e->db,
+	    "SELECT 1 FROM edge_smev_in WHERE message_id = ?", message_id);
 }
 
 /* Record a ClientMessage we wrote (inside the transaction). */

@@ -164,6 +164,19 @@ db_int(struct db *db, const char *sql, int64_t dflt)
 	return v;
 }
 
+/* True if a query with one text parameter returns a row. */
+int
+db_exists(struct db *db, const char *sql, const char *param)
+{
+	sqlite3_stmt *st = db_prepare(db, sql);
+	int found;
+
+	sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* A meta value, newly allocated, or NULL. */
 char *
 db_meta_get(struct db *db, const char *key)

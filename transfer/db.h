@@ -24,6 +24,7 @@ int db_exec(struct db *, const char *, struct error *);
 sqlite3_stmt *db_prepare(struct db *, const char *);
 int db_step_done(struct db *, sqlite3_stmt *, struct error *);
 int64_t db_int(struct db *, const char *, int64_t);
+int db_exists(struct db *, const char *, const char *);
 char *db_meta_get(struct db *, const char *);
 int db_meta_set(struct db *, const char *, const char *, struct error *);
 int db_set_err(struct db *, struct error *, const char *);
