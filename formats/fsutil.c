@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,4 +155,93 @@ fs_mkdir_p(const char *path, int mode)
 	if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/*
+ * Copy src to dir/name through dir/.name.tmp, at most max bytes (ERR_SIZE
+ * beyond). Flags: FS_COPY_SYNC fsyncs the file and the directory,
+ * FS_COPY_NOREPLACE refuses an existing dir/name. src must be a regular
+ * file and is never followed as a symbolic link.
+ */
+int
+fs_copy_file(const char *src, const char *dir, const char *name, int mode,
+    uint64_t max, int flags, struct error *err)
+{
+	unsigned char buf[1 << 16];
+	char *tmp, *dst;
+	uint64_t total = 0;
+	struct stat sb;
+	int in, out = -1, saved;
+	ssize_t n;
+
+	xasprintf(&tmp, "%s/.%s.tmp", dir, name);
+	xasprintf(&dst, "%s/%s", dir, name);
+	if ((flags & FS_COPY_NOREPLACE) && access(dst, F_OK) == 0) {
+		err_set(err, ERR_NONE, "%s already exists; move it away first",
+		    dst);
+		goto fail;
+	}
+	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		err_set(
+		    err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
+		goto fail;
+	}
+	if (fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		err_set(err, ERR_NONE, "%s is not a regular file", src);
+		goto fail_in;
+	}
+	out = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (out == -1) {
+		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		goto fail_in;
+	}
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			err_set(err, ERR_NONE, "cannot read %s: %s", src,
+			    strerror(errno));
+			goto fail_out;
+		}
+		total += (uint64_t)n;
+		if (total > max) {
+			err_set(err, ERR_SIZE, "%s has more than %llu bytes",
+			    src, (unsigned long long)max);
+			goto fail_out;
+		}
+		if (fs_write_all(out, buf, (size_t)n) == -1) {
+			err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
+			    strerror(errno));
+			goto fail_out;
+		}
+	}
+	if (((flags & FS_COPY_SYNC) && fsync(out) == -1) || close(out) == -1) {
+		saved = errno;
+		out = -1;
+		err_set(
+		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
+		goto fail_out;
+	}
+	out = -1;
+	if (rename(tmp, dst) == -1) {
+		err_set(err, ERR_NONE, "cannot rename %s to %s: %s", tmp, dst,
+		    strerror(errno));
+		goto fail_out;
+	}
+	close(in);
+	free(tmp);
+	free(dst);
+	return (flags & FS_COPY_SYNC) ? fs_fsync_dir(dir, err) : 0;
+fail_out:
+	if (out != -1)
+		close(out);
+	unlink(tmp);
+fail_in:
+	close(in);
+fail:
+	free(tmp);
+	free(dst);
+	return -1;
 }

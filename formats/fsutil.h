@@ -3,6 +3,7 @@
 #define POSGW_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -12,5 +13,10 @@ int fs_write_file(
 int fs_write_all(int, const void *, size_t);
 int fs_rmtree(const char *);
 int fs_mkdir_p(const char *, int);
+
+#define FS_COPY_SYNC 0x1      /* fsync the file and the directory */
+#define FS_COPY_NOREPLACE 0x2 /* refuse an existing target */
+int fs_copy_file(const char *, const char *, const char *, int, uint64_t, int,
+    struct error *);
 
 #endif

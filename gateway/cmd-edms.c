@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "edms.h"
+#include "fsutil.h"
 #include "journal.h"
 #include "posgw.h"
 #include "schema.h"

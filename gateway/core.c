@@ -362,8 +362,8 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		edms_unique(name, sizeof name, used, nused);
 		used = xreallocarray(used, nused + 1, sizeof *used);
 		used[nused++] = xstrdup(name);
-		if (edms_copy(xfer_file_path(cs->x, hex), tmp, name, 0660,
-		        UINT64_MAX, EDMS_COPY_SYNC, err) == -1)
+		if (fs_copy_file(xfer_file_path(cs->x, hex), tmp, name, 0660,
+		        UINT64_MAX, FS_COPY_SYNC, err) == -1)
 			goto out;
 		(*natt)++;
 	}
@@ -973,7 +973,7 @@ core_stage(struct core *cs, const char *rel, const char *role, const char *tmp,
 		    "%s %s is not a regular file (a link or a folder?)", role,
 		    rel);
 	}
-	rc = edms_copy(src, cs->staging, tmp, 0600, max, 0, err);
+	rc = fs_copy_file(src, cs->staging, tmp, 0600, max, 0, err);
 	free(src);
 	if (rc == -1 && err->code == ERR_SIZE)
 		return edms_why(why, "size", "%s %s: %s", role, rel, err->text);

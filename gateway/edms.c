@@ -921,96 +921,6 @@ out:
 	return rc;
 }
 
-/*
- * Copy src to dir/name through dir/.name.tmp, at most max bytes (ERR_SIZE
- * beyond). Flags: EDMS_COPY_SYNC fsyncs the file and the directory,
- * EDMS_COPY_NOREPLACE refuses an existing dir/name. src must be a regular
- * file and is never followed as a symbolic link.
- */
-int
-edms_copy(const char *src, const char *dir, const char *name, int mode,
-    uint64_t max, int flags, struct error *err)
-{
-	unsigned char buf[1 << 16];
-	char *tmp, *dst;
-	uint64_t total = 0;
-	struct stat sb;
-	int in, out = -1, saved;
-	ssize_t n;
-
-	xasprintf(&tmp, "%s/.%s.tmp", dir, name);
-	xasprintf(&dst, "%s/%s", dir, name);
-	if ((flags & EDMS_COPY_NOREPLACE) && access(dst, F_OK) == 0) {
-		err_set(err, ERR_NONE, "%s already exists; move it away first",
-		    dst);
-		goto fail;
-	}
-	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		err_set(
-		    err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
-		goto fail;
-	}
-	if (fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		err_set(err, ERR_NONE, "%s is not a regular file", src);
-		goto fail_in;
-	}
-	out = open(
-	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (out == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-		    strerror(errno));
-		goto fail_in;
-	}
-	while ((n = read(in, buf, sizeof buf)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			err_set(err, ERR_NONE, "cannot read %s: %s", src,
-			    strerror(errno));
-			goto fail_out;
-		}
-		total += (uint64_t)n;
-		if (total > max) {
-			err_set(err, ERR_SIZE, "%s has more than %llu bytes",
-			    src, (unsigned long long)max);
-			goto fail_out;
-		}
-		if (fs_write_all(out, buf, (size_t)n) == -1) {
-			err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
-			    strerror(errno));
-			goto fail_out;
-		}
-	}
-	if (((flags & EDMS_COPY_SYNC) && fsync(out) == -1) ||
-	    close(out) == -1) {
-		saved = errno;
-		out = -1;
-		err_set(
-		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
-		goto fail_out;
-	}
-	out = -1;
-	if (rename(tmp, dst) == -1) {
-		err_set(err, ERR_NONE, "cannot rename %s to %s: %s", tmp, dst,
-		    strerror(errno));
-		goto fail_out;
-	}
-	close(in);
-	free(tmp);
-	free(dst);
-	return (flags & EDMS_COPY_SYNC) ? fs_fsync_dir(dir, err) : 0;
-fail_out:
-	if (out != -1)
-		close(out);
-	unlink(tmp);
-fail_in:
-	close(in);
-fail:
-	free(tmp);
-	free(dst);
-	return -1;
-}
-
 /* The media type of a file by its extension (octet-stream when unknown). */
 static const char *
 edms_media_type(const char *name)
@@ -1224,13 +1134,13 @@ edms_event_write(const struct conf *c, const struct edms_new *s,
 	}
 	free(path);
 	for (i = 0; i < s->nfiles; i++) {
-		if (edms_copy(s->file_src[i], dir, files[i].rel, 0660,
-		        UINT64_MAX, EDMS_COPY_SYNC | EDMS_COPY_NOREPLACE,
+		if (fs_copy_file(s->file_src[i], dir, files[i].rel, 0660,
+		        UINT64_MAX, FS_COPY_SYNC | FS_COPY_NOREPLACE,
 		        err) == -1)
 			break;
 		made++;
-		if (edms_copy(s->sig_src[i], dir, files[i].sig, 0660,
-		        EDMS_SIG_MAX, EDMS_COPY_SYNC | EDMS_COPY_NOREPLACE,
+		if (fs_copy_file(s->sig_src[i], dir, files[i].sig, 0660,
+		        EDMS_SIG_MAX, FS_COPY_SYNC | FS_COPY_NOREPLACE,
 		        err) == -1)
 			break;
 		made++;

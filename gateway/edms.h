@@ -23,10 +23,6 @@
 #define EDMS_SIG_MAX 1048576  /* bytes of one detached signature */
 #define EDMS_POSTPONE_DAYS 30 /* 59-FZ: one extension of up to 30 days */
 
-/* edms_copy flags */
-#define EDMS_COPY_SYNC 0x1      /* fsync the file and the directory */
-#define EDMS_COPY_NOREPLACE 0x2 /* refuse an existing target */
-
 /* Why an event file is rejected: a short class and a human text. */
 struct edms_why {
 	const char *what; /* xml, schema, file, size, signature, appeal,
@@ -115,8 +111,6 @@ struct trust *edms_trust_load(const struct conf_edms *, struct error *);
 int edms_file_verify(const char *, const char *, const char *, const char *,
     uint64_t, struct trust *, unsigned, struct edms_why *);
 
-int edms_copy(const char *, const char *, const char *, int, uint64_t, int,
-    struct error *);
 int edms_event_xml(
     const struct edms_new *, const struct edms_file *, char **, size_t *);
 int edms_event_write(const struct conf *, const struct edms_new *,

@@ -673,8 +673,8 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 		goto out;
 	}
 	/* staging needs no fsync: a crash discards it */
-	if (xfer_copy_file(in.inpath, in.staged, x->c.verify.limits.max_file, 0,
-	        err) == -1) {
+	if (fs_copy_file(in.inpath, x->dir_staging, name, 0640,
+	        x->c.verify.limits.max_file, 0, err) == -1) {
 		if (err->code == ERR_SIZE) {
 			char t[sizeof err->text];
 			snprintf(t, sizeof t, "%s", err->text);

@@ -236,7 +236,8 @@ xfer_offer(struct xfer *x, const char *name, struct error *err)
 		rc = fs_fsync_dir(x->c.outbox, err);
 		goto out;
 	}
-	rc = xfer_copy_file(src, dst, UINT64_MAX, 1, err);
+	rc = fs_copy_file(
+	    src, x->c.outbox, name, 0640, UINT64_MAX, FS_COPY_SYNC, err);
 out:
 	free(src);
 	free(dst);

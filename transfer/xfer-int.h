@@ -31,7 +31,6 @@ int xfer_store_file(
     struct xfer *, const char *, char *, uint64_t *, struct error *);
 int xfer_queue_receipt(struct xfer *, const char *, const char *, uint64_t,
     const char *, const char *, const char *, struct error *);
-int xfer_copy_file(const char *, const char *, uint64_t, int, struct error *);
 int xfer_fsync_path(const char *);
 
 #endif
