@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "log.h"
 #include "posgw.h"
+#include "xfer.h"
 #include "xmalloc.h"
 
 static const char report_usage[] =
@@ -499,12 +500,22 @@ report_latency(FILE *f, struct db *db)
 	free(v);
 }
 
+/* One table row per run of missing seqs (ingest_gaps callback). */
+static void
+report_gap_row(int64_t from, int64_t to, void *arg)
+{
+	fprintf((FILE *)arg,
+	    "<tr><td>%" PRId64 "–%" PRId64 "</td><td class=\"n\">%" PRId64
+	    "</td></tr>\n",
+	    from, to, to - from + 1);
+}
+
 /* Gaps in the peer's sequence and this side's packages in flight. */
 static void
 report_gaps(FILE *f, struct db *db)
 {
 	sqlite3_stmt *st;
-	int64_t expect = 1, seq, now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL);
 	int ngaps = 0, nflight = 0;
 	char *peer = db_meta_get(db, "peer_id");
 
@@ -512,25 +523,7 @@ report_gaps(FILE *f, struct db *db)
 	fputs("<p>Пропуски в нумерации пакетов, полученных от ", f);
 	report_esc(f, peer ? peer : "партнёра");
 	fputs(":</p>\n<table>\n<tr><th>Номера</th><th>Пакетов</th></tr>\n", f);
-	st = db_prepare(db,
-	    "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
-	    " AND sender = ?1 AND state IN ('accepted', 'rejected',"
-	    " 'conflict') AND seq <= (SELECT MAX(seq) FROM packages WHERE"
-	    " direction = 'in' AND sender = ?1 AND state = 'accepted')"
-	    " ORDER BY seq");
-	sqlite3_bind_text(st, 1, peer ? peer : "", -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		seq = sqlite3_column_int64(st, 0);
-		if (seq > expect) {
-			fprintf(f,
-			    "<tr><td>%" PRId64 "–%" PRId64 "</td><td "
-			    "class=\"n\">%" PRId64 "</td></tr>\n",
-			    expect, seq - 1, seq - expect);
-			ngaps++;
-		}
-		expect = seq + 1;
-	}
-	sqlite3_finalize(st);
+	ngaps = ingest_gaps(db, peer ? peer : "", report_gap_row, f) > 0;
 	if (ngaps == 0)
 		fputs("<tr><td colspan=\"2\">пропусков нет</td></tr>\n", f);
 	fputs("</table>\n", f);

@@ -205,34 +205,24 @@ transfer_age(char *buf, size_t len, int64_t secs)
 		snprintf(buf, len, "%lldd", (long long)secs / 86400);
 }
 
+/* Print one run of missing seqs (ingest_gaps callback). */
+static void
+transfer_gap(int64_t from, int64_t to, void *arg)
+{
+	if (from == to)
+		fprintf((FILE *)arg, " %" PRId64, from);
+	else
+		fprintf((FILE *)arg, " %" PRId64 "-%" PRId64, from, to);
+}
+
 /* Print the seqs of the peer never seen below the highest accepted one. */
 void
 transfer_print_gaps(struct db *db, const char *peer, FILE *out)
 {
-	sqlite3_stmt *st;
-	int64_t expect = 1, seq, ngaps = 0;
+	int64_t ngaps;
 
-	st = db_prepare(db,
-	    "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
-	    " AND sender = ?1 AND state IN ('accepted', 'rejected',"
-	    " 'conflict') AND seq <= (SELECT MAX(seq) FROM packages WHERE"
-	    " direction = 'in' AND sender = ?1 AND state = 'accepted')"
-	    " ORDER BY seq");
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	fprintf(out, "gaps:");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		seq = sqlite3_column_int64(st, 0);
-		if (seq > expect) {
-			if (seq - 1 == expect)
-				fprintf(out, " %" PRId64, expect);
-			else
-				fprintf(out, " %" PRId64 "-%" PRId64, expect,
-				    seq - 1);
-			ngaps += seq - expect;
-		}
-		expect = seq + 1;
-	}
-	sqlite3_finalize(st);
+	ngaps = ingest_gaps(db, peer, transfer_gap, out);
 	if (ngaps == 0)
 		fprintf(out, " none\n");
 	else

@@ -706,3 +706,34 @@ out:
 	free(in.inpath);
 	return rc;
 }
+
+/*
+ * Call fn(from, to, arg) for every run of seqs of the peer never seen
+ * (accepted, rejected or in conflict) below its highest accepted seq, in
+ * order; returns the number of missing packages.
+ */
+int64_t
+ingest_gaps(struct db *db, const char *peer,
+    void (*fn)(int64_t, int64_t, void *), void *arg)
+{
+	sqlite3_stmt *st;
+	int64_t expect = 1, seq, missing = 0;
+
+	st = db_prepare(db,
+	    "SELECT DISTINCT seq FROM packages WHERE direction = 'in'"
+	    " AND sender = ?1 AND state IN ('accepted', 'rejected',"
+	    " 'conflict') AND seq <= (SELECT MAX(seq) FROM packages WHERE"
+	    " direction = 'in' AND sender = ?1 AND state = 'accepted')"
+	    " ORDER BY seq");
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		if (seq > expect) {
+			fn(expect, seq - 1, arg);
+			missing += seq - expect;
+		}
+		expect = seq + 1;
+	}
+	sqlite3_finalize(st);
+	return missing;
+}

@@ -83,5 +83,7 @@ const char *xfer_file_path(struct xfer *, const char *);
 
 /* ingest.c */
 int ingest_file(struct xfer *, const char *, struct error *);
+int64_t ingest_gaps(
+    struct db *, const char *, void (*)(int64_t, int64_t, void *), void *);
 
 #endif
