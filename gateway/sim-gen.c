@@ -622,6 +622,8 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
 
 	out->fz59 = fz59;
 	out->natt = sim_rng_below(&r, o->attachments + 1);
+	if (o->attachments_exact)
+		out->natt = o->attachments;
 	memset(seen, 0, sizeof seen);
 	for (k = 0; k < out->natt; k++) {
 		for (j = 0, w = sim_rng_below(&r, 100);

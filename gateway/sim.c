@@ -35,9 +35,11 @@ static const char sim_usage_text[] =
     "usage: posgw-sim --base DIR [--attachments-in DIR] [--mnemonic NAME]\n"
     "                 [--count N] [--seed S] [--rate PER_SECOND]\n"
     "                 [--attachment-size BYTES] [--attachments N]\n"
+    "                 [--attachments-exact]\n"
     "                 [--appeal59-share PERCENT] [--feedback PERCENT]\n"
     "                 [--refuse PERCENT] [--signer-trust CERT]...\n"
-    "                 [--timeout SECONDS] [--until-complete] [--summary FILE]\n"
+    "                 [--timeout SECONDS] [--until-complete] [--issue-only]\n"
+    "                 [--summary FILE]\n"
     "                 [--lko-id ID] [--verbose]\n"
     "\n"
     "Play ПОС behind the SMEV 3 adapter's file channel in DIR: send the\n"
@@ -57,12 +59,16 @@ static const char sim_usage_text[] =
     "  --attachment-size BYTES size of each attachment, K/M/G suffixes "
     "(default 4096)\n"
     "  --attachments N         at most N attachments per appeal (default 1)\n"
+    "  --attachments-exact     exactly N attachments per appeal (benchmarks)\n"
     "  --appeal59-share PERCENT  appeals under 59-FZ (default 20)\n"
     "  --feedback PERCENT      citizen feedback after an answer (default 0)\n"
     "  --refuse PERCENT        refuse valid status updates (default 0)\n"
     "  --signer-trust CERT     verify answer file signatures against CERT\n"
     "                          (repeatable); without it only check the CMS\n"
     "  --timeout SECONDS       stop after this long (default 600)\n"
+    "  --issue-only            write the classifier and the N appeals and "
+    "exit\n"
+    "                          (prepares a workload; nothing is checked)\n"
     "  --until-complete        stop as soon as every appeal is complete\n"
     "  --summary FILE          also write the summary and every appeal's\n"
     "                          history to FILE\n"
@@ -456,12 +462,14 @@ sim_options(int argc, char **argv, struct sim_opts *o)
 	    {"rate", required_argument, NULL, 'r'},
 	    {"attachment-size", required_argument, NULL, 'z'},
 	    {"attachments", required_argument, NULL, 'a'},
+	    {"attachments-exact", no_argument, NULL, 'x'},
 	    {"appeal59-share", required_argument, NULL, '5'},
 	    {"feedback", required_argument, NULL, 'f'},
 	    {"refuse", required_argument, NULL, 'R'},
 	    {"signer-trust", required_argument, NULL, 't'},
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"until-complete", no_argument, NULL, 'u'},
+	    {"issue-only", no_argument, NULL, 'O'},
 	    {"summary", required_argument, NULL, 'S'},
 	    {"lko-id", required_argument, NULL, 'l'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -520,6 +528,9 @@ sim_options(int argc, char **argv, struct sim_opts *o)
 			o->attachments = (unsigned)sim_opt_num(
 			    "--attachments", optarg, 0, SIM_MAX_ATTACHMENTS);
 			break;
+		case 'x':
+			o->attachments_exact = 1;
+			break;
 		case '5':
 			o->appeal59_share = (unsigned)sim_opt_num(
 			    "--appeal59-share", optarg, 0, 100);
@@ -546,6 +557,9 @@ sim_options(int argc, char **argv, struct sim_opts *o)
 			break;
 		case 'u':
 			o->until_complete = 1;
+			break;
+		case 'O':
+			o->issue_only = 1;
 			break;
 		case 'S':
 			o->summary = optarg;
@@ -789,6 +803,8 @@ sim_main(int argc, char **argv)
 		t = sim_now();
 		sim_issue_due(&s, start, t);
 		sim_in_fills(&s, t, 0);
+		if (s.o.issue_only && s.c.issued == s.o.count)
+			break;
 		sim_out_scan(&s);
 		if (s.o.until_complete && s.c.issued == s.o.count &&
 		    s.c.complete == s.o.count)
@@ -813,7 +829,11 @@ sim_main(int argc, char **argv)
 	if (timed_out)
 		sim_log(&s, "timeout after %g s", s.o.timeout);
 	sim_in_fills(&s, sim_now(), 1);
-	rc = sim_summary(&s);
+	if (s.o.issue_only) {
+		printf("issued %zu appeals\n", s.c.issued);
+		rc = s.c.issued == s.o.count ? 0 : 1;
+	} else
+		rc = sim_summary(&s);
 	if (timed_out && s.o.until_complete)
 		rc = 1;
 

@@ -129,6 +129,8 @@ struct sim_opts {
 	double rate;
 	uint64_t attachment_size;
 	unsigned attachments;
+	int issue_only;        /* write the appeals and exit */
+	int attachments_exact; /* every appeal gets exactly attachments */
 	unsigned appeal59_share;
 	unsigned feedback;
 	unsigned refuse;
