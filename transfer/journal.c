@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,45 +20,135 @@
 #define JOURNAL_ZERO                                                           \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
-/* Feed one length-prefixed field ("-" for NULL) into the digest. */
-static void
-journal_field(struct digest *d, const char *s)
-{
-	char len[24];
+/* A row's canonical encoding, built in place and reused from row to row. */
+struct journal_enc {
+	char *p;
+	size_t len, cap;
+	char small[512];
+};
 
+/* Start an empty encoding in its own small buffer. */
+static void
+journal_enc_init(struct journal_enc *e)
+{
+	e->p = e->small;
+	e->len = 0;
+	e->cap = sizeof e->small;
+}
+
+/* Free what an encoding grew into. */
+static void
+journal_enc_free(struct journal_enc *e)
+{
+	if (e->p != e->small)
+		free(e->p);
+	journal_enc_init(e);
+}
+
+/* Make room for more bytes at the end. */
+static void
+journal_enc_room(struct journal_enc *e, size_t more)
+{
+	size_t cap = e->cap;
+
+	if (e->len + more <= e->cap)
+		return;
+	while (cap < e->len + more)
+		cap *= 2;
+	if (e->p == e->small) {
+		e->p = xmalloc(cap);
+		memcpy(e->p, e->small, e->len);
+	} else
+		e->p = xreallocarray(e->p, 1, cap);
+	e->cap = cap;
+}
+
+/* Write v in decimal into buf (at least 21 bytes); returns its length. */
+static size_t
+journal_dec(char *buf, int64_t v)
+{
+	char tmp[24];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n > 0)
+		buf[len++] = tmp[--n];
+	return len;
+}
+
+/* Append one length-prefixed field, "<len>:<bytes>\n" ("-\n" for NULL). */
+static void
+journal_enc_field(struct journal_enc *e, const char *s, size_t len)
+{
 	if (s == NULL) {
-		digest_update(d, "-\n", 2);
+		journal_enc_room(e, 2);
+		memcpy(e->p + e->len, "-\n", 2);
+		e->len += 2;
 		return;
 	}
-	snprintf(len, sizeof len, "%zu:", strlen(s));
-	digest_update(d, len, strlen(len));
-	digest_update(d, s, strlen(s));
-	digest_update(d, "\n", 1);
+	journal_enc_room(e, len + 24);
+	e->len += journal_dec(e->p + e->len, (int64_t)len);
+	e->p[e->len++] = ':';
+	memcpy(e->p + e->len, s, len);
+	e->len += len;
+	e->p[e->len++] = '\n';
+}
+
+/* Append a text field; its length is strlen's, as journal_append binds it. */
+static void
+journal_enc_text(struct journal_enc *e, const char *s)
+{
+	journal_enc_field(e, s, s != NULL ? strlen(s) : 0);
+}
+
+/* Append a number as a field of its decimal digits. */
+static void
+journal_enc_num(struct journal_enc *e, int64_t v)
+{
+	char num[24];
+
+	journal_enc_field(e, num, journal_dec(num, v));
 }
 
 /*
- * The hash of a row: Streebog-256 of "posgw-journal 1\n", the previous hash,
- * and seq, at, kind, package, appeal, detail each as "<len>:<bytes>\n".
+ * Encode a row for its hash: "posgw-journal 1\n", the previous hash, and
+ * seq, at, kind, package, appeal, detail each as "<len>:<bytes>\n".
  */
+static void
+journal_encode(struct journal_enc *e, const char *prev, int64_t seq, int64_t at,
+    const char *kind, const char *package, const char *appeal,
+    const char *detail)
+{
+	e->len = 0;
+	journal_enc_room(e, 16);
+	memcpy(e->p, "posgw-journal 1\n", 16);
+	e->len = 16;
+	journal_enc_text(e, prev);
+	journal_enc_num(e, seq);
+	journal_enc_num(e, at);
+	journal_enc_text(e, kind);
+	journal_enc_text(e, package);
+	journal_enc_text(e, appeal);
+	journal_enc_text(e, detail);
+}
+
+/* The hash of a row: Streebog-256 of its canonical encoding, in hex. */
 void
 journal_row_hash(const char *prev, int64_t seq, int64_t at, const char *kind,
     const char *package, const char *appeal, const char *detail, char *out)
 {
-	struct digest d;
-	char num[32];
+	struct journal_enc e;
 
-	digest_init(&d, DIGEST_STREEBOG256);
-	digest_update(&d, "posgw-journal 1\n", 16);
-	journal_field(&d, prev);
-	snprintf(num, sizeof num, "%" PRId64, seq);
-	journal_field(&d, num);
-	snprintf(num, sizeof num, "%" PRId64, at);
-	journal_field(&d, num);
-	journal_field(&d, kind);
-	journal_field(&d, package);
-	journal_field(&d, appeal);
-	journal_field(&d, detail);
-	digest_final_hex(&d, out);
+	journal_enc_init(&e);
+	journal_encode(&e, prev, seq, at, kind, package, appeal, detail);
+	digest_mem_hex(DIGEST_STREEBOG256, e.p, e.len, out);
+	journal_enc_free(&e);
 }
 
 /* The last entry's seq and hash (zeros and 0 for an empty journal). */
@@ -104,16 +195,36 @@ journal_append(struct db *db, const char *kind, const char *package,
 	return db_step_done(db, st, err);
 }
 
+/*
+ * The entry the last checkpoint covers and when it was made (0, 0 if none).
+ * Checkpoints only ever cover a later head, so the last row has the highest
+ * entry; reading it by id costs one lookup where MAX() scans the table.
+ */
+static int64_t
+journal_last_checkpoint(struct db *db, time_t *at)
+{
+	sqlite3_stmt *st;
+	int64_t entry = 0;
+
+	st = db_prepare(
+	    db, "SELECT entry, at FROM checkpoints ORDER BY id DESC LIMIT 1");
+	*at = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		entry = sqlite3_column_int64(st, 0);
+		*at = (time_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return entry;
+}
+
 /* Entries since the last checkpoint, and when it was made (0 if never). */
 int64_t
 journal_since_checkpoint(struct db *db, time_t *last)
 {
 	char hash[DIGEST_HEX_LEN + 1];
 	int64_t head = journal_head(db, hash);
-	int64_t covered = db_int(db, "SELECT MAX(entry) FROM checkpoints", 0);
 
-	*last = (time_t)db_int(db, "SELECT MAX(at) FROM checkpoints", 0);
-	return head - covered;
+	return head - journal_last_checkpoint(db, last);
 }
 
 /* Parse the signed checkpoint text; -1 unless it is exactly well-formed. */
@@ -161,12 +272,11 @@ journal_checkpoint(struct db *db, struct signer *s, struct error *err)
 	gnutls_datum_t cms = {NULL, 0};
 	sqlite3_stmt *st;
 	int64_t entry;
-	time_t now = time(NULL);
+	time_t now = time(NULL), last;
 	int n, rc;
 
 	entry = journal_head(db, head);
-	if (entry == 0 ||
-	    db_int(db, "SELECT MAX(entry) FROM checkpoints", 0) >= entry)
+	if (entry == 0 || journal_last_checkpoint(db, &last) >= entry)
 		return 0;
 	time_format(now, t, sizeof t);
 	n = snprintf(text, sizeof text,
@@ -190,25 +300,254 @@ journal_checkpoint(struct db *db, struct signer *s, struct error *err)
 	return rc;
 }
 
+#define JOURNAL_SIGQ 64  /* checkpoints queued for the signature thread */
+#define JOURNAL_FEED 256 /* chain rows between two top-ups of that queue */
+
+/* A checkpoint queued for the signature thread: its text, then its CMS. */
+struct journal_sigitem {
+	unsigned char *buf;
+	size_t cap, tlen, clen;
+};
+
 /*
- * Verify the chain and every checkpoint; print findings to out. Returns 0
- * when intact, 1 when a problem was found (err names the first), -1 when
- * the database cannot be read.
+ * The checkpoints' signatures, checked in order on a second thread while
+ * the first hashes the chain (each is one GOST verification, about as much
+ * work as 100 rows). The first thread reads the database and fills the
+ * queue; only the second touches the trust list.
  */
-int
-journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
+struct journal_sigq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct journal_sigitem item[JOURNAL_SIGQ];
+	size_t head; /* checkpoints checked good, the next one to check */
+	size_t tail; /* checkpoints queued */
+	int closed;  /* all are queued */
+	int stop;    /* the chain is bad: give up */
+	int done;    /* the thread has finished */
+	int failed;  /* checkpoint head failed, fail says why */
+	struct error fail;
+	struct trust *trust;
+	pthread_t thread;
+};
+
+/* Check one checkpoint's signature against the trust list, as the signer's. */
+static int
+journal_cp_signed(struct trust *t, const unsigned char *text, size_t tlen,
+    const void *cms, size_t clen, const struct checkpoint *c, struct error *err)
 {
-	char prev[DIGEST_HEX_LEN + 1] = JOURNAL_ZERO, hash[DIGEST_HEX_LEN + 1];
-	struct checkpoint c;
 	struct sig_info si;
-	struct error e2;
-	sqlite3_stmt *st;
-	int64_t expect = 1, seq, ncp = 0, last = 0;
-	const char *txt;
-	char *owncert;
+
+	err_clear(err);
+	return sig_verify_named("checkpoint signature", "the checkpoint text",
+	    t, text, tlen, cms, clen, c->gateway, time(NULL), SIG_ALLOW_ALL,
+	    &si, err);
+}
+
+/* The signature thread: check the queued checkpoints in order until one fails. */
+static void *
+journal_sigq_main(void *arg)
+{
+	struct journal_sigq *q = arg;
+	struct journal_sigitem *it;
+	struct checkpoint c;
+	struct error e;
+	int ok;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (q->head == q->tail && !q->closed && !q->stop)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->stop || q->head == q->tail)
+			break;
+		it = &q->item[q->head % JOURNAL_SIGQ];
+		pthread_mutex_unlock(&q->mu);
+		err_clear(&e);
+		ok = checkpoint_parse(it->buf, it->tlen, &c) == 0 &&
+		     journal_cp_signed(q->trust, it->buf, it->tlen,
+		         it->buf + it->tlen, it->clen, &c, &e) == 0;
+		pthread_mutex_lock(&q->mu);
+		if (!ok) {
+			/* a malformed text is reported by the final pass */
+			q->failed = 1;
+			q->fail = e;
+			break;
+		}
+		q->head++;
+		pthread_cond_broadcast(&q->cv);
+	}
+	q->done = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Copy a checkpoint row (id, text, cms) into a queue slot. */
+static void
+journal_sigitem_set(struct journal_sigitem *it, sqlite3_stmt *st)
+{
+	const void *t = sqlite3_column_blob(st, 1);
+	size_t tl = (size_t)sqlite3_column_bytes(st, 1);
+	const void *c = sqlite3_column_blob(st, 2);
+	size_t cl = (size_t)sqlite3_column_bytes(st, 2);
+
+	if (it->cap < tl + cl + 1) {
+		free(it->buf);
+		it->cap = tl + cl + 1;
+		it->buf = xmalloc(it->cap);
+	}
+	if (tl > 0)
+		memcpy(it->buf, t, tl);
+	if (cl > 0)
+		memcpy(it->buf + tl, c, cl);
+	it->tlen = tl;
+	it->clen = cl;
+}
+
+/*
+ * Queue the next checkpoints of st for the signature thread: as many as
+ * there is room for, or with all set every one (waiting for room).
+ */
+static void
+journal_sigq_feed(struct journal_sigq *q, sqlite3_stmt *st, int all)
+{
+	size_t room, n;
+	int eof;
+
+	pthread_mutex_lock(&q->mu);
+	while (!q->closed && !q->done) {
+		room = JOURNAL_SIGQ - (q->tail - q->head);
+		if (room == 0) {
+			if (!all)
+				break;
+			pthread_cond_wait(&q->cv, &q->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&q->mu);
+		/* the free slots are this thread's until tail moves */
+		for (n = 0, eof = 0; n < room && !eof; n++)
+			if (sqlite3_step(st) == SQLITE_ROW)
+				journal_sigitem_set(
+				    &q->item[(q->tail + n) % JOURNAL_SIGQ], st);
+			else
+				eof = 1;
+		pthread_mutex_lock(&q->mu);
+		q->tail += n - (size_t)eof;
+		q->closed = eof;
+		pthread_cond_broadcast(&q->cv);
+		if (!all)
+			break;
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Start the signature thread over st's checkpoints; -1 if it cannot run. */
+static int
+journal_sigq_start(struct journal_sigq *q, struct trust *t, sqlite3_stmt *st)
+{
+	memset(q, 0, sizeof *q);
+	q->trust = t;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	if (pthread_create(&q->thread, NULL, journal_sigq_main, q) != 0) {
+		log_warnx("journal verify: no second thread; checking the "
+		          "checkpoint signatures after the chain");
+		pthread_mutex_destroy(&q->mu);
+		pthread_cond_destroy(&q->cv);
+		return -1;
+	}
+	journal_sigq_feed(q, st, 0);
+	return 0;
+}
+
+/* Let the signature thread finish (or give up, with stop) and free the queue. */
+static void
+journal_sigq_end(struct journal_sigq *q, sqlite3_stmt *st, int stop)
+{
+	size_t i;
+
+	if (stop) {
+		pthread_mutex_lock(&q->mu);
+		q->stop = 1;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+	} else
+		journal_sigq_feed(q, st, 1);
+	pthread_join(q->thread, NULL);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	for (i = 0; i < JOURNAL_SIGQ; i++)
+		free(q->item[i].buf);
+}
+
+/*
+ * The signature verdict on the i-th checkpoint: the thread's when it got
+ * that far (q NULL when there was no thread), else checked here.
+ */
+static int
+journal_cp_verdict(const struct journal_sigq *q, size_t i, struct trust *t,
+    const unsigned char *text, size_t tlen, const void *cms, size_t clen,
+    const struct checkpoint *c, struct error *err)
+{
+	if (q != NULL && i < q->head)
+		return 0;
+	if (q != NULL && i == q->head && q->failed) {
+		*err = q->fail;
+		return -1;
+	}
+	return journal_cp_signed(t, text, tlen, cms, clen, c, err);
+}
+
+/*
+ * A trust list of the certificate stored in the database, for a verify
+ * without an auditor's anchor; NULL if there is none or it is unusable
+ * (*stored says whether there was one).
+ */
+static struct trust *
+journal_own_trust(struct db *db, int *stored)
+{
+	char tmpl[] = "/tmp/posgw-cert-XXXXXX";
 	struct trust *own = NULL;
+	struct error e2;
+	char *cert;
+	int fd;
+
+	*stored = 0;
+	if ((cert = db_meta_get(db, "certificate")) == NULL)
+		return NULL;
+	*stored = 1;
+	if ((fd = mkstemp(tmpl)) != -1) {
+		if (write(fd, cert, strlen(cert)) == (ssize_t)strlen(cert)) {
+			own = trust_new();
+			err_clear(&e2);
+			if (trust_add_file(own, tmpl, &e2) == -1) {
+				trust_free(own);
+				own = NULL;
+			}
+		}
+		close(fd);
+		unlink(tmpl);
+	}
+	free(cert);
+	return own;
+}
+
+/*
+ * Recompute the chain; the checkpoints in cst go to the signature thread q
+ * (if running) every JOURNAL_FEED rows. Returns the last entry, -1 with err
+ * set on a bad entry, -2 when the journal cannot be read.
+ */
+static int64_t
+journal_verify_chain(struct db *db, struct journal_sigq *q, sqlite3_stmt *cst,
+    char *prev, struct error *err)
+{
+	char hash[DIGEST_HEX_LEN + 1];
+	struct journal_enc e;
+	sqlite3_stmt *st;
+	int64_t expect = 1, seq;
+	const char *txt;
 	int rc;
 
+	journal_enc_init(&e);
 	st = db_prepare(db,
 	    "SELECT seq, at, kind, package, appeal, detail, prev,"
 	    " hash FROM journal ORDER BY seq");
@@ -231,11 +570,12 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 			    seq, seq - 1);
 			goto bad;
 		}
-		journal_row_hash(prev, seq, sqlite3_column_int64(st, 1),
+		journal_encode(&e, prev, seq, sqlite3_column_int64(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
 		    (const char *)sqlite3_column_text(st, 3),
 		    (const char *)sqlite3_column_text(st, 4),
-		    (const char *)sqlite3_column_text(st, 5), hash);
+		    (const char *)sqlite3_column_text(st, 5));
+		digest_mem_hex(DIGEST_STREEBOG256, e.p, e.len, hash);
 		txt = (const char *)sqlite3_column_text(st, 7);
 		if (txt == NULL || strcmp(txt, hash) != 0) {
 			err_set(err, ERR_NONE,
@@ -245,74 +585,99 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 			    seq);
 			goto bad;
 		}
-		memcpy(prev, hash, sizeof prev);
+		memcpy(prev, hash, DIGEST_HEX_LEN + 1);
 		expect++;
+		if (q != NULL && expect % JOURNAL_FEED == 0)
+			journal_sigq_feed(q, cst, 0);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_set_err(db, err, "reading the journal");
-	last = expect - 1;
+	journal_enc_free(&e);
+	if (rc != SQLITE_DONE) {
+		db_set_err(db, err, "reading the journal");
+		return -2;
+	}
+	return expect - 1;
+bad:
+	sqlite3_finalize(st);
+	journal_enc_free(&e);
+	return -1;
+}
+
+/*
+ * Verify the chain and every checkpoint; print findings to out. Returns 0
+ * when intact, 1 when a problem was found (err names the first), -1 when
+ * the database cannot be read. Everything is read in one read transaction,
+ * so a daemon appending meanwhile is seen at one moment; the checkpoint
+ * signatures are checked on a second thread while the chain is hashed.
+ */
+int
+journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
+{
+	char prev[DIGEST_HEX_LEN + 1] = JOURNAL_ZERO, h[DIGEST_HEX_LEN + 1];
+	struct journal_sigq q;
+	struct checkpoint c;
+	struct error e2;
+	struct trust *own = NULL, *t;
+	sqlite3_stmt *cst, *st = NULL, *hq = NULL;
+	int64_t last, ncp = 0;
+	size_t i;
+	int stored = 0, threaded = 0, txn, rc = 1;
+
+	if ((txn = sqlite3_get_autocommit(db->h)) != 0 &&
+	    db_exec(db, "BEGIN", err) == -1)
+		return -1;
+	if (trust == NULL)
+		own = journal_own_trust(db, &stored);
+	t = trust != NULL ? trust : own;
+	cst =
+	    db_prepare(db, "SELECT id, text, cms FROM checkpoints ORDER BY id");
+	if (t != NULL && journal_sigq_start(&q, t, cst) == 0)
+		threaded = 1;
+	last = journal_verify_chain(db, threaded ? &q : NULL, cst, prev, err);
+	if (threaded)
+		journal_sigq_end(&q, cst, last < 0);
+	sqlite3_finalize(cst);
+	if (last < 0) {
+		rc = last == -2 ? -1 : 1;
+		goto out;
+	}
 	fprintf(
 	    out, "chain: %" PRId64 " entries intact, head %s\n", last, prev);
+	if (own != NULL)
+		fprintf(out, "checkpoints: signer checked against the "
+		             "certificate stored in the database, not "
+		             "an independent anchor (give --trust "
+		             "CERT)\n");
+	else if (stored)
+		fprintf(out, "checkpoints: the certificate stored in "
+		             "the database cannot be used (give "
+		             "--trust CERT)\n");
 
-	if (trust == NULL &&
-	    (owncert = db_meta_get(db, "certificate")) != NULL) {
-		/* Without an auditor's anchor, check against the stored cert. */
-		char tmpl[] = "/tmp/posgw-cert-XXXXXX";
-		int fd = mkstemp(tmpl);
-		if (fd != -1) {
-			if (write(fd, owncert, strlen(owncert)) ==
-			    (ssize_t)strlen(owncert)) {
-				own = trust_new();
-				err_clear(&e2);
-				if (trust_add_file(own, tmpl, &e2) == -1) {
-					trust_free(own);
-					own = NULL;
-				}
-			}
-			close(fd);
-			unlink(tmpl);
-		}
-		free(owncert);
-		if (own != NULL)
-			fprintf(out, "checkpoints: signer checked against the "
-			             "certificate stored in the database, not "
-			             "an independent anchor (give --trust "
-			             "CERT)\n");
-		else
-			fprintf(out, "checkpoints: the certificate stored in "
-			             "the database cannot be used (give "
-			             "--trust CERT)\n");
-	}
+	/* in order, as if alone: the thread's verdicts stand for signatures */
 	st =
 	    db_prepare(db, "SELECT id, text, cms FROM checkpoints ORDER BY id");
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	hq = db_prepare(db, "SELECT hash FROM journal WHERE seq = ?");
+	for (i = 0; (rc = sqlite3_step(st)) == SQLITE_ROW; i++) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		const unsigned char *t = sqlite3_column_blob(st, 1);
+		const unsigned char *text = sqlite3_column_blob(st, 1);
 		size_t tl = (size_t)sqlite3_column_bytes(st, 1);
 		const void *cms = sqlite3_column_blob(st, 2);
 		size_t cl = (size_t)sqlite3_column_bytes(st, 2);
-		char h[DIGEST_HEX_LEN + 1];
-		sqlite3_stmt *q;
 
-		if (checkpoint_parse(t, tl, &c) == -1) {
+		rc = 1;
+		if (checkpoint_parse(text, tl, &c) == -1) {
 			err_set(err, ERR_NONE,
 			    "checkpoint %" PRId64 ": malformed signed text",
 			    id);
-			goto badcp;
+			goto out;
 		}
-		if (trust != NULL || own != NULL) {
-			err_clear(&e2);
-			if (sig_verify_named("checkpoint signature",
-			        "the checkpoint text", trust ? trust : own, t,
-			        tl, cms, cl, c.gateway, time(NULL),
-			        SIG_ALLOW_ALL, &si, &e2) == -1) {
-				err_set(err, ERR_NONE,
-				    "checkpoint %" PRId64 " (entry %" PRId64
-				    "): signature: %s",
-				    id, c.entry, e2.text);
-				goto badcp;
-			}
+		if (t != NULL && journal_cp_verdict(threaded ? &q : NULL, i, t,
+		                     text, tl, cms, cl, &c, &e2) == -1) {
+			err_set(err, ERR_NONE,
+			    "checkpoint %" PRId64 " (entry %" PRId64
+			    "): signature: %s",
+			    id, c.entry, e2.text);
+			goto out;
 		}
 		if (c.entry > last) {
 			err_set(err, ERR_NONE,
@@ -320,36 +685,37 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 			    " but the journal ends at "
 			    "entry %" PRId64 " (tail truncated)",
 			    id, c.entry, last);
-			goto badcp;
+			goto out;
 		}
-		q = db_prepare(db, "SELECT hash FROM journal WHERE seq = ?");
-		sqlite3_bind_int64(q, 1, c.entry);
+		sqlite3_bind_int64(hq, 1, c.entry);
 		h[0] = '\0';
-		if (sqlite3_step(q) == SQLITE_ROW)
+		if (sqlite3_step(hq) == SQLITE_ROW)
 			snprintf(h, sizeof h, "%s",
-			    (const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+			    (const char *)sqlite3_column_text(hq, 0));
+		sqlite3_reset(hq);
 		if (strcmp(h, c.head) != 0) {
 			err_set(err, ERR_NONE,
 			    "checkpoint %" PRId64 ": entry %" PRId64
 			    " has another hash than the "
 			    "signed head (history rewritten)",
 			    id, c.entry);
-			goto badcp;
+			goto out;
 		}
 		ncp++;
 	}
-	sqlite3_finalize(st);
-	trust_free(own);
+	if (rc != SQLITE_DONE) {
+		rc = db_set_err(db, err, "reading the checkpoints");
+		goto out;
+	}
 	fprintf(out, "checkpoints: %" PRId64 " valid%s\n", ncp,
-	    (trust || own) ? ", signatures verified"
-	                   : " (signatures not checked: no certificate)");
-	return 0;
-badcp:
+	    t != NULL ? ", signatures verified"
+	              : " (signatures not checked: no certificate)");
+	rc = 0;
+out:
 	sqlite3_finalize(st);
+	sqlite3_finalize(hq);
+	if (txn)
+		db_rollback(db);
 	trust_free(own);
-	return 1;
-bad:
-	sqlite3_finalize(st);
-	return 1;
+	return rc;
 }
