@@ -1,0 +1,114 @@
+/*
+ * benchfloor: the hardware floor the benchmark compares posgw with.
+ *
+ *	benchfloor hash streebog256|sha256 FILE...
+ *		hash every file on its own with the digest code posgw uses
+ *		(GnuTLS/nettle), 1 MiB reads; prints "<bytes> <seconds>"
+ *	benchfloor fsync DIR N
+ *		N times: overwrite 4 KiB of one file in DIR and fsync it
+ *		(one durable write per package); prints "<N> <seconds>"
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+
+/* Seconds on the monotonic clock. */
+static double
+benchfloor_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Hash each file; print total bytes and seconds. */
+static int
+benchfloor_hash(const char *alg, char **files, int n)
+{
+	static unsigned char buf[1 << 20];
+	char hex[DIGEST_HEX_LEN + 1];
+	unsigned long long total = 0;
+	enum digest_alg a;
+	struct digest d;
+	double t0;
+	ssize_t r;
+	int i, fd;
+
+	if (digest_alg_from_name(alg, &a) == -1) {
+		fprintf(stderr, "benchfloor: unknown digest '%s'\n", alg);
+		return 2;
+	}
+	t0 = benchfloor_now();
+	for (i = 0; i < n; i++) {
+		if ((fd = open(files[i], O_RDONLY)) == -1) {
+			fprintf(stderr, "benchfloor: cannot open %s: %s\n",
+			    files[i], strerror(errno));
+			return 1;
+		}
+		digest_init(&d, a);
+		while ((r = read(fd, buf, sizeof buf)) > 0) {
+			digest_update(&d, buf, (size_t)r);
+			total += (unsigned long long)r;
+		}
+		if (r == -1) {
+			fprintf(stderr, "benchfloor: cannot read %s: %s\n",
+			    files[i], strerror(errno));
+			close(fd);
+			return 1;
+		}
+		digest_final_hex(&d, hex);
+		close(fd);
+	}
+	printf("%llu %.3f\n", total, benchfloor_now() - t0);
+	return 0;
+}
+
+/* n durable 4 KiB writes to one file in dir; print n and seconds. */
+static int
+benchfloor_fsync(const char *dir, long n)
+{
+	char path[4096], buf[4096];
+	double t0;
+	long i;
+	int fd;
+
+	memset(buf, 'x', sizeof buf);
+	snprintf(path, sizeof path, "%s/benchfloor.fsync", dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
+		fprintf(stderr, "benchfloor: cannot create %s: %s\n", path,
+		    strerror(errno));
+		return 1;
+	}
+	t0 = benchfloor_now();
+	for (i = 0; i < n; i++) {
+		if (pwrite(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf ||
+		    fsync(fd) == -1) {
+			fprintf(stderr, "benchfloor: cannot write %s: %s\n",
+			    path, strerror(errno));
+			close(fd);
+			return 1;
+		}
+	}
+	printf("%ld %.3f\n", n, benchfloor_now() - t0);
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], "hash") == 0)
+		return benchfloor_hash(argv[2], argv + 3, argc - 3);
+	if (argc == 4 && strcmp(argv[1], "fsync") == 0)
+		return benchfloor_fsync(argv[2], strtol(argv[3], NULL, 10));
+	fprintf(stderr, "usage: benchfloor hash ALG FILE... | fsync DIR N\n");
+	return 2;
+}

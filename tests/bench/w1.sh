@@ -1,0 +1,259 @@
+#!/bin/bash
+# w1.sh: workload 1, the whole chain. posgw-sim prepares BENCH_APPEALS
+# appeals (about 2.5 KB of XML and one BENCH_ATTACHMENT incompressible
+# attachment each; default 10000 x 100K) in the adapter's layout. Then, on
+# the same files:
+#   posgw  posgw-edge and posgw-core with the default batch settings, the
+#          transfer folders shared; the clock runs from the daemons' start
+#          to the last appeal folder renamed into the EDMS export folder
+#          (benchwatch, inotify), which also times every package from its
+#          rename into the core's inbox to its removal right after the
+#          import commit
+#   peer   tests/bench/peer-send in batches of the same size (100 appeals)
+#          into a shared folder, inotifywait + tests/bench/peer-receive
+#          on the other side, the files moved into a destination folder
+#   floor  zstd -3 and Streebog-256 over the same bytes, plus one fsync per
+#          package posgw made
+# Then the idle latency: BENCH_LATENCY_COUNT appeals, one every 0.3 s, each
+# leaving as a one-appeal package; rename-to-commit p50/p95/p99.
+set -u
+. "$TOP_SRCDIR/tests/bench/lib.sh"
+bench_need rhash zstd bsdtar certtool sqlite3 inotifywait
+N=${BENCH_APPEALS:-10000}
+ASIZE=${BENCH_ATTACHMENT:-100K}
+LAT_N=${BENCH_LATENCY_COUNT:-100}
+W=$BENCH_WORK
+KEYS=$W/keys
+mkdir -p "$KEYS"
+"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null &&
+	"$POSGW" keys generate --id core-01 --out "$KEYS" >/dev/null &&
+	"$POSGW" keys generate --id official --out "$KEYS" >/dev/null || exit 1
+
+# w1_setup DIR: a fresh edge/core pair under DIR with default batching.
+w1_setup() {
+	_d=$1
+	mkdir -p "$_d/smev/in" "$_d/smev/out" "$_d/smev/attachments-in" "$_d/e2c" "$_d/c2e" \
+		"$_d/edms/export" "$_d/edms/import"
+	cat >"$_d/edge.conf" <<CONF
+[gateway]
+id = edge-01
+peer = core-01
+key = $KEYS/edge-01.key
+cert = $KEYS/edge-01.crt
+trust = $KEYS/core-01.crt
+state = $_d/edge-state
+
+[transfer]
+inbox = $_d/c2e
+outbox = $_d/e2c
+
+[smev]
+base = $_d/smev
+mnemonic = POSGW_TEST
+CONF
+	cat >"$_d/core.conf" <<CONF
+[gateway]
+id = core-01
+peer = edge-01
+key = $KEYS/core-01.key
+cert = $KEYS/core-01.crt
+trust = $KEYS/edge-01.crt
+state = $_d/core-state
+
+[transfer]
+inbox = $_d/e2c
+outbox = $_d/c2e
+
+[edms]
+export = $_d/edms/export
+import = $_d/edms/import
+signer_trust = $KEYS/official.crt
+CONF
+}
+
+# w1_percentiles FILE: p50 p95 p99 max (ms) of the latencies in FILE.
+w1_percentiles() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "- - - -"; exit }
+		split("50 95 99", p, " ")
+		for (i = 1; i <= 3; i++) {
+			k = int(NR * p[i] / 100 + 0.999999); if (k < 1) k = 1
+			printf "%.1f ", v[k]
+		}
+		printf "%.1f\n", v[NR] }'
+}
+
+bench_log "w1: preparing $N appeals with one $ASIZE attachment each"
+GEN=$W/gen
+mkdir -p "$GEN/in"
+"$POSGW_SIM" --base "$GEN" --count "$N" --seed 6 --rate 0 --attachment-size "$ASIZE" \
+	--attachments 1 --attachments-exact --issue-only >/dev/null 2>"$W/gen.log" || {
+	echo "bench: w1: posgw-sim could not prepare the appeals (see $W/gen.log)" >&2
+	exit 1
+}
+bytes=$(du -sb "$GEN/in" "$GEN/attachments-in" | awk '{s += $1} END {print s}')
+mb=$(bench_div "$bytes" 1000000 1)
+bench_log "w1: $mb MB of appeals"
+
+# --- posgw ---------------------------------------------------------------
+P=$W/posgw
+w1_setup "$P"
+cp -a "$GEN/in/." "$P/smev/in/" && cp -a "$GEN/attachments-in/." "$P/smev/attachments-in/" || exit 1
+sync
+"$BENCH_TOOLS/benchwatch" "$W/watch.txt" "$P/e2c" "$P/edms/export" "$N" &
+watch_pid=$!
+while ! grep -q '^ready' "$W/watch.txt" 2>/dev/null; do sleep 0.05; done
+bench_log "w1: posgw chain"
+t0=$(bench_now)
+"$POSGW_EDGE" --config "$P/edge.conf" 2>"$W/edge.log" &
+edge_pid=$!
+"$POSGW_CORE" --config "$P/core.conf" 2>"$W/core.log" &
+core_pid=$!
+limit=$(( N / 20 + 120 ))
+waited=0
+while kill -0 $watch_pid 2>/dev/null && [ $waited -lt $((limit * 10)) ]; do
+	sleep 0.1
+	waited=$((waited + 1))
+done
+if kill -0 $watch_pid 2>/dev/null; then
+	kill $watch_pid
+	echo "bench: w1: posgw did not deliver $N appeals in $limit s" >&2
+fi
+wait $watch_pid
+got=$(grep -c '^export' "$W/watch.txt")
+t1=$(awk '$1 == "export" { t = $3 } END { print t }' "$W/watch.txt")
+kill -TERM $edge_pid $core_pid
+wait $edge_pid $core_pid
+if [ "$got" -ne "$N" ]; then
+	echo "bench: w1: only $got of $N appeals reached the EDMS folder" >&2
+	exit 1
+fi
+imported=$(sqlite3 "$P/core-state/posgw.db" "SELECT COUNT(DISTINCT pos_id) FROM documents WHERE direction='in' AND kind='appeal'")
+npkg=$(sqlite3 "$P/core-state/posgw.db" "SELECT COUNT(*) FROM packages WHERE direction='in' AND control=0")
+if [ "$imported" != "$N" ]; then
+	echo "bench: w1: the core imported $imported distinct appeals, not $N" >&2
+	exit 1
+fi
+"$POSGW" journal reconcile "$P/edge-state/posgw.db" "$P/core-state/posgw.db" >/dev/null || {
+	echo "bench: w1: the journals do not reconcile after the run" >&2
+	exit 1
+}
+posgw_s=$(bench_sub "$t1" "$t0")
+awk '$1 == "pkg" { printf "%.3f\n", ($4 - $3) * 1000 }' "$W/watch.txt" >"$W/lat-load.txt"
+read -r lp50 lp95 lp99 lmax <<<"$(w1_percentiles "$W/lat-load.txt")"
+bench_log "w1: posgw $posgw_s s, $npkg packages, latency p50 $lp50 p95 $lp95 p99 $lp99 ms"
+
+# --- peer ----------------------------------------------------------------
+Q=$W/peer
+mkdir -p "$Q/in" "$Q/ain" "$Q/shared" "$Q/staging" "$Q/dest" "$Q/batch"
+cp -a "$GEN/in/." "$Q/in/" && cp -a "$GEN/attachments-in/." "$Q/ain/" || exit 1
+sqlite3 "$Q/peer.db" "CREATE TABLE files (package TEXT, path TEXT, digest TEXT, at INTEGER)" || exit 1
+sync
+bench_log "w1: stock-tools peer"
+: >"$Q/received.txt"
+t0=$(bench_now)
+# receiver: inotifywait triggers, peer-receive does the work
+(
+	inotifywait -m -q -e moved_to --format '%f' "$Q/shared" | while read -r f; do
+		case $f in .*) continue ;; esac
+		ts=$(bench_now)
+		if sh "$TOP_SRCDIR/tests/bench/peer-receive" "$Q/shared/$f" "$Q/staging" "$Q/dest" \
+			"$Q/peer.db" "$KEYS/edge-01.crt" >>"$Q/receive.log" 2>&1; then
+			echo "$f $ts $(bench_now)" >>"$Q/received.txt"
+		else
+			echo "$f failed" >>"$Q/received.txt"
+		fi
+		rm -f "$Q/shared/$f"
+	done
+) &
+recv_pid=$!
+sleep 0.2
+# sender: batches of 100 appeals with the attachments they reference
+b=0
+ls "$Q/in" | sort | while mapfile -t -n 100 xmls && [ ${#xmls[@]} -gt 0 ]; do
+	b=$((b + 1))
+	bd=$Q/batch/$b
+	mkdir -p "$bd"
+	for x in "${xmls[@]}"; do
+		mv "$Q/in/$x" "$bd/"
+		for id in $(sed -n 's:.*<T\:Id>\([^<]*\)</T\:Id>.*:\1:p' "$bd/$x"); do
+			[ -f "$Q/ain/$id" ] && mv "$Q/ain/$id" "$bd/"
+		done
+	done
+	sh "$TOP_SRCDIR/tests/bench/peer-send" "$bd" "$Q/shared" "$KEYS/edge-01.key" "$KEYS/edge-01.crt" \
+		>>"$Q/send.log" 2>&1 || echo "peer-send failed on batch $b" >&2
+	rm -rf "$bd"
+done
+nbatch=$(( (N + 99) / 100 ))
+waited=0
+while [ "$(wc -l <"$Q/received.txt")" -lt "$nbatch" ] && [ $waited -lt $((limit * 10)) ]; do
+	sleep 0.05
+	waited=$((waited + 1))
+done
+t1=$(bench_now)
+pkill -P $recv_pid 2>/dev/null
+kill $recv_pid 2>/dev/null
+wait $recv_pid 2>/dev/null
+peer_ok=$(grep -vc failed "$Q/received.txt")
+peer_files=$(sqlite3 "$Q/peer.db" "SELECT COUNT(*) FROM files WHERE path LIKE '%.xml'")
+if [ "$peer_ok" -ne "$nbatch" ] || [ "$peer_files" -ne "$N" ]; then
+	echo "bench: w1: the peer delivered $peer_ok of $nbatch packages, $peer_files of $N appeals (see $Q/*.log)" >&2
+	peer_s=-
+else
+	peer_s=$(bench_sub "$t1" "$t0")
+fi
+awk 'NF == 3 { printf "%.3f\n", ($3 - $2) * 1000 }' "$Q/received.txt" >"$W/lat-peer.txt"
+read -r qp50 qp95 qp99 qmax <<<"$(w1_percentiles "$W/lat-peer.txt")"
+bench_log "w1: peer $peer_s s"
+
+# --- floor ---------------------------------------------------------------
+bench_log "w1: floor"
+t0=$(bench_now)
+find "$GEN/in" "$GEN/attachments-in" -type f -print0 | xargs -0 cat | zstd -3 -q -c >/dev/null
+t1=$(bench_now)
+zstd_s=$(bench_sub "$t1" "$t0")
+hash_s=$(find "$GEN/in" "$GEN/attachments-in" -type f -print0 |
+	xargs -0 "$BENCH_TOOLS/benchfloor" hash streebog256 | awk '{s += $2} END {printf "%.3f", s}')
+fsync_s=$("$BENCH_TOOLS/benchfloor" fsync "$W" "$npkg" | awk '{print $2}')
+floor_s=$(awk -v a="$zstd_s" -v b="$hash_s" -v c="$fsync_s" 'BEGIN { printf "%.3f", a + b + c }')
+bench_log "w1: floor $floor_s s (zstd $zstd_s, streebog $hash_s, $npkg fsyncs $fsync_s)"
+
+# --- idle latency ----------------------------------------------------------
+L=$W/latency
+w1_setup "$L"
+"$BENCH_TOOLS/benchwatch" "$W/watch-idle.txt" "$L/e2c" "$L/edms/export" "$LAT_N" &
+watch_pid=$!
+while ! grep -q '^ready' "$W/watch-idle.txt" 2>/dev/null; do sleep 0.05; done
+"$POSGW_EDGE" --config "$L/edge.conf" 2>"$W/edge-idle.log" &
+edge_pid=$!
+"$POSGW_CORE" --config "$L/core.conf" 2>"$W/core-idle.log" &
+core_pid=$!
+bench_log "w1: idle latency, $LAT_N one-appeal packages"
+"$POSGW_SIM" --base "$L/smev" --count "$LAT_N" --seed 7 --rate 3.3 --attachment-size "$ASIZE" \
+	--attachments 1 --attachments-exact --issue-only >/dev/null 2>"$W/sim-idle.log"
+waited=0
+while kill -0 $watch_pid 2>/dev/null && [ $waited -lt 600 ]; do
+	sleep 0.1
+	waited=$((waited + 1))
+done
+kill $watch_pid 2>/dev/null
+wait $watch_pid
+kill -TERM $edge_pid $core_pid
+wait $edge_pid $core_pid
+one=$(sqlite3 "$L/core-state/posgw.db" "SELECT COUNT(*) FROM (SELECT package_id FROM documents WHERE direction='in' AND kind='appeal' GROUP BY package_id HAVING COUNT(*) = 1)")
+awk '$1 == "pkg" { printf "%.3f\n", ($4 - $3) * 1000 }' "$W/watch-idle.txt" >"$W/lat-idle.txt"
+read -r ip50 ip95 ip99 imax <<<"$(w1_percentiles "$W/lat-idle.txt")"
+bench_log "w1: idle latency p50 $ip50 p95 $ip95 p99 $ip99 max $imax ms ($one one-appeal packages)"
+
+# --- rows ----------------------------------------------------------------
+fl_pkg=$(bench_div "$fsync_s" "$npkg" 6)
+fl_pkg_ms=$(awk -v a="$fl_pkg" 'BEGIN { printf "%.2f", a * 1000 }')
+bench_row w1 "appeals/s ($N x $ASIZE)" appeals/s higher "$(bench_div "$N" "$posgw_s")" "$(bench_div "$N" "$peer_s")" "$(bench_div "$N" "$floor_s")" "$W1_BOUND"
+bench_row w1 "throughput ($mb MB)" MB/s higher "$(bench_div "$mb" "$posgw_s")" "$(bench_div "$mb" "$peer_s")" "$(bench_div "$mb" "$floor_s")" "$W1_BOUND"
+bench_row w1 "wall time" s lower "$posgw_s" "$peer_s" "$floor_s" "floor: zstd $zstd_s s + Streebog $hash_s s + $npkg fsyncs $fsync_s s"
+bench_row w1 "latency under load p50 ($npkg packages)" ms lower "$lp50" "$qp50" "$fl_pkg_ms" "rename to commit; peer: trigger to rows inserted"
+bench_row w1 "latency under load p95" ms lower "$lp95" "$qp95" "$fl_pkg_ms" "ingest queue behind the packer"
+bench_row w1 "latency under load p99" ms lower "$lp99" "$qp99" "$fl_pkg_ms" "ingest queue behind the packer"
+bench_row w1 "latency idle p50 ($one one-appeal packages)" ms lower "$ip50" - "$fl_pkg_ms" "$W1_LAT_BOUND"
+bench_row w1 "latency idle p95" ms lower "$ip95" - "$fl_pkg_ms" "$W1_LAT_BOUND"
+bench_row w1 "latency idle p99 (target <= 100)" ms lower "$ip99" - "$fl_pkg_ms" "$W1_LAT_BOUND"
