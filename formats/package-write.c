@@ -167,6 +167,38 @@ pkg_writer_add_file(
 	return 0;
 }
 
+/*
+ * Add an entry from a file whose digest the caller already knows (a
+ * content-addressed store names files by it): when alg is the package's
+ * digest, the file is not read twice; the size and identity are still
+ * checked when the package is written.
+ */
+int
+pkg_writer_add_stored(struct pkg_writer *w, const char *path, const char *src,
+    enum digest_alg alg, const char *hex, struct error *err)
+{
+	struct pkg_wentry *e;
+
+	if (alg != w->alg || strlen(hex) != DIGEST_HEX_LEN)
+		return pkg_writer_add_file(w, path, src, err);
+	if ((e = pkg_writer_slot(w, path, err)) == NULL)
+		return -1;
+	if (stat(src, &e->sb) == -1)
+		return err_set(
+		    err, ERR_NONE, "cannot read %s: %s", src, strerror(errno));
+	if (!S_ISREG(e->sb.st_mode))
+		return err_set(err, ERR_NONE, "%s is not a regular file", src);
+	if (pkg_writer_sizes(w, path, (uint64_t)e->sb.st_size, err) == -1)
+		return -1;
+	e->size = (uint64_t)e->sb.st_size;
+	memcpy(e->digest, hex, DIGEST_HEX_LEN + 1);
+	e->path = xstrdup(path);
+	e->src = xstrdup(src);
+	w->total += e->size;
+	w->n++;
+	return 0;
+}
+
 /* Add an entry from memory (documents); the bytes are copied. */
 int
 pkg_writer_add_mem(struct pkg_writer *w, const char *path, const void *buf,

@@ -99,6 +99,8 @@ struct pkg_writer *pkg_writer_new(struct signer *, const char *, uint64_t,
     enum pkg_compress, enum digest_alg);
 int pkg_writer_add_file(
     struct pkg_writer *, const char *, const char *, struct error *);
+int pkg_writer_add_stored(struct pkg_writer *, const char *, const char *,
+    enum digest_alg, const char *, struct error *);
 int pkg_writer_add_mem(
     struct pkg_writer *, const char *, const void *, size_t, struct error *);
 void pkg_writer_set_limits(struct pkg_writer *, const struct pkg_limits *);

@@ -52,6 +52,8 @@ struct core {
 	unsigned sig_algs;
 	char *staging; /* private copies of answer files being checked */
 	char *last_trouble;
+	int batch;        /* exporting a round in one transaction */
+	int export_dirty; /* renames in the export folder await one fsync */
 };
 
 /* One event file of a round, read and prepared. */
@@ -312,6 +314,35 @@ core_merge(const char *tmp, const char *dst, struct error *err)
 	return rc;
 }
 
+/*
+ * Put a stored attachment into an export folder: a hard link to the
+ * store's read-only file when both are on one file system (no second copy
+ * of the bytes, which the store has already made durable), else a copy
+ * that is fsynced.
+ */
+static int
+core_place(struct core *cs, const char *src, const char *dir, const char *name,
+    struct error *err)
+{
+	char *dst;
+	int rc;
+
+	(void)cs;
+	xasprintf(&dst, "%s/%s", dir, name);
+	rc = link(src, dst);
+	if (rc == -1 && errno != EXDEV && errno != EPERM && errno != EMLINK) {
+		err_set(err, ERR_NONE, "cannot link %s to %s: %s", src, dst,
+		    strerror(errno));
+		free(dst);
+		return -1;
+	}
+	free(dst);
+	if (rc == 0)
+		return 0;
+	return fs_copy_file(
+	    src, dir, name, 0640, UINT64_MAX, FS_COPY_SYNC, err);
+}
+
 /* Write the appeal folder: temp folder, files fsynced, rename, fsync. */
 static int
 core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
@@ -362,8 +393,8 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		edms_unique(name, sizeof name, used, nused);
 		used = xreallocarray(used, nused + 1, sizeof *used);
 		used[nused++] = xstrdup(name);
-		if (fs_copy_file(xfer_file_path(cs->x, hex), tmp, name, 0660,
-		        UINT64_MAX, FS_COPY_SYNC, err) == -1)
+		if (core_place(
+		        cs, xfer_file_path(cs->x, hex), tmp, name, err) == -1)
 			goto out;
 		(*natt)++;
 	}
@@ -378,7 +409,11 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		if (core_merge(tmp, dst, err) == -1)
 			goto out;
 	}
-	rc = fs_fsync_dir(cs->e.export_dir, err);
+	if (cs->batch) {
+		cs->export_dirty = 1; /* one fsync before the round commits */
+		rc = 0;
+	} else
+		rc = fs_fsync_dir(cs->e.export_dir, err);
 out:
 	if (rc == -1)
 		fs_rmtree(tmp);
@@ -746,6 +781,14 @@ core_export(struct core *cs, int *did)
 		n++;
 	}
 	sqlite3_finalize(st);
+	/*
+	 * One transaction for the round, each document in its own savepoint:
+	 * the folders are written and renamed first, the export folder is
+	 * fsynced once, then the round commits.
+	 */
+	if (n > 1 && db_begin(cs->db, &err) == 0)
+		cs->batch = 1;
+	err_clear(&err);
 	for (i = 0; i < n && rc == 0; i++) {
 		st = db_prepare(
 		    cs->db, "SELECT body, pos_id FROM documents WHERE id = ?");
@@ -783,6 +826,20 @@ core_export(struct core *cs, int *did)
 		free(pos);
 		if (rc == 0)
 			(*did)++;
+	}
+	if (cs->batch) {
+		struct error cerr = {0};
+
+		cs->batch = 0;
+		if ((cs->export_dirty &&
+		        fs_fsync_dir(cs->e.export_dir, &cerr) == -1) ||
+		    db_commit(cs->db, &cerr) == -1) {
+			db_rollback(cs->db);
+			if (rc == 0)
+				err = cerr;
+			rc = -1;
+		}
+		cs->export_dirty = 0;
 	}
 	if (rc == -1)
 		core_trouble(cs, "export: %s; will retry", err.text);

@@ -166,6 +166,22 @@ struct edge {
 	int errdir_seen;
 	char **stuck; /* in/ files handled but not removable: skipped */
 	size_t nstuck;
+	int batch;                /* in a batch: file moves wait for commit */
+	struct edge_defer *defer; /* what to do once the batch commits */
+	size_t ndefer;
+};
+
+/* A file-system step postponed until its batch transaction commits. */
+enum edge_defer_kind {
+	EDGE_DEFER_PUBLISH,    /* a: clientId */
+	EDGE_DEFER_IN_DONE,    /* a: path, b: name */
+	EDGE_DEFER_RMTREE,     /* a: attachment path */
+	EDGE_DEFER_QUARANTINE, /* a: path, b: name, c: MessageId, d, e: why */
+};
+
+struct edge_defer {
+	enum edge_defer_kind kind;
+	char *s[5];
 };
 
 /* One adapter message from in/, as far as it could be read. */
@@ -182,6 +198,9 @@ struct edge_msg {
 
 static int edge_journal(struct edge *, const char *, const char *,
     struct error *, const char *, ...) __attribute__((format(printf, 5, 6)));
+static void edge_rmtree(struct edge *, const char *);
+static void edge_in_move(struct edge *, const char *, const char *,
+    const char *, const char *, const char *);
 static int edge_drop(struct edge *, struct edge_msg *, const char *,
     const char *, int *, const char *, ...)
     __attribute__((format(printf, 6, 7)));
@@ -392,6 +411,22 @@ edge_response_doc(struct edge *e, const char *cid, const char *reply_to,
 	return doc;
 }
 
+/* Postpone a file-system step until the batch commits (strings copied). */
+static void
+edge_defer(struct edge *e, enum edge_defer_kind kind, const char *a,
+    const char *b, const char *c, const char *d, const char *f)
+{
+	struct edge_defer *x;
+	const char *v[5] = {a, b, c, d, f};
+	int i;
+
+	e->defer = xreallocarray(e->defer, e->ndefer + 1, sizeof *e->defer);
+	x = &e->defer[e->ndefer++];
+	x->kind = kind;
+	for (i = 0; i < 5; i++)
+		x->s[i] = v[i] != NULL ? xstrdup(v[i]) : NULL;
+}
+
 /* Write a ClientMessage durably as out/.<cid>.xml (frees doc). */
 static int
 edge_out_write(
@@ -454,6 +489,10 @@ edge_out_publish(struct edge *e, const char *cid)
 	char *tmp, *dst;
 	int rc = 0;
 
+	if (e->batch) {
+		edge_defer(e, EDGE_DEFER_PUBLISH, cid, NULL, NULL, NULL, NULL);
+		return 0;
+	}
 	xasprintf(&tmp, "%s/.%s.xml", e->out, cid);
 	xasprintf(&dst, "%s/%s.xml", e->out, cid);
 	if (rename(tmp, dst) == -1) {
@@ -633,18 +672,40 @@ edge_attachments_remove(struct edge *e, struct edge_msg *m)
 		id = edge_text(edge_child(h, "Id"));
 		if (edge_id_ok(id)) {
 			xasprintf(&path, "%s/%s", e->ain, id);
-			if (fs_rmtree(path) == -1)
-				log_warn("cannot remove %s", path);
+			edge_rmtree(e, path);
 			free(path);
 		}
 		free(id);
 	}
 	if (edge_id_ok(m->client_id)) {
 		xasprintf(&path, "%s/%s", e->ain, m->client_id);
-		if (fs_rmtree(path) == -1)
-			log_warn("cannot remove %s", path);
+		edge_rmtree(e, path);
 		free(path);
 	}
+}
+
+/* Remove an adapter's attachment file or folder (now or at batch commit). */
+static void
+edge_rmtree(struct edge *e, const char *path)
+{
+	if (e->batch)
+		edge_defer(e, EDGE_DEFER_RMTREE, path, NULL, NULL, NULL, NULL);
+	else if (fs_rmtree(path) == -1)
+		log_warn("cannot remove %s", path);
+}
+
+/* Unlink a handled in/ file; returns -1 (logged) if it stays. */
+static int
+edge_in_unlink(struct edge *e, const char *path, const char *name)
+{
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("cannot remove %s (handled); it will be ignored "
+		         "until restart, remove it by hand",
+		    path);
+		edge_stuck(e, name);
+		return -1;
+	}
+	return 0;
 }
 
 /* Remove a handled in/ file (after its transaction committed). */
@@ -653,13 +714,13 @@ edge_in_done(struct edge *e, struct edge_msg *m)
 {
 	struct error err = {0};
 
-	if (unlink(m->path) == -1 && errno != ENOENT) {
-		log_warn("cannot remove %s (handled); it will be ignored "
-		         "until restart, remove it by hand",
-		    m->path);
-		edge_stuck(e, m->name);
+	if (e->batch) {
+		edge_defer(
+		    e, EDGE_DEFER_IN_DONE, m->path, m->name, NULL, NULL, NULL);
 		return;
 	}
+	if (edge_in_unlink(e, m->path, m->name) == -1)
+		return;
 	if (fs_fsync_dir(e->in, &err) == -1)
 		log_warnx("%s", err.text);
 }
@@ -668,6 +729,18 @@ edge_in_done(struct edge *e, struct edge_msg *m)
 static void
 edge_in_quarantine(
     struct edge *e, struct edge_msg *m, const char *code, const char *text)
+{
+	if (e->batch)
+		edge_defer(e, EDGE_DEFER_QUARANTINE, m->path, m->name,
+		    m->message_id, code, text);
+	else
+		edge_in_move(e, m->path, m->name, m->message_id, code, text);
+}
+
+/* Move in/<name> to in-rejected/ and write its .reason file. */
+static void
+edge_in_move(struct edge *e, const char *path, const char *name,
+    const char *message_id, const char *code, const char *text)
 {
 	char *dst = NULL, *reason, *rname, t[32];
 	struct error err = {0};
@@ -678,21 +751,21 @@ edge_in_quarantine(
 	for (i = 0; i < 1000; i++) {
 		free(dst);
 		if (i == 0)
-			xasprintf(&dst, "%s/%s", e->rejected, m->name);
+			xasprintf(&dst, "%s/%s", e->rejected, name);
 		else
-			xasprintf(&dst, "%s/%s.%d", e->rejected, m->name, i);
+			xasprintf(&dst, "%s/%s.%d", e->rejected, name, i);
 		if (access(dst, F_OK) == -1)
 			break;
 	}
-	if (rename(m->path, dst) == -1) {
+	if (rename(path, dst) == -1) {
 		log_warn("cannot move %s to %s; it will be ignored until "
 		         "restart, move it by hand",
-		    m->path, dst);
-		edge_stuck(e, m->name);
+		    path, dst);
+		edge_stuck(e, name);
 	}
 	edge_now(t, sizeof t);
 	n = xasprintf(&reason, "%s: %s\nfile: %s\nMessageId: %s\nat: %s\n",
-	    code, text, m->name, m->message_id ? m->message_id : "(none)", t);
+	    code, text, name, message_id ? message_id : "(none)", t);
 	xasprintf(&rname, "%s.reason", strrchr(dst, '/') + 1);
 	if (fs_write_file(
 	        e->rejected, rname, reason, (size_t)n, 0640, 1, &err) == -1)
@@ -1956,13 +2029,76 @@ edge_name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Scan in/ and handle every *.xml file (dot files are work in progress). */
+/*
+ * End a batch: on commit, do the postponed file-system steps (answers
+ * renamed into out/, handled in/ files removed, one directory fsync each);
+ * otherwise drop the unpublished answers and leave in/ as it was.
+ */
+static void
+edge_batch_end(struct edge *e, int committed)
+{
+	struct error err = {0};
+	struct edge_defer *d;
+	char *tmp;
+	size_t i;
+	int pub = 0, in = 0;
+
+	e->batch = 0;
+	for (i = 0; i < e->ndefer; i++) {
+		d = &e->defer[i];
+		if (!committed) {
+			if (d->kind == EDGE_DEFER_PUBLISH) {
+				xasprintf(&tmp, "%s/.%s.xml", e->out, d->s[0]);
+				unlink(tmp);
+				free(tmp);
+			}
+		} else if (d->kind == EDGE_DEFER_PUBLISH) {
+			xasprintf(&tmp, "%s/.%s.xml", e->out, d->s[0]);
+			xasprintf(&d->s[1], "%s/%s.xml", e->out, d->s[0]);
+			if (rename(tmp, d->s[1]) == -1) {
+				log_warn("cannot publish %s as %s; will retry",
+				    tmp, d->s[1]);
+				e->recover = 1;
+			} else
+				pub = 1;
+			free(tmp);
+		} else if (d->kind == EDGE_DEFER_IN_DONE) {
+			if (edge_in_unlink(e, d->s[0], d->s[1]) == 0)
+				in = 1;
+		} else if (d->kind == EDGE_DEFER_RMTREE) {
+			if (fs_rmtree(d->s[0]) == -1)
+				log_warn("cannot remove %s", d->s[0]);
+		} else
+			edge_in_move(
+			    e, d->s[0], d->s[1], d->s[2], d->s[3], d->s[4]);
+		free(d->s[0]);
+		free(d->s[1]);
+		free(d->s[2]);
+		free(d->s[3]);
+		free(d->s[4]);
+	}
+	e->ndefer = 0;
+	if (pub && fs_fsync_dir(e->out, &err) == -1)
+		log_warnx("%s", err.text);
+	err_clear(&err);
+	if (in && fs_fsync_dir(e->in, &err) == -1)
+		log_warnx("%s", err.text);
+}
+
+/*
+ * Scan in/ and handle the *.xml files (dot files are work in progress) in
+ * name order, at most one package's worth of documents per round, so the
+ * packer and the peer work while the rest of a flood waits its turn.
+ */
 static int
 edge_scan_in(struct edge *e, int *did)
 {
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, len, i;
+	unsigned budget = xfer_config(e->x)->max_docs;
+	struct error err = {0};
+	int start = *did;
 	DIR *d;
 	int rc = 0;
 
@@ -1987,12 +2123,34 @@ edge_scan_in(struct edge *e, int *did)
 	closedir(d);
 	if (n > 1)
 		qsort(names, n, sizeof *names, edge_name_cmp);
+	/*
+	 * One transaction for the round (each file in its own savepoint), so
+	 * a flood costs one commit per package's worth, not one per appeal.
+	 */
+	if (n > 0 && db_begin(e->db, &err) == 0)
+		e->batch = 1;
+	else if (n > 0)
+		log_warnx("%s; taking files one by one", err.text);
 	for (i = 0; i < n; i++) {
-		if (edge_in_file(e, names[i], did) == -1)
+		if ((unsigned)(*did - start) < budget &&
+		    edge_in_file(e, names[i], did) == -1)
 			rc = -1;
 		free(names[i]);
 	}
 	free(names);
+	if (e->batch) {
+		err_clear(&err);
+		if (xfer_store_sync(e->x, &err) == -1 ||
+		    db_commit(e->db, &err) == -1) {
+			log_warnx("cannot commit the files taken from %s: %s; "
+			          "they stay there for the next round",
+			    e->in, err.text);
+			db_rollback(e->db);
+			edge_batch_end(e, 0);
+			return -1;
+		}
+		edge_batch_end(e, 1);
+	}
 	return rc;
 }
 
@@ -2777,6 +2935,7 @@ edge_close(void *arg)
 	for (i = 0; i < e->nstuck; i++)
 		free(e->stuck[i]);
 	free(e->stuck);
+	free(e->defer);
 	free(e->mnemonic);
 	free(e->in);
 	free(e->out);

@@ -299,23 +299,72 @@ db_close(struct db *db)
 int
 db_begin(struct db *db, struct error *err)
 {
-	return db_exec(db, "BEGIN IMMEDIATE", err);
+	char sql[32];
+
+	if (db->depth > 0 && sqlite3_get_autocommit(db->h))
+		db->depth = 0; /* SQLite rolled back on its own (I/O error) */
+	if (db->depth == 0) {
+		if (db_exec(db, "BEGIN IMMEDIATE", err) == -1)
+			return -1;
+	} else {
+		snprintf(sql, sizeof sql, "SAVEPOINT posgw%d", db->depth);
+		if (db_exec(db, sql, err) == -1)
+			return -1;
+	}
+	db->depth++;
+	return 0;
 }
 
-/* Commit the transaction. */
+/*
+ * Commit the transaction; inside an outer one (a batch), release the
+ * savepoint instead: the work becomes durable with the outer commit.
+ */
 int
 db_commit(struct db *db, struct error *err)
 {
+	char sql[32];
+
+	if (db->depth > 1 && !sqlite3_get_autocommit(db->h)) {
+		snprintf(sql, sizeof sql, "RELEASE posgw%d", db->depth - 1);
+		if (db_exec(db, sql, err) == -1) {
+			db_rollback(db);
+			return -1;
+		}
+		db->depth--;
+		return 0;
+	}
 	if (db_exec(db, "COMMIT", err) == -1) {
 		db_rollback(db);
 		return -1;
 	}
+	db->depth = 0;
 	return 0;
 }
 
-/* Roll back, ignoring errors (there may be no transaction). */
+/* True inside an outer transaction, where db_commit only releases. */
+int
+db_nested(struct db *db)
+{
+	return db->depth > 1 && !sqlite3_get_autocommit(db->h);
+}
+
+/*
+ * Roll back the innermost level, ignoring errors (there may be no
+ * transaction): a savepoint inside a batch, else the whole transaction.
+ */
 void
 db_rollback(struct db *db)
 {
+	char sql[64];
+
+	if (db->depth > 1 && !sqlite3_get_autocommit(db->h)) {
+		snprintf(sql, sizeof sql,
+		    "ROLLBACK TO posgw%d; RELEASE posgw%d", db->depth - 1,
+		    db->depth - 1);
+		sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+		db->depth--;
+		return;
+	}
 	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	db->depth = 0;
 }

@@ -13,12 +13,14 @@
 struct db {
 	sqlite3 *h;
 	char *path;
+	int depth; /* open db_begin levels; inner ones are savepoints */
 };
 
 struct db *db_open(const char *, int, struct error *);
 void db_close(struct db *);
 int db_begin(struct db *, struct error *);
 int db_commit(struct db *, struct error *);
+int db_nested(struct db *);
 void db_rollback(struct db *);
 int db_exec(struct db *, const char *, struct error *);
 sqlite3_stmt *db_prepare(struct db *, const char *);

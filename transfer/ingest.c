@@ -95,7 +95,10 @@ ingest_kept(struct ingest *in)
 	return kept;
 }
 
-/* Move the staged copy into quarantine beside a <name>.reason file. */
+/*
+ * Keep a rejected package in quarantine beside a <name>.reason file: the
+ * oversized one moved out of the inbox is renamed, others are copied.
+ */
 static void
 ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 {
@@ -114,9 +117,16 @@ ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 		if (access(dst, F_OK) == -1)
 			break;
 	}
-	if (in->staged != NULL && access(in->staged, F_OK) == 0 &&
-	    rename(in->staged, dst) == -1)
-		log_warn("cannot move %s to %s", in->staged, dst);
+	if (in->staged != NULL && access(in->staged, F_OK) == 0) {
+		if (rename(in->staged, dst) == -1)
+			log_warn("cannot move %s to %s", in->staged, dst);
+	} else if (fs_copy_file(in->inpath, in->x->dir_quarantine,
+	               strrchr(dst, '/') + 1, 0640, UINT64_MAX, FS_COPY_SYNC,
+	               &err) == -1) {
+		log_warnx("cannot keep the rejected package in quarantine: %s",
+		    err.text);
+		err_clear(&err);
+	}
 	time_format(time(NULL), t, sizeof t);
 	n = xasprintf(&reason,
 	    "%s: %s\npackage: %s\nsize: %lld\nreceived: %s\n",
@@ -493,7 +503,9 @@ ingest_store(struct ingest *in, struct error *err)
 	for (i = 0; i < p->nentries; i++) {
 		if (pkg_doc_path(p->entries[i].path))
 			continue;
-		if (xfer_fsync_path(p->entries[i].staged) == -1)
+		/* read-only for everyone after us: the core links exports */
+		if (chmod(p->entries[i].staged, 0440) == -1 ||
+		    xfer_fsync_path(p->entries[i].staged) == -1)
 			return err_set(err, ERR_NONE, "cannot fsync %s: %s",
 			    p->entries[i].staged, strerror(errno));
 		xasprintf(&dst, "%s/%s", in->x->dir_files,
@@ -672,18 +684,16 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 		rc = ingest_reject(&in, ERR_SIZE, t, err);
 		goto out;
 	}
-	/* staging needs no fsync: a crash discards it */
-	if (fs_copy_file(in.inpath, x->dir_staging, name, 0640,
-	        x->c.verify.limits.max_file, 0, err) == -1) {
-		if (err->code == ERR_SIZE) {
-			char t[sizeof err->text];
-			snprintf(t, sizeof t, "%s", err->text);
-			err_clear(err);
-			rc = ingest_reject(&in, ERR_SIZE, t, err);
-		}
-		goto out;
-	}
-	in.p = pkg_read(in.staged, x->dir_staging, &x->c.verify, &perr);
+	/*
+	 * Read the inbox file in place (opened once, O_NOFOLLOW): every entry
+	 * is staged and checked as it is read, so what is imported is what
+	 * was verified even if someone rewrites the file meanwhile; copying
+	 * the package first would only write every byte once more. A
+	 * rejected package is copied into quarantine.
+	 */
+	free(in.staged);
+	in.staged = NULL;
+	in.p = pkg_read(in.inpath, x->dir_staging, &x->c.verify, &perr);
 	if (in.p == NULL) {
 		if (perr.code == ERR_NONE) {
 			/* our own trouble (disk, staging), not the package's */

@@ -82,7 +82,26 @@ xfer_store_file(struct xfer *x, const char *src, char *hex, uint64_t *size,
 	}
 	free(tmp);
 	free(dst);
+	if (db_nested(x->db)) {
+		x->store_unsynced = 1; /* xfer_store_sync before the commit */
+		return 0;
+	}
 	return fs_fsync_dir(x->dir_files, err);
+}
+
+/*
+ * Make the store's new names durable: a batch calls this once before its
+ * commit instead of one directory fsync per stored file.
+ */
+int
+xfer_store_sync(struct xfer *x, struct error *err)
+{
+	if (!x->store_unsynced)
+		return 0;
+	if (fs_fsync_dir(x->dir_files, err) == -1)
+		return -1;
+	x->store_unsynced = 0;
+	return 0;
 }
 
 /* Insert a document row for sending and name its payload path after its id. */
@@ -360,10 +379,13 @@ xfer_build(struct xfer *x, int64_t id, struct error *err)
 		                       " document_id = ? ORDER BY id");
 		sqlite3_bind_int64(fq, 1, sqlite3_column_int64(st, 0));
 		while (sqlite3_step(fq) == SQLITE_ROW) {
-			if (pkg_writer_add_file(w,
+			/* the store names files by their Streebog digest */
+			if (pkg_writer_add_stored(w,
 			        (const char *)sqlite3_column_text(fq, 0),
 			        xfer_file_path(x,
 			            (const char *)sqlite3_column_text(fq, 1)),
+			        DIGEST_STREEBOG256,
+			        (const char *)sqlite3_column_text(fq, 1),
 			        err) == -1) {
 				sqlite3_finalize(fq);
 				goto fail;

@@ -71,6 +71,7 @@ void xfer_set_hook(
 const struct xfer_config *xfer_config(struct xfer *);
 int xfer_enqueue(struct xfer *, const char *, const char *, const void *,
     size_t, const struct xfer_file *, size_t, struct error *);
+int xfer_store_sync(struct xfer *, struct error *);
 int xfer_step(struct xfer *, int *);
 int xfer_run(struct xfer *, volatile sig_atomic_t *, volatile sig_atomic_t *);
 void xfer_reconfigure(struct xfer *, const struct xfer_config *);
