@@ -34,6 +34,29 @@ fs_fsync_dir(const char *dir, struct error *err)
 	return 0;
 }
 
+/*
+ * Flush the whole file system holding dir: one call makes many new files
+ * durable at once (a batch), where one fsync each would flush the device
+ * once per file.
+ */
+int
+fs_syncfs(const char *dir, struct error *err)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_set(err, ERR_NONE, "cannot open directory %s: %s",
+		    dir, strerror(errno));
+	if (syncfs(fd) == -1) {
+		err_set(err, ERR_NONE, "cannot sync the file system of %s: %s",
+		    dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Write all bytes, retrying short writes and EINTR. */
 int
 fs_write_all(int fd, const void *buf, size_t len)

@@ -8,6 +8,7 @@
 #include "error.h"
 
 int fs_fsync_dir(const char *, struct error *);
+int fs_syncfs(const char *, struct error *);
 int fs_write_file(
     const char *, const char *, const void *, size_t, int, int, struct error *);
 int fs_write_all(int, const void *, size_t);

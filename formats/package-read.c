@@ -202,7 +202,11 @@ pkg_reader_save(struct pkg_reader *r, const char *name, const void *buf,
 	return 0;
 }
 
-/* Stream one payload entry to staging while hashing; never past its size. */
+/*
+ * Stream one payload entry while hashing, never past its size: documents
+ * (at most max_xml bytes, checked against the manifest already) into
+ * memory, attachments into a staging file.
+ */
 static int
 pkg_reader_entry(
     struct pkg_reader *r, const struct manifest_entry *me, struct pkg_entry *pe)
@@ -211,17 +215,22 @@ pkg_reader_entry(
 	struct digest d;
 	uint64_t total = 0;
 	la_ssize_t got;
-	int fd;
+	int fd = -1;
 
 	pe->path = xstrdup(me->path);
 	pe->size = me->size;
 	memcpy(pe->digest, me->digest, sizeof pe->digest);
-	xasprintf(&pe->staged, "%s/e%06zu", r->p->stagedir, r->p->nentries);
-	fd = open(pe->staged,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1)
-		return err_set(r->err, ERR_NONE, "cannot create %s: %s",
-		    pe->staged, strerror(errno));
+	if (pkg_doc_path(me->path))
+		pe->mem = xmalloc((size_t)me->size + 1);
+	else {
+		xasprintf(
+		    &pe->staged, "%s/e%06zu", r->p->stagedir, r->p->nentries);
+		fd = open(pe->staged,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1)
+			return err_set(r->err, ERR_NONE, "cannot create %s: %s",
+			    pe->staged, strerror(errno));
+	}
 	digest_init(&d, r->p->m.alg);
 	for (;;) {
 		got = archive_read_data(r->a, r->buf, PKG_READ_CHUNK);
@@ -240,7 +249,9 @@ pkg_reader_entry(
 			goto fail;
 		}
 		digest_update(&d, r->buf, (size_t)got);
-		if (fs_write_all(fd, r->buf, (size_t)got) == -1) {
+		if (pe->mem != NULL)
+			memcpy(pe->mem + total, r->buf, (size_t)got);
+		else if (fs_write_all(fd, r->buf, (size_t)got) == -1) {
 			err_set(r->err, ERR_NONE, "cannot write %s: %s",
 			    pe->staged, strerror(errno));
 			goto fail;
@@ -248,7 +259,8 @@ pkg_reader_entry(
 		total += (uint64_t)got;
 	}
 	digest_final_hex(&d, hex);
-	if (close(fd) == -1)
+	pe->memlen = (size_t)total;
+	if (fd != -1 && close(fd) == -1)
 		return err_set(r->err, ERR_NONE, "cannot write %s: %s",
 		    pe->staged, strerror(errno));
 	if (total != me->size)
@@ -263,7 +275,8 @@ pkg_reader_entry(
 	return 0;
 fail:
 	digest_final_hex(&d, hex);
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	return -1;
 }
 
@@ -558,6 +571,7 @@ pkg_free(struct pkg *p)
 	for (i = 0; i < p->nentries; i++) {
 		free(p->entries[i].path);
 		free(p->entries[i].staged);
+		free(p->entries[i].mem);
 		if (p->entries[i].doc != NULL)
 			xmlFreeDoc(p->entries[i].doc);
 	}
@@ -570,6 +584,33 @@ pkg_free(struct pkg *p)
 	free(p->manifest_path);
 	free(p->p7s_path);
 	free(p);
+}
+
+/* Write a document kept in memory to name under dfd, never replacing. */
+static int
+pkg_extract_mem(const unsigned char *buf, size_t len, int dfd, const char *name,
+    const char *shown, struct error *err)
+{
+	int out;
+
+	out = openat(dfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (out == -1)
+		return err_set(err, ERR_NONE,
+		    errno == EEXIST ? "%s already exists; extract into an "
+		                      "empty directory"
+		                    : "cannot create %s: %s",
+		    shown, strerror(errno));
+	if (fs_write_all(out, buf, len) == -1 || fsync(out) == -1) {
+		err_set(err, ERR_NONE, "cannot write %s: %s", shown,
+		    strerror(errno));
+		close(out);
+		return -1;
+	}
+	if (close(out) == -1)
+		return err_set(err, ERR_NONE, "cannot write %s: %s", shown,
+		    strerror(errno));
+	return 0;
 }
 
 /* Move or copy one staged file to name under the directory dfd, never replacing. */
@@ -664,7 +705,11 @@ pkg_extract(const struct pkg *p, const char *dir, struct error *err)
 				goto fail;
 			}
 		}
-		if (pkg_extract_one(p->entries[i].staged, dfd, s, shown, err) ==
+		if ((p->entries[i].staged != NULL
+		            ? pkg_extract_one(
+		                  p->entries[i].staged, dfd, s, shown, err)
+		            : pkg_extract_mem(p->entries[i].mem,
+		                  p->entries[i].memlen, dfd, s, shown, err)) ==
 		    -1) {
 			close(dfd);
 			goto fail;

@@ -58,7 +58,9 @@ struct pkg_entry {
 	char *path; /* payload/... */
 	uint64_t size;
 	char digest[DIGEST_HEX_LEN + 1];
-	char *staged;  /* file in the staging directory */
+	char *staged;       /* file in the staging directory (attachments) */
+	unsigned char *mem; /* or the bytes in memory (documents) */
+	size_t memlen;
 	xmlDocPtr doc; /* parsed document for payload/<name>.xml */
 };
 

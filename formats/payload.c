@@ -174,6 +174,23 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 		if (!pkg_doc_path(entries[i].path))
 			continue;
 		r.used[i] = 1;
+		if (entries[i].doc == NULL && entries[i].staged == NULL) {
+			if (entries[i].memlen > (size_t)l->max_xml) {
+				err_set(err, ERR_SIZE,
+				    "%s: %zu bytes, limit %llu",
+				    entries[i].path, entries[i].memlen,
+				    (unsigned long long)l->max_xml);
+				goto fail;
+			}
+			entries[i].doc = xmlsafe_parse(entries[i].mem,
+			    entries[i].memlen, entries[i].path, l->max_depth,
+			    ERR_PAYLOAD, err);
+			if (entries[i].doc == NULL) {
+				if (err->code == ERR_NONE)
+					err->code = ERR_PAYLOAD;
+				goto fail;
+			}
+		}
 		if (entries[i].doc == NULL) {
 			entries[i].doc = xmlsafe_parse_file(entries[i].staged,
 			    (size_t)l->max_xml, l->max_depth, ERR_PAYLOAD, err);

@@ -131,6 +131,7 @@ transfer_enqueue(int argc, char **argv)
 		if (n == sizeof files / sizeof files[0])
 			usage_error("too many attachments");
 		*eq = '\0';
+		files[n].take = 0; /* the operator keeps the file */
 		files[n].path = argv[i];
 		files[n++].src = eq + 1;
 	}

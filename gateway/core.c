@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,8 @@ struct core {
 	char *last_trouble;
 	int batch;        /* exporting a round in one transaction */
 	int export_dirty; /* renames in the export folder await one fsync */
+	char **pending;   /* batch: finished temp folders, renamed at the end */
+	size_t npending;
 };
 
 /* One event file of a round, read and prepared. */
@@ -138,6 +141,7 @@ core_close(void *arg)
 		return;
 	trust_free(cs->signers);
 	free(cs->staging);
+	free(cs->pending);
 	free(cs->e.export_dir);
 	free(cs->e.import_dir);
 	free(cs->last_trouble);
@@ -343,7 +347,87 @@ core_place(struct core *cs, const char *src, const char *dir, const char *name,
 	    src, dir, name, 0640, UINT64_MAX, FS_COPY_SYNC, err);
 }
 
-/* Write the appeal folder: temp folder, files fsynced, rename, fsync. */
+/*
+ * Create a file in a private temp folder (no temp name needed: the folder
+ * is renamed whole), fsynced unless a batch syncs the file system later.
+ */
+static int
+core_put(const char *dir, const char *name, const void *buf, size_t len,
+    int sync, struct error *err)
+{
+	char *path;
+	int fd, rc = -1;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660);
+	if (fd == -1)
+		err_set(err, ERR_NONE, "cannot create %s: %s", path,
+		    strerror(errno));
+	else if (fs_write_all(fd, buf, len) == -1 || (sync && fsync(fd) == -1))
+		err_set(err, ERR_NONE, "cannot write %s: %s", path,
+		    strerror(errno));
+	else
+		rc = 0;
+	if (fd != -1 && close(fd) == -1 && rc == 0)
+		rc = err_set(err, ERR_NONE, "cannot write %s: %s", path,
+		    strerror(errno));
+	free(path);
+	return rc;
+}
+
+/* Rename a finished temp folder into place, merging into an existing one. */
+static int
+core_rename(const char *tmp, const char *dst, struct error *err)
+{
+	if (rename(tmp, dst) == 0)
+		return 0;
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		return err_set(err, ERR_NONE, "cannot rename %s to %s: %s", tmp,
+		    dst, strerror(errno));
+	return core_merge(tmp, dst, err);
+}
+
+/*
+ * Publish a round's appeal folders: one syncfs makes every file in them
+ * durable, then each is renamed into place and the export folder fsynced
+ * once; on failure the unpublished temp folders are removed.
+ */
+static int
+core_publish(struct core *cs, struct error *err)
+{
+	char *tmp, *dst;
+	size_t i;
+	int rc = 0;
+
+	if (cs->npending > 0 && fs_syncfs(cs->e.export_dir, err) == -1)
+		rc = -1;
+	for (i = 0; i < cs->npending; i++) {
+		xasprintf(&tmp, "%s/.%s.tmp", cs->e.export_dir, cs->pending[i]);
+		xasprintf(&dst, "%s/%s", cs->e.export_dir, cs->pending[i]);
+		if (rc == 0 && core_rename(tmp, dst, err) == -1)
+			rc = -1;
+		if (rc == -1)
+			fs_rmtree(tmp);
+		else
+			cs->export_dirty = 1;
+		free(tmp);
+		free(dst);
+		free(cs->pending[i]);
+	}
+	cs->npending = 0;
+	if (rc == 0 && cs->export_dirty &&
+	    fs_fsync_dir(cs->e.export_dir, err) == -1)
+		rc = -1;
+	cs->export_dirty = 0;
+	return rc;
+}
+
+/*
+ * Write the appeal folder: a temp folder with its files, fsynced, renamed
+ * into place, fsynced; in a batch, core_publish does the last three for
+ * the whole round.
+ */
 static int
 core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
     const xmlChar *xml, int xlen, size_t *natt, struct error *err)
@@ -365,7 +449,7 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		    tmp, strerror(errno));
 		goto out;
 	}
-	if (fs_write_file(tmp, "appeal.xml", xml, (size_t)xlen, 0660, 1, err) ==
+	if (core_put(tmp, "appeal.xml", xml, (size_t)xlen, !cs->batch, err) ==
 	    -1)
 		goto out;
 	used = xreallocarray(used, nused + 1, sizeof *used);
@@ -398,22 +482,17 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 			goto out;
 		(*natt)++;
 	}
-	if (fs_fsync_dir(tmp, err) == -1)
-		goto out;
-	if (rename(tmp, dst) == -1) {
-		if (errno != EEXIST && errno != ENOTEMPTY) {
-			err_set(err, ERR_NONE, "cannot rename %s to %s: %s",
-			    tmp, dst, strerror(errno));
-			goto out;
-		}
-		if (core_merge(tmp, dst, err) == -1)
-			goto out;
-	}
 	if (cs->batch) {
-		cs->export_dirty = 1; /* one fsync before the round commits */
+		/* core_publish: one syncfs, then every rename of the round */
+		cs->pending = xreallocarray(
+		    cs->pending, cs->npending + 1, sizeof *cs->pending);
+		cs->pending[cs->npending++] = xstrdup(pos);
 		rc = 0;
-	} else
-		rc = fs_fsync_dir(cs->e.export_dir, err);
+		goto out;
+	}
+	if (fs_fsync_dir(tmp, err) == -1 || core_rename(tmp, dst, err) == -1)
+		goto out;
+	rc = fs_fsync_dir(cs->e.export_dir, err);
 out:
 	if (rc == -1)
 		fs_rmtree(tmp);
@@ -831,15 +910,13 @@ core_export(struct core *cs, int *did)
 		struct error cerr = {0};
 
 		cs->batch = 0;
-		if ((cs->export_dirty &&
-		        fs_fsync_dir(cs->e.export_dir, &cerr) == -1) ||
+		if (core_publish(cs, &cerr) == -1 ||
 		    db_commit(cs->db, &cerr) == -1) {
 			db_rollback(cs->db);
 			if (rc == 0)
 				err = cerr;
 			rc = -1;
 		}
-		cs->export_dirty = 0;
 	}
 	if (rc == -1)
 		core_trouble(cs, "export: %s; will retry", err.text);

@@ -1120,6 +1120,7 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	for (k = 0; k < pa.natt; k++) {
 		files[k].path = pa.att[k].path;
 		files[k].src = src[k];
+		files[k].take = 1; /* removed from attachments-in on commit */
 	}
 	pkg_uuid_new(cid);
 	if (edge_out_write(e, cid,
@@ -1161,10 +1162,9 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 		rc = 0;
 		goto out;
 	}
-	docid = db_int(e->db,
-	    "SELECT MAX(id) FROM documents WHERE direction = 'out' AND"
-	    " kind = 'appeal'",
-	    0);
+	/* the row xfer_enqueue just added in this write transaction (the
+	 * rowid maximum is one index step; filtering by kind was a scan) */
+	docid = db_int(e->db, "SELECT MAX(id) FROM documents", 0);
 	st = db_prepare(e->db,
 	    "INSERT INTO edge_appeals (pos_id, message_id, client_id,"
 	    " received, document_id, state) VALUES (?, ?, ?, ?, ?,"
@@ -1253,8 +1253,7 @@ edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
 		st = db_prepare(e->db,
 		    "INSERT OR REPLACE INTO edge_classifier (id, version,"
 		    " digest, document_id, shipped) VALUES (1, ?, ?, (SELECT"
-		    " MAX(id) FROM documents WHERE direction = 'out' AND"
-		    " kind = 'classifier'), ?)");
+		    " MAX(id) FROM documents), ?)"); /* just enqueued */
 		sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (int64_t)time(NULL));

@@ -1,6 +1,7 @@
 /* db.c: the gateway's SQLite database: open, migrate, transactions, helpers. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,12 @@ static const char *const db_migrations[] = {
     " package TEXT,"
     " received INTEGER NOT NULL,"
     " UNIQUE (gateway, entry, head));",
-};
+    /* 2: the exporters look for unconsumed inbound documents each round */
+    "CREATE INDEX documents_unconsumed ON documents(direction, id)"
+    " WHERE consumed IS NULL;"};
+_Static_assert(
+    sizeof db_migrations / sizeof db_migrations[0] == DB_SCHEMA_VERSION,
+    "one migration per schema version");
 
 /* Copy SQLite's last error into err with a context; returns -1. */
 int
@@ -238,6 +244,26 @@ db_migrate(struct db *db, struct error *err)
 }
 
 /*
+ * Log statements slower than POSGW_DB_SLOW_MS milliseconds (a developer's
+ * aid for finding scans; off unless the variable is set).
+ */
+static int
+db_profile(unsigned type, void *arg, void *stmt, void *ns)
+{
+	long limit = (long)(intptr_t)arg;
+	char *sql;
+
+	if (type != SQLITE_TRACE_PROFILE ||
+	    *(sqlite3_int64 *)ns < (sqlite3_int64)limit * 1000000)
+		return 0;
+	sql = sqlite3_expanded_sql(stmt);
+	log_info("slow statement (%.1f ms): %.300s",
+	    (double)*(sqlite3_int64 *)ns / 1e6, sql != NULL ? sql : "?");
+	sqlite3_free(sql);
+	return 0;
+}
+
+/*
  * Open (creating if allowed) a database in WAL mode with synchronous=FULL and
  * migrate it. Read-only opens are for auditors' tools and never migrate.
  */
@@ -259,6 +285,9 @@ db_open(const char *path, int create, struct error *err)
 		goto fail;
 	}
 	rc = sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK && getenv("POSGW_DB_SLOW_MS") != NULL)
+		sqlite3_trace_v2(db->h, SQLITE_TRACE_PROFILE, db_profile,
+		    (void *)(intptr_t)atol(getenv("POSGW_DB_SLOW_MS")));
 	if (rc != SQLITE_OK) {
 		err_set(err, ERR_NONE, "cannot open database %s: %s", path,
 		    db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));

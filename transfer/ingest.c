@@ -498,14 +498,27 @@ ingest_store(struct ingest *in, struct error *err)
 {
 	struct pkg *p = in->p;
 	char key[80], *dst;
-	size_t i;
+	size_t i, nfiles = 0;
 
+	/*
+	 * Read-only for everyone after us (the core links exports to these
+	 * files); then durable: one syncfs for a package of many files, an
+	 * fsync for one.
+	 */
 	for (i = 0; i < p->nentries; i++) {
-		if (pkg_doc_path(p->entries[i].path))
+		if (p->entries[i].staged == NULL)
 			continue;
-		/* read-only for everyone after us: the core links exports */
-		if (chmod(p->entries[i].staged, 0440) == -1 ||
-		    xfer_fsync_path(p->entries[i].staged) == -1)
+		if (chmod(p->entries[i].staged, 0440) == -1)
+			return err_set(err, ERR_NONE, "cannot chmod %s: %s",
+			    p->entries[i].staged, strerror(errno));
+		nfiles++;
+	}
+	if (nfiles > 1 && fs_syncfs(in->x->dir_staging, err) == -1)
+		return -1;
+	for (i = 0; i < p->nentries; i++) {
+		if (p->entries[i].staged == NULL)
+			continue;
+		if (nfiles == 1 && xfer_fsync_path(p->entries[i].staged) == -1)
 			return err_set(err, ERR_NONE, "cannot fsync %s: %s",
 			    p->entries[i].staged, strerror(errno));
 		xasprintf(&dst, "%s/%s", in->x->dir_files,

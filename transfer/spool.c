@@ -27,13 +27,56 @@
 #include "xmlsafe.h"
 
 /*
- * Copy a local file into the content-addressed store; returns its
- * Streebog-256 digest in hex (65 bytes) and size.
+ * Hash a file just linked into the store and make its data durable; the
+ * link shares the inode, so this also flushes what its writer left dirty.
+ */
+static int
+xfer_store_hash(const char *path, char *hex, uint64_t *size, struct error *err)
+{
+	unsigned char buf[1 << 16];
+	struct digest d;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return err_set(
+		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return err_set(err, ERR_NONE, "%s is not a regular file", path);
+	}
+	*size = 0;
+	digest_init(&d, DIGEST_STREEBOG256);
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		digest_update(&d, buf, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	digest_final_hex(&d, hex);
+	if (n != 0 || fsync(fd) == -1) {
+		err_set(
+		    err, ERR_NONE, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Take a local file into the content-addressed store; returns its
+ * Streebog-256 digest in hex (65 bytes) and size. When the caller takes
+ * the file (removes it once queued, as the edge does with the adapter's
+ * attachments) and the file system allows it (same file system, and the kernel's protected_hardlinks rule
+ * lets us link the file) the store gets a hard link: the bytes are read
+ * once to hash them and never written a second time. Otherwise a copy.
+ * Either way the file is fsynced before it gets its name.
  */
 int
-xfer_store_file(struct xfer *x, const char *src, char *hex, uint64_t *size,
-    struct error *err)
+xfer_store_file(struct xfer *x, const char *src, int take, char *hex,
+    uint64_t *size, struct error *err)
 {
+	static unsigned seq;
 	char *tmp, *dst;
 	unsigned char buf[1 << 16];
 	struct digest d;
@@ -41,6 +84,24 @@ xfer_store_file(struct xfer *x, const char *src, char *hex, uint64_t *size,
 	ssize_t n;
 
 	*size = 0;
+	xasprintf(&tmp, "%s/.ln-%ld-%u", x->dir_files, (long)getpid(), ++seq);
+	unlink(tmp); /* a leftover of an earlier process with our pid */
+	if (take && link(src, tmp) == 0) {
+		if (xfer_store_hash(tmp, hex, size, err) == -1) {
+			unlink(tmp);
+			free(tmp);
+			return -1;
+		}
+		goto named;
+	}
+	if (take && errno != EXDEV && errno != EPERM && errno != EMLINK &&
+	    errno != EOPNOTSUPP && errno != EACCES) {
+		err_set(err, ERR_NONE, "cannot take %s into %s: %s", src,
+		    x->dir_files, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
 		return err_set(
 		    err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
@@ -71,6 +132,7 @@ xfer_store_file(struct xfer *x, const char *src, char *hex, uint64_t *size,
 	}
 	close(in);
 	close(out);
+named:
 	xasprintf(&dst, "%s/%s", x->dir_files, hex);
 	if (rename(tmp, dst) == -1) {
 		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
@@ -80,6 +142,8 @@ xfer_store_file(struct xfer *x, const char *src, char *hex, uint64_t *size,
 		free(dst);
 		return -1;
 	}
+	/* renaming a link onto another link of the same file does nothing */
+	unlink(tmp);
 	free(tmp);
 	free(dst);
 	if (db_nested(x->db)) {
@@ -173,7 +237,8 @@ xfer_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 	if ((id = xfer_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
 		goto out;
 	for (i = 0; i < nfiles; i++) {
-		if (xfer_store_file(x, files[i].src, hex, &size, err) == -1)
+		if (xfer_store_file(
+		        x, files[i].src, files[i].take, hex, &size, err) == -1)
 			goto out;
 		st = db_prepare(x->db, "INSERT INTO files (document_id, path,"
 		                       " size, digest) VALUES (?, ?, ?, ?)");

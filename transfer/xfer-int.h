@@ -29,7 +29,7 @@ struct xfer {
 int64_t xfer_now_ms(void);
 int xfer_offer(struct xfer *, const char *, struct error *);
 int xfer_store_file(
-    struct xfer *, const char *, char *, uint64_t *, struct error *);
+    struct xfer *, const char *, int, char *, uint64_t *, struct error *);
 int xfer_queue_receipt(struct xfer *, const char *, const char *, uint64_t,
     const char *, const char *, const char *, struct error *);
 int xfer_fsync_path(const char *);

@@ -59,6 +59,7 @@ struct xfer_config {
 struct xfer_file {
 	const char *path;
 	const char *src;
+	int take; /* the caller removes src once queued: the store may link it */
 };
 
 struct xfer;

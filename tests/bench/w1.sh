@@ -22,6 +22,8 @@ bench_need rhash zstd bsdtar certtool sqlite3 inotifywait
 N=${BENCH_APPEALS:-10000}
 ASIZE=${BENCH_ATTACHMENT:-100K}
 LAT_N=${BENCH_LATENCY_COUNT:-100}
+: "${W1_BOUND:=file creation on this disk (see NOTES)}"
+: "${W1_LAT_BOUND:=inotify wake-up + staging + one commit}"
 W=$BENCH_WORK
 KEYS=$W/keys
 mkdir -p "$KEYS"
@@ -147,7 +149,6 @@ bench_log "w1: posgw $posgw_s s, $npkg packages, latency p50 $lp50 p95 $lp95 p99
 Q=$W/peer
 mkdir -p "$Q/in" "$Q/ain" "$Q/shared" "$Q/staging" "$Q/dest" "$Q/batch"
 cp -a "$GEN/in/." "$Q/in/" && cp -a "$GEN/attachments-in/." "$Q/ain/" || exit 1
-sqlite3 "$Q/peer.db" "CREATE TABLE files (package TEXT, path TEXT, digest TEXT, at INTEGER)" || exit 1
 sync
 bench_log "w1: stock-tools peer"
 : >"$Q/received.txt"
@@ -195,7 +196,7 @@ pkill -P $recv_pid 2>/dev/null
 kill $recv_pid 2>/dev/null
 wait $recv_pid 2>/dev/null
 peer_ok=$(grep -vc failed "$Q/received.txt")
-peer_files=$(sqlite3 "$Q/peer.db" "SELECT COUNT(*) FROM files WHERE path LIKE '%.xml'")
+peer_files=$(sqlite3 "$Q/peer.db" "SELECT COUNT(*) FROM received WHERE path LIKE '%.xml'" 2>/dev/null || echo 0)
 if [ "$peer_ok" -ne "$nbatch" ] || [ "$peer_files" -ne "$N" ]; then
 	echo "bench: w1: the peer delivered $peer_ok of $nbatch packages, $peer_files of $N appeals (see $Q/*.log)" >&2
 	peer_s=-

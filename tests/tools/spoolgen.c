@@ -90,6 +90,7 @@ main(int argc, char **argv)
 		fclose(fp);
 		snprintf(xml, sizeof xml, tmpl, i, i, i, (size_t)blen);
 		snprintf(path, sizeof path, "payload/att/%ld-1.bin", i);
+		f.take = 0; /* the attachment file is rewritten next */
 		f.path = path;
 		f.src = att;
 		snprintf(body, sizeof body, "%ld", i);

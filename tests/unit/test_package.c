@@ -242,7 +242,7 @@ head(const struct fix *f, const char *name, unsigned char *buf, size_t len)
 	free(path);
 }
 
-/* Assert a staged entry holds exactly these bytes. */
+/* Assert an entry (staged file or document in memory) holds exactly these bytes. */
 static void
 assert_staged(const struct pkg_entry *e, const void *buf, size_t len)
 {
@@ -250,7 +250,14 @@ assert_staged(const struct pkg_entry *e, const void *buf, size_t len)
 	char *s;
 
 	assert_non_null(e);
-	assert_non_null(e->staged);
+	if (e->staged == NULL) {
+		/* documents stay in memory, attachments are staged */
+		assert_non_null(e->mem);
+		assert_int_equal(e->memlen, len);
+		assert_int_equal(e->size, len);
+		assert_memory_equal(e->mem, buf, len);
+		return;
+	}
 	s = tu_read_file(e->staged, &n);
 	assert_int_equal(n, len);
 	assert_int_equal(e->size, len);

@@ -236,7 +236,7 @@ static void
 enqueue_example(struct fix *f, struct xfer *x)
 {
 	char *xml, *att = tu_path(f->src, "att.bin");
-	struct xfer_file file = {ATT_PATH, att};
+	struct xfer_file file = {ATT_PATH, att, 0};
 	struct error err;
 	size_t len;
 
@@ -265,6 +265,7 @@ enqueue_nth(struct fix *f, struct xfer *x, int n)
 	tu_write_file(att, body, (size_t)blen);
 	file.path = path;
 	file.src = att;
+	file.take = 0;
 	if (enqueue(x, pos, xml, strlen(xml), &file, 1, &err) == -1)
 		fail_msg("enqueue %d: %s", n, err.text);
 	free(att);
@@ -334,6 +335,56 @@ assert_journal_ok(struct xfer *x, const char *cert)
 	trust_free(t);
 }
 
+/*
+ * A taken attachment (the edge removes the adapter's file after commit) is
+ * linked into the store, not copied; a kept one (an operator's file, which
+ * may change later) is copied, so changing the source cannot reach the
+ * store. Regression: spoolgen rewrote its source after a linked enqueue.
+ */
+static void
+test_enqueue_take_links(void **state)
+{
+	struct fix *f = *state;
+	char *xml, *att = tu_path(f->src, "att.bin");
+	char *kept = tu_path(f->src, "kept.bin"), hex[DIGEST_HEX_LEN + 1];
+	struct xfer_file take = {ATT_PATH, att, 1};
+	struct xfer_file keep = {ATT_PATH, kept, 0};
+	char other[ATT_LEN];
+	struct stat a, b;
+	struct error err;
+	size_t len;
+
+	f->ex = open_ok(&f->e);
+	tu_write_file(att, ATT, ATT_LEN);
+	xml = tu_read_file(APPEAL, &len);
+	if (enqueue(f->ex, "177073571", xml, len, &take, 1, &err) == -1)
+		fail_msg("enqueue: %s", err.text);
+	digest_mem_hex(DIGEST_STREEBOG256, ATT, ATT_LEN, hex);
+	assert_int_equal(stat(att, &a), 0);
+	assert_int_equal(stat(xfer_file_path(f->ex, hex), &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+
+	/* same size as the document says, other bytes */
+	memcpy(other, ATT, ATT_LEN);
+	other[0] ^= 0x55;
+	tu_write_file(kept, other, ATT_LEN);
+	free(xml);
+	xml = tu_read_file(APPEAL, &len);
+	if (enqueue(f->ex, "177073571", xml, len, &keep, 1, &err) == -1)
+		fail_msg("enqueue of a kept file: %s", err.text);
+	digest_mem_hex(DIGEST_STREEBOG256, other, ATT_LEN, hex);
+	assert_int_equal(stat(kept, &a), 0);
+	assert_int_equal(stat(xfer_file_path(f->ex, hex), &b), 0);
+	assert_true(a.st_ino != b.st_ino);
+	/* the operator edits the file: the stored copy keeps its bytes */
+	tu_write_file(kept, "edited", 6);
+	assert_int_equal(stat(xfer_file_path(f->ex, hex), &b), 0);
+	assert_int_equal(b.st_size, ATT_LEN);
+	free(xml);
+	free(att);
+	free(kept);
+}
+
 /* Enqueue refuses bad documents and bad attachment lists, storing nothing. */
 static void
 test_enqueue_refuses(void **state)
@@ -342,10 +393,10 @@ test_enqueue_refuses(void **state)
 	char *xml, *bad, *tmp, *att = tu_path(f->src, "att.bin");
 	char *missing = tu_path(f->src, "missing.bin");
 	char *extra = tu_path(f->src, "extra.bin");
-	struct xfer_file one = {ATT_PATH, att};
-	struct xfer_file gone = {ATT_PATH, missing};
+	struct xfer_file one = {ATT_PATH, att, 0};
+	struct xfer_file gone = {ATT_PATH, missing, 0};
 	struct xfer_file two[] = {
-	    {ATT_PATH, att}, {"payload/att/x.bin", extra}};
+	    {ATT_PATH, att, 0}, {"payload/att/x.bin", extra, 0}};
 	struct error err;
 	size_t len;
 
@@ -885,6 +936,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, fix_setup, fix_teardown)
 	    T(test_enqueue_refuses),
+	    T(test_enqueue_take_links),
 	    T(test_exchange),
 	    T(test_checkpoint_rides_along),
 	    T(test_batch_force),
