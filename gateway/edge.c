@@ -450,7 +450,9 @@ edge_out_write(
 		    tmp, strerror(errno));
 		goto out;
 	}
-	if (fs_write_all(fd, buf, (size_t)n) == -1 || fsync(fd) == -1) {
+	/* in a batch, one syncfs before the commit covers every answer */
+	if (fs_write_all(fd, buf, (size_t)n) == -1 ||
+	    (!e->batch && fsync(fd) == -1)) {
 		err_set(
 		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
@@ -2140,6 +2142,7 @@ edge_scan_in(struct edge *e, int *did)
 	if (e->batch) {
 		err_clear(&err);
 		if (xfer_store_sync(e->x, &err) == -1 ||
+		    (e->ndefer > 0 && fs_syncfs(e->out, &err) == -1) ||
 		    db_commit(e->db, &err) == -1) {
 			log_warnx("cannot commit the files taken from %s: %s; "
 			          "they stay there for the next round",

@@ -31,7 +31,8 @@
  * link shares the inode, so this also flushes what its writer left dirty.
  */
 static int
-xfer_store_hash(const char *path, char *hex, uint64_t *size, struct error *err)
+xfer_store_hash(
+    const char *path, int sync, char *hex, uint64_t *size, struct error *err)
 {
 	unsigned char buf[1 << 16];
 	struct digest d;
@@ -53,7 +54,7 @@ xfer_store_hash(const char *path, char *hex, uint64_t *size, struct error *err)
 		*size += (uint64_t)n;
 	}
 	digest_final_hex(&d, hex);
-	if (n != 0 || fsync(fd) == -1) {
+	if (n != 0 || (sync && fsync(fd) == -1)) {
 		err_set(
 		    err, ERR_NONE, "cannot read %s: %s", path, strerror(errno));
 		close(fd);
@@ -70,7 +71,8 @@ xfer_store_hash(const char *path, char *hex, uint64_t *size, struct error *err)
  * attachments) and the file system allows it (same file system, and the kernel's protected_hardlinks rule
  * lets us link the file) the store gets a hard link: the bytes are read
  * once to hash them and never written a second time. Otherwise a copy.
- * Either way the file is fsynced before it gets its name.
+ * Either way the file is fsynced before it gets its name, or, inside a
+ * batch transaction, made durable with the rest by xfer_store_sync.
  */
 int
 xfer_store_file(struct xfer *x, const char *src, int take, char *hex,
@@ -87,7 +89,8 @@ xfer_store_file(struct xfer *x, const char *src, int take, char *hex,
 	xasprintf(&tmp, "%s/.ln-%ld-%u", x->dir_files, (long)getpid(), ++seq);
 	unlink(tmp); /* a leftover of an earlier process with our pid */
 	if (take && link(src, tmp) == 0) {
-		if (xfer_store_hash(tmp, hex, size, err) == -1) {
+		if (xfer_store_hash(tmp, !db_nested(x->db), hex, size, err) ==
+		    -1) {
 			unlink(tmp);
 			free(tmp);
 			return -1;
@@ -121,7 +124,7 @@ xfer_store_file(struct xfer *x, const char *src, int take, char *hex,
 		*size += (uint64_t)n;
 	}
 	digest_final_hex(&d, hex);
-	if (n != 0 || fsync(out) == -1) {
+	if (n != 0 || (!db_nested(x->db) && fsync(out) == -1)) {
 		err_set(err, ERR_NONE, "cannot copy %s into %s: %s", src,
 		    x->dir_files, strerror(errno));
 		close(in);
@@ -154,15 +157,15 @@ named:
 }
 
 /*
- * Make the store's new names durable: a batch calls this once before its
- * commit instead of one directory fsync per stored file.
+ * Make the files stored in a batch durable, bytes and names: one syncfs
+ * before the batch commits instead of two fsyncs per stored file.
  */
 int
 xfer_store_sync(struct xfer *x, struct error *err)
 {
 	if (!x->store_unsynced)
 		return 0;
-	if (fs_fsync_dir(x->dir_files, err) == -1)
+	if (fs_syncfs(x->dir_files, err) == -1)
 		return -1;
 	x->store_unsynced = 0;
 	return 0;
