@@ -57,6 +57,70 @@ fs_syncfs(const char *dir, struct error *err)
 	return 0;
 }
 
+/* fsync one file by name. */
+int
+fs_fsync_file(const char *path, struct error *err)
+{
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    fsync(fd) == -1)
+		rc = err_set(err, ERR_NONE, "cannot fsync %s: %s", path,
+		    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* Note a file that must be made durable before the batch commits. */
+void
+fs_syncset_add(struct fs_syncset *ss, const char *path)
+{
+	if (ss->many)
+		return;
+	if (ss->n == FS_SYNCSET_MAX) {
+		fs_syncset_clear(ss);
+		ss->many = 1;
+		return;
+	}
+	ss->path[ss->n++] = xstrdup(path);
+}
+
+/*
+ * Make the noted files durable, and their names in dir: fsync each and
+ * the directory, or one syncfs of dir's file system for many. Clears the
+ * set either way.
+ */
+int
+fs_syncset_sync(struct fs_syncset *ss, const char *dir, struct error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	if (ss->many)
+		rc = fs_syncfs(dir, err);
+	else if (ss->n > 0) {
+		for (i = 0; i < ss->n && rc == 0; i++)
+			rc = fs_fsync_file(ss->path[i], err);
+		if (rc == 0)
+			rc = fs_fsync_dir(dir, err);
+	}
+	fs_syncset_clear(ss);
+	return rc;
+}
+
+/* Forget the noted files. */
+void
+fs_syncset_clear(struct fs_syncset *ss)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		free(ss->path[i]);
+	ss->n = 0;
+	ss->many = 0;
+}
+
 /* Write all bytes, retrying short writes and EINTR. */
 int
 fs_write_all(int fd, const void *buf, size_t len)

@@ -9,6 +9,22 @@
 
 int fs_fsync_dir(const char *, struct error *);
 int fs_syncfs(const char *, struct error *);
+int fs_fsync_file(const char *, struct error *);
+
+/*
+ * Files written without fsync that must be durable before a commit: up
+ * to FS_SYNCSET_MAX are fsynced one by one (a trickle does not flush the
+ * whole file system), a flood takes one syncfs.
+ */
+#define FS_SYNCSET_MAX 8
+struct fs_syncset {
+	char *path[FS_SYNCSET_MAX];
+	size_t n;
+	int many; /* more than FS_SYNCSET_MAX: syncfs */
+};
+void fs_syncset_add(struct fs_syncset *, const char *);
+int fs_syncset_sync(struct fs_syncset *, const char *, struct error *);
+void fs_syncset_clear(struct fs_syncset *);
 int fs_write_file(
     const char *, const char *, const void *, size_t, int, int, struct error *);
 int fs_write_all(int, const void *, size_t);

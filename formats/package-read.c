@@ -205,7 +205,8 @@ pkg_reader_save(struct pkg_reader *r, const char *name, const void *buf,
 /*
  * Stream one payload entry while hashing, never past its size: documents
  * (at most max_xml bytes, checked against the manifest already) into
- * memory, attachments into a staging file.
+ * memory, attachments into a staging file (or nowhere, when the caller
+ * only verifies).
  */
 static int
 pkg_reader_entry(
@@ -222,6 +223,8 @@ pkg_reader_entry(
 	memcpy(pe->digest, me->digest, sizeof pe->digest);
 	if (pkg_doc_path(me->path))
 		pe->mem = xmalloc((size_t)me->size + 1);
+	else if (r->o->discard)
+		; /* only verified: nothing written */
 	else {
 		xasprintf(
 		    &pe->staged, "%s/e%06zu", r->p->stagedir, r->p->nentries);
@@ -251,7 +254,8 @@ pkg_reader_entry(
 		digest_update(&d, r->buf, (size_t)got);
 		if (pe->mem != NULL)
 			memcpy(pe->mem + total, r->buf, (size_t)got);
-		else if (fs_write_all(fd, r->buf, (size_t)got) == -1) {
+		else if (fd != -1 &&
+		         fs_write_all(fd, r->buf, (size_t)got) == -1) {
 			err_set(r->err, ERR_NONE, "cannot write %s: %s",
 			    pe->staged, strerror(errno));
 			goto fail;

@@ -51,6 +51,7 @@ struct pkg_verify_opts {
 	unsigned digests;  /* DIGEST_ALLOW_* */
 	unsigned sig_algs; /* SIG_ALLOW_* */
 	time_t now;        /* 0: the current time */
+	int discard;       /* hash attachments without keeping them */
 };
 
 /* One verified entry, staged in a private directory. */

@@ -339,6 +339,7 @@ pack_verify(int argc, char **argv)
 		return 1;
 	}
 	stage = pack_staging();
+	v.o.discard = 1; /* verify keeps nothing: attachments are only hashed */
 	for (i = first; i < argc; i++) {
 		err_clear(&err);
 		p = pkg_read(argv[i], stage, &v.o, &err);

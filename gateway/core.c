@@ -320,7 +320,7 @@ core_merge(const char *tmp, const char *dst, struct error *err)
 
 /*
  * Put a stored attachment into an export folder: a hard link to the
- * store's read-only file when both are on one file system (no second copy
+ * store's read-only (0440) file when both are on one file system (no second copy
  * of the bytes, which the store has already made durable), else a copy
  * that is fsynced.
  */
@@ -328,6 +328,7 @@ static int
 core_place(struct core *cs, const char *src, const char *dir, const char *name,
     struct error *err)
 {
+	struct stat ds, fs;
 	char *dst;
 	int rc;
 
@@ -339,6 +340,17 @@ core_place(struct core *cs, const char *src, const char *dir, const char *name,
 		    strerror(errno));
 		free(dst);
 		return -1;
+	}
+	/*
+	 * The EDMS reads through the export folder's group (setgid folder):
+	 * a link must carry that group, as a copy made there would; if we
+	 * may not give it, copy after all.
+	 */
+	if (rc == 0 && (stat(dir, &ds) == -1 || stat(dst, &fs) == -1 ||
+	                   (fs.st_gid != ds.st_gid &&
+	                       chown(dst, (uid_t)-1, ds.st_gid) == -1))) {
+		unlink(dst);
+		rc = -1;
 	}
 	free(dst);
 	if (rc == 0)
@@ -389,8 +401,8 @@ core_rename(const char *tmp, const char *dst, struct error *err)
 }
 
 /*
- * Publish a round's appeal folders: one syncfs makes every file in them
- * durable, then each is renamed into place and the export folder fsynced
+ * Publish a round's appeal folders: their files made durable (an fsync
+ * each for a few, one syncfs for many), then each is renamed into place and the export folder fsynced
  * once; on failure the unpublished temp folders are removed.
  */
 static int
@@ -400,8 +412,21 @@ core_publish(struct core *cs, struct error *err)
 	size_t i;
 	int rc = 0;
 
-	if (cs->npending > 0 && fs_syncfs(cs->e.export_dir, err) == -1)
-		rc = -1;
+	if (cs->npending > FS_SYNCSET_MAX) {
+		if (fs_syncfs(cs->e.export_dir, err) == -1)
+			rc = -1;
+	} else
+		for (i = 0; i < cs->npending && rc == 0; i++) {
+			/* a few: their own fsyncs, not the whole file system */
+			xasprintf(&tmp, "%s/.%s.tmp", cs->e.export_dir,
+			    cs->pending[i]);
+			xasprintf(&dst, "%s/appeal.xml", tmp);
+			if (fs_fsync_file(dst, err) == -1 ||
+			    fs_fsync_dir(tmp, err) == -1)
+				rc = -1;
+			free(tmp);
+			free(dst);
+		}
 	for (i = 0; i < cs->npending; i++) {
 		xasprintf(&tmp, "%s/.%s.tmp", cs->e.export_dir, cs->pending[i]);
 		xasprintf(&dst, "%s/%s", cs->e.export_dir, cs->pending[i]);

@@ -166,8 +166,9 @@ struct edge {
 	int errdir_seen;
 	char **stuck; /* in/ files handled but not removable: skipped */
 	size_t nstuck;
-	int batch;                /* in a batch: file moves wait for commit */
-	struct edge_defer *defer; /* what to do once the batch commits */
+	int batch;                 /* in a batch: file moves wait for commit */
+	struct fs_syncset answers; /* batch: answers written, not yet synced */
+	struct edge_defer *defer;  /* what to do once the batch commits */
 	size_t ndefer;
 };
 
@@ -450,7 +451,7 @@ edge_out_write(
 		    tmp, strerror(errno));
 		goto out;
 	}
-	/* in a batch, one syncfs before the commit covers every answer */
+	/* in a batch, synced with the others before the commit */
 	if (fs_write_all(fd, buf, (size_t)n) == -1 ||
 	    (!e->batch && fsync(fd) == -1)) {
 		err_set(
@@ -465,6 +466,8 @@ edge_out_write(
 		unlink(tmp);
 		goto out;
 	}
+	if (e->batch)
+		fs_syncset_add(&e->answers, tmp);
 	rc = 0;
 out:
 	xmlFree(buf);
@@ -2142,12 +2145,13 @@ edge_scan_in(struct edge *e, int *did)
 	if (e->batch) {
 		err_clear(&err);
 		if (xfer_store_sync(e->x, &err) == -1 ||
-		    (e->ndefer > 0 && fs_syncfs(e->out, &err) == -1) ||
+		    fs_syncset_sync(&e->answers, e->out, &err) == -1 ||
 		    db_commit(e->db, &err) == -1) {
 			log_warnx("cannot commit the files taken from %s: %s; "
 			          "they stay there for the next round",
 			    e->in, err.text);
 			db_rollback(e->db);
+			fs_syncset_clear(&e->answers);
 			edge_batch_end(e, 0);
 			return -1;
 		}
@@ -2938,6 +2942,7 @@ edge_close(void *arg)
 		free(e->stuck[i]);
 	free(e->stuck);
 	free(e->defer);
+	fs_syncset_clear(&e->answers);
 	free(e->mnemonic);
 	free(e->in);
 	free(e->out);

@@ -101,7 +101,10 @@ static const char *const db_migrations[] = {
     " UNIQUE (gateway, entry, head));",
     /* 2: the exporters look for unconsumed inbound documents each round */
     "CREATE INDEX documents_unconsumed ON documents(direction, id)"
-    " WHERE consumed IS NULL;"};
+    " WHERE consumed IS NULL;"
+    /* ... and the packer for the checkpoint not shipped yet */
+    "CREATE INDEX checkpoints_unshipped ON checkpoints(id)"
+    " WHERE shipped IS NULL;"};
 _Static_assert(
     sizeof db_migrations / sizeof db_migrations[0] == DB_SCHEMA_VERSION,
     "one migration per schema version");

@@ -503,7 +503,7 @@ ingest_store(struct ingest *in, struct error *err)
 	/*
 	 * Read-only for everyone after us (the core links exports to these
 	 * files); then durable: one syncfs for a package of many files, an
-	 * fsync for one.
+	 * fsync each for a few.
 	 */
 	for (i = 0; i < p->nentries; i++) {
 		if (p->entries[i].staged == NULL)
@@ -513,12 +513,13 @@ ingest_store(struct ingest *in, struct error *err)
 			    p->entries[i].staged, strerror(errno));
 		nfiles++;
 	}
-	if (nfiles > 1 && fs_syncfs(in->x->dir_staging, err) == -1)
+	if (nfiles > FS_SYNCSET_MAX && fs_syncfs(in->x->dir_staging, err) == -1)
 		return -1;
 	for (i = 0; i < p->nentries; i++) {
 		if (p->entries[i].staged == NULL)
 			continue;
-		if (nfiles == 1 && xfer_fsync_path(p->entries[i].staged) == -1)
+		if (nfiles <= FS_SYNCSET_MAX &&
+		    xfer_fsync_path(p->entries[i].staged) == -1)
 			return err_set(err, ERR_NONE, "cannot fsync %s: %s",
 			    p->entries[i].staged, strerror(errno));
 		xasprintf(&dst, "%s/%s", in->x->dir_files,

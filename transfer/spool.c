@@ -148,27 +148,24 @@ named:
 	/* renaming a link onto another link of the same file does nothing */
 	unlink(tmp);
 	free(tmp);
-	free(dst);
 	if (db_nested(x->db)) {
-		x->store_unsynced = 1; /* xfer_store_sync before the commit */
+		/* xfer_store_sync before the commit */
+		fs_syncset_add(&x->store_unsynced, dst);
+		free(dst);
 		return 0;
 	}
+	free(dst);
 	return fs_fsync_dir(x->dir_files, err);
 }
 
 /*
- * Make the files stored in a batch durable, bytes and names: one syncfs
- * before the batch commits instead of two fsyncs per stored file.
+ * Make the files stored in a batch durable, bytes and names, before the
+ * batch commits: an fsync each for a few, one syncfs for a flood.
  */
 int
 xfer_store_sync(struct xfer *x, struct error *err)
 {
-	if (!x->store_unsynced)
-		return 0;
-	if (fs_syncfs(x->dir_files, err) == -1)
-		return -1;
-	x->store_unsynced = 0;
-	return 0;
+	return fs_syncset_sync(&x->store_unsynced, x->dir_files, err);
 }
 
 /* Insert a document row for sending and name its payload path after its id. */
@@ -417,6 +414,7 @@ xfer_build(struct xfer *x, int64_t id, struct error *err)
 		o.own_id = x->c.peer_id;
 		o.trust = x->self;
 		o.limits.max_file = UINT64_MAX;
+		o.discard = 1; /* only its manifest digest is wanted */
 		p = pkg_read(path, x->dir_staging, &o, err);
 		if (p == NULL) {
 			log_warnx(
@@ -543,8 +541,9 @@ xfer_ship_checkpoint(struct xfer *x, struct error *err)
 		rc = -1;
 	free(xml);
 	if (rc == 0) {
-		st = db_prepare(
-		    x->db, "UPDATE checkpoints SET shipped = ? WHERE id <= ?");
+		st = db_prepare(x->db,
+		    "UPDATE checkpoints SET shipped = ? WHERE id <= ? AND"
+		    " shipped IS NULL");
 		sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
 		sqlite3_bind_int64(st, 2, cid);
 		rc = db_step_done(x->db, st, err);

@@ -4,6 +4,8 @@
 
 #include "xfer.h"
 
+#include "fsutil.h"
+
 struct xfer {
 	struct xfer_config c;
 	struct db *db;
@@ -19,7 +21,7 @@ struct xfer {
 	int iwd;           /* watch on the inbox, -1 when it is gone */
 	int inbox_missing; /* logged that the inbox is gone */
 	int want_scan;
-	int store_unsynced; /* stored names await xfer_store_sync */
+	struct fs_syncset store_unsynced; /* await xfer_store_sync */
 	int tool; /* opened by an operator command */
 	time_t last_scan;
 	char **ignored; /* names logged once as not packages */

@@ -513,6 +513,7 @@ xfer_close(struct xfer *x)
 	signer_free(x->signer);
 	trust_free(x->trust);
 	trust_free(x->self);
+	fs_syncset_clear(&x->store_unsynced);
 	if (x->ifd != -1)
 		close(x->ifd);
 	for (i = 0; i < x->nignored; i++)

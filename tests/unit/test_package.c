@@ -790,6 +790,48 @@ test_read_tampered(void **state)
 	free(path);
 }
 
+/*
+ * A verify-only read (discard) keeps no attachment anywhere, still hashes
+ * it (a changed byte is a digest error) and keeps the documents.
+ */
+static void
+test_read_discard(void **state)
+{
+	struct fix *f = *state;
+	char name[PKG_NAME_MAX], *path, *buf, *at;
+	const struct pkg_entry *e;
+	struct pkg_verify_opts o;
+	struct pkg *p;
+	size_t len, i, docs;
+
+	f->prm.comp = PKG_COMPRESS_NONE;
+	write_appeal(f, 1, name);
+	path = tu_path(f->out, name);
+	opts(f, &o);
+	o.discard = 1;
+	p = read_ok(f, name, &o);
+	e = pkg_entry_find(p, ATT_PATH);
+	assert_non_null(e);
+	assert_null(e->staged);
+	assert_null(e->mem);
+	assert_int_equal(e->size, ATT_LEN);
+	for (i = 0, docs = 0; i < p->nentries; i++)
+		if (pkg_doc_path(p->entries[i].path)) {
+			assert_non_null(p->entries[i].doc);
+			docs++;
+		}
+	assert_int_equal(docs, 1);
+	pkg_free(p);
+
+	buf = tu_read_file(path, &len);
+	assert_non_null(at = memmem(buf, len, ATT, ATT_LEN));
+	at[1] ^= 0x01;
+	tu_write_file(path, buf, len);
+	read_fails(f, name, &o, ERR_DIGEST);
+	free(buf);
+	free(path);
+}
+
 /* pkg_extract writes the manifest, its signature and the payload. */
 static void
 test_extract(void **state)
@@ -926,6 +968,7 @@ main(void)
 	    FIXED(test_read_max_file),
 	    FIXED(test_read_max_entry),
 	    FIXED(test_read_tampered),
+	    FIXED(test_read_discard),
 	    FIXED(test_extract),
 	    FIXED(test_extract_no_overwrite),
 	};
