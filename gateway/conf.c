@@ -309,9 +309,25 @@ bad:
 #undef NUM
 }
 
-/* Load and check a configuration file. */
+static int conf_load_checked(const char *, struct conf *, struct error *);
+
+/*
+ * Load and check a configuration file; on failure nothing stays allocated
+ * (a refused reload must not leak). Regression: found by fuzz-conf.
+ */
 int
 conf_load(const char *path, struct conf *c, struct error *err)
+{
+	if (conf_load_checked(path, c, err) == -1) {
+		conf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_load's work: parse, fill defaults, check what is required. */
+static int
+conf_load_checked(const char *path, struct conf *c, struct error *err)
 {
 	struct conf_ctx ctx = {c, err, NULL, 0};
 	FILE *f;

@@ -662,10 +662,13 @@ posmap_event_read(
 		                 ? "FORWARD_TO_SUBORDINATE"
 		                 : NULL;
 	if (ev->status == NULL || c == NULL) {
-		posmap_event_free(ev);
-		return err_set(err, ERR_PAYLOAD,
+		/* the message first: pos, n and type live in the document
+		 * (regression: fuzz-posmap-event, use after free) */
+		err_set(err, ERR_PAYLOAD,
 		    "event %s/%s: type \"%.40s\" has no ПОС status", pos, n,
 		    ev->type ? ev->type : "");
+		posmap_event_free(ev);
+		return -1;
 	}
 	if (strcmp(ev->type, "answer") != 0)
 		return 0;
@@ -683,10 +686,11 @@ posmap_event_read(
 		ev->files[i].size = xmlsafe_attr(c, "size");
 		if (ev->files[i].path == NULL ||
 		    ev->files[i].signature == NULL) {
-			posmap_event_free(ev);
-			return err_set(err, ERR_PAYLOAD,
+			err_set(err, ERR_PAYLOAD,
 			    "event %s/%s: a file without path or signature",
 			    pos, n);
+			posmap_event_free(ev); /* after: pos, n are in it */
+			return -1;
 		}
 		i++;
 	}
