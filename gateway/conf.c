@@ -164,7 +164,16 @@ conf_handler(
 		x->ntrust++;
 	} else if (IS("gateway", "state"))
 		conf_set(&c->state, value);
-	else if (IS("transfer", "inbox"))
+	else if (IS("gateway", "sandbox")) {
+		if (strcmp(value, "yes") == 0)
+			c->sandbox = 1;
+		else if (strcmp(value, "no") == 0)
+			c->sandbox = 0;
+		else {
+			why = "expected yes or no";
+			goto bad;
+		}
+	} else if (IS("transfer", "inbox"))
 		conf_set(&c->inbox, value);
 	else if (IS("transfer", "outbox"))
 		conf_set(&c->outbox, value);
@@ -336,6 +345,7 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 	memset(c, 0, sizeof *c);
 	c->path = xstrdup(path);
 	c->log_level = LOG_LEVEL_INFO;
+	c->sandbox = 1;
 	xfer_config_default(&c->x);
 	c->smev.attachment_wait = 600;
 	c->smev.retry_min = 10;

@@ -33,6 +33,7 @@ struct conf {
 	char *path;
 	struct xfer_config x;
 	int log_level;
+	int sandbox; /* [gateway] sandbox: Landlock after start-up */
 	/* owned strings behind the const pointers in x */
 	char *own_id, *peer_id, *key, *cert, *state, *inbox, *outbox,
 	    *quarantine;

@@ -6,14 +6,18 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "gatewayd.h"
+#include "sandbox.h"
 #include "log.h"
 #include "sig.h"
 #include "xfer.h"
@@ -38,7 +42,7 @@ gatewayd_usage(FILE *f, const char *role)
 {
 	fprintf(f,
 	    "usage: posgw-%s [--config FILE] [--foreground] [--check-config]\n"
-	    "                  [--once] [--verbose]\n"
+	    "                  [--once] [--verbose] [--sandbox-check PATH]\n"
 	    "\n"
 	    "Run the %s gateway: pack queued documents for the peer, watch "
 	    "the\n"
@@ -51,6 +55,8 @@ gatewayd_usage(FILE *f, const char *role)
 	    "opens\n"
 	    "the database, then exits. --once does one round of work and "
 	    "exits.\n"
+	    "--sandbox-check PATH starts up, restricts itself as it would to\n"
+	    "run, tries to create PATH and exits 0 if that was refused.\n"
 	    "See posgw-%s(8) and posgw-gateway.conf(5).\n",
 	    role, role, SYSCONFDIR, role, role);
 }
@@ -79,6 +85,27 @@ gatewayd_reload_config(const char *path, struct xfer *x, struct conf *cur)
 	conf_free(&c);
 }
 
+/*
+ * --sandbox-check: after the restriction, try to create path; 0 if that
+ * is refused (what an operator wants to see), 1 if it succeeded.
+ */
+static int
+gatewayd_probe(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		printf("sandbox: creating %s refused: %s\n", path,
+		    strerror(errno));
+		return 0;
+	}
+	close(fd);
+	unlink(path);
+	printf("sandbox: creating %s was allowed\n", path);
+	return 1;
+}
+
 /* main() of both daemons. */
 int
 gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
@@ -88,6 +115,7 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"check-config", no_argument, NULL, 'n'},
 	    {"once", no_argument, NULL, '1'},
+	    {"sandbox-check", required_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -100,6 +128,7 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	void *rs = NULL;
 	const char *role = gr->name;
 	int ch, check = 0, once = 0, verbose = 0, did = 0;
+	const char *probe = NULL;
 
 	snprintf(progname, sizeof progname, "posgw-%s", role);
 	log_init(progname, LOG_LEVEL_INFO);
@@ -115,6 +144,9 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 			break;
 		case '1':
 			once = 1;
+			break;
+		case 'S':
+			probe = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -169,6 +201,18 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 		conf_free(&c);
 		return 0;
 	}
+	if ((c.sandbox || probe != NULL) &&
+	    sandbox_apply(&c, role, &err) == -1) {
+		log_warnx("%s; set [gateway] sandbox = no to run without it",
+		    err.text);
+		if (gr->close != NULL)
+			gr->close(rs);
+		xfer_close(x);
+		conf_free(&c);
+		return 1;
+	}
+	if (probe != NULL)
+		return gatewayd_probe(probe);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = gatewayd_signal;
 	sigemptyset(&sa.sa_mask);

@@ -305,7 +305,9 @@ db_open(const char *path, int create, struct error *err)
 	}
 	if (db_exec(db,
 	        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	        "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = ON;",
+	        "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = ON;"
+	        /* no temp files outside the state directory (sandbox) */
+	        "PRAGMA temp_store = MEMORY;",
 	        err) == -1 ||
 	    db_migrate(db, err) == -1)
 		goto fail;
