@@ -211,8 +211,14 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 		conf_free(&c);
 		return 1;
 	}
-	if (probe != NULL)
-		return gatewayd_probe(probe);
+	if (probe != NULL) {
+		ch = gatewayd_probe(probe);
+		if (gr->close != NULL)
+			gr->close(rs);
+		xfer_close(x);
+		conf_free(&c);
+		return ch;
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = gatewayd_signal;
 	sigemptyset(&sa.sa_mask);
