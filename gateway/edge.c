@@ -55,12 +55,9 @@
 #include "package.h"
 #include "posmap.h"
 #include "sig.h"
+#include "smev.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
-
-/* The adapter's envelope namespace (T) and XML Schema instance. */
-#define SMEV_NS "urn://x-artefacts-smev-gov-ru/services/service-adapter/types"
-#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
 
 #define EDGE_SETTLE 2          /* s an unparsable in/ file may be in writing */
 #define EDGE_MAX_SIG (1 << 20) /* largest detached signature we send */
@@ -230,121 +227,6 @@ edge_backoff(const struct edge *e, int64_t attempts)
 	for (i = 1; i < attempts && d < e->retry_max; i++)
 		d *= 2;
 	return d > e->retry_max ? e->retry_max : (unsigned)d;
-}
-
-/* True if s is safe as one path component: [A-Za-z0-9._-]{1,128}, no dot first. */
-static int
-edge_id_ok(const char *s)
-{
-	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	                          "qrstuvwxyz0123456789._-";
-	size_t n;
-
-	if (s == NULL || *s == '\0' || *s == '.')
-		return 0;
-	n = strspn(s, set);
-	return n <= 128 && s[n] == '\0';
-}
-
-/* True if s is a relative path without empty, "." or ".." components. */
-static int
-edge_relpath_ok(const char *s)
-{
-	const char *p = s, *q;
-	size_t n;
-
-	if (s == NULL || *s == '\0' || *s == '/' || strlen(s) > 1024)
-		return 0;
-	for (;;) {
-		q = strchr(p, '/');
-		n = q != NULL ? (size_t)(q - p) : strlen(p);
-		if (n == 0 || n > 255 || (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		if (q == NULL)
-			return 1;
-		p = q + 1;
-	}
-}
-
-/* The first child element of node in the envelope namespace with this name. */
-static xmlNodePtr
-edge_child(xmlNodePtr node, const char *name)
-{
-	xmlNodePtr c;
-
-	if (node == NULL)
-		return NULL;
-	for (c = node->children; c != NULL; c = c->next)
-		if (xmlsafe_is(c, SMEV_NS, name))
-			return c;
-	return NULL;
-}
-
-/* The first descendant element of node in the envelope namespace so named. */
-static xmlNodePtr
-edge_find(xmlNodePtr node, const char *name)
-{
-	xmlNodePtr c, r;
-
-	if (node == NULL)
-		return NULL;
-	for (c = node->children; c != NULL; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		if (xmlsafe_is(c, SMEV_NS, name))
-			return c;
-		if ((r = edge_find(c, name)) != NULL)
-			return r;
-	}
-	return NULL;
-}
-
-/* Follow a NULL-terminated chain of envelope child names from node. */
-static xmlNodePtr
-edge_path(xmlNodePtr node, ...)
-{
-	const char *name;
-	va_list ap;
-
-	va_start(ap, node);
-	while (node != NULL && (name = va_arg(ap, const char *)) != NULL)
-		node = edge_child(node, name);
-	va_end(ap);
-	return node;
-}
-
-/* The first element child of node (any namespace), or NULL. */
-static xmlNodePtr
-edge_first(xmlNodePtr node)
-{
-	xmlNodePtr c;
-
-	if (node == NULL)
-		return NULL;
-	for (c = node->children; c != NULL; c = c->next)
-		if (c->type == XML_ELEMENT_NODE)
-			return c;
-	return NULL;
-}
-
-/* The trimmed text of an element as a new string, or NULL if absent or empty. */
-static char *
-edge_text(xmlNodePtr node)
-{
-	xmlChar *t;
-	char *s, *p;
-	size_t n;
-
-	if (node == NULL || (t = xmlNodeGetContent(node)) == NULL)
-		return NULL;
-	p = (char *)t + strspn((char *)t, " \t\r\n");
-	n = strlen(p);
-	while (n > 0 && strchr(" \t\r\n", p[n - 1]) != NULL)
-		n--;
-	s = n > 0 ? xstrndup(p, n) : NULL;
-	xmlFree(t);
-	return s;
 }
 
 /* Current time as a posgw UTC timestamp. */
@@ -546,7 +428,7 @@ edge_recover(struct edge *e)
 			continue;
 		memcpy(cid, de->d_name + 1, len - 5);
 		cid[len - 5] = '\0';
-		if (!edge_id_ok(cid))
+		if (!smev_id_ok(cid))
 			continue;
 		if (edge_request_known(e, cid)) {
 			if (edge_out_publish(e, cid) == 0)
@@ -667,22 +549,22 @@ edge_attachments_remove(struct edge *e, struct edge_msg *m)
 	xmlNodePtr list, h;
 	char *id, *path;
 
-	list = edge_path(m->message, "RequestContent", "content",
+	list = smev_path(m->message, "RequestContent", "content",
 	    "AttachmentHeaderList", NULL);
 	if (list == NULL)
 		return;
 	for (h = list->children; h != NULL; h = h->next) {
 		if (!xmlsafe_is(h, SMEV_NS, "AttachmentHeader"))
 			continue;
-		id = edge_text(edge_child(h, "Id"));
-		if (edge_id_ok(id)) {
+		id = smev_text(smev_child(h, "Id"));
+		if (smev_id_ok(id)) {
 			xasprintf(&path, "%s/%s", e->ain, id);
 			edge_rmtree(e, path);
 			free(path);
 		}
 		free(id);
 	}
-	if (edge_id_ok(m->client_id)) {
+	if (smev_id_ok(m->client_id)) {
 		xasprintf(&path, "%s/%s", e->ain, m->client_id);
 		edge_rmtree(e, path);
 		free(path);
@@ -1049,9 +931,8 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	struct posmap_appeal pa;
 	struct xfer_file *files = NULL;
 	struct error err = {0};
-	xmlNodePtr list, h;
 	sqlite3_stmt *st;
-	char **src = NULL, *fp, *hid, missing[512] = "", cid[37], text[1200];
+	char **src = NULL, *fp, missing[512] = "", cid[37], text[1200];
 	char *xml = NULL;
 	size_t len, k;
 	int64_t docid;
@@ -1065,11 +946,9 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 		    "a copy of an appeal already taken", did);
 		goto out;
 	}
-	list = edge_path(m->message, "RequestContent", "content",
-	    "AttachmentHeaderList", NULL);
 	src = xcalloc(pa.natt + 1, sizeof *src);
 	files = xcalloc(pa.natt + 1, sizeof *files);
-	if (pa.natt > 0 && !edge_id_ok(m->client_id)) {
+	if (pa.natt > 0 && !smev_id_ok(m->client_id)) {
 		snprintf(text, sizeof text,
 		    "appeal %s: clientId \"%.100s\" cannot name an attachment "
 		    "directory",
@@ -1079,20 +958,8 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 		goto out;
 	}
 	for (k = 0; k < pa.natt; k++) {
-		fp = NULL;
-		for (h = list != NULL ? list->children : NULL; h != NULL;
-		     h = h->next) {
-			if (!xmlsafe_is(h, SMEV_NS, "AttachmentHeader"))
-				continue;
-			hid = edge_text(edge_child(h, "Id"));
-			if (hid != NULL &&
-			    strcmp(hid, pa.att[k].header_id) == 0)
-				fp = edge_text(edge_child(h, "filePath"));
-			free(hid);
-			if (fp != NULL)
-				break;
-		}
-		if (!edge_id_ok(pa.att[k].header_id) || !edge_relpath_ok(fp)) {
+		fp = smev_attachment_path(m->message, pa.att[k].header_id);
+		if (!smev_id_ok(pa.att[k].header_id) || fp == NULL) {
 			snprintf(text, sizeof text,
 			    "appeal %s: P:Attachment headerId \"%.100s\" has "
 			    "no AttachmentHeader with a usable Id and filePath",
@@ -1371,8 +1238,7 @@ edge_request(struct edge *e, struct edge_msg *m, int *did)
 		    "RequestMessageType without RequestMetadata/clientId: "
 		    "nobody to answer",
 		    did);
-	content = edge_first(edge_path(m->message, "RequestContent", "content",
-	    "MessagePrimaryContent", NULL));
+	content = smev_request_content(m->message);
 	switch (posmap_kind(content)) {
 	case POSMAP_APPEAL:
 		return edge_appeal(e, m, content, did);
@@ -1405,7 +1271,7 @@ edge_aout_remove(struct edge *e, const char *pos, int64_t n)
 	sqlite3_bind_int64(st, 2, n);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *cid = (const char *)sqlite3_column_text(st, 0);
-		if (!edge_id_ok(cid))
+		if (!smev_id_ok(cid))
 			continue;
 		xasprintf(&path, "%s/%s", e->aout, cid);
 		if (fs_rmtree(path) == -1)
@@ -1727,25 +1593,6 @@ fail:
 	return -1;
 }
 
-/* "code: description" of a T:status or T:rejects element, or a default. */
-static char *
-edge_code_text(xmlNodePtr node, const char *dflt)
-{
-	char *code = edge_text(edge_child(node, "code"));
-	char *desc = edge_text(edge_child(node, "description"));
-	char *s;
-
-	xasprintf(&s, "%.100s%s%.800s", code ? code : "",
-	    code && desc ? ": " : "", desc ? desc : "");
-	if (*s == '\0') {
-		free(s);
-		s = xstrdup(dflt);
-	}
-	free(code);
-	free(desc);
-	return s;
-}
-
 /*
  * ПОС answers one of our requests (ResponseMessageType): a verdict, rejects
  * (FAILURE is retried, others refuse the event) or a status.
@@ -1754,15 +1601,19 @@ static int
 edge_response(struct edge *e, struct edge_msg *m, int *did)
 {
 	struct posmap_verdict v;
+	struct smev_answer a;
 	struct error err = {0};
-	xmlNodePtr rc, content, rj, status;
+	xmlNodePtr content, rj, status;
 	char *reply, *code = NULL, *desc = NULL, *why, kind[16], text[1400];
 	int r;
 
-	reply = edge_text(edge_find(m->message, "replyToClientId"));
-	if (reply == NULL)
+	if (smev_answer(m->message, &a) == -1)
 		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
 		    "ResponseMessageType without replyToClientId", did);
+	reply = a.reply_to;
+	content = a.content;
+	rj = a.rejects;
+	status = a.status;
 	if (edge_seen_before(e, m->message_id)) {
 		r = edge_drop(e, m, "smev.duplicate", NULL, did,
 		    "a copy of a message already handled (replyToClientId "
@@ -1778,11 +1629,6 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 		free(reply);
 		return r;
 	}
-	rc = edge_child(m->message, "ResponseContent");
-	content =
-	    edge_first(edge_path(rc, "content", "MessagePrimaryContent", NULL));
-	rj = edge_child(rc, "rejects");
-	status = edge_child(rc, "status");
 	if (content != NULL && strcmp(kind, "event") == 0) {
 		if (posmap_kind(content) != POSMAP_VERDICT ||
 		    posmap_verdict_read(content, &v, &err) == -1) {
@@ -1817,9 +1663,9 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 			    e, m, reply, v.accepted, v.code, v.reason, did);
 		posmap_verdict_free(&v);
 	} else if (rj != NULL) {
-		code = edge_text(edge_child(rj, "code"));
-		desc = edge_text(edge_child(rj, "description"));
-		why = edge_code_text(rj, "rejected");
+		code = smev_text(smev_child(rj, "code"));
+		desc = smev_text(smev_child(rj, "description"));
+		why = smev_code_text(rj, "rejected");
 		if (code != NULL && strcmp(code, "FAILURE") == 0)
 			r = edge_failure(e, m, reply, why, did);
 		else if (strcmp(kind, "event") == 0)
@@ -1830,7 +1676,7 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 			    why);
 		free(why);
 	} else if (status != NULL) {
-		why = edge_code_text(status, "status");
+		why = smev_code_text(status, "status");
 		r = edge_status(e, m, reply, why, did);
 		free(why);
 	} else if (content != NULL) {
@@ -1853,7 +1699,7 @@ edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
 	char *orig, *why, kind[16];
 	int r;
 
-	orig = edge_text(edge_find(m->message, "originalClientId"));
+	orig = smev_original(m->message);
 	if (orig == NULL)
 		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
 		    error ? "ErrorMessage without originalClientId"
@@ -1876,7 +1722,7 @@ edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
 		free(orig);
 		return r;
 	}
-	why = edge_code_text(edge_find(m->message, "status"),
+	why = smev_code_text(smev_find(m->message, "status"),
 	    error ? "ErrorMessage" : "StatusMessage");
 	if (error) {
 		char *w;
@@ -1890,47 +1736,19 @@ edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
 	return r;
 }
 
-/*
- * Recover a request's clientId from a file too broken to parse, so that
- * the reject can still be answered: the text of the first <clientId> or
- * <prefix:clientId> start tag, if it is a plain id.
- */
+/* The clientId smev_salvage finds in the first 64 KiB of a broken file. */
 static char *
 edge_salvage(const char *path)
 {
-	char buf[65536], *p, *v, *end;
+	char buf[65536];
 	ssize_t n;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return NULL;
-	n = read(fd, buf, sizeof buf - 1);
+	n = read(fd, buf, sizeof buf);
 	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	for (p = buf; (p = strstr(p, "clientId>")) != NULL; p++) {
-		char *t = p;
-		while (t > buf && t[-1] != '<' && t[-1] != '/' &&
-		       t[-1] != ' ' && t[-1] != '>')
-			t--;
-		if (t == buf || t[-1] != '<' ||
-		    (t != p && (p[-1] != ':' || strchr(t, ':') != p - 1)))
-			continue;
-		v = p + strlen("clientId>");
-		if ((end = strchr(v, '<')) == NULL)
-			return NULL;
-		while (v < end && strchr(" \t\r\n", *v) != NULL)
-			v++;
-		while (end > v && strchr(" \t\r\n", end[-1]) != NULL)
-			end--;
-		v = xstrndup(v, (size_t)(end - v));
-		if (edge_id_ok(v))
-			return v;
-		free(v);
-		return NULL;
-	}
-	return NULL;
+	return n > 0 ? smev_salvage(buf, (size_t)n) : NULL;
 }
 
 /* Handle one in/ file by name; -1 only for trouble of ours (it stays). */
@@ -1938,10 +1756,8 @@ static int
 edge_in_file(struct edge *e, const char *name, int *did)
 {
 	struct edge_msg m;
+	struct smev_msg sm;
 	struct error err = {0};
-	xmlNodePtr root;
-	xmlChar *type;
-	const char *t;
 	char text[1200];
 	int rc = 0;
 
@@ -1977,31 +1793,19 @@ edge_in_file(struct edge *e, const char *name, int *did)
 		    e, &m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
 		goto out;
 	}
-	root = xmlDocGetRootElement(m.doc);
-	m.message = edge_child(root, "Message");
-	m.message_id =
-	    edge_text(edge_path(root, "smevMetadata", "MessageId", NULL));
-	if (m.message != NULL &&
-	    (type = xmlGetNsProp(m.message, (const xmlChar *)"type",
-	         (const xmlChar *)XSI_NS)) != NULL) {
-		t = strrchr((const char *)type, ':');
-		m.type = xstrdup(t != NULL ? t + 1 : (const char *)type);
-		xmlFree(type);
-	}
-	m.client_id = edge_text(
-	    edge_path(edge_find(root, "RequestMetadata"), "clientId", NULL));
-	if (!xmlsafe_is(root, SMEV_NS, "QueryResult") || m.message == NULL ||
-	    m.type == NULL || !edge_id_ok(m.message_id)) {
-		snprintf(text, sizeof text,
-		    "not a QueryResult with smevMetadata/MessageId and a "
-		    "typed Message (root <%.100s>)",
-		    (const char *)root->name);
-		free(m.message_id);
-		m.message_id = NULL;
+	if (smev_read(m.doc, &sm, text, sizeof text) == -1) {
+		m.client_id = sm.client_id;
+		sm.client_id = NULL;
+		smev_free(&sm);
 		rc = edge_reject(
 		    e, &m, "FAILURE", 1, "smev.rejected", NULL, text, did);
 		goto out;
 	}
+	m.message = sm.message;
+	m.message_id = sm.message_id;
+	m.type = sm.type;
+	m.client_id = sm.client_id;
+	memset(&sm, 0, sizeof sm);
 	if (strcmp(m.type, "RequestMessageType") == 0)
 		rc = edge_request(e, &m, did);
 	else if (strcmp(m.type, "ResponseMessageType") == 0)
@@ -2690,7 +2494,7 @@ edge_scan_errors(struct edge *e, int *did)
 			continue;
 		memcpy(cid, de->d_name, len - 4);
 		cid[len - 4] = '\0';
-		if (!edge_id_ok(cid))
+		if (!smev_id_ok(cid))
 			continue;
 		st = db_prepare(e->db,
 		    "SELECT state FROM edge_requests WHERE client_id = ?");

@@ -5,7 +5,7 @@
 # the seeds (tests/fuzz/seeds/, the spec's examples, sample configs), so a fixed bug cannot come back unnoticed.
 . "$(dirname "$0")/lib.sh"
 : "${FUZZ_REPLAY_DIR:=$TOP_SRCDIR/tests/fuzz}"
-for t in manifest payload package conf inventory edms-event posmap-event; do
+for t in manifest payload package conf inventory edms-event posmap-event queryresult; do
 	exe=$FUZZ_REPLAY_DIR/replay-$t
 	set --
 	for f in "$TOP_SRCDIR"/tests/fuzz/regress/"$t"/* "$TOP_SRCDIR"/tests/fuzz/seeds/"$t"/*; do

@@ -1,0 +1,312 @@
+/*
+ * smev.c: reading the SMEV 3 adapter's QueryResult envelope. Every element
+ * the edge takes from an in/ file is found here, so that the whole reading
+ * of hostile adapter files is one module (and one fuzz target); what the
+ * edge then does with a message stays in edge.c.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "smev.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+/* The first child element of node in the envelope namespace with this name. */
+xmlNodePtr
+smev_child(xmlNodePtr node, const char *name)
+{
+	xmlNodePtr c;
+
+	if (node == NULL)
+		return NULL;
+	for (c = node->children; c != NULL; c = c->next)
+		if (xmlsafe_is(c, SMEV_NS, name))
+			return c;
+	return NULL;
+}
+
+/* The first descendant element of node in the envelope namespace so named. */
+xmlNodePtr
+smev_find(xmlNodePtr node, const char *name)
+{
+	xmlNodePtr c, r;
+
+	if (node == NULL)
+		return NULL;
+	for (c = node->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlsafe_is(c, SMEV_NS, name))
+			return c;
+		if ((r = smev_find(c, name)) != NULL)
+			return r;
+	}
+	return NULL;
+}
+
+/* Follow a NULL-terminated chain of envelope child names from node. */
+xmlNodePtr
+smev_path(xmlNodePtr node, ...)
+{
+	const char *name;
+	va_list ap;
+
+	va_start(ap, node);
+	while (node != NULL && (name = va_arg(ap, const char *)) != NULL)
+		node = smev_child(node, name);
+	va_end(ap);
+	return node;
+}
+
+/* The first element child of node (any namespace), or NULL. */
+xmlNodePtr
+smev_first(xmlNodePtr node)
+{
+	xmlNodePtr c;
+
+	if (node == NULL)
+		return NULL;
+	for (c = node->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			return c;
+	return NULL;
+}
+
+/* The trimmed text of an element as a new string, or NULL if absent or empty. */
+char *
+smev_text(xmlNodePtr node)
+{
+	xmlChar *t;
+	char *s, *p;
+	size_t n;
+
+	if (node == NULL || (t = xmlNodeGetContent(node)) == NULL)
+		return NULL;
+	p = (char *)t + strspn((char *)t, " \t\r\n");
+	n = strlen(p);
+	while (n > 0 && strchr(" \t\r\n", p[n - 1]) != NULL)
+		n--;
+	s = n > 0 ? xstrndup(p, n) : NULL;
+	xmlFree(t);
+	return s;
+}
+
+/* True if s is a plain id: letters, digits, ".", "_", "-", not leading ".". */
+int
+smev_id_ok(const char *s)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	                          "qrstuvwxyz0123456789._-";
+	size_t n;
+
+	if (s == NULL || *s == '\0' || *s == '.')
+		return 0;
+	n = strspn(s, set);
+	return n <= 128 && s[n] == '\0';
+}
+
+/* True if s is a relative path without empty, "." or ".." components. */
+int
+smev_relpath_ok(const char *s)
+{
+	const char *p = s, *q;
+	size_t n;
+
+	if (s == NULL || *s == '\0' || *s == '/' || strlen(s) > 1024)
+		return 0;
+	for (;;) {
+		q = strchr(p, '/');
+		n = q != NULL ? (size_t)(q - p) : strlen(p);
+		if (n == 0 || n > 255 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (q == NULL)
+			return 1;
+		p = q + 1;
+	}
+}
+
+/*
+ * Read the envelope of a parsed in/ file into m: 0 if it is a QueryResult
+ * with smevMetadata/MessageId and a typed Message, else -1 with the reason
+ * in why (m->client_id is filled either way, to answer a reject).
+ */
+int
+smev_read(xmlDocPtr doc, struct smev_msg *m, char *why, size_t len)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	xmlChar *type;
+	const char *t;
+
+	memset(m, 0, sizeof *m);
+	if (root == NULL) {
+		snprintf(why, len, "an XML document without a root element");
+		return -1;
+	}
+	m->message = smev_child(root, "Message");
+	m->message_id =
+	    smev_text(smev_path(root, "smevMetadata", "MessageId", NULL));
+	if (m->message != NULL &&
+	    (type = xmlGetNsProp(m->message, (const xmlChar *)"type",
+	         (const xmlChar *)SMEV_XSI_NS)) != NULL) {
+		t = strrchr((const char *)type, ':');
+		m->type = xstrdup(t != NULL ? t + 1 : (const char *)type);
+		xmlFree(type);
+	}
+	m->client_id = smev_text(
+	    smev_path(smev_find(root, "RequestMetadata"), "clientId", NULL));
+	if (!xmlsafe_is(root, SMEV_NS, "QueryResult") || m->message == NULL ||
+	    m->type == NULL || !smev_id_ok(m->message_id)) {
+		snprintf(why, len,
+		    "not a QueryResult with smevMetadata/MessageId and a "
+		    "typed Message (root <%.100s>)",
+		    (const char *)root->name);
+		free(m->message_id);
+		m->message_id = NULL;
+		return -1;
+	}
+	if (strcmp(m->type, "RequestMessageType") == 0)
+		m->kind = SMEV_REQUEST;
+	else if (strcmp(m->type, "ResponseMessageType") == 0)
+		m->kind = SMEV_RESPONSE;
+	else if (strcmp(m->type, "StatusMessage") == 0)
+		m->kind = SMEV_STATUS;
+	else if (strcmp(m->type, "ErrorMessage") == 0)
+		m->kind = SMEV_ERROR;
+	return 0;
+}
+
+/* Free what smev_read allocated (the document stays the caller's). */
+void
+smev_free(struct smev_msg *m)
+{
+	free(m->message_id);
+	free(m->type);
+	free(m->client_id);
+	memset(m, 0, sizeof *m);
+}
+
+/* A request's content: the first element of its MessagePrimaryContent. */
+xmlNodePtr
+smev_request_content(xmlNodePtr message)
+{
+	return smev_first(smev_path(message, "RequestContent", "content",
+	    "MessagePrimaryContent", NULL));
+}
+
+/*
+ * The filePath of a request's AttachmentHeader whose Id is id, or NULL if
+ * there is none or it is not a safe relative path.
+ */
+char *
+smev_attachment_path(xmlNodePtr message, const char *id)
+{
+	xmlNodePtr list, h;
+	char *hid, *fp = NULL;
+
+	list = smev_path(
+	    message, "RequestContent", "content", "AttachmentHeaderList", NULL);
+	for (h = list != NULL ? list->children : NULL; h != NULL; h = h->next) {
+		if (!xmlsafe_is(h, SMEV_NS, "AttachmentHeader"))
+			continue;
+		hid = smev_text(smev_child(h, "Id"));
+		if (hid != NULL && strcmp(hid, id) == 0)
+			fp = smev_text(smev_child(h, "filePath"));
+		free(hid);
+		if (fp != NULL)
+			break;
+	}
+	if (fp != NULL && !smev_relpath_ok(fp)) {
+		free(fp);
+		fp = NULL;
+	}
+	return fp;
+}
+
+/* The parts of a ResponseMessageType; -1 if it has no replyToClientId. */
+int
+smev_answer(xmlNodePtr message, struct smev_answer *a)
+{
+	xmlNodePtr rc;
+
+	memset(a, 0, sizeof *a);
+	if ((a->reply_to = smev_text(smev_find(message, "replyToClientId"))) ==
+	    NULL)
+		return -1;
+	rc = smev_child(message, "ResponseContent");
+	a->content =
+	    smev_first(smev_path(rc, "content", "MessagePrimaryContent", NULL));
+	a->rejects = smev_child(rc, "rejects");
+	a->status = smev_child(rc, "status");
+	return 0;
+}
+
+/* The originalClientId of a StatusMessage or ErrorMessage, or NULL. */
+char *
+smev_original(xmlNodePtr message)
+{
+	return smev_text(smev_find(message, "originalClientId"));
+}
+
+/* "code: description" of a T:status or T:rejects element, or a default. */
+char *
+smev_code_text(xmlNodePtr node, const char *dflt)
+{
+	char *code = smev_text(smev_child(node, "code"));
+	char *desc = smev_text(smev_child(node, "description"));
+	char *s;
+
+	xasprintf(&s, "%.100s%s%.800s", code ? code : "",
+	    code && desc ? ": " : "", desc ? desc : "");
+	if (*s == '\0') {
+		free(s);
+		s = xstrdup(dflt);
+	}
+	free(code);
+	free(desc);
+	return s;
+}
+
+/*
+ * Recover a request's clientId from the first bytes of a file too broken
+ * to parse, so that the reject can still be answered: the text of the
+ * first <clientId> or <prefix:clientId> start tag, if it is a plain id.
+ */
+char *
+smev_salvage(const char *data, size_t len)
+{
+	char buf[65536], *p, *v, *end;
+
+	if (len > sizeof buf - 1)
+		len = sizeof buf - 1;
+	memcpy(buf, data, len);
+	buf[len] = '\0';
+	for (p = buf; (p = strstr(p, "clientId>")) != NULL; p++) {
+		char *t = p;
+		while (t > buf && t[-1] != '<' && t[-1] != '/' &&
+		       t[-1] != ' ' && t[-1] != '>')
+			t--;
+		if (t == buf || t[-1] != '<' ||
+		    (t != p && (p[-1] != ':' || strchr(t, ':') != p - 1)))
+			continue;
+		v = p + strlen("clientId>");
+		if ((end = strchr(v, '<')) == NULL)
+			return NULL;
+		while (v < end && strchr(" \t\r\n", *v) != NULL)
+			v++;
+		while (end > v && strchr(" \t\r\n", end[-1]) != NULL)
+			end--;
+		v = xstrndup(v, (size_t)(end - v));
+		if (smev_id_ok(v))
+			return v;
+		free(v);
+		return NULL;
+	}
+	return NULL;
+}
