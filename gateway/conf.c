@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "sysfilter.h"
 #include "xmalloc.h"
 
 struct conf_ctx {
@@ -173,6 +174,13 @@ conf_handler(
 			why = "expected yes or no";
 			goto bad;
 		}
+	} else if (IS("gateway", "seccomp")) {
+		enum sysfilter_mode mode;
+		if (sysfilter_mode_parse(value, &mode) == -1) {
+			why = "expected kill, log or no";
+			goto bad;
+		}
+		c->seccomp = (int)mode;
 	} else if (IS("transfer", "inbox"))
 		conf_set(&c->inbox, value);
 	else if (IS("transfer", "outbox"))
@@ -346,6 +354,7 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 	c->path = xstrdup(path);
 	c->log_level = LOG_LEVEL_INFO;
 	c->sandbox = 1;
+	c->seccomp = SYSFILTER_KILL;
 	xfer_config_default(&c->x);
 	c->smev.attachment_wait = 600;
 	c->smev.retry_min = 10;

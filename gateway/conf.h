@@ -34,6 +34,7 @@ struct conf {
 	struct xfer_config x;
 	int log_level;
 	int sandbox; /* [gateway] sandbox: Landlock after start-up */
+	int seccomp; /* [gateway] seccomp: enum sysfilter_mode */
 	/* owned strings behind the const pointers in x */
 	char *own_id, *peer_id, *key, *cert, *state, *inbox, *outbox,
 	    *quarantine;

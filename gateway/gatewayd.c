@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "gatewayd.h"
 #include "sandbox.h"
+#include "sysfilter.h"
 #include "log.h"
 #include "sig.h"
 #include "xfer.h"
@@ -43,6 +44,7 @@ gatewayd_usage(FILE *f, const char *role)
 	fprintf(f,
 	    "usage: posgw-%s [--config FILE] [--foreground] [--check-config]\n"
 	    "                  [--once] [--verbose] [--sandbox-check PATH]\n"
+	    "                  [--seccomp-check]\n"
 	    "\n"
 	    "Run the %s gateway: pack queued documents for the peer, watch "
 	    "the\n"
@@ -57,6 +59,11 @@ gatewayd_usage(FILE *f, const char *role)
 	    "exits.\n"
 	    "--sandbox-check PATH starts up, restricts itself as it would to\n"
 	    "run, tries to create PATH and exits 0 if that was refused.\n"
+	    "--seccomp-check starts up, restricts itself as it would to run "
+	    "and\n"
+	    "makes a system call off its allow-list (a socket): it must die "
+	    "of\n"
+	    "SIGSYS (exit 1 if the call was allowed).\n"
 	    "See posgw-%s(8) and posgw-gateway.conf(5).\n",
 	    role, role, SYSCONFDIR, role, role);
 }
@@ -116,6 +123,7 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	    {"check-config", no_argument, NULL, 'n'},
 	    {"once", no_argument, NULL, '1'},
 	    {"sandbox-check", required_argument, NULL, 'S'},
+	    {"seccomp-check", no_argument, NULL, 'Y'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -129,6 +137,7 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	const char *role = gr->name;
 	int ch, check = 0, once = 0, verbose = 0, did = 0;
 	const char *probe = NULL;
+	int scprobe = 0;
 
 	snprintf(progname, sizeof progname, "posgw-%s", role);
 	log_init(progname, LOG_LEVEL_INFO);
@@ -147,6 +156,9 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 			break;
 		case 'S':
 			probe = optarg;
+			break;
+		case 'Y':
+			scprobe = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -201,15 +213,27 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 		conf_free(&c);
 		return 0;
 	}
-	if ((c.sandbox || probe != NULL) &&
-	    sandbox_apply(&c, role, &err) == -1) {
-		log_warnx("%s; set [gateway] sandbox = no to run without it",
-		    err.text);
+	if (((c.sandbox || probe != NULL) &&
+	        sandbox_apply(&c, role, &err) == -1) ||
+	    sysfilter_apply((enum sysfilter_mode)c.seccomp, progname, &err) ==
+	        -1) {
+		log_warnx("%s; set [gateway] %s = no to run without it",
+		    err.text,
+		    strncmp(err.text, "seccomp", 7) == 0 ? "seccomp"
+		                                         : "sandbox");
 		if (gr->close != NULL)
 			gr->close(rs);
 		xfer_close(x);
 		conf_free(&c);
 		return 1;
+	}
+	if (scprobe) {
+		ch = sysfilter_probe();
+		if (gr->close != NULL)
+			gr->close(rs);
+		xfer_close(x);
+		conf_free(&c);
+		return ch;
 	}
 	if (probe != NULL) {
 		ch = gatewayd_probe(probe);

@@ -293,6 +293,8 @@ grep -q 'version="2026.11"' "$EXP/classifier.xml" && [ -z "$(ls -A "$EXP" | grep
 ok $? "a classifier is stored as <export>/classifier.xml and journaled"
 
 # --- no network -----------------------------------------------------------
+# No network function is linked (the --seccomp-check probe makes a raw
+# socket system call on purpose: tests/shell/sandbox.sh).
 if have nm; then
 	! nm -D "$POSGW_CORE" | grep -qwE 'U (socket|connect|bind|listen|accept|getaddrinfo)'
 	ok $? "posgw-core uses no socket calls"

@@ -1,7 +1,10 @@
 #!/bin/sh
-# sandbox.sh: after start-up each daemon may write only under its own
-# directories (Landlock): a write outside them fails, a write inside works
-# (--sandbox-check restricts exactly as a running daemon does, then tries).
+# sandbox.sh: after start-up each daemon may make only the system calls on
+# its allow-list (seccomp): one off the list stops it with SIGSYS and a
+# line naming the call (--seccomp-check); and it may write only under its
+# own directories (Landlock): a write outside them fails, a write inside
+# works (--sandbox-check restricts exactly as a running daemon does, then
+# tries).
 . "$(dirname "$0")/lib.sh"
 : "${POSGW_EDGE:=$TOP_SRCDIR/posgw-edge}" "${POSGW_CORE:=$TOP_SRCDIR/posgw-core}"
 make_pair
@@ -12,6 +15,35 @@ mv "$C2E" "$WORK/edge-side/c2e" && mv "$E2C" "$WORK/core-side/e2c"
 sed -i "s|$C2E|$WORK/edge-side/c2e|; s|$E2C|$WORK/core-side/e2c|" "$EDGE_CONF" "$CORE_CONF"
 C2E=$WORK/edge-side/c2e E2C=$WORK/core-side/e2c
 OUT=$WORK
+
+# --- seccomp ------------------------------------------------------------------
+for d in edge core; do
+	eval "exe=\$POSGW_$(echo $d | tr a-z A-Z) conf=\$$(echo $d | tr a-z A-Z)_CONF"
+	"$exe" --config "$conf" --seccomp-check >"$WORK/sc-$d.out" 2>"$WORK/sc-$d.err"
+	rc=$?
+	[ $rc -eq 159 ] && grep -q "posgw-$d: seccomp: system call socket ([0-9]*) is not on the daemon's allow-list; stopping" "$WORK/sc-$d.err" &&
+		! grep -q 'was allowed' "$WORK/sc-$d.out"
+	ok $? "posgw-$d dies of SIGSYS on a system call off its allow-list, naming it (status $rc)"
+done
+"$POSGW_CORE" --config "$CORE_CONF" --once 2>"$WORK/core-sc.log"
+[ $? -eq 0 ] && grep -q 'seccomp: [0-9]* system calls allowed, others stop the daemon' "$WORK/core-sc.log"
+ok $? "a daemon runs a round under the filter and logs it"
+cp "$CORE_CONF" "$WORK/core-sc.conf"
+sed -i 's/^\[gateway\]$/[gateway]\nseccomp = log/' "$WORK/core-sc.conf"
+"$POSGW_CORE" --config "$WORK/core-sc.conf" --seccomp-check >"$WORK/sc-log.out" 2>&1
+[ $? -eq 1 ] && grep -q 'seccomp: socket() was allowed' "$WORK/sc-log.out" &&
+	grep -q 'others logged by the kernel' "$WORK/sc-log.out"
+ok $? "seccomp = log lets the call through (the kernel logs it)"
+sed -i 's/^seccomp = log$/seccomp = no/' "$WORK/core-sc.conf"
+"$POSGW_CORE" --config "$WORK/core-sc.conf" --seccomp-check >"$WORK/sc-no.out" 2>&1
+[ $? -eq 1 ] && grep -q 'seccomp: off' "$WORK/sc-no.out"
+ok $? "seccomp = no turns the filter off"
+sed -i 's/^seccomp = no$/seccomp = maybe/' "$WORK/core-sc.conf"
+"$POSGW_CORE" --config "$WORK/core-sc.conf" --check-config >/dev/null 2>"$WORK/sc-bad.log"
+[ $? -eq 1 ] && grep -q 'seccomp = maybe: expected kill, log or no' "$WORK/sc-bad.log"
+ok $? "a bad seccomp value is refused with the line named"
+
+# --- Landlock -----------------------------------------------------------------
 if "$POSGW_EDGE" --config "$EDGE_CONF" --sandbox-check "$WORK/probe" 2>&1 | grep -q 'has no Landlock'; then
 	skip "sandbox" "this kernel has no Landlock"
 	done_testing
