@@ -93,9 +93,7 @@ pkg_reader_next(struct pkg_reader *r, struct archive_entry **ae)
 		return 1;
 	if (rc != ARCHIVE_OK)
 		return err_set(r->err, ERR_ARCHIVE,
-		    "not a valid tar stream: %s",
-		    archive_error_string(r->a) ? archive_error_string(r->a)
-		                               : "unreadable");
+		    "not a valid tar stream: %s", pkg_archive_error(r->a));
 	if (++r->nread > r->o->limits.max_entries + 2)
 		return err_set(r->err, ERR_SIZE, "more than %llu entries",
 		    (unsigned long long)r->o->limits.max_entries);
@@ -164,7 +162,7 @@ pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
 		if (got < 0) {
 			free(buf);
 			return err_set(r->err, ERR_ARCHIVE, "reading %s: %s",
-			    what, archive_error_string(r->a));
+			    what, pkg_archive_error(r->a));
 		}
 		if (got == 0)
 			break;
@@ -239,7 +237,7 @@ pkg_reader_entry(
 		got = archive_read_data(r->a, r->buf, PKG_READ_CHUNK);
 		if (got < 0) {
 			err_set(r->err, ERR_ARCHIVE, "reading %s: %s", me->path,
-			    archive_error_string(r->a));
+			    pkg_archive_error(r->a));
 			goto fail;
 		}
 		if (got == 0)

@@ -321,7 +321,7 @@ pkg_writer_stream(struct archive *a, struct pkg_wentry *e, unsigned char *buf,
 		if (pkg_writer_data(a, buf, (size_t)n) == -1) {
 			err_set(err, ERR_NONE,
 			    "writing %s into the package: %s", e->path,
-			    archive_error_string(a));
+			    pkg_archive_error(a));
 			close(fd);
 			return -1;
 		}
@@ -357,7 +357,7 @@ pkg_writer_archive(struct pkg_writer *w, int fd, struct error *err)
 	if (rc != ARCHIVE_OK) {
 		err_set(err, ERR_NONE,
 		    "libarchive cannot write %s in-process: %s",
-		    pkg_compress_name(w->compress), archive_error_string(a));
+		    pkg_compress_name(w->compress), pkg_archive_error(a));
 		archive_write_free(a);
 		return NULL;
 	}
@@ -365,7 +365,7 @@ pkg_writer_archive(struct pkg_writer *w, int fd, struct error *err)
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		err_set(err, ERR_NONE, "cannot start the archive: %s",
-		    archive_error_string(a));
+		    pkg_archive_error(a));
 		archive_write_free(a);
 		return NULL;
 	}
@@ -444,21 +444,21 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	        -1 ||
 	    pkg_writer_data(a, p7s.data, p7s.size) == -1) {
 		err_set(err, ERR_NONE, "writing %s: %s", tmp,
-		    archive_error_string(a));
+		    pkg_archive_error(a));
 		goto out;
 	}
 	for (i = 0; i < w->n; i++) {
 		if (pkg_writer_header(
 		        a, w->e[i].path, w->e[i].size, m.created) == -1) {
 			err_set(err, ERR_NONE, "writing %s: %s", tmp,
-			    archive_error_string(a));
+			    pkg_archive_error(a));
 			goto out;
 		}
 		if (w->e[i].mem != NULL) {
 			if (pkg_writer_data(a, w->e[i].mem, w->e[i].size) ==
 			    -1) {
 				err_set(err, ERR_NONE, "writing %s: %s", tmp,
-				    archive_error_string(a));
+				    pkg_archive_error(a));
 				goto out;
 			}
 		} else if (pkg_writer_stream(a, &w->e[i], buf, err) == -1)
@@ -466,7 +466,7 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		err_set(err, ERR_NONE, "writing %s: %s", tmp,
-		    archive_error_string(a));
+		    pkg_archive_error(a));
 		goto out;
 	}
 	if (fsync(fd) == -1 || close(fd) == -1) {

@@ -7,9 +7,31 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <archive.h>
 #include <gnutls/crypto.h>
 
 #include "package.h"
+
+/*
+ * libarchive's message for a, with the system error it carries (EIO,
+ * ENOSPC) added when the message does not say it already: "Write error"
+ * alone does not tell an operator that the disk is full.
+ */
+const char *
+pkg_archive_error(struct archive *a)
+{
+	static __thread char buf[640];
+	const char *s = archive_error_string(a);
+	int e = archive_errno(a);
+
+	if (s == NULL)
+		s = "unknown libarchive error";
+	if (e > 0 && strstr(s, strerror(e)) == NULL) {
+		snprintf(buf, sizeof buf, "%.500s (%s)", s, strerror(e));
+		return buf;
+	}
+	return s;
+}
 
 /* The receiver defaults of package.md section 7. */
 void

@@ -83,6 +83,8 @@ struct pkg {
 
 struct pkg_writer;
 
+struct archive;
+const char *pkg_archive_error(struct archive *);
 void pkg_limits_default(struct pkg_limits *);
 int pkg_size_parse(const char *, uint64_t *);
 int pkg_limits_set(struct pkg_limits *, const char *, struct error *);

@@ -431,7 +431,7 @@ pack_list(int argc, char **argv)
 	archive_read_support_filter_zstd(a);
 	if (archive_read_open_filename(a, argv[1], 65536) != ARCHIVE_OK) {
 		fprintf(stderr, "posgw: pack list: cannot read %s: %s\n",
-		    argv[1], archive_error_string(a));
+		    argv[1], pkg_archive_error(a));
 		archive_read_free(a);
 		return 1;
 	}
@@ -458,7 +458,7 @@ pack_list(int argc, char **argv)
 	}
 	if (rc != ARCHIVE_EOF) {
 		fprintf(stderr, "posgw: pack list: %s: %s\n", argv[1],
-		    archive_error_string(a) ? archive_error_string(a)
+		    archive_error_string(a) ? pkg_archive_error(a)
 		                            : "too many entries");
 		rc = 1;
 	} else

@@ -875,6 +875,18 @@ edge_wait(struct edge *e, struct edge_msg *m, const char *pos,
 	}
 	if (st != NULL)
 		sqlite3_finalize(st);
+	if (first > now) {
+		/* the clock went back: wait the whole time from now */
+		st = db_prepare(e->db, "UPDATE edge_waiting SET first_seen = ?"
+		                       " WHERE message_id = ?");
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
+		if (db_step_done(e->db, st, &err) == -1) {
+			log_warnx("%s", err.text);
+			return -1;
+		}
+		first = now;
+	}
 	if (now - first < (int64_t)e->attachment_wait)
 		return 0;
 	snprintf(text, sizeof text,
@@ -2438,13 +2450,18 @@ edge_send_events(struct edge *e, int *did)
 
 	st = db_prepare(e->db,
 	    "SELECT ev.pos_id, ev.n, ev.document_id FROM edge_events ev"
-	    " WHERE ev.final = 0 AND ev.state = 'waiting' AND ev.next_try <= ?"
+	    " WHERE ev.final = 0 AND ev.state = 'waiting' AND (ev.next_try <= "
+	    "?1"
+	    "  OR ev.next_try > ?2)"
 	    " AND NOT EXISTS (SELECT 1 FROM edge_events s WHERE"
 	    "  s.pos_id = ev.pos_id AND s.state = 'sent')"
 	    " AND (ev.n = 1 OR EXISTS (SELECT 1 FROM edge_events p WHERE"
 	    "  p.pos_id = ev.pos_id AND p.n = ev.n - 1 AND p.final = 1))"
 	    " ORDER BY ev.received, ev.pos_id, ev.n LIMIT 1000");
+	/* a retry never lies more than retry_max ahead unless the clock went
+	 * back: then it is due now */
 	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL) + e->retry_max);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		due = xreallocarray(due, nd + 1, sizeof *due);
 		snprintf(due[nd].pos, sizeof due[nd].pos, "%s",
@@ -2549,8 +2566,10 @@ edge_resend_responses(struct edge *e, int *did)
 	st = db_prepare(e->db,
 	    "SELECT client_id, kind, pos_id, reply_to, code, detail, attempts"
 	    " FROM edge_requests WHERE state = 'failed' AND kind != 'event'"
-	    " AND next_try <= ? ORDER BY next_try LIMIT 1000");
+	    " AND (next_try <= ?1 OR next_try > ?2) ORDER BY next_try"
+	    " LIMIT 1000");
 	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL) + e->retry_max);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		rs = xreallocarray(rs, n + 1, sizeof *rs);
 #define EDGE_COL(k)                                                            \

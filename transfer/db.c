@@ -1,6 +1,8 @@
 /* db.c: the gateway's SQLite database: open, migrate, transactions, helpers. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,12 +111,42 @@ _Static_assert(
     sizeof db_migrations / sizeof db_migrations[0] == DB_SCHEMA_VERSION,
     "one migration per schema version");
 
+static int db_wal_hook(void *, sqlite3 *, const char *, int);
+
+/*
+ * SQLite's message for h, or msg if given, with the system error behind an
+ * I/O failure added ("disk I/O error" alone does not say the disk is full).
+ */
+static const char *
+db_errmsg(sqlite3 *h, const char *msg)
+{
+	static __thread char buf[640];
+	int code = sqlite3_errcode(h) & 0xff, e = sqlite3_system_errno(h);
+
+	if (msg == NULL)
+		msg = sqlite3_errmsg(h);
+	if (code == SQLITE_CANTOPEN) {
+		/* SQLite retries read-only, so its errno is of the retry */
+		snprintf(buf, sizeof buf,
+		    "%.500s (it or its -wal/-shm file; check that the "
+		    "directory is writable and its file system not full)",
+		    msg);
+		return buf;
+	}
+	if (e > 0 && (code == SQLITE_IOERR || code == SQLITE_FULL) &&
+	    strstr(msg, strerror(e)) == NULL) {
+		snprintf(buf, sizeof buf, "%.500s (%s)", msg, strerror(e));
+		return buf;
+	}
+	return msg;
+}
+
 /* Copy SQLite's last error into err with a context; returns -1. */
 int
 db_set_err(struct db *db, struct error *err, const char *what)
 {
 	return err_set(err, ERR_NONE, "database %s: %s: %s", db->path, what,
-	    sqlite3_errmsg(db->h));
+	    db_errmsg(db->h, NULL));
 }
 
 /* Run SQL without results. */
@@ -125,7 +157,7 @@ db_exec(struct db *db, const char *sql, struct error *err)
 
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		err_set(err, ERR_NONE, "database %s: %s", db->path,
-		    msg ? msg : sqlite3_errmsg(db->h));
+		    db_errmsg(db->h, msg));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -287,13 +319,26 @@ db_open(const char *path, int create, struct error *err)
 		err_set(err, ERR_NONE, "database %s does not exist", path);
 		goto fail;
 	}
+	if (create == 1 && access(path, F_OK) == -1 && errno == ENOENT) {
+		/* made here so that a failure says why (SQLite retries and
+		 * reports only "unable to open database file") */
+		int fd = open(path,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd == -1 && errno != EEXIST) {
+			err_set(err, ERR_NONE, "cannot create database %s: %s",
+			    path, strerror(errno));
+			goto fail;
+		}
+		if (fd != -1)
+			close(fd);
+	}
 	rc = sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK && getenv("POSGW_DB_SLOW_MS") != NULL)
 		sqlite3_trace_v2(db->h, SQLITE_TRACE_PROFILE, db_profile,
 		    (void *)(intptr_t)atol(getenv("POSGW_DB_SLOW_MS")));
 	if (rc != SQLITE_OK) {
 		err_set(err, ERR_NONE, "cannot open database %s: %s", path,
-		    db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		    db->h ? db_errmsg(db->h, NULL) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, 10000);
@@ -311,10 +356,40 @@ db_open(const char *path, int create, struct error *err)
 	        err) == -1 ||
 	    db_migrate(db, err) == -1)
 		goto fail;
+	db->wal = 1;
+	sqlite3_wal_hook(db->h, db_wal_hook, db);
 	return db;
 fail:
 	db_close(db);
 	return NULL;
+}
+
+/*
+ * Copy the write-ahead log into the database file ourselves, so that a
+ * failure is logged: SQLite's own checkpoints after a commit and at close
+ * fail silently. The data stays safe in the -wal file either way.
+ */
+static void
+db_checkpoint(struct db *db)
+{
+	if (sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	        NULL, NULL) != SQLITE_OK &&
+	    (sqlite3_errcode(db->h) & 0xff) != SQLITE_BUSY)
+		log_warnx("database %s: copying the write-ahead log into the "
+		          "database failed: %s; the data is safe in %s-wal, "
+		          "the copy is tried again later",
+		    db->path, db_errmsg(db->h, NULL), db->path);
+}
+
+/* After a commit: checkpoint as SQLite's autocheckpoint would (1000 pages). */
+static int
+db_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	(void)h;
+	(void)name;
+	if (pages >= 1000)
+		db_checkpoint(arg);
+	return SQLITE_OK;
 }
 
 /* Close a database. */
@@ -323,6 +398,8 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	if (db->h != NULL && db->wal)
+		db_checkpoint(db);
 	if (db->h != NULL)
 		sqlite3_close_v2(db->h);
 	free(db->path);

@@ -14,6 +14,7 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	int depth; /* open db_begin levels; inner ones are savepoints */
+	int wal;   /* opened for writing: we run its checkpoints */
 };
 
 struct db *db_open(const char *, int, struct error *);

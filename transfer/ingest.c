@@ -65,7 +65,10 @@ ingest_remove(struct ingest *in)
 	sqlite3_stmt *st;
 
 	if (unlink(in->inpath) == 0) {
-		fs_fsync_dir(in->x->c.inbox, &err);
+		if (fs_fsync_dir(in->x->c.inbox, &err) == -1)
+			log_warnx("%s; after a crash %s may be back, and is "
+			          "then recognised as consumed",
+			    err.text, in->inpath);
 		return;
 	}
 	if (errno == ENOENT)
@@ -141,7 +144,8 @@ ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 	}
 	if (xfer_fsync_path(dst) == -1 && errno != ENOENT)
 		log_warn("fsync %s", dst);
-	fs_fsync_dir(in->x->dir_quarantine, &err);
+	if (fs_fsync_dir(in->x->dir_quarantine, &err) == -1)
+		log_warnx("%s", err.text);
 	free(reason);
 	free(dst);
 }

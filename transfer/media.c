@@ -630,9 +630,11 @@ media_inventory_read(
 	line = xmalloc(MEDIA_LINE_MAX + 1);
 	if ((r->fd = open(
 	         path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1) {
+		/* none (1) is not an error: err stays clear for the caller */
 		rc = errno == ENOENT ? 1 : -1;
-		err_set(
-		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
+		if (rc == -1)
+			err_set(err, ERR_NONE, "cannot open %s: %s", path,
+			    strerror(errno));
 		goto out;
 	}
 	if (fstat(r->fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
@@ -1183,6 +1185,7 @@ media_export_inventory(const struct media_opts *o, struct media_pkg *v,
 		media_warn("the previous inventory is unusable (%s); writing a "
 		           "new one",
 		    err.text);
+	err_clear(&err);
 	if (media_scan(o->to, 0, &m, &nm) == -1) {
 		media_warn("cannot list %s: %s (medium removed?); no inventory "
 		           "was written",

@@ -320,6 +320,10 @@ xfer_offer(struct xfer *x, const char *name, struct error *err)
 		rc = fs_fsync_dir(x->c.outbox, err);
 		goto out;
 	}
+	/* another file system or no hard links there is normal: copy */
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+	    errno != EOPNOTSUPP && errno != EACCES)
+		log_warn("cannot link %s as %s; copying it instead", src, tmp);
 	rc = fs_copy_file(
 	    src, x->c.outbox, name, 0640, UINT64_MAX, FS_COPY_SYNC, err);
 out:
@@ -605,13 +609,15 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 		}
 	}
 	sqlite3_finalize(st);
-	due =
-	    nbatch > 0 &&
-	    (force ||
-	        (nb > 0 && (nb >= x->c.max_docs || bytes >= x->c.max_bytes ||
-	                       now - oldest_b >= (int64_t)x->c.max_wait_ms)) ||
-	        (oldest_r != -1 &&
-	            now - oldest_r >= (int64_t)x->c.receipt_delay * 1000));
+	/* a document "from the future" means the clock went back: due now */
+	due = nbatch > 0 &&
+	      (force ||
+	          (nb > 0 && (nb >= x->c.max_docs || bytes >= x->c.max_bytes ||
+	                         now - oldest_b >= (int64_t)x->c.max_wait_ms ||
+	                         oldest_b > now)) ||
+	          (oldest_r != -1 &&
+	              (now - oldest_r >= (int64_t)x->c.receipt_delay * 1000 ||
+	                  oldest_r > now)));
 	if (!due) {
 		db_rollback(x->db);
 		free(ids);
@@ -721,12 +727,14 @@ xfer_reoffer(struct xfer *x, int force, int *did)
 	size_t n = 0, i;
 	int rc = 0;
 
+	/* an offer "in the future" means the clock went back: due now */
 	st = db_prepare(x->db,
 	    "SELECT id, name FROM packages WHERE direction = 'out'"
-	    " AND state = 'sent' AND control = 0 AND (? OR last_offer <= ?)"
-	    " ORDER BY seq");
+	    " AND state = 'sent' AND control = 0 AND (? OR last_offer <= ?"
+	    " OR last_offer > ?) ORDER BY seq");
 	sqlite3_bind_int(st, 1, force);
 	sqlite3_bind_int64(st, 2, now - (int64_t)x->c.resend_interval);
+	sqlite3_bind_int64(st, 3, now);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		ids = xreallocarray(ids, n + 1, sizeof *ids);
 		names = xreallocarray(names, n + 1, sizeof *names);

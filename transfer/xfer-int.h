@@ -29,6 +29,7 @@ struct xfer {
 };
 
 int64_t xfer_now_ms(void);
+time_t xfer_mono(void);
 int xfer_offer(struct xfer *, const char *, struct error *);
 int xfer_store_file(
     struct xfer *, const char *, int, char *, uint64_t *, struct error *);

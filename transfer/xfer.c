@@ -57,6 +57,16 @@ xfer_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Seconds of the monotonic clock: intervals that a clock jump cannot stretch. */
+time_t
+xfer_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* fsync a file by path (for files written without a descriptor at hand). */
 int
 xfer_fsync_path(const char *path)
@@ -332,7 +342,7 @@ xfer_scan(struct xfer *x, int *did)
 	DIR *d;
 	int rc = 0;
 
-	x->last_scan = time(NULL);
+	x->last_scan = xfer_mono();
 	x->want_scan = 0;
 	if ((d = opendir(x->c.inbox)) == NULL) {
 		if (!x->inbox_missing)
@@ -382,7 +392,8 @@ xfer_checkpoint(struct xfer *x, int force)
 	if (pending <= 0)
 		return 0;
 	if (!force && pending < (int64_t)x->c.checkpoint_entries &&
-	    time(NULL) - last < (time_t)x->c.checkpoint_minutes * 60)
+	    time(NULL) - last < (time_t)x->c.checkpoint_minutes * 60 &&
+	    last <= time(NULL))
 		return 0;
 	if (db_begin(x->db, &err) == -1 ||
 	    journal_checkpoint(x->db, x->signer, &err) == -1 ||
@@ -402,7 +413,7 @@ xfer_step(struct xfer *x, int *did)
 
 	xfer_watch(x);
 	if (x->want_scan ||
-	    time(NULL) - x->last_scan >= (time_t)x->c.scan_interval)
+	    xfer_mono() - x->last_scan >= (time_t)x->c.scan_interval)
 		if (xfer_scan(x, did) == -1)
 			rc = -1;
 	if (x->c.hook != NULL && x->c.hook(x, x->c.hook_arg, did) == -1)
