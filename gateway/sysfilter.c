@@ -155,10 +155,11 @@ static const char *const sysfilter_allow[] = {
 #ifdef SYSFILTER_SANITIZER
 /*
  * What the AddressSanitizer runtime adds: LeakSanitizer stops the world
- * at exit with a ptrace-ing clone, and a report may run the symbolizer.
+ * at exit with a ptrace-ing clone that lists threads with the old
+ * getdents, and a report may run the symbolizer.
  */
-static const char *const sysfilter_sanitizer[] = {"clone", "clone3", "wait4",
-    "waitid", "ptrace", "prctl", "sched_getaffinity", "mincore",
+static const char *const sysfilter_sanitizer[] = {"getdents", "clone", "clone3",
+    "wait4", "waitid", "ptrace", "prctl", "sched_getaffinity", "mincore",
     "process_vm_readv", "getppid", "setrlimit", "pipe", "pipe2", "execve",
     "vfork", "fork", "kill", "tgkill", "tkill", "msync"};
 #endif
