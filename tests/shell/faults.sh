@@ -193,6 +193,31 @@ snap exported
 sweep "posgw media import" exported "$WORK" posgw.db 0 media_settle "$POSGW" media import --from "$MEDIA" --to "$CORE_IN"
 sed -i "s|^inbox = .*|inbox = $E2C|" "$CORE_CONF"
 
+# --- regressions: one per bug the sweep found ---------------------------------
+# media-inventory-stale-error: a failed inventory write was reported with
+# the text of the earlier "no inventory yet" lookup (No such file...).
+restore media
+faulty 1 "$MEDIA/.posgw-inventory.txt" "" "$POSGW" media export --from "$E2C" --to "$MEDIA" --operator test
+grep -q 'writing the inventory failed: cannot create .*posgw-inventory.txt: No space left on device' "$WORK/run.log" &&
+	! grep -q 'No such file' "$WORK/run.log"
+ok $? "regression media-inventory-stale-error: a failed inventory write names its own cause"
+# archive-write-errno: libarchive's "Write error" alone hid a full disk.
+restore queued
+faulty 2 "$WORK/edge-state/sent/" "" "$POSGW_EDGE" --config "$EDGE_CONF" --once
+grep -q '^fault 2 write' "$WORK/fault.log" && grep -q 'Write error (Input/output error)' "$WORK/run.log"
+ok $? "regression archive-write-errno: a package write failure names the system error"
+# link-fallback-silent: a link into the outbox failing for another reason
+# than another file system fell back to a copy without a word.
+restore queued
+faulty 1 "$E2C/" "" "$POSGW_EDGE" --config "$EDGE_CONF" --once
+grep -q '^fault 1 link' "$WORK/fault.log" && grep -q 'copying it instead: No space left on device' "$WORK/run.log"
+ok $? "regression link-fallback-silent: a failed link into the outbox is logged before the copy"
+# db-cantopen-reason: SQLite said only "unable to open database file".
+restore queued
+faulty 1 "$WORK/edge-state/posgw.db-wal" "" "$POSGW_EDGE" --config "$EDGE_CONF" --once
+grep -q 'unable to open database file (it or its -wal/-shm file; check that the directory is writable and its file system not full)' "$WORK/run.log"
+ok $? "regression db-cantopen-reason: a database that cannot be opened says what to check"
+
 # --- SQLite busy --------------------------------------------------------------
 # Another process holds the core's database write lock longer than the busy
 # timeout (10 s): the round fails saying so, and the next one does the work.
