@@ -264,6 +264,20 @@ xmlsafe_attr(xmlNodePtr node, const char *name)
 	return NULL;
 }
 
+/* The first child element of node (may be NULL) with this name in ns. */
+xmlNodePtr
+xmlsafe_child(xmlNodePtr node, const char *ns, const char *name)
+{
+	xmlNodePtr c;
+
+	if (node == NULL)
+		return NULL;
+	for (c = node->children; c != NULL; c = c->next)
+		if (xmlsafe_is(c, ns, name))
+			return c;
+	return NULL;
+}
+
 /* True if node is an element with this local name in this namespace. */
 int
 xmlsafe_is(xmlNodePtr node, const char *ns, const char *name)

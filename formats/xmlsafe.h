@@ -18,5 +18,6 @@ xmlDocPtr xmlsafe_parse_file(
     const char *, size_t, int, enum err_code, struct error *);
 const char *xmlsafe_attr(xmlNodePtr, const char *);
 int xmlsafe_is(xmlNodePtr, const char *, const char *);
+xmlNodePtr xmlsafe_child(xmlNodePtr, const char *, const char *);
 
 #endif

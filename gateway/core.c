@@ -189,12 +189,7 @@ core_text(xmlNodePtr n)
 static xmlNodePtr
 core_child(xmlNodePtr parent, const char *name)
 {
-	xmlNodePtr c;
-
-	for (c = parent->children; c != NULL; c = c->next)
-		if (xmlsafe_is(c, NS_EXCHANGE, name))
-			return c;
-	return NULL;
+	return xmlsafe_child(parent, NS_EXCHANGE, name);
 }
 
 /* Look up the ССТУ topic of a ПОС code; 1 if mapped. */

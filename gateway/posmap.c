@@ -70,14 +70,7 @@ static const struct {
 static xmlNodePtr
 posmap_child(xmlNodePtr node, const char *name)
 {
-	xmlNodePtr c;
-
-	if (node == NULL)
-		return NULL;
-	for (c = node->children; c != NULL; c = c->next)
-		if (xmlsafe_is(c, POSMAP_NS, name))
-			return c;
-	return NULL;
+	return xmlsafe_child(node, POSMAP_NS, name);
 }
 
 /* The text content of a node as a new string, or NULL for no node. */

@@ -21,14 +21,7 @@
 xmlNodePtr
 smev_child(xmlNodePtr node, const char *name)
 {
-	xmlNodePtr c;
-
-	if (node == NULL)
-		return NULL;
-	for (c = node->children; c != NULL; c = c->next)
-		if (xmlsafe_is(c, SMEV_NS, name))
-			return c;
-	return NULL;
+	return xmlsafe_child(node, SMEV_NS, name);
 }
 
 /* The first descendant element of node in the envelope namespace so named. */
