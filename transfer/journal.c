@@ -531,6 +531,13 @@ journal_own_trust(struct db *db, int *stored)
 	return own;
 }
 
+/* Where the entries' times go back (the gateway's clock was set back). */
+struct journal_clock {
+	int64_t n;     /* how many times */
+	int64_t first; /* the first entry with an earlier time than its prev */
+	int64_t most;  /* the largest step back, in seconds */
+};
+
 /*
  * Recompute the chain; the checkpoints in cst go to the signature thread q
  * (if running) every JOURNAL_FEED rows. Returns the last entry, -1 with err
@@ -538,12 +545,12 @@ journal_own_trust(struct db *db, int *stored)
  */
 static int64_t
 journal_verify_chain(struct db *db, struct journal_sigq *q, sqlite3_stmt *cst,
-    char *prev, struct error *err)
+    char *prev, struct journal_clock *clk, struct error *err)
 {
 	char hash[DIGEST_HEX_LEN + 1];
 	struct journal_enc e;
 	sqlite3_stmt *st;
-	int64_t expect = 1, seq;
+	int64_t expect = 1, seq, at, last_at = INT64_MIN;
 	const char *txt;
 	int rc;
 
@@ -570,6 +577,15 @@ journal_verify_chain(struct db *db, struct journal_sigq *q, sqlite3_stmt *cst,
 			    seq, seq - 1);
 			goto bad;
 		}
+		at = sqlite3_column_int64(st, 1);
+		if (at < last_at) {
+			/* not a break of the chain: the clock was set back */
+			if (clk->n++ == 0)
+				clk->first = seq;
+			if (last_at - at > clk->most)
+				clk->most = last_at - at;
+		}
+		last_at = at;
 		journal_encode(&e, prev, seq, sqlite3_column_int64(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
 		    (const char *)sqlite3_column_text(st, 3),
@@ -614,6 +630,7 @@ int
 journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 {
 	char prev[DIGEST_HEX_LEN + 1] = JOURNAL_ZERO, h[DIGEST_HEX_LEN + 1];
+	struct journal_clock clk = {0, 0, 0};
 	struct journal_sigq q;
 	struct checkpoint c;
 	struct error e2;
@@ -633,7 +650,8 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 	    db_prepare(db, "SELECT id, text, cms FROM checkpoints ORDER BY id");
 	if (t != NULL && journal_sigq_start(&q, t, cst) == 0)
 		threaded = 1;
-	last = journal_verify_chain(db, threaded ? &q : NULL, cst, prev, err);
+	last = journal_verify_chain(
+	    db, threaded ? &q : NULL, cst, prev, &clk, err);
 	if (threaded)
 		journal_sigq_end(&q, cst, last < 0);
 	sqlite3_finalize(cst);
@@ -643,6 +661,13 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 	}
 	fprintf(
 	    out, "chain: %" PRId64 " entries intact, head %s\n", last, prev);
+	if (clk.n > 0)
+		fprintf(out,
+		    "time: the entries' times go back %" PRId64 " time(s), "
+		    "first at entry %" PRId64 ", by at most %" PRId64 " s: "
+		    "the gateway's clock was set back (the order of the "
+		    "chain stands)\n",
+		    clk.n, clk.first, clk.most);
 	if (own != NULL)
 		fprintf(out, "checkpoints: signer checked against the "
 		             "certificate stored in the database, not "

@@ -266,4 +266,7 @@ settle
 w=$(wrong)
 [ -z "$w" ] && [ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE at < (SELECT MAX(at) FROM journal) - 3600")" -gt 0 ]
 ok $? "with the clock right again, the journals still verify (they hold entries a day apart)"
+out=$("$POSGW" journal verify "$EDGE_DB" 2>&1)
+[ $? -eq 0 ] && echo "$out" | grep -q "^time: the entries' times go back [0-9]* time(s), first at entry [0-9]*, by at most 86[0-9][0-9][0-9] s: the gateway's clock was set back"
+ok $? "journal verify tells the auditor where the clock went back, and still passes"
 done_testing
