@@ -246,12 +246,17 @@ xmlsafe_parse_file(const char *path, size_t max, int max_depth,
 	return doc;
 }
 
-/* An attribute without namespace, or NULL; the string lives as long as the node. */
+/*
+ * An attribute without namespace, or NULL (also for no node); the string
+ * lives as long as the node.
+ */
 const char *
 xmlsafe_attr(xmlNodePtr node, const char *name)
 {
 	xmlAttrPtr a;
 
+	if (node == NULL)
+		return NULL;
 	for (a = node->properties; a != NULL; a = a->next) {
 		if (a->ns == NULL && strcmp((const char *)a->name, name) == 0 &&
 		    a->children != NULL && a->children->type == XML_TEXT_NODE &&

@@ -438,7 +438,13 @@ posmap_appeal_doc(xmlNodePtr a, const struct posmap_appeal *pa, char **xml,
 		if ((v = xmlsafe_attr(src, "oktmo")) != NULL && *v != '\0')
 			posmap_prop(e, "oktmo", v);
 	}
-	posmap_coded(root, posmap_child(a, "Category"), "category");
+	if ((src = posmap_child(a, "Category")) == NULL) {
+		xmlFreeDoc(doc);
+		return err_set(err, ERR_PAYLOAD,
+		    "P:Appeal %s: no P:Category (the appeal's topic)",
+		    pa->pos_id);
+	}
+	posmap_coded(root, src, "category");
 	if ((src = posmap_child(a, "Subcategory")) != NULL)
 		posmap_coded(root, src, "subcategory");
 

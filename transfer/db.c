@@ -319,7 +319,8 @@ db_open(const char *path, int create, struct error *err)
 		err_set(err, ERR_NONE, "database %s does not exist", path);
 		goto fail;
 	}
-	if (create == 1 && access(path, F_OK) == -1 && errno == ENOENT) {
+	if (create == 1 && strcmp(path, ":memory:") != 0 &&
+	    access(path, F_OK) == -1 && errno == ENOENT) {
 		/* made here so that a failure says why (SQLite retries and
 		 * reports only "unable to open database file") */
 		int fd = open(path,

@@ -228,6 +228,20 @@ ok $? "an attachment missing past attachment_wait: reject FAILURE, file in in-re
 	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_appeals WHERE pos_id='$A4'")" = 0 ]
 ok $? "... journaled, and custody never taken"
 
+# appeal-without-category (found by fuzz-queryresult): a P:Appeal without
+# P:Category crashed the edge (a null element read), again on every
+# restart. Now it is refused FAILURE and the edge carries on.
+A5=177073575
+C5=$(new_uuid) H5=$(new_uuid)
+attach "$H5" "$C5"
+appeal "m-$C5" "$C5" $A5 "$H5" | sed '/<P:Category /d' | drop a5.xml
+edge_once
+rc=$?
+[ $rc -eq 0 ] && [ -e "$SMEV/in-rejected/a5.xml" ] &&
+	grep -q '^FAILURE: P:Appeal 177073575: no P:Category' "$SMEV/in-rejected/a5.xml.reason" &&
+	grep -l "<T:replyToClientId>$C5<" "$OUT"/*.xml | xargs grep -q '<T:code>FAILURE</T:code>'
+ok $? "regression appeal-without-category: refused FAILURE, the edge does not crash (status $rc)"
+
 # ----------------------------------------------------------------- events
 # The spec's registered event, adapted to appeal 1, made on the core.
 sed "s/177073571/$A1/" "$TESTDATA/examples/event-registered.xml" >"$WORK/e1.xml"
