@@ -59,20 +59,19 @@ digest_mem_hex(enum digest_alg alg, const void *buf, size_t len,
 	digest_final_hex(&d, hex);
 }
 
-/* Digest a whole file; returns -1 with err set if it cannot be read. */
+/*
+ * Hash what remains of the open file fd (named path in messages) into hex;
+ * its size goes to *sizep if not NULL. The caller closes fd.
+ */
 int
-digest_file_hex(enum digest_alg alg, const char *path,
+digest_fd_hex(enum digest_alg alg, int fd, const char *path,
     char hex[DIGEST_HEX_LEN + 1], uint64_t *sizep, struct error *err)
 {
 	unsigned char buf[65536];
 	struct digest d;
 	uint64_t total = 0;
 	ssize_t n;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return err_set(
-		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
 	digest_init(&d, alg);
 	while ((n = read(fd, buf, sizeof buf)) != 0) {
 		if (n == -1) {
@@ -81,17 +80,30 @@ digest_file_hex(enum digest_alg alg, const char *path,
 			err_set(err, ERR_NONE, "cannot read %s: %s", path,
 			    strerror(errno));
 			digest_final_hex(&d, hex);
-			close(fd);
 			return -1;
 		}
 		digest_update(&d, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
-	close(fd);
 	digest_final_hex(&d, hex);
 	if (sizep != NULL)
 		*sizep = total;
 	return 0;
+}
+
+/* Hash the file at path into hex; its size goes to *sizep if not NULL. */
+int
+digest_file_hex(enum digest_alg alg, const char *path,
+    char hex[DIGEST_HEX_LEN + 1], uint64_t *sizep, struct error *err)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_set(
+		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
+	rc = digest_fd_hex(alg, fd, path, hex, sizep, err);
+	close(fd);
+	return rc;
 }
 
 /* The name used in manifests. */

@@ -26,6 +26,8 @@ void digest_update(struct digest *, const void *, size_t);
 void digest_final_hex(struct digest *, char hex[DIGEST_HEX_LEN + 1]);
 void digest_mem_hex(
     enum digest_alg, const void *, size_t, char hex[DIGEST_HEX_LEN + 1]);
+int digest_fd_hex(enum digest_alg, int, const char *, char[DIGEST_HEX_LEN + 1],
+    uint64_t *, struct error *);
 int digest_file_hex(enum digest_alg, const char *, char hex[DIGEST_HEX_LEN + 1],
     uint64_t *, struct error *);
 const char *digest_alg_name(enum digest_alg);

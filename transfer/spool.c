@@ -34,10 +34,7 @@ static int
 xfer_store_hash(
     const char *path, int sync, char *hex, uint64_t *size, struct error *err)
 {
-	unsigned char buf[1 << 16];
-	struct digest d;
 	struct stat sb;
-	ssize_t n;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
@@ -47,16 +44,13 @@ xfer_store_hash(
 		close(fd);
 		return err_set(err, ERR_NONE, "%s is not a regular file", path);
 	}
-	*size = 0;
-	digest_init(&d, DIGEST_STREEBOG256);
-	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		digest_update(&d, buf, (size_t)n);
-		*size += (uint64_t)n;
+	if (digest_fd_hex(DIGEST_STREEBOG256, fd, path, hex, size, err) == -1) {
+		close(fd);
+		return -1;
 	}
-	digest_final_hex(&d, hex);
-	if (n != 0 || (sync && fsync(fd) == -1)) {
-		err_set(
-		    err, ERR_NONE, "cannot read %s: %s", path, strerror(errno));
+	if (sync && fsync(fd) == -1) {
+		err_set(err, ERR_NONE, "cannot fsync %s: %s", path,
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
