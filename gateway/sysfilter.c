@@ -233,22 +233,25 @@ sysfilter_mode_name(enum sysfilter_mode mode)
 	                               : "no";
 }
 
-/* Allow the calls named in list (those this architecture has). */
+/*
+ * Allow the calls named in list that this architecture has (libseccomp
+ * names the others with negative numbers); counts them in *added.
+ */
 static int
-sysfilter_add(
-    scmp_filter_ctx ctx, const char *const *list, size_t n, struct error *err)
+sysfilter_add(scmp_filter_ctx ctx, const char *const *list, size_t n,
+    size_t *added, struct error *err)
 {
 	size_t i;
 	int nr, r;
 
 	for (i = 0; i < n; i++) {
-		if ((nr = seccomp_syscall_resolve_name(list[i])) ==
-		    __NR_SCMP_ERROR)
+		if ((nr = seccomp_syscall_resolve_name(list[i])) < 0)
 			continue;
 		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0)
 			return err_set(err, ERR_NONE,
 			    "seccomp: cannot allow %s: %s", list[i],
 			    strerror(-r));
+		(*added)++;
 	}
 	return 0;
 }
@@ -263,6 +266,7 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 {
 	struct sigaction sa;
 	scmp_filter_ctx ctx;
+	size_t added = 0;
 	int i, r;
 
 	if (mode == SYSFILTER_OFF) {
@@ -279,12 +283,12 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 	if (ctx == NULL)
 		return err_set(err, ERR_NONE, "seccomp: cannot make a filter");
 	r = sysfilter_add(ctx, sysfilter_allow,
-	    sizeof sysfilter_allow / sizeof sysfilter_allow[0], err);
+	    sizeof sysfilter_allow / sizeof sysfilter_allow[0], &added, err);
 #ifdef SYSFILTER_SANITIZER
 	if (r == 0)
 		r = sysfilter_add(ctx, sysfilter_sanitizer,
 		    sizeof sysfilter_sanitizer / sizeof sysfilter_sanitizer[0],
-		    err);
+		    &added, err);
 #else
 	/* raise() and abort(): a signal to this process only */
 	if (r == 0 &&
@@ -292,6 +296,7 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 	         SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) < 0)
 		r = err_set(err, ERR_NONE, "seccomp: cannot allow tgkill: %s",
 		    strerror(-i));
+	added++;
 #endif
 	if (r == 0) {
 		memset(&sa, 0, sizeof sa);
@@ -307,8 +312,7 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 		    "seccomp: cannot load the filter: %s", strerror(-i));
 	seccomp_release(ctx);
 	if (r == 0)
-		log_info("seccomp: %zu system calls allowed, others %s",
-		    sizeof sysfilter_allow / sizeof sysfilter_allow[0],
+		log_info("seccomp: %zu system calls allowed, others %s", added,
 		    mode == SYSFILTER_LOG ? "logged by the kernel"
 		                          : "stop the daemon");
 	return r;
