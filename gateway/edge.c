@@ -1817,20 +1817,23 @@ edge_in_file(struct edge *e, const char *name, int *did)
 	m.message_id = sm.message_id;
 	m.type = sm.type;
 	m.client_id = sm.client_id;
-	memset(&sm, 0, sizeof sm);
-	if (strcmp(m.type, "RequestMessageType") == 0)
+	switch (sm.kind) {
+	case SMEV_REQUEST:
 		rc = edge_request(e, &m, did);
-	else if (strcmp(m.type, "ResponseMessageType") == 0)
+		break;
+	case SMEV_RESPONSE:
 		rc = edge_response(e, &m, did);
-	else if (strcmp(m.type, "StatusMessage") == 0)
-		rc = edge_transport(e, &m, 0, did);
-	else if (strcmp(m.type, "ErrorMessage") == 0)
-		rc = edge_transport(e, &m, 1, did);
-	else {
+		break;
+	case SMEV_STATUS:
+	case SMEV_ERROR:
+		rc = edge_transport(e, &m, sm.kind == SMEV_ERROR, did);
+		break;
+	default:
 		snprintf(
 		    text, sizeof text, "unknown Message type %.100s", m.type);
 		rc = edge_reject(
 		    e, &m, "FAILURE", 1, "smev.rejected", NULL, text, did);
+		break;
 	}
 out:
 	if (m.doc != NULL)
