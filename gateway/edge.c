@@ -14,15 +14,20 @@
  * then the file is renamed into place. At start, leftover temporaries whose
  * clientId the database knows are renamed into place and the others are
  * removed, so a committed request is always published and an uncommitted
- * one never is. An in/ file is removed only after its transaction commits;
- * a crash in between makes it handled again, which the dedupe tables turn
- * into a repeated acknowledgement at worst.
+ * one never is. An in/ file is removed only after its transaction commits,
+ * which records the file (name, size, time) in edge_in_handled: a file a
+ * crash left behind is then finished as decided (removed, or moved to
+ * in-rejected/) without a second answer or journal entry. A copy of a
+ * message (its MessageId handled before) and a request whose clientId was
+ * answered before are journaled and never answered again: ПОС gets exactly
+ * one answer per request.
  *
  * Tables (in the transfer engine's database, meta key edge_schema):
  *   edge_appeals    appeals taken: incoming ids, custody time, closed once
  *                   ПОС accepted the answer, decline or forward (view
  *                   edge_unanswered)
  *   edge_smev_in    every adapter message handled, by MessageId (dedupe)
+ *   edge_in_handled in/ files handled, until their removal is surely done
  *   edge_waiting    appeals whose attachments are not complete yet
  *   edge_events     the core's events and their delivery state (view
  *                   edge_events_pending says why each unfinished one waits)
@@ -62,9 +67,11 @@
 #define EDGE_SETTLE 2          /* s an unparsable in/ file may be in writing */
 #define EDGE_MAX_SIG (1 << 20) /* largest detached signature we send */
 #define EDGE_FAILED_CODE "POSGW_EDGE" /* outcome code: the edge cannot send */
+#define EDGE_HANDLED_KEEP (7 * 86400) /* s a handled in/ file is remembered */
 
-/* The edge's tables; a new version adds a step, never edits this one. */
-static const char edge_schema_sql[] =
+/* The edge's tables; a new version adds a step, never edits an old one. */
+static const char *const edge_schema_steps[] = {
+    /* 0 -> 1 */
     "CREATE TABLE IF NOT EXISTS edge_appeals ("
     " pos_id TEXT PRIMARY KEY,"
     " message_id TEXT NOT NULL,"
@@ -146,7 +153,25 @@ static const char edge_schema_sql[] =
     "  WHEN e.next_try > CAST(strftime('%s', 'now') AS INTEGER)"
     "   THEN 'retry later'"
     "  ELSE 'due' END AS why"
-    " FROM edge_events e WHERE e.final = 0;";
+    " FROM edge_events e WHERE e.final = 0;",
+    /* 1 -> 2: in/ files handled but maybe not removed yet (a kill between
+     * the commit and the removal): finished on sight, never answered
+     * again; and the lookup of answers by the request they answer */
+    "CREATE TABLE edge_in_handled ("
+    " name TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " mtime INTEGER NOT NULL,"
+    " message_id TEXT,"
+    " code TEXT,"
+    " reason TEXT,"
+    " at INTEGER NOT NULL,"
+    " PRIMARY KEY (name, size, mtime));"
+    "CREATE INDEX edge_in_handled_at ON edge_in_handled(at);"
+    "CREATE INDEX edge_requests_reply ON edge_requests(reply_to)"
+    " WHERE reply_to IS NOT NULL;"};
+_Static_assert(sizeof edge_schema_steps / sizeof edge_schema_steps[0] ==
+                   EDGE_SCHEMA_VERSION,
+    "one step per edge schema version");
 
 struct edge {
 	struct xfer *x;
@@ -167,6 +192,7 @@ struct edge {
 	struct fs_syncset answers; /* batch: answers written, not yet synced */
 	struct edge_defer *defer;  /* what to do once the batch commits */
 	size_t ndefer;
+	time_t pruned; /* when edge_in_handled was last pruned */
 };
 
 /* A file-system step postponed until its batch transaction commits. */
@@ -191,6 +217,7 @@ struct edge_msg {
 	xmlNodePtr message;
 	char *message_id;
 	char *type;      /* local part of Message/@xsi:type */
+	enum smev_type kind;
 	char *client_id; /* a request's own clientId: whom to answer */
 };
 
@@ -447,13 +474,38 @@ edge_recover(struct edge *e)
 	closedir(d);
 }
 
-/* Record an adapter message as handled (inside the transaction). */
+/* A file's modification time in nanoseconds (with name and size, its identity). */
+static int64_t
+edge_mtime_ns(const struct stat *sb)
+{
+	return (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+}
+
+/*
+ * Record an adapter message as handled (inside the transaction): by its
+ * MessageId for dedupe, and the in/ file itself so that a kill before the
+ * file is removed finishes it on restart without a second answer. A code
+ * means the file goes to in-rejected/ with that code and reason.
+ */
 static int
 edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
-    const char *corr, const char *pos, struct error *err)
+    const char *corr, const char *pos, const char *code, const char *reason,
+    struct error *err)
 {
 	sqlite3_stmt *st;
 
+	st = db_prepare(e->db,
+	    "INSERT OR REPLACE INTO edge_in_handled (name, size, mtime,"
+	    " message_id, code, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)m->sb.st_size);
+	sqlite3_bind_int64(st, 3, edge_mtime_ns(&m->sb));
+	sqlite3_bind_text(st, 4, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
 	if (m->message_id == NULL)
 		return 0;
 	st = db_prepare(e->db,
@@ -469,14 +521,6 @@ edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
 	sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
 	sqlite3_bind_text(st, 7, outcome, -1, SQLITE_STATIC);
 	return db_step_done(e->db, st, err);
-}
-
-/* True if an adapter message with this MessageId was handled before. */
-static int
-edge_seen_before(struct edge *e, const char *message_id)
-{
-	return db_exists(e->db,
-	    "SELECT 1 FROM edge_smev_in WHERE message_id = ?", message_id);
 }
 
 /* Record a ClientMessage we wrote (inside the transaction). */
@@ -644,12 +688,8 @@ edge_in_move(struct edge *e, const char *path, const char *name,
 		if (access(dst, F_OK) == -1)
 			break;
 	}
-	if (rename(path, dst) == -1) {
-		log_warn("cannot move %s to %s; it will be ignored until "
-		         "restart, move it by hand",
-		    path, dst);
-		edge_stuck(e, name);
-	}
+	/* the reason first: a kill between the two leaves no file without
+	 * its reason (the file is moved on restart, edge_leftover) */
 	edge_now(t, sizeof t);
 	n = xasprintf(&reason, "%s: %s\nfile: %s\nMessageId: %s\nat: %s\n",
 	    code, text, name, message_id ? message_id : "(none)", t);
@@ -657,7 +697,15 @@ edge_in_move(struct edge *e, const char *path, const char *name,
 	if (fs_write_file(
 	        e->rejected, rname, reason, (size_t)n, 0640, 1, &err) == -1)
 		log_warnx("%s", err.text);
-	if (fs_fsync_dir(e->in, &err) == -1)
+	if (rename(path, dst) == -1) {
+		log_warn("cannot move %s to %s; it will be ignored until "
+		         "restart, move it by hand",
+		    path, dst);
+		edge_stuck(e, name);
+	}
+	err_clear(&err);
+	if (fs_fsync_dir(e->rejected, &err) == -1 ||
+	    fs_fsync_dir(e->in, &err) == -1)
 		log_warnx("%s", err.text);
 	free(rname);
 	free(reason);
@@ -691,7 +739,8 @@ edge_reject(struct edge *e, struct edge_msg *m, const char *code, int answer,
 		goto fail;
 	if ((answer && edge_request_row(e, cid, "reject", pos, 0, m->client_id,
 	                   code, text, 1, &err) == -1) ||
-	    edge_seen(e, m, "rejected", m->client_id, pos, &err) == -1 ||
+	    edge_seen(e, m, "rejected", m->client_id, pos, code, text,
+	        &err) == -1 ||
 	    edge_unwait(e, m, &err) == -1 ||
 	    edge_journal(e, kind, pos, &err,
 	        "%s: %s (file %s, MessageId %s%s%s)", code, text, m->name,
@@ -731,7 +780,7 @@ edge_drop(struct edge *e, struct edge_msg *m, const char *kind, const char *pos,
 	va_end(ap);
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if (edge_seen(e, m, kind, NULL, pos, &err) == -1 ||
+	if (edge_seen(e, m, kind, NULL, pos, NULL, NULL, &err) == -1 ||
 	    edge_journal(e, kind, pos, &err, "%s (file %s, MessageId %s)",
 	        detail, m->name, m->message_id) == -1) {
 		db_rollback(e->db);
@@ -771,7 +820,8 @@ edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
 		goto fail;
 	if (edge_request_row(e, cid, "received", pos, 0, m->client_id, NULL,
 	        version, 1, &err) == -1 ||
-	    edge_seen(e, m, "acknowledged", m->client_id, pos, &err) == -1 ||
+	    edge_seen(e, m, "acknowledged", m->client_id, pos, NULL,
+	        NULL, &err) == -1 ||
 	    edge_unwait(e, m, &err) == -1 ||
 	    edge_journal(e, kind, pos, &err,
 	        "%s; acknowledged again with P:Received clientId %s (file %s, "
@@ -1061,7 +1111,8 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	if (db_step_done(e->db, st, &err) == -1 ||
 	    edge_request_row(e, cid, "received", pa.pos_id, 0, m->client_id,
 	        NULL, NULL, 1, &err) == -1 ||
-	    edge_seen(e, m, "accepted", m->client_id, pa.pos_id, &err) == -1 ||
+	    edge_seen(e, m, "accepted", m->client_id, pa.pos_id, NULL,
+	        NULL, &err) == -1 ||
 	    edge_unwait(e, m, &err) == -1 ||
 	    edge_journal(e, "appeal.received", pa.pos_id, &err,
 	        "MessageId %s, clientId %s, %zu attachment(s), document "
@@ -1148,7 +1199,8 @@ edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
 	}
 	if (edge_request_row(e, cid, "received", pos, 0, m->client_id, NULL,
 	        version, 1, &err) == -1 ||
-	    edge_seen(e, m, "accepted", m->client_id, pos, &err) == -1 ||
+	    edge_seen(e, m, "accepted", m->client_id, pos, NULL, NULL,
+	        &err) == -1 ||
 	    edge_journal(e, jkind, pos, &err,
 	        "%s (MessageId %s, clientId %s); P:Received clientId %s",
 	        detail, m->message_id, m->client_id, cid) == -1) {
@@ -1181,12 +1233,8 @@ edge_feedback(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	if (posmap_feedback_doc(content, now, pos, &xml, &len, &err) == -1)
 		return edge_reject(
 		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
-	if (edge_seen_before(e, m->message_id))
-		rc = edge_ack(e, m, pos, NULL, "smev.acknowledged",
-		    "a copy of a feedback already queued", did);
-	else
-		rc = edge_take_doc(e, m, "outcome", pos, NULL, NULL, xml, len,
-		    "outcome.queued", "citizen feedback", did);
+	rc = edge_take_doc(e, m, "outcome", pos, NULL, NULL, xml, len,
+	    "outcome.queued", "citizen feedback", did);
 	free(xml);
 	return rc;
 }
@@ -1373,7 +1421,7 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	}
 	if (strcmp(state, "accepted") == 0 || strcmp(state, "refused") == 0 ||
 	    strcmp(state, "failed") == 0) {
-		if (edge_seen(e, m, "late", cid, pos, &err) == -1 ||
+		if (edge_seen(e, m, "late", cid, pos, NULL, NULL, &err) == -1 ||
 		    edge_journal(e, "smev.late", pos, &err,
 		        "%s on n=%" PRId64 " (clientId %s), which is already "
 		        "%s: kept %s (MessageId %s)",
@@ -1430,8 +1478,8 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	                    reason ? reason : "", cid, m->message_id)) == -1 ||
 	    edge_outcome(e, pos, n, !accepted, accepted ? status : code, reason,
 	        &err) == -1 ||
-	    edge_seen(
-	        e, m, accepted ? "accepted" : "refused", cid, pos, &err) == -1)
+	    edge_seen(e, m, accepted ? "accepted" : "refused", cid, pos,
+	        NULL, NULL, &err) == -1)
 		goto rollback;
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
@@ -1555,7 +1603,7 @@ edge_failure(struct edge *e, struct edge_msg *m, const char *cid,
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
 	if (edge_fail_request(e, cid, why, &err) == -1 ||
-	    edge_seen(e, m, "failure", cid, NULL, &err) == -1) {
+	    edge_seen(e, m, "failure", cid, NULL, NULL, NULL, &err) == -1) {
 		db_rollback(e->db);
 		goto fail;
 	}
@@ -1590,7 +1638,7 @@ edge_status(struct edge *e, struct edge_msg *m, const char *cid,
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
 	if (db_step_done(e->db, st, &err) == -1 ||
-	    edge_seen(e, m, "status", cid, NULL, &err) == -1)
+	    edge_seen(e, m, "status", cid, NULL, NULL, NULL, &err) == -1)
 		goto rollback;
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
@@ -1626,14 +1674,6 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 	content = a.content;
 	rj = a.rejects;
 	status = a.status;
-	if (edge_seen_before(e, m->message_id)) {
-		r = edge_drop(e, m, "smev.duplicate", NULL, did,
-		    "a copy of a message already handled (replyToClientId "
-		    "%s)",
-		    reply);
-		free(reply);
-		return r;
-	}
 	edge_request_kind(e, reply, kind, sizeof kind);
 	if (kind[0] == '\0') {
 		r = edge_drop(e, m, "smev.unknown", NULL, did,
@@ -1717,14 +1757,6 @@ edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
 		    error ? "ErrorMessage without originalClientId"
 		          : "StatusMessage without originalClientId",
 		    did);
-	if (edge_seen_before(e, m->message_id)) {
-		r = edge_drop(e, m, "smev.duplicate", NULL, did,
-		    "a copy of a message already handled (originalClientId "
-		    "%s)",
-		    orig);
-		free(orig);
-		return r;
-	}
 	edge_request_kind(e, orig, kind, sizeof kind);
 	if (kind[0] == '\0') {
 		r = edge_drop(e, m, "smev.unknown", NULL, did,
@@ -1746,6 +1778,135 @@ edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
 	free(why);
 	free(orig);
 	return r;
+}
+
+/* A nullable text column as a new string. */
+static char *
+edge_col(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL
+	           ? NULL
+	           : xstrdup((const char *)sqlite3_column_text(st, i));
+}
+
+/*
+ * Remove the attachment directories named by an in/ file handled before,
+ * if it can still be read as a request (best effort: they only take room).
+ */
+static void
+edge_leftover_attachments(struct edge *e, struct edge_msg *m)
+{
+	struct error err = {0};
+	struct smev_msg sm;
+	struct edge_msg t;
+	xmlDocPtr doc;
+
+	doc = xmlsafe_parse_file(
+	    m->path, e->max_xml, e->max_depth, ERR_PAYLOAD, &err);
+	if (doc == NULL)
+		return;
+	if (smev_read(doc, &sm, err.text, sizeof err.text) == 0 &&
+	    sm.kind == SMEV_REQUEST) {
+		memset(&t, 0, sizeof t);
+		t.message = sm.message;
+		t.client_id = sm.client_id;
+		edge_attachments_remove(e, &t);
+	}
+	smev_free(&sm);
+	xmlFreeDoc(doc);
+}
+
+/*
+ * An in/ file this edge handled and committed before but had not removed
+ * yet when it was stopped (same name, size and time): finish it as then,
+ * removed or moved to in-rejected/ with the reason given then, and neither
+ * answer nor journal it again. Returns 1 if it was such a file.
+ */
+static int
+edge_leftover(struct edge *e, struct edge_msg *m, int *did)
+{
+	sqlite3_stmt *st;
+	char *code = NULL, *reason = NULL;
+	int found = 0;
+
+	st = db_prepare(e->db,
+	    "SELECT code, reason, message_id FROM edge_in_handled WHERE"
+	    " name = ? AND size = ? AND mtime = ?");
+	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)m->sb.st_size);
+	sqlite3_bind_int64(st, 3, edge_mtime_ns(&m->sb));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		code = edge_col(st, 0);
+		reason = edge_col(st, 1);
+		free(m->message_id);
+		m->message_id = edge_col(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (!found)
+		return 0;
+	edge_leftover_attachments(e, m);
+	if (code != NULL)
+		edge_in_quarantine(e, m, code, reason != NULL ? reason : "");
+	else
+		edge_in_done(e, m);
+	log_info("%s/%s (MessageId %s) was handled before the edge stopped; "
+	         "%s now, not answered again",
+	    e->in, m->name, m->message_id ? m->message_id : "none",
+	    code != NULL ? "moved to in-rejected/" : "removed");
+	free(code);
+	free(reason);
+	(*did)++;
+	return 1;
+}
+
+/*
+ * A message this edge handled before from another file (the adapter
+ * delivered it twice), or a request whose clientId was answered before
+ * under another MessageId: journaled and removed, never answered again,
+ * because ПОС gets one answer per request. Returns 1 if so, with the
+ * result in *rc, else 0.
+ */
+static int
+edge_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc)
+{
+	sqlite3_stmt *st;
+	char *file = NULL, *outcome = NULL, *answer = NULL;
+
+	st = db_prepare(e->db, "SELECT file, outcome FROM edge_smev_in WHERE"
+	                       " message_id = ?");
+	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		file = edge_col(st, 0);
+		outcome = edge_col(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (file != NULL) {
+		*rc = edge_drop(e, m, "smev.duplicate", NULL, did,
+		    "a copy of MessageId %s, handled before from %.200s (%s); "
+		    "not answered again",
+		    m->message_id, file, outcome != NULL ? outcome : "?");
+		free(file);
+		free(outcome);
+		return 1;
+	}
+	if (m->client_id == NULL || m->kind != SMEV_REQUEST)
+		return 0;
+	st = db_prepare(e->db,
+	    "SELECT client_id FROM edge_requests WHERE reply_to = ? AND"
+	    " kind IN ('received', 'reject') ORDER BY sent_at LIMIT 1");
+	sqlite3_bind_text(st, 1, m->client_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		answer = edge_col(st, 0);
+	sqlite3_finalize(st);
+	if (answer == NULL)
+		return 0;
+	*rc = edge_drop(e, m, "smev.duplicate", NULL, did,
+	    "request clientId %.100s was answered before (by clientId %s); "
+	    "not answered again",
+	    m->client_id, answer);
+	free(answer);
+	return 1;
 }
 
 /* The clientId smev_salvage finds in the first 64 KiB of a broken file. */
@@ -1783,6 +1944,8 @@ edge_in_file(struct edge *e, const char *name, int *did)
 		edge_stuck(e, name);
 		goto out;
 	}
+	if (edge_leftover(e, &m, did))
+		goto out;
 	m.doc = xmlsafe_parse_file(
 	    m.path, e->max_xml, e->max_depth, ERR_PAYLOAD, &err);
 	if (m.doc == NULL) {
@@ -1817,6 +1980,9 @@ edge_in_file(struct edge *e, const char *name, int *did)
 	m.message_id = sm.message_id;
 	m.type = sm.type;
 	m.client_id = sm.client_id;
+	m.kind = sm.kind;
+	if (edge_duplicate(e, &m, did, &rc))
+		goto out;
 	switch (sm.kind) {
 	case SMEV_REQUEST:
 		rc = edge_request(e, &m, did);
@@ -2649,11 +2815,11 @@ edge_resend_responses(struct edge *e, int *did)
 	return rc;
 }
 
-/* Create or check the edge's tables (meta key edge_schema). */
+/* Create or bring up to date the edge's tables (meta key edge_schema). */
 static int
 edge_migrate(struct db *db, struct error *err)
 {
-	char *v = db_meta_get(db, EDGE_SCHEMA_KEY), num[16];
+	char *v = db_meta_get(db, EDGE_SCHEMA_KEY), num[24];
 	long have = v != NULL ? strtol(v, NULL, 10) : 0;
 
 	free(v);
@@ -2662,17 +2828,19 @@ edge_migrate(struct db *db, struct error *err)
 		    "database %s has edge tables of version %ld, newer than "
 		    "this posgw-edge (%d); upgrade posgw-edge",
 		    db->path, have, EDGE_SCHEMA_VERSION);
-	if (have == EDGE_SCHEMA_VERSION)
-		return 0;
-	snprintf(num, sizeof num, "%d", EDGE_SCHEMA_VERSION);
-	if (db_begin(db, err) == -1)
-		return -1;
-	if (db_exec(db, edge_schema_sql, err) == -1 ||
-	    db_meta_set(db, EDGE_SCHEMA_KEY, num, err) == -1) {
-		db_rollback(db);
-		return -1;
+	for (; have < EDGE_SCHEMA_VERSION; have++) {
+		snprintf(num, sizeof num, "%ld", have + 1);
+		if (db_begin(db, err) == -1)
+			return -1;
+		if (db_exec(db, edge_schema_steps[have], err) == -1 ||
+		    db_meta_set(db, EDGE_SCHEMA_KEY, num, err) == -1) {
+			db_rollback(db);
+			return -1;
+		}
+		if (db_commit(db, err) == -1)
+			return -1;
 	}
-	return db_commit(db, err);
+	return 0;
 }
 
 /* Make a directory of the channel if it is missing, warning on failure. */
@@ -2731,6 +2899,34 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 	return e;
 }
 
+/*
+ * Forget in/ files handled more than EDGE_HANDLED_KEEP ago (their removal
+ * was long done); once an hour. MessageIds stay in edge_smev_in for ever.
+ */
+static void
+edge_prune(struct edge *e)
+{
+	struct error err = {0};
+	sqlite3_stmt *st;
+	time_t now = time(NULL);
+
+	if (now - e->pruned < 3600 && now >= e->pruned)
+		return;
+	e->pruned = now;
+	if (db_begin(e->db, &err) == -1)
+		goto fail;
+	st = db_prepare(e->db, "DELETE FROM edge_in_handled WHERE at < ?");
+	sqlite3_bind_int64(st, 1, (int64_t)now - EDGE_HANDLED_KEEP);
+	if (db_step_done(e->db, st, &err) == -1) {
+		db_rollback(e->db);
+		goto fail;
+	}
+	if (db_commit(e->db, &err) == 0)
+		return;
+fail:
+	log_warnx("pruning the edge's list of handled in/ files: %s", err.text);
+}
+
 /* One round: events from the core, in/, out/error/, resends, sends. */
 int
 edge_step(struct xfer *x, void *arg, int *did)
@@ -2742,6 +2938,7 @@ edge_step(struct xfer *x, void *arg, int *did)
 		did = &dummy;
 	if (e->recover)
 		edge_recover(e);
+	edge_prune(e);
 	if (edge_take_events(e, did) == -1)
 		rc = -1;
 	if (edge_scan_in(e, did) == -1)

@@ -153,6 +153,7 @@ A1=177073571
 C1=$(new_uuid) H1=$(new_uuid)
 attach "$H1" "$C1"
 appeal "m-$C1" "$C1" $A1 "$H1" | drop a1.xml
+cp -p "$IN/a1.xml" "$WORK/a1.kept"
 edge_once
 ok $? "posgw-edge runs a round with an appeal in in/"
 [ "$(acks "$C1")" -eq 1 ] &&
@@ -177,22 +178,50 @@ digest=$(q "$CORE_DB" "SELECT f.digest FROM files f JOIN documents d ON d.id = f
 [ "$(cat "$WORK/core-state/files/$digest" 2>/dev/null)" = JPEG ]
 ok $? "its attachment is in the core's file store"
 
-# The same message twice (two copies in one round): acknowledged twice,
-# queued once.
+# edge-answers-twice-after-kill: an in/ file handled and committed, but
+# still there because the edge was killed before removing it (restored
+# here with its name, size and time): finished without a second answer
+# or journal entry.
+cp -p "$WORK/a1.kept" "$IN/a1.xml"
+edge_once
+[ ! -e "$IN/a1.xml" ] && [ "$(acks "$C1")" -eq 1 ] &&
+	[ "$(journal appeal.received $A1)" = 1 ] && [ "$(journal appeal.acknowledged $A1)" = 1 ] &&
+	[ "$(journal smev.duplicate)" = 0 ] &&
+	grep -q "a1.xml (MessageId m-$C1) was handled before the edge stopped; removed now" "$WORK/edge.log"
+ok $? "regression edge-answers-twice-after-kill: an in/ file left by a kill after the commit is removed, not answered or journaled again"
+
+# The same message twice (two copies in one round): one answer, queued
+# once; the copy is journaled as a duplicate (ПОС gets one answer per
+# request).
 A2=177073572
 C2=$(new_uuid) H2=$(new_uuid)
 attach "$H2" "$C2"
 appeal "m-$C2" "$C2" $A2 "$H2" | drop a2.xml
 appeal "m-$C2" "$C2" $A2 "$H2" | drop a2-copy.xml
 edge_once
-[ "$(acks "$C2")" -eq 2 ] && [ -z "$(ls "$IN")" ]
-ok $? "two copies of one message are both acknowledged"
+[ "$(acks "$C2")" -eq 1 ] && [ -z "$(ls "$IN")" ]
+ok $? "two copies of one message: the request is answered once"
 [ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='appeal' AND pos_id='$A2'")" = 1 ] &&
-	[ "$(journal appeal.received $A2)" = 1 ] && [ "$(journal appeal.acknowledged $A2)" = 2 ]
-ok $? "... but the appeal is queued once"
+	[ "$(journal appeal.received $A2)" = 1 ] && [ "$(journal appeal.acknowledged $A2)" = 1 ] &&
+	[ "$(journal smev.duplicate)" = 1 ]
+ok $? "... the appeal is queued once and the copy journaled as a duplicate"
 core_once
 [ "$(core_docs appeal $A2)" = 1 ]
 ok $? "... and the core gets it once"
+# The same request (clientId) again under a new MessageId: not answered.
+appeal "m2-$C2" "$C2" $A2 "$H2" | drop a2-again.xml
+edge_once
+[ "$(acks "$C2")" -eq 1 ] && [ ! -e "$IN/a2-again.xml" ] && [ "$(journal smev.duplicate)" = 2 ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='smev.duplicate' ORDER BY seq DESC LIMIT 1" | grep -q "request clientId $C2 was answered before"
+ok $? "a request answered before, sent again under a new MessageId, is journaled and not answered again"
+# ПОС asking again about an appeal already taken (a new request): answered.
+C2b=$(new_uuid)
+attach "$H2" "$C2b"
+appeal "m-$C2b" "$C2b" $A2 "$H2" | drop a2-new.xml
+edge_once
+[ "$(acks "$C2b")" -eq 1 ] && [ "$(journal appeal.acknowledged $A2)" = 2 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='appeal' AND pos_id='$A2'")" = 1 ]
+ok $? "a new request for an appeal already taken is acknowledged, the appeal not queued again"
 
 # An attachment that arrives after the message: nothing is lost.
 A3=177073573
@@ -227,6 +256,13 @@ ok $? "an attachment missing past attachment_wait: reject FAILURE, file in in-re
 [ "$(journal appeal.rejected $A4)" = 1 ] &&
 	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_appeals WHERE pos_id='$A4'")" = 0 ]
 ok $? "... journaled, and custody never taken"
+# The refused file left in in/ by a kill after the commit: moved to
+# in-rejected/ with its reason, not refused to ПОС again.
+cp -p "$SMEV/in-rejected/a4.xml" "$IN/a4.xml"
+edge_once
+[ ! -e "$IN/a4.xml" ] && grep -q '^FAILURE: appeal 177073574: attachment' "$SMEV/in-rejected/a4.xml.1.reason" &&
+	[ "$(grep -l "<T:replyToClientId>$C4<" "$OUT"/*.xml | wc -l)" = 1 ] && [ "$(journal appeal.rejected $A4)" = 1 ]
+ok $? "regression edge-answers-twice-after-kill: a refused in/ file left by a kill goes to in-rejected/ with its reason, not refused again"
 
 # appeal-without-category (found by fuzz-queryresult): a P:Appeal without
 # P:Category crashed the edge (a null element read), again on every
@@ -401,13 +437,13 @@ edge_once
 fb m-fb | drop f2.xml
 edge_once
 core_once
-[ "$(acks "$FB")" -eq 2 ] &&
+[ "$(acks "$FB")" -eq 1 ] &&
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='outcome' AND pos_id='$A1' AND n IS NULL AND instr(body, '<feedback rating=\"5\" re-appeal=\"false\">Спасибо, яму заделали.</feedback>') > 0")" = 1 ]
-ok $? "feedback becomes one outcome for the core, a repeated message is acknowledged only"
-CL=$(new_uuid)
+ok $? "feedback becomes one outcome for the core; a copy of the message is not answered again"
+CL=$(new_uuid) CL2=$(new_uuid)
 cls() {
 	query "$1" RequestMessageType "
-    <T:RequestMetadata><T:clientId>$CL</T:clientId></T:RequestMetadata>
+    <T:RequestMetadata><T:clientId>$2</T:clientId></T:RequestMetadata>
     <T:RequestContent><T:content><T:MessagePrimaryContent>
       <P:Classifier version=\"2026.11\">
         <P:Category code=\"21\" name=\"Дороги\"><P:Subcategory code=\"2104\" name=\"Ямы\"/></P:Category>
@@ -415,12 +451,13 @@ cls() {
       </P:Classifier>
     </T:MessagePrimaryContent></T:content></T:RequestContent>"
 }
-cls m-cl1 | drop k1.xml
+cls m-cl1 "$CL" | drop k1.xml
 edge_once
-cls m-cl2 | drop k2.xml
+cls m-cl2 "$CL2" | drop k2.xml
 edge_once
 [ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='classifier'")" = 1 ] &&
-	[ "$(q "$EDGE_DB" "SELECT version FROM edge_classifier")" = 2026.11 ] && [ "$(acks "$CL")" -eq 2 ]
+	[ "$(q "$EDGE_DB" "SELECT version FROM edge_classifier")" = 2026.11 ] &&
+	[ "$(acks "$CL")" -eq 1 ] && [ "$(acks "$CL2")" -eq 1 ]
 ok $? "a classifier is queued once; an unchanged one is acknowledged only"
 
 # ------------------------------------------------------- hostile and unknown
@@ -456,9 +493,14 @@ echo junk >"$OUT/.$stray.xml"
 edge_once
 [ -f "$OUT/$R1.xml" ] && [ ! -e "$OUT/.$R1.xml" ] && [ ! -e "$OUT/.$stray.xml" ]
 ok $? "unfinished out/ temporaries: a recorded request is published, a stray one removed"
-[ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 1 ] &&
+[ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 2 ] &&
 	"$POSGW" journal verify "$EDGE_DB" --trust "$KEYS/edge-01.crt" >/dev/null 2>&1
 ok $? "edge tables are versioned and the journal chain verifies"
+q "$EDGE_DB" "DROP TABLE edge_in_handled; DROP INDEX edge_requests_reply; UPDATE meta SET value = '1' WHERE key = 'edge_schema'"
+edge_once
+[ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 2 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('edge_in_handled', 'edge_requests_reply')")" = 2 ]
+ok $? "an edge database of version 1 is brought to version 2 at start"
 if grep -q 'ERROR\|runtime error\|AddressSanitizer' "$WORK/edge.log"; then
 	diag "$(grep 'ERROR\|runtime error' "$WORK/edge.log" | head -5)"
 	false
