@@ -216,7 +216,7 @@ struct edge_msg {
 	xmlDocPtr doc;
 	xmlNodePtr message;
 	char *message_id;
-	char *type;      /* local part of Message/@xsi:type */
+	char *type; /* local part of Message/@xsi:type */
 	enum smev_type kind;
 	char *client_id; /* a request's own clientId: whom to answer */
 };
@@ -739,8 +739,8 @@ edge_reject(struct edge *e, struct edge_msg *m, const char *code, int answer,
 		goto fail;
 	if ((answer && edge_request_row(e, cid, "reject", pos, 0, m->client_id,
 	                   code, text, 1, &err) == -1) ||
-	    edge_seen(e, m, "rejected", m->client_id, pos, code, text,
-	        &err) == -1 ||
+	    edge_seen(e, m, "rejected", m->client_id, pos, code, text, &err) ==
+	        -1 ||
 	    edge_unwait(e, m, &err) == -1 ||
 	    edge_journal(e, kind, pos, &err,
 	        "%s: %s (file %s, MessageId %s%s%s)", code, text, m->name,
@@ -820,8 +820,8 @@ edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
 		goto fail;
 	if (edge_request_row(e, cid, "received", pos, 0, m->client_id, NULL,
 	        version, 1, &err) == -1 ||
-	    edge_seen(e, m, "acknowledged", m->client_id, pos, NULL,
-	        NULL, &err) == -1 ||
+	    edge_seen(e, m, "acknowledged", m->client_id, pos, NULL, NULL,
+	        &err) == -1 ||
 	    edge_unwait(e, m, &err) == -1 ||
 	    edge_journal(e, kind, pos, &err,
 	        "%s; acknowledged again with P:Received clientId %s (file %s, "
@@ -1111,8 +1111,8 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	if (db_step_done(e->db, st, &err) == -1 ||
 	    edge_request_row(e, cid, "received", pa.pos_id, 0, m->client_id,
 	        NULL, NULL, 1, &err) == -1 ||
-	    edge_seen(e, m, "accepted", m->client_id, pa.pos_id, NULL,
-	        NULL, &err) == -1 ||
+	    edge_seen(e, m, "accepted", m->client_id, pa.pos_id, NULL, NULL,
+	        &err) == -1 ||
 	    edge_unwait(e, m, &err) == -1 ||
 	    edge_journal(e, "appeal.received", pa.pos_id, &err,
 	        "MessageId %s, clientId %s, %zu attachment(s), document "
@@ -1199,8 +1199,8 @@ edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
 	}
 	if (edge_request_row(e, cid, "received", pos, 0, m->client_id, NULL,
 	        version, 1, &err) == -1 ||
-	    edge_seen(e, m, "accepted", m->client_id, pos, NULL, NULL,
-	        &err) == -1 ||
+	    edge_seen(e, m, "accepted", m->client_id, pos, NULL, NULL, &err) ==
+	        -1 ||
 	    edge_journal(e, jkind, pos, &err,
 	        "%s (MessageId %s, clientId %s); P:Received clientId %s",
 	        detail, m->message_id, m->client_id, cid) == -1) {
@@ -1478,8 +1478,8 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	                    reason ? reason : "", cid, m->message_id)) == -1 ||
 	    edge_outcome(e, pos, n, !accepted, accepted ? status : code, reason,
 	        &err) == -1 ||
-	    edge_seen(e, m, accepted ? "accepted" : "refused", cid, pos,
-	        NULL, NULL, &err) == -1)
+	    edge_seen(e, m, accepted ? "accepted" : "refused", cid, pos, NULL,
+	        NULL, &err) == -1)
 		goto rollback;
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
