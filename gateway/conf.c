@@ -263,6 +263,10 @@ conf_handler(
 		NUM(86400);
 		c->smev.present = 1;
 		c->smev.attachment_wait = (unsigned)n;
+	} else if (IS("smev", "settle")) {
+		NUM(3600);
+		c->smev.present = 1;
+		c->smev.settle = (unsigned)n;
 	} else if (IS("smev", "retry_min")) {
 		NUM(86400);
 		c->smev.present = 1;
@@ -357,6 +361,7 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 	c->seccomp = SYSFILTER_KILL;
 	xfer_config_default(&c->x);
 	c->smev.attachment_wait = 600;
+	c->smev.settle = 5;
 	c->smev.retry_min = 10;
 	c->smev.retry_max = 3600;
 	c->edms.appeal_days = 30;

@@ -13,9 +13,10 @@ struct conf_smev {
 	char *attachments_in;     /* default <base>/attachments-in */
 	char *attachments_out;    /* default <base>/attachments-out */
 	unsigned attachment_wait; /* seconds to wait for a late attachment */
-	unsigned retry_min;       /* first retry after a transport failure */
-	unsigned retry_max;       /* longest retry interval */
-	int test_message;         /* mark requests testMessage */
+	unsigned settle;    /* seconds a file must be unchanged to be judged */
+	unsigned retry_min; /* first retry after a transport failure */
+	unsigned retry_max; /* longest retry interval */
+	int test_message;   /* mark requests testMessage */
 };
 
 /* [edms]: the EDMS exchange folders (posgw-core only). */

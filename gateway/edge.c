@@ -64,8 +64,7 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-#define EDGE_SETTLE 2          /* s an unparsable in/ file may be in writing */
-#define EDGE_MAX_SIG (1 << 20) /* largest detached signature we send */
+#define EDGE_MAX_SIG (1 << 20)        /* largest detached signature we send */
 #define EDGE_FAILED_CODE "POSGW_EDGE" /* outcome code: the edge cannot send */
 #define EDGE_HANDLED_KEEP (7 * 86400) /* s a handled in/ file is remembered */
 
@@ -178,7 +177,7 @@ struct edge {
 	struct db *db;
 	char *mnemonic;
 	char *in, *out, *out_error, *rejected, *ain, *aout;
-	unsigned attachment_wait, retry_min, retry_max;
+	unsigned attachment_wait, settle, retry_min, retry_max;
 	int test_message;
 	size_t max_xml;
 	int max_depth;
@@ -861,13 +860,13 @@ edge_appeal_known(struct edge *e, const char *pos)
 /*
  * Find an attachment as the adapter stores it: <attachments-in>/<Id>/
  * <clientId>/<filePath> or <attachments-in>/<clientId>/<filePath>. Returns
- * the path of a regular non-empty file with its size, or NULL (not yet).
+ * the path of a regular non-empty file with its size and status, or NULL
+ * (not yet).
  */
 static char *
 edge_locate(struct edge *e, const char *id, const char *client, const char *fp,
-    uint64_t *size)
+    uint64_t *size, struct stat *sb)
 {
-	struct stat sb;
 	char *path;
 	int i;
 
@@ -876,14 +875,37 @@ edge_locate(struct edge *e, const char *id, const char *client, const char *fp,
 			xasprintf(&path, "%s/%s/%s/%s", e->ain, id, client, fp);
 		else
 			xasprintf(&path, "%s/%s/%s", e->ain, client, fp);
-		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    sb.st_size > 0) {
-			*size = (uint64_t)sb.st_size;
+		if (lstat(path, sb) == 0 && S_ISREG(sb->st_mode) &&
+		    sb->st_size > 0) {
+			*size = (uint64_t)sb->st_size;
 			return path;
 		}
 		free(path);
 	}
 	return NULL;
+}
+
+/*
+ * True once a file has stayed unchanged for the settle time: its
+ * modification and change times (the change time cannot be set back by
+ * copying tools) are at least that old. A time further ahead than that
+ * was written before the clock was set back: settled too.
+ */
+static int
+edge_settled(const struct edge *e, const struct stat *sb)
+{
+	int64_t settle = (int64_t)e->settle * 1000000000, now, t;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	t = edge_mtime_ns(sb);
+	if ((int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec > t)
+		t = (int64_t)sb->st_ctim.tv_sec * 1000000000 +
+		    sb->st_ctim.tv_nsec;
+	if (t > now + settle)
+		return 1;
+	return now - t >= settle;
 }
 
 /*
@@ -993,6 +1015,7 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	struct posmap_appeal pa;
 	struct xfer_file *files = NULL;
 	struct error err = {0};
+	struct stat sb;
 	sqlite3_stmt *st;
 	char **src = NULL, *fp, missing[512] = "", cid[37], text[1200];
 	char *xml = NULL;
@@ -1031,15 +1054,39 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 			    pa.pos_id, text, did);
 			goto out;
 		}
-		src[k] = edge_locate(
-		    e, pa.att[k].header_id, m->client_id, fp, &pa.att[k].size);
-		if (src[k] == NULL || pa.att[k].size < pa.att[k].declared) {
-			if (missing[0] == '\0')
-				snprintf(missing, sizeof missing,
-				    "%s (%.200s%s)", pa.att[k].header_id, fp,
-				    src[k] == NULL ? ", missing or empty"
-				                   : ", shorter than declared");
+		src[k] = edge_locate(e, pa.att[k].header_id, m->client_id, fp,
+		    &pa.att[k].size, &sb);
+		if (src[k] != NULL && pa.att[k].declared > 0 &&
+		    pa.att[k].size > pa.att[k].declared &&
+		    edge_settled(e, &sb)) {
+			/* no more writing makes it the file ПОС declared */
+			snprintf(text, sizeof text,
+			    "appeal %s: attachment %s (%.200s) has %" PRIu64
+			    " bytes, but ПОС declared %" PRIu64
+			    ": not the file ПОС sent",
+			    pa.pos_id, pa.att[k].header_id, fp, pa.att[k].size,
+			    pa.att[k].declared);
+			free(fp);
+			rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+			    pa.pos_id, text, did);
+			goto out;
 		}
+		if (missing[0] == '\0' && src[k] == NULL)
+			snprintf(missing, sizeof missing,
+			    "%s (%.200s, missing or empty)",
+			    pa.att[k].header_id, fp);
+		else if (missing[0] == '\0' && pa.att[k].declared > 0 &&
+		         pa.att[k].size != pa.att[k].declared)
+			snprintf(missing, sizeof missing,
+			    "%s (%.200s, %" PRIu64 " bytes of %" PRIu64
+			    " declared)",
+			    pa.att[k].header_id, fp, pa.att[k].size,
+			    pa.att[k].declared);
+		else if (missing[0] == '\0' && pa.att[k].declared == 0 &&
+		         !edge_settled(e, &sb))
+			snprintf(missing, sizeof missing,
+			    "%s (%.200s, no size declared, still changing)",
+			    pa.att[k].header_id, fp);
 		free(fp);
 	}
 	if (missing[0] != '\0') {
@@ -1954,8 +2001,8 @@ edge_in_file(struct edge *e, const char *name, int *did)
 			rc = -1;
 			goto out;
 		}
-		/* maybe the adapter is still writing it: give it time */
-		if (time(NULL) - m.sb.st_mtime < EDGE_SETTLE)
+		/* maybe the adapter is still writing it in place */
+		if (!edge_settled(e, &m.sb))
 			goto out;
 		m.client_id = edge_salvage(m.path);
 		/* name the file, not our directories, in an answer to ПОС */
@@ -2889,6 +2936,7 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 	                      ? real
 	                      : c->smev.attachments_out);
 	e->attachment_wait = c->smev.attachment_wait;
+	e->settle = c->smev.settle;
 	e->retry_min = c->smev.retry_min ? c->smev.retry_min : 1;
 	e->retry_max = c->smev.retry_max >= e->retry_min ? c->smev.retry_max
 	                                                 : e->retry_min;

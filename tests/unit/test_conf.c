@@ -630,6 +630,35 @@ test_missing_file(void **state)
 	free(path);
 }
 
+/* [smev]: the adapter's channel, its waits and the settle time. */
+static void
+test_smev(void **state)
+{
+	struct conf c;
+	char *text;
+
+	xasprintf(
+	    &text, "%s[smev]\nbase = /srv/smev\nmnemonic = POSGW\n", REQUIRED);
+	load_ok(*state, text, &c);
+	free(text);
+	assert_true(c.smev.present);
+	assert_int_equal(c.smev.attachment_wait, 600);
+	assert_int_equal(c.smev.settle, 5);
+	conf_free(&c);
+	xasprintf(&text,
+	    "%s[smev]\nbase = /srv/smev\nmnemonic = POSGW\n"
+	    "attachment_wait = 60\nsettle = 0\n",
+	    REQUIRED);
+	load_ok(*state, text, &c);
+	free(text);
+	assert_int_equal(c.smev.attachment_wait, 60);
+	assert_int_equal(c.smev.settle, 0);
+	conf_free(&c);
+	extra_fails(
+	    *state, "smev", "settle = 3601", "expected a number up to 3600");
+	extra_fails(*state, "smev", "settle = soon", "expected a number");
+}
+
 /* Whitespace, comments and inline comments are allowed around values. */
 static void
 test_syntax_tolerance(void **state)
@@ -683,6 +712,7 @@ main(void)
 	    T(test_long_line),
 	    T(test_missing_file),
 	    T(test_syntax_tolerance),
+	    T(test_smev),
 #undef T
 	};
 
