@@ -33,6 +33,7 @@
 #include "core.h"
 #include "digest.h"
 #include "edms.h"
+#include "filename.h"
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
@@ -453,7 +454,7 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
     const xmlChar *xml, int xlen, size_t *natt, struct error *err)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), c;
-	char *tmp, *dst, **used = NULL, name[EDMS_NAME_MAX + 1], hex[80];
+	char *tmp, *dst, **used = NULL, name[FILENAME_MAX_BYTES + 1], hex[80];
 	const char *path, *orig;
 	size_t nused = 0, i;
 	int rc = -1;
@@ -487,14 +488,14 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 			    pos, path != NULL ? path : "attachment");
 			goto out;
 		}
-		edms_sanitize(orig != NULL ? orig : "", name, sizeof name);
+		filename_sanitize(orig != NULL ? orig : "", name, sizeof name);
 		if (strncasecmp(name, "outcome-", 8) == 0) {
 			char *t;
 			xasprintf(&t, "_%s", name);
-			edms_sanitize(t, name, sizeof name);
+			filename_sanitize(t, name, sizeof name);
 			free(t);
 		}
-		edms_unique(name, sizeof name, used, nused);
+		filename_unique(name, sizeof name, used, nused);
 		used = xreallocarray(used, nused + 1, sizeof *used);
 		used[nused++] = xstrdup(name);
 		if (core_place(
@@ -699,7 +700,7 @@ core_write_outcome(struct core *cs, const char *pos, char *name, size_t len,
 		used = xreallocarray(used, nused + 1, sizeof *used);
 		used[nused++] = xstrdup(name);
 		snprintf(name, len, "%s", orig);
-		edms_unique(name, len, used, nused);
+		filename_unique(name, len, used, nused);
 	}
 	rc = fs_write_file(dir, name, body, blen, 0660, 0, err);
 out:
@@ -964,7 +965,7 @@ core_free_name(const char *dir, const char *want, char *out, size_t len)
 		used = xreallocarray(used, nused + 1, sizeof *used);
 		used[nused++] = xstrdup(out);
 		snprintf(out, len, "%s", want);
-		edms_unique(out, len, used, nused);
+		filename_unique(out, len, used, nused);
 	}
 	for (i = 0; i < nused; i++)
 		free(used[i]);

@@ -1,7 +1,7 @@
 /*
  * edms.c: the EDMS exchange contract shared by posgw-core and posgw edms:
  * the core's tables, deadlines, allowed transitions, reading and checking an
- * event file of the import folder, writing one, and export file names.
+ * event file of the import folder, and writing one.
  *
  * The import contract: an event file is <import>/<anything>.xml (written as a
  * dot file and renamed into place), an <event> document of event.xsd in
@@ -30,6 +30,7 @@
 #include <libxml/tree.h>
 
 #include "edms.h"
+#include "filename.h"
 #include "fsutil.h"
 #include "log.h"
 #include "schema.h"
@@ -486,6 +487,35 @@ edms_digits(const char *s, size_t max, int nozero)
 	return 1;
 }
 
+/*
+ * The name an answer file leaves the contour under: file/@name made safe
+ * as names entering the EDMS are (formats/filename.c) and distinct within
+ * the event; a changed name is written back into the document and logged.
+ */
+static char *
+edms_file_name(xmlNodePtr node, const char *name, const struct edms_event *ev)
+{
+	char clean[FILENAME_MAX_BYTES + 1], **used;
+	size_t i;
+
+	if (name == NULL)
+		return xstrdup(""); /* the schema check refuses it */
+	filename_sanitize(name, clean, sizeof clean);
+	used = xcalloc(ev->nfiles + 1, sizeof *used);
+	for (i = 0; i + 1 < ev->nfiles; i++)
+		used[i] = ev->files[i].name;
+	filename_unique(clean, sizeof clean, used, ev->nfiles - 1);
+	free(used);
+	if (strcmp(clean, name) != 0) {
+		log_info("event %s/%ld: answer file name \"%.200s\" is sent "
+		         "as \"%s\"",
+		    ev->pos_id, ev->n, name, clean);
+		xmlSetProp(
+		    node, (const xmlChar *)"name", (const xmlChar *)clean);
+	}
+	return xstrdup(clean);
+}
+
 /* Record one file element and rewrite its references to payload paths. */
 static int
 edms_file_node(xmlNodePtr node, const char *label, struct edms_event *ev,
@@ -514,7 +544,7 @@ edms_file_node(xmlNodePtr node, const char *label, struct edms_event *ev,
 	memset(f, 0, sizeof *f);
 	f->rel = xstrdup(path != NULL ? path : "");
 	f->sig = xstrdup(sig != NULL ? sig : "");
-	f->name = xstrdup(name != NULL ? name : "");
+	f->name = edms_file_name(node, name, ev);
 	/* the schema check that follows makes it canonical decimal */
 	f->size = size != NULL ? strtoull(size, NULL, 10) : 0;
 	snprintf(f->path, sizeof f->path, "payload/att/%s-e%ld-%zu.bin",
@@ -1165,123 +1195,4 @@ out:
 	free(files);
 	free(xml);
 	return rc;
-}
-
-/* Length of s cut to at most max bytes at a UTF-8 character boundary. */
-static size_t
-edms_utf8_cut(const char *s, size_t max)
-{
-	size_t len = strlen(s);
-
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
-/*
- * Build stem + suffix + ext into out (size len), cutting the stem so that
- * the whole fits in EDMS_NAME_MAX bytes.
- */
-static void
-edms_compose(char *out, size_t len, const char *stem, size_t stemlen,
-    const char *suffix, const char *ext)
-{
-	size_t room = EDMS_NAME_MAX - strlen(suffix) - strlen(ext);
-	char *tmp = xstrndup(stem, stemlen);
-	size_t cut = edms_utf8_cut(tmp, room);
-
-	snprintf(out, len, "%.*s%s%s", (int)cut, tmp, suffix, ext);
-	free(tmp);
-}
-
-/* Split a name into stem and extension (".ext", at most 16 bytes, or ""). */
-static const char *
-edms_ext(const char *name)
-{
-	const char *dot = strrchr(name, '.');
-
-	if (dot == NULL || dot == name || strlen(dot) > 16)
-		return name + strlen(name);
-	return dot;
-}
-
-/*
- * An original file name made safe to create in the export folder: no '/',
- * '\' or characters Windows refuses (<>:"|?*), no control characters (C0,
- * DEL, C1), no leading '.', no leading or trailing spaces and trailing dots,
- * at most EDMS_NAME_MAX bytes (cut at a character boundary, keeping the
- * extension); "attachment" when nothing is left. out holds len bytes.
- */
-void
-edms_sanitize(const char *in, char *out, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)in;
-	char *tmp = xmalloc(strlen(in) + 1), *start;
-	const char *ext;
-	size_t i, o = 0;
-
-	for (i = 0; p[i] != '\0'; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f ||
-		    strchr("/\\<>:\"|?*", p[i]) != NULL)
-			tmp[o++] = '_';
-		else if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
-			tmp[o++] = '_';
-			i++;
-		} else
-			tmp[o++] = (char)p[i];
-	}
-	while (o > 0 && (tmp[o - 1] == ' ' || tmp[o - 1] == '.'))
-		o--;
-	tmp[o] = '\0';
-	start = tmp;
-	while (*start == ' ')
-		start++;
-	if (*start == '.')
-		*start = '_';
-	if (*start == '\0')
-		snprintf(out, len, "attachment");
-	else {
-		ext = edms_ext(start);
-		edms_compose(out, len, start, (size_t)(ext - start), "", ext);
-	}
-	free(tmp);
-}
-
-/* True if name equals one of used[] (ASCII case-insensitively). */
-static int
-edms_used(const char *name, char **used, size_t nused)
-{
-	size_t i;
-
-	for (i = 0; i < nused; i++)
-		if (strcasecmp(name, used[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Make name (a sanitised name in a buffer of len bytes) differ from every
- * name in used[]: "Фото.jpg" becomes "Фото (2).jpg", "Фото (3).jpg", ...
- */
-void
-edms_unique(char *name, size_t len, char **used, size_t nused)
-{
-	char *orig, suffix[24];
-	const char *ext;
-	unsigned k;
-
-	if (!edms_used(name, used, nused))
-		return;
-	orig = xstrdup(name);
-	ext = edms_ext(orig);
-	for (k = 2; k < 100000; k++) {
-		snprintf(suffix, sizeof suffix, " (%u)", k);
-		edms_compose(
-		    name, len, orig, (size_t)(ext - orig), suffix, ext);
-		if (!edms_used(name, used, nused))
-			break;
-	}
-	free(orig);
 }

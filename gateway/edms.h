@@ -1,7 +1,7 @@
 /*
  * edms.h: the EDMS exchange contract shared by posgw-core and posgw edms:
  * the core's tables, deadlines, allowed transitions, reading and checking an
- * event file of the import folder, writing one, and export file names.
+ * event file of the import folder, and writing one.
  */
 #ifndef POSGW_EDMS_H
 #define POSGW_EDMS_H
@@ -18,7 +18,6 @@
 #include "sig.h"
 
 #define EDMS_SCHEMA_VERSION 1
-#define EDMS_NAME_MAX 200     /* bytes of an exported attachment name */
 #define EDMS_MAX_FILES 1000   /* files of one answer (event.xsd) */
 #define EDMS_SIG_MAX 1048576  /* bytes of one detached signature */
 #define EDMS_POSTPONE_DAYS 30 /* 59-FZ: one extension of up to 30 days */
@@ -116,7 +115,5 @@ int edms_event_xml(
 int edms_event_write(const struct conf *, const struct edms_new *,
     struct trust *, const struct edms_appeal *, char *, size_t, struct error *);
 
-void edms_sanitize(const char *, char *, size_t);
-void edms_unique(char *, size_t, char **, size_t);
 
 #endif

@@ -41,6 +41,7 @@
 
 #include <libxml/tree.h>
 
+#include "filename.h"
 #include "log.h"
 #include "package.h"
 #include "posmap.h"
@@ -728,7 +729,7 @@ posmap_status_update(
 {
 	xmlNodePtr su, e, c = ev->child;
 	xmlNsPtr ns;
-	char n[32], *t;
+	char n[32], *t, **names;
 	size_t i;
 
 	su = xmlNewChild(parent, NULL, (const xmlChar *)"StatusUpdate", NULL);
@@ -769,14 +770,25 @@ posmap_status_update(
 		xmlNewTextChild(
 		    e, ns, (const xmlChar *)"Text", (const xmlChar *)t);
 		free(t);
+		names = xcalloc(ev->nfiles + 1, sizeof *names);
 		for (i = 0; i < ev->nfiles; i++) {
 			xmlNodePtr f =
 			    xmlNewChild(e, ns, (const xmlChar *)"File", NULL);
+			/* never trust a name to leave the zone as it came */
+			names[i] = xmalloc(FILENAME_MAX_BYTES + 1);
+			filename_sanitize(
+			    ev->files[i].name != NULL ? ev->files[i].name : "",
+			    names[i], FILENAME_MAX_BYTES + 1);
+			filename_unique(
+			    names[i], FILENAME_MAX_BYTES + 1, names, i);
 			posmap_prop(f, "headerId", header_ids[i]);
-			posmap_prop(f, "name", ev->files[i].name);
+			posmap_prop(f, "name", names[i]);
 			posmap_prop(f, "mimeType", ev->files[i].media_type);
 			posmap_prop(f, "size", ev->files[i].size);
 		}
+		for (i = 0; i < ev->nfiles; i++)
+			free(names[i]);
+		free(names);
 	}
 	return su;
 }

@@ -284,6 +284,23 @@ sim_answer_headers(
 	return n;
 }
 
+/*
+ * True if an answer file's name is unfit to show a citizen or save: a
+ * path separator, a control character, a leading dot, over 255 bytes.
+ */
+static int
+sim_answer_name_bad(const char *name)
+{
+	const unsigned char *p;
+
+	if (strlen(name) > 255 || name[0] == '.')
+		return 1;
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+			return 1;
+	return 0;
+}
+
 /* Check P:Answer: text, and every P:File against its header and signature. */
 static int
 sim_answer_answer(struct sim *s, xmlNodePtr ans, struct sim_answer_header *h,
@@ -311,6 +328,13 @@ sim_answer_answer(struct sim *s, xmlNodePtr ans, struct sim_answer_header *h,
 		if (*xmlsafe_attr(c, "name") == '\0')
 			return err_set(
 			    err, ERR_NONE, "P:File %s has an empty name", hid);
+		if (sim_answer_name_bad(xmlsafe_attr(c, "name")))
+			return err_set(err, ERR_NONE,
+			    "P:File %s name \"%.100s\" is not a plain file "
+			    "name "
+			    "(a path separator, a control character, a "
+			    "leading dot or over 255 bytes)",
+			    hid, xmlsafe_attr(c, "name"));
 		for (i = 0; i < nh; i++)
 			if (strcmp(h[i].id, hid) == 0)
 				break;

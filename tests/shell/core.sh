@@ -292,6 +292,35 @@ grep -q 'version="2026.11"' "$EXP/classifier.xml" && [ -z "$(ls -A "$EXP" | grep
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='classifier.exported'")" = 1 ]
 ok $? "a classifier is stored as <export>/classifier.xml and journaled"
 
+# answer-file-name-leaves-zone: a validly signed answer whose file/@name is
+# a path (or has control characters) was queued with that name, and the
+# edge sent it to ПОС verbatim. The name now leaves the contour sanitised
+# as names entering the EDMS are, and distinct within the answer.
+send_appeal 177073577
+"$POSGW" edms register 177073577 --number 11 --date "$TODAY" --config "$CORE_CONF" >/dev/null
+core_once
+printf 'pwnd' >"$IMP/p1.pdf"
+sign "$IMP/p1.pdf"
+printf 'pwn2' >"$IMP/p2.pdf"
+sign "$IMP/p2.pdf"
+cat >"$IMP/.pwned.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<event xmlns="urn:posgw:exchange:1" pos-id="177073577" n="2" type="answer" at="$NOW">
+<answer><text>t</text>
+<file path="p1.pdf" name="../../../../tmp/x/PWNED.pdf" media-type="application/pdf" size="4" signature="p1.pdf.p7s"/>
+<file path="p2.pdf" name="..\\tmp\\x\\PWNED.pdf" media-type="application/pdf" size="4" signature="p2.pdf.p7s"/>
+</answer></event>
+EOF
+mv "$IMP/.pwned.xml" "$IMP/pwned.xml"
+core_once
+body=$(q "$CORE_DB" "SELECT body FROM documents WHERE kind='event' AND direction='out' AND pos_id='177073577' AND instr(body, 'type=\"answer\"') > 0")
+[ ! -e "$IMP/pwned.xml" ] && [ ! -e "$REJ/pwned.xml" ] &&
+	echo "$body" | grep -q 'name="_._.._.._.._tmp_x_PWNED.pdf"' &&
+	echo "$body" | grep -q 'name="_._tmp_x_PWNED.pdf"' &&
+	! echo "$body" | grep -q 'name="[^"]*[/\\]' &&
+	grep -q 'answer file name "../../../../tmp/x/PWNED.pdf" is sent as "_._.._.._.._tmp_x_PWNED.pdf"' "$WORK/core.log"
+ok $? "regression answer-file-name-leaves-zone: the core queues an answer file's name sanitised, and logs it"
+
 # --- no network -----------------------------------------------------------
 # No network function is linked (the --seccomp-check probe makes a raw
 # socket system call on purpose: tests/shell/sandbox.sh).

@@ -438,6 +438,23 @@ case $fp in
 esac
 ok $? "the file is copied to attachments-out and referenced by absolute path"
 
+# answer-file-name-leaves-zone: an answer event whose file names are paths
+# (from a core of an older version: today's core sanitises them when it
+# imports the event; the schema already refuses control and bidirectional
+# characters): the edge never sends a name to ПОС as it came.
+sed -e "s/177073571/$A7/g" -e 's/n="3"/n="1"/' \
+	-e 's|name="Ответ № 01-12-345.pdf"|name="../../../../tmp/x/PWNED.pdf"|' \
+	"$TESTDATA/examples/event-answer.xml" >"$WORK/e-pwned.xml"
+sed -i 's|</answer>|<file path="payload/att/x-2.bin" name="C:\\tmp\\x\\PWNED.pdf" media-type="application/pdf" size="4" signature="payload/att/x-2.p7s"/></answer>|' "$WORK/e-pwned.xml"
+to_edge "$WORK/e-pwned.xml" "payload/att/$A7-e3-1.bin=$WORK/ans/a.bin" \
+	"payload/att/$A7-e3-1.p7s=$WORK/ans/a.p7s" "payload/att/x-2.bin=$WORK/ans/a.bin" \
+	"payload/att/x-2.p7s=$WORK/ans/a.p7s"
+RP=$(ev client_id $A7 1)
+[ -n "$RP" ] && grep -q 'name="_._.._.._.._tmp_x_PWNED.pdf"' "$OUT/$RP.xml" &&
+	grep -q 'name="C__tmp_x_PWNED.pdf"' "$OUT/$RP.xml" &&
+	! grep -q 'P:File [^>]*name="[^"]*/' "$OUT/$RP.xml"
+ok $? "regression answer-file-name-leaves-zone: the edge sends answer file names to ПОС sanitised"
+
 # Transport failure: ErrorMessage -> a retry with a new clientId after retry_min.
 transport ErrorMessage "m-$(new_uuid)" "$R2" "Ошибка отправки в СМЭВ" | drop x1.xml
 edge_once

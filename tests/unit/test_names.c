@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "error.h"
+#include "filename.h"
 #include "package.h"
 
 #define UUID "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
@@ -315,6 +316,82 @@ test_compress_names(void **state)
 	assert_int_equal(pkg_compress_from_name("ZSTD", &c), -1);
 }
 
+/* sanitized IN is WANT. */
+static void
+sane(const char *in, const char *want)
+{
+	char out[FILENAME_MAX_BYTES + 1];
+
+	filename_sanitize(in, out, sizeof out);
+	assert_string_equal(out, want);
+}
+
+/*
+ * Names leaving posgw (exported attachments, answer files to ПОС): no path,
+ * no controls or bidirectional overrides, no leading dot (regression
+ * answer-file-name-leaves-zone).
+ */
+static void
+test_filename_sanitize(void **state)
+{
+	char big[400], out[FILENAME_MAX_BYTES + 1];
+	size_t i;
+
+	(void)state;
+	sane("Фото ямы.jpg", "Фото ямы.jpg");
+	sane("../../../../tmp/x/PWNED.pdf", "_._.._.._.._tmp_x_PWNED.pdf");
+	sane("..\\tmp\\x.pdf", "_._tmp_x.pdf");
+	sane("C:\\x<y>\"z|?*.pdf", "C__x_y__z___.pdf");
+	sane("a\tb\nc\x7f.pdf", "a_b_c_.pdf");
+	sane("a\xc2\x85"
+	     "b.pdf",
+	    "a_b.pdf"); /* C1 NEL */
+	sane("отчёт\xe2\x80\xae"
+	     "fdp.exe",
+	    "отчёт_fdp.exe"); /* U+202E */
+	sane("a\xe2\x81\xa6"
+	     "b\xe2\x80\x8f.pdf",
+	    "a_b_.pdf"); /* U+2066, U+200F */
+	sane("a\xd8\x9c"
+	     "b.pdf",
+	    "a_b.pdf"); /* U+061C */
+	sane(".hidden", "_hidden");
+	sane("  name.txt. . ", "name.txt");
+	sane("", "attachment");
+	sane("...", "attachment");
+	/* cut at a character boundary, the extension kept */
+	for (i = 0; i + 2 < 300; i += 2)
+		memcpy(big + i, "я", 2);
+	memcpy(big + i, ".pdf", 5);
+	filename_sanitize(big, out, sizeof out);
+	assert_true(strlen(out) <= FILENAME_MAX_BYTES);
+	assert_string_equal(out + strlen(out) - 4, ".pdf");
+	assert_int_equal((strlen(out) - 4) % 2, 0);
+}
+
+/* Names made distinct: "a (2).jpg", ASCII case ignored. */
+static void
+test_filename_unique(void **state)
+{
+	char name[FILENAME_MAX_BYTES + 1];
+	char u1[] = "a.jpg", u2[] = "A (2).JPG", u3[] = "b";
+	char *used[] = {u1, u2, u3};
+
+	(void)state;
+	snprintf(name, sizeof name, "a.jpg");
+	filename_unique(name, sizeof name, used, 1);
+	assert_string_equal(name, "a (2).jpg");
+	snprintf(name, sizeof name, "a.jpg");
+	filename_unique(name, sizeof name, used, 2);
+	assert_string_equal(name, "a (3).jpg");
+	snprintf(name, sizeof name, "b");
+	filename_unique(name, sizeof name, used, 3);
+	assert_string_equal(name, "b (2)");
+	snprintf(name, sizeof name, "c.jpg");
+	filename_unique(name, sizeof name, used, 3);
+	assert_string_equal(name, "c.jpg");
+}
+
 int
 main(void)
 {
@@ -331,6 +408,8 @@ main(void)
 	    cmocka_unit_test(test_err_first_wins),
 	    cmocka_unit_test(test_time_parse),
 	    cmocka_unit_test(test_compress_names),
+	    cmocka_unit_test(test_filename_sanitize),
+	    cmocka_unit_test(test_filename_unique),
 	};
 
 	tu_init();
