@@ -445,19 +445,21 @@ core_publish(struct core *cs, struct error *err)
 }
 
 /*
- * Write the appeal folder: a temp folder with its files, fsynced, renamed
- * into place, fsynced; in a batch, core_publish does the last three for
- * the whole round.
+ * Write the appeal folder: a temp folder with the attachments under their
+ * sanitised original names and appeal.xml, whose attachment elements name
+ * those files (file attribute), fsynced, renamed into place, fsynced; in a
+ * batch, core_publish does the last three for the whole round.
  */
 static int
 core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
-    const xmlChar *xml, int xlen, size_t *natt, struct error *err)
+    size_t *natt, struct error *err)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), c;
 	char *tmp, *dst, **used = NULL, name[FILENAME_MAX_BYTES + 1], hex[80];
 	const char *path, *orig;
+	xmlChar *xml = NULL;
 	size_t nused = 0, i;
-	int rc = -1;
+	int xlen, rc = -1;
 
 	*natt = 0;
 	xasprintf(&tmp, "%s/.%s.tmp", cs->e.export_dir, pos);
@@ -470,9 +472,6 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		    tmp, strerror(errno));
 		goto out;
 	}
-	if (core_put(tmp, "appeal.xml", xml, (size_t)xlen, !cs->batch, err) ==
-	    -1)
-		goto out;
 	used = xreallocarray(used, nused + 1, sizeof *used);
 	used[nused++] = xstrdup("appeal.xml");
 	for (c = root->children; c != NULL; c = c->next) {
@@ -501,8 +500,15 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		if (core_place(
 		        cs, xfer_file_path(cs->x, hex), tmp, name, err) == -1)
 			goto out;
+		xmlSetProp(c, (const xmlChar *)"file", (const xmlChar *)name);
 		(*natt)++;
 	}
+	xmlDocDumpMemoryEnc(doc, &xml, &xlen, "UTF-8");
+	if (xml == NULL)
+		fatalx("cannot serialise appeal %s", pos);
+	if (core_put(tmp, "appeal.xml", xml, (size_t)xlen, !cs->batch, err) ==
+	    -1)
+		goto out;
 	if (cs->batch) {
 		/* core_publish: one syncfs, then every rename of the round */
 		cs->pending = xreallocarray(
@@ -520,6 +526,7 @@ out:
 	for (i = 0; i < nused; i++)
 		free(used[i]);
 	free(used);
+	xmlFree(xml);
 	free(tmp);
 	free(dst);
 	return rc;
@@ -564,13 +571,12 @@ core_export_appeal(
 {
 	xmlDocPtr doc;
 	xmlNodePtr root;
-	xmlChar *xml = NULL;
 	sqlite3_stmt *st;
 	const char *pos, *kind, *created;
 	char sstu[80], due[11], detail[512], t[32];
 	int64_t when;
 	size_t natt;
-	int xlen, rc = -1;
+	int rc = -1;
 
 	doc = xmlsafe_parse(body, (size_t)blen, "appeal", cs->limits.max_depth,
 	    ERR_PAYLOAD, err);
@@ -599,8 +605,7 @@ core_export_appeal(
 	core_add_topic(cs, root, sstu, sizeof sstu);
 	if (xmlsafe_attr(root, "due") == NULL)
 		xmlSetProp(root, (const xmlChar *)"due", (const xmlChar *)due);
-	xmlDocDumpMemoryEnc(doc, &xml, &xlen, "UTF-8");
-	if (core_write_appeal(cs, id, pos, doc, xml, xlen, &natt, err) == -1)
+	if (core_write_appeal(cs, id, pos, doc, &natt, err) == -1)
 		goto out;
 	snprintf(detail, sizeof detail,
 	    "%s/%s: %s, %zu attachment(s), %s%s, due %s", cs->e.export_dir, pos,
@@ -634,7 +639,6 @@ core_export_appeal(
 	log_info("exported appeal %s", detail);
 	rc = 0;
 out:
-	xmlFree(xml);
 	xmlFreeDoc(doc);
 	return rc;
 }

@@ -108,6 +108,22 @@ A=$EXP/177073577
 	[ "$(cat "$A/APPEAL (2).XML")" = "file 5" ] && [ "$(cat "$A/a_b_c_.txt")" = "file 6" ] &&
 	[ "$(ls -A "$A" | wc -l)" -eq 7 ] && [ -z "$(ls -A "$EXP" | grep -v '^17707357[17]$')" ]
 ok $? "attachment names are sanitised (no '/', no leading '.', no reserved characters) and made unique"
+# export-names-attachment-files: the exported appeal.xml kept only the
+# package paths (payload/att/N-k.bin, not in the folder), so the EDMS could
+# not tell "Фото.jpg" from "Фото (2).jpg". Each attachment now names its file.
+files=$(xmllint --xpath '//*[local-name()="attachment"]/@file' "$A/appeal.xml" 2>/dev/null | sed 's/ file="\([^"]*\)"/\1\n/g' | sed '/^$/d')
+paths=$(xmllint --xpath '//*[local-name()="attachment"]/@path' "$A/appeal.xml" 2>/dev/null | sed 's/ path="\([^"]*\)"/\1\n/g' | sed '/^$/d')
+good=1
+k=0
+for f in $(echo "$files" | tr ' ' '\001'); do
+	k=$((k + 1))
+	f=$(echo "$f" | tr '\001' ' ')
+	[ "$(cat "$A/$f")" = "file $k" ] || good=0
+done
+[ $good -eq 1 ] && [ $k -eq 6 ] && [ "$(echo "$paths" | wc -l)" -eq 6 ] &&
+	echo "$files" | sed -n 3p | grep -qx 'Фото.jpg' && echo "$files" | sed -n 4p | grep -qx 'Фото (2).jpg' &&
+	xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$A/appeal.xml" 2>/dev/null
+ok $? "regression export-names-attachment-files: each exported attachment element names its file beside appeal.xml"
 q "$CORE_DB" "UPDATE documents SET consumed = NULL WHERE kind = 'appeal' AND pos_id = '177073577';
 	DELETE FROM core_appeals WHERE pos_id = '177073577'"
 mkdir "$EXP/.177073577.tmp" && echo torn >"$EXP/.177073577.tmp/appeal.xml"
@@ -296,8 +312,8 @@ ok $? "a classifier is stored as <export>/classifier.xml and journaled"
 # a path (or has control characters) was queued with that name, and the
 # edge sent it to ПОС verbatim. The name now leaves the contour sanitised
 # as names entering the EDMS are, and distinct within the answer.
-send_appeal 177073577
-"$POSGW" edms register 177073577 --number 11 --date "$TODAY" --config "$CORE_CONF" >/dev/null
+send_appeal 177073578
+"$POSGW" edms register 177073578 --number 11 --date "$TODAY" --config "$CORE_CONF" >/dev/null
 core_once
 printf 'pwnd' >"$IMP/p1.pdf"
 sign "$IMP/p1.pdf"
@@ -305,7 +321,7 @@ printf 'pwn2' >"$IMP/p2.pdf"
 sign "$IMP/p2.pdf"
 cat >"$IMP/.pwned.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
-<event xmlns="urn:posgw:exchange:1" pos-id="177073577" n="2" type="answer" at="$NOW">
+<event xmlns="urn:posgw:exchange:1" pos-id="177073578" n="2" type="answer" at="$NOW">
 <answer><text>t</text>
 <file path="p1.pdf" name="../../../../tmp/x/PWNED.pdf" media-type="application/pdf" size="4" signature="p1.pdf.p7s"/>
 <file path="p2.pdf" name="..\\tmp\\x\\PWNED.pdf" media-type="application/pdf" size="4" signature="p2.pdf.p7s"/>
@@ -313,7 +329,7 @@ cat >"$IMP/.pwned.xml" <<EOF
 EOF
 mv "$IMP/.pwned.xml" "$IMP/pwned.xml"
 core_once
-body=$(q "$CORE_DB" "SELECT body FROM documents WHERE kind='event' AND direction='out' AND pos_id='177073577' AND instr(body, 'type=\"answer\"') > 0")
+body=$(q "$CORE_DB" "SELECT body FROM documents WHERE kind='event' AND direction='out' AND pos_id='177073578' AND instr(body, 'type=\"answer\"') > 0")
 [ ! -e "$IMP/pwned.xml" ] && [ ! -e "$REJ/pwned.xml" ] &&
 	echo "$body" | grep -q 'name="_._.._.._.._tmp_x_PWNED.pdf"' &&
 	echo "$body" | grep -q 'name="_._tmp_x_PWNED.pdf"' &&
