@@ -13,15 +13,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fsutil.h"
 #include "gatewayd.h"
 #include "sandbox.h"
 #include "sysfilter.h"
 #include "log.h"
 #include "sig.h"
 #include "xfer.h"
+#include "xmalloc.h"
 #include "xmlsafe.h"
 
 static volatile sig_atomic_t gatewayd_stop;
@@ -66,6 +69,60 @@ gatewayd_usage(FILE *f, const char *role)
 	    "SIGSYS (exit 1 if the call was allowed).\n"
 	    "See posgw-%s(8) and posgw-gateway.conf(5).\n",
 	    role, role, SYSCONFDIR, role, role);
+}
+
+/*
+ * Take the state directory for this daemon: an exclusive flock on
+ * STATE/posgw.lock (never waiting) with our PID written into it, held until
+ * exit. A second daemon on the same state is refused and told which PID
+ * holds it. Returns the descriptor, or -1 with err set.
+ */
+static int
+gatewayd_lock(const char *state, const char *progname, struct error *err)
+{
+	char *path, holder[64] = "";
+	ssize_t n;
+	int fd;
+
+	if (fs_mkdir_p(state, 0700) == -1)
+		return err_set(err, ERR_NONE, "cannot create %s: %s", state,
+		    strerror(errno));
+	xasprintf(&path, "%s/posgw.lock", state);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		err_set(err, ERR_NONE,
+		    "cannot open the lock file %s: %s; check that %s belongs "
+		    "to this daemon's account",
+		    path, strerror(errno), state);
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, holder, sizeof holder - 1, 0);
+			holder[n > 0 ? n : 0] = '\0';
+			holder[strcspn(holder, "\n")] = '\0';
+			err_set(err, ERR_NONE,
+			    "the state directory %s is in use by %s (per %s): "
+			    "two daemons must never share a state; stop the "
+			    "running one first (systemctl stop %s) or give "
+			    "this one another [gateway] state",
+			    state, holder[0] ? holder : "another process", path,
+			    progname);
+		} else
+			err_set(err, ERR_NONE, "cannot lock %s: %s", path,
+			    strerror(errno));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	snprintf(
+	    holder, sizeof holder, "%s PID %ld\n", progname, (long)getpid());
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, holder, strlen(holder), 0) != (ssize_t)strlen(holder))
+		log_warn("cannot write our PID into %s", path);
+	free(path);
+	return fd;
 }
 
 /* Apply what may change on SIGHUP. */
@@ -135,9 +192,9 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	struct xfer *x;
 	void *rs = NULL;
 	const char *role = gr->name;
-	int ch, check = 0, once = 0, verbose = 0, did = 0;
+	int ch, check = 0, once = 0, verbose = 0, did = 0, lockfd = -1;
 	const char *probe = NULL;
-	int scprobe = 0;
+	int scprobe = 0, tool;
 
 	snprintf(progname, sizeof progname, "posgw-%s", role);
 	log_init(progname, LOG_LEVEL_INFO);
@@ -190,9 +247,22 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 		return 1;
 	}
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : c.log_level);
-	if ((x = xfer_open(&c.x, 0, &err)) == NULL) {
+	/*
+	 * A daemon (also --once) owns its state; the checks and probes only
+	 * look, so they may run beside it (they open the engine as a tool:
+	 * nothing of the running daemon's is cleaned away).
+	 */
+	tool = check || probe != NULL || scprobe;
+	if (!tool && (lockfd = gatewayd_lock(c.state, progname, &err)) == -1) {
 		log_warnx("%s", err.text);
 		conf_free(&c);
+		return 1;
+	}
+	if ((x = xfer_open(&c.x, tool, &err)) == NULL) {
+		log_warnx("%s", err.text);
+		conf_free(&c);
+		if (lockfd != -1)
+			close(lockfd);
 		return 1;
 	}
 	if (gr->open != NULL) {
@@ -266,5 +336,7 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 		gr->close(rs);
 	xfer_close(x);
 	conf_free(&c);
+	if (lockfd != -1)
+		close(lockfd);
 	return 0;
 }

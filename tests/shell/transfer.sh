@@ -196,4 +196,35 @@ printf '[gateway]\nid = core-01\nbogus = 1\n' >"$WORK/bad.conf"
 [ $? -eq 1 ] && grep -q 'bad.conf line 3: \[gateway\] bogus = 1: unknown key' "$WORK/err"
 ok $? "an unknown key is an error naming file and line"
 
+# second-daemon-same-state: a second posgw-core on the same state directory
+# ran beside the first (only the database's UNIQUE constraint saved a
+# burst). Each daemon now holds STATE/posgw.lock; another one, also --once,
+# is refused naming the PID; checks may run beside it.
+for role in core edge; do
+	if [ $role = core ]; then
+		bin=$POSGW_CORE conf=$CORE_CONF state=$WORK/core-state
+	else
+		bin=$POSGW_EDGE conf=$EDGE_CONF state=$WORK/edge-state
+	fi
+	"$bin" --config "$conf" 2>>"$WORK/$role-run.log" &
+	pid=$!
+	wait_for 10 grep -q "PID $pid" "$state/posgw.lock"
+	"$bin" --config "$conf" 2>"$WORK/second.err"
+	rc1=$?
+	"$bin" --config "$conf" --once 2>>"$WORK/second.err"
+	rc2=$?
+	"$bin" --config "$conf" --check-config >/dev/null 2>&1
+	rc3=$?
+	kill -0 $pid 2>/dev/null
+	alive=$?
+	[ $rc1 -eq 1 ] && [ $rc2 -eq 1 ] && [ $rc3 -eq 0 ] && [ $alive -eq 0 ] &&
+		[ "$(grep -c "the state directory $state is in use by posgw-$role PID $pid (per $state/posgw.lock): two daemons must never share a state" "$WORK/second.err")" = 2 ]
+	ok $? "regression second-daemon-same-state: a second posgw-$role is refused naming PID $pid; --check-config runs beside it"
+	[ $rc1 -eq 1 ] || diag "exit $rc1 $rc2 $rc3: $(cat "$WORK/second.err")"
+	kill -TERM $pid
+	wait $pid
+	"$bin" --config "$conf" --once 2>>"$WORK/$role-run.log"
+	ok $? "... and once it stopped, posgw-$role starts on that state again"
+done
+
 done_testing
