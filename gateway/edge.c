@@ -1267,12 +1267,16 @@ fail:
 	return -1;
 }
 
-/* Citizen feedback: an outcome document for the core, once per message. */
+/*
+ * Citizen feedback: an outcome document for the core, once per message;
+ * feedback on an appeal this edge never took is refused NO_DATA here (the
+ * core could only drop it).
+ */
 static int
 edge_feedback(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 {
 	struct error err = {0};
-	char pos[POSMAP_ID_MAX], now[32], *xml = NULL;
+	char pos[POSMAP_ID_MAX], now[32], text[256], *xml = NULL;
 	size_t len;
 	int rc;
 
@@ -1280,6 +1284,15 @@ edge_feedback(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	if (posmap_feedback_doc(content, now, pos, &xml, &len, &err) == -1)
 		return edge_reject(
 		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
+	if (!edge_appeal_known(e, pos)) {
+		free(xml);
+		snprintf(text, sizeof text,
+		    "feedback on appeal %s, which this agency never received "
+		    "from ПОС",
+		    pos);
+		return edge_reject(
+		    e, m, "NO_DATA", 1, "feedback.rejected", pos, text, did);
+	}
 	rc = edge_take_doc(e, m, "outcome", pos, NULL, NULL, xml, len,
 	    "outcome.queued", "citizen feedback", did);
 	free(xml);

@@ -679,8 +679,9 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 		goto out;
 	}
 	if (!S_ISREG(in.sb.st_mode)) {
-		log_warnx("inbox %s: %s is not a regular file; left alone",
-		    x->c.inbox, name);
+		xfer_warn_once(x, name,
+		    "not a regular file (a folder, link or device under a "
+		    "package name); left alone, remove it by hand");
 		rc = 0;
 		goto out;
 	}

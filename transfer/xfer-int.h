@@ -22,9 +22,9 @@ struct xfer {
 	int inbox_missing; /* logged that the inbox is gone */
 	int want_scan;
 	struct fs_syncset store_unsynced; /* await xfer_store_sync */
-	int tool; /* opened by an operator command */
+	int tool;                         /* opened by an operator command */
 	time_t last_scan;
-	char **ignored; /* names logged once as not packages */
+	char **ignored; /* names logged once as left alone */
 	size_t nignored;
 };
 
@@ -36,5 +36,6 @@ int xfer_store_file(
 int xfer_queue_receipt(struct xfer *, const char *, const char *, uint64_t,
     const char *, const char *, const char *, struct error *);
 int xfer_fsync_path(const char *);
+void xfer_warn_once(struct xfer *, const char *, const char *);
 
 #endif

@@ -302,9 +302,12 @@ xfer_file_path(struct xfer *x, const char *digest)
 	return x->pathbuf;
 }
 
-/* Log a name that is not a package once, never touching the file. */
-static void
-xfer_ignore(struct xfer *x, const char *name)
+/*
+ * Log once per name (and at most for 1024 names) why an inbox entry is
+ * left alone; a scan each second must not repeat it.
+ */
+void
+xfer_warn_once(struct xfer *x, const char *name, const char *why)
 {
 	size_t i;
 
@@ -313,8 +316,7 @@ xfer_ignore(struct xfer *x, const char *name)
 			return;
 	if (x->nignored >= 1024)
 		return;
-	log_warnx(
-	    "inbox %s: ignoring %s: not a package name", x->c.inbox, name);
+	log_warnx("inbox %s: %s: %s", x->c.inbox, name, why);
 	x->ignored =
 	    xreallocarray(x->ignored, x->nignored + 1, sizeof *x->ignored);
 	x->ignored[x->nignored++] = xstrdup(name);
@@ -355,7 +357,8 @@ xfer_scan(struct xfer *x, int *did)
 		if (de->d_name[0] == '.')
 			continue;
 		if (pkg_name_parse(de->d_name, sender, &seq, uuid) == -1) {
-			xfer_ignore(x, de->d_name);
+			xfer_warn_once(
+			    x, de->d_name, "not a package name; ignored");
 			continue;
 		}
 		if (n == cap) {

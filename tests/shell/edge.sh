@@ -528,6 +528,22 @@ core_once
 [ "$(acks "$FB")" -eq 1 ] &&
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='outcome' AND pos_id='$A1' AND n IS NULL AND instr(body, '<feedback rating=\"5\" re-appeal=\"false\">Спасибо, яму заделали.</feedback>') > 0")" = 1 ]
 ok $? "feedback becomes one outcome for the core; a copy of the message is not answered again"
+# feedback-unknown-appeal-forwarded: feedback on an appeal the edge never
+# took went to the core, which dropped it with a warning. The edge now
+# refuses it NO_DATA with a reason and journals it; nothing reaches the core.
+FB2=$(new_uuid)
+query m-fb-unknown RequestMessageType "
+    <T:RequestMetadata><T:clientId>$FB2</T:clientId></T:RequestMetadata>
+    <T:RequestContent><T:content><T:MessagePrimaryContent>
+      <P:Feedback appealId=\"999000111\" rating=\"1\" reAppeal=\"true\" at=\"2026-12-01T09:00:00Z\">Где ответ?</P:Feedback>
+    </T:MessagePrimaryContent></T:content></T:RequestContent>" | drop f3.xml
+before=$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='outcome'")
+edge_once
+grep -l "<T:replyToClientId>$FB2<" "$OUT"/*.xml | xargs -r grep -q '<T:code>NO_DATA</T:code>' &&
+	grep -q '^NO_DATA: feedback on appeal 999000111, which this agency never received from ПОС' "$SMEV/in-rejected/f3.xml.reason" &&
+	[ "$(journal feedback.rejected 999000111)" = 1 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='outcome'")" = "$before" ]
+ok $? "regression feedback-unknown-appeal-forwarded: feedback on an appeal never taken is refused NO_DATA at the edge and journaled"
 CL=$(new_uuid) CL2=$(new_uuid)
 cls() {
 	query "$1" RequestMessageType "
