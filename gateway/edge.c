@@ -712,8 +712,29 @@ edge_in_move(struct edge *e, const char *path, const char *name,
 }
 
 /*
+ * The clientId of our answer (P:Received or rejects) to the request
+ * clientId cid, or NULL if we never answered it.
+ */
+static char *
+edge_answered(struct edge *e, const char *cid)
+{
+	sqlite3_stmt *st;
+	char *answer = NULL;
+
+	st = db_prepare(e->db,
+	    "SELECT client_id FROM edge_requests WHERE reply_to = ? AND"
+	    " kind IN ('received', 'reject') ORDER BY sent_at LIMIT 1");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		answer = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return answer;
+}
+
+/*
  * Refuse an in/ file: answer the request's sender with rejects{code} when
- * answer is set and we know whom to answer, journal it under kind, and move
+ * answer is set and we know whom to answer (and never answered them
+ * before: a broken copy of a request), journal it under kind, and move
  * the file to in-rejected/ with a .reason file.
  */
 static int
@@ -721,9 +742,13 @@ edge_reject(struct edge *e, struct edge_msg *m, const char *code, int answer,
     const char *kind, const char *pos, const char *text, int *did)
 {
 	struct error err = {0};
-	char cid[37] = "";
+	char cid[37] = "", *before;
 
 	answer = answer && m->client_id != NULL;
+	if (answer && (before = edge_answered(e, m->client_id)) != NULL) {
+		answer = 0;
+		free(before);
+	}
 	if (answer) {
 		pkg_uuid_new(cid);
 		if (edge_out_write(e, cid,
@@ -1950,16 +1975,8 @@ edge_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc)
 		free(outcome);
 		return 1;
 	}
-	if (m->client_id == NULL || m->kind != SMEV_REQUEST)
-		return 0;
-	st = db_prepare(e->db,
-	    "SELECT client_id FROM edge_requests WHERE reply_to = ? AND"
-	    " kind IN ('received', 'reject') ORDER BY sent_at LIMIT 1");
-	sqlite3_bind_text(st, 1, m->client_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		answer = edge_col(st, 0);
-	sqlite3_finalize(st);
-	if (answer == NULL)
+	if (m->client_id == NULL || m->kind != SMEV_REQUEST ||
+	    (answer = edge_answered(e, m->client_id)) == NULL)
 		return 0;
 	*rc = edge_drop(e, m, "smev.duplicate", NULL, did,
 	    "request clientId %.100s was answered before (by clientId %s); "
