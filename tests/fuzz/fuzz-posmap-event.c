@@ -1,6 +1,6 @@
 /*
  * fuzz-posmap-event: an event document as posgw-edge takes it from the
- * core's packages and maps it onto a ПОС status update (gateway/posmap.c).
+ * core's packages and maps it onto a ПОС status update (gateway/edge/posmap.c).
  */
 #include "config.h"
 

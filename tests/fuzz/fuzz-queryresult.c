@@ -1,10 +1,10 @@
 /*
  * fuzz-queryresult: an in/ file of the SMEV 3 adapter as posgw-edge reads
  * it: the clientId salvage of a broken file, the QueryResult envelope
- * (gateway/smev.c), and what each message type carries: a request's
+ * (gateway/edge/smev.c), and what each message type carries: a request's
  * appeal (with its attachment headers), feedback or classifier mapped to
  * posgw documents, a response's verdict, rejects or status, a transport
- * status or error (gateway/posmap.c).
+ * status or error (gateway/edge/posmap.c).
  */
 #include "config.h"
 
