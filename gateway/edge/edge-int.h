@@ -1,0 +1,151 @@
+/*
+ * edge-int.h: posgw-edge's modules and what they share. The layers, each
+ * calling only those below it:
+ *   edge.c          open, one round, in/ scan and dispatch
+ *   edge-request.c  ПОС's requests: appeal custody, attachments, feedback,
+ *                   classifier
+ *   edge-reply.c    ПОС's replies to our requests, transport statuses,
+ *                   retries
+ *   edge-event.c    the core's events out as StatusUpdate requests, and
+ *                   outcomes back to the core
+ *   edge-msg.c      finishing an in/ file: answered, refused, dropped,
+ *                   left over from a crash, a duplicate
+ *   edge-out.c      the crash-safe out/ writer (tmp, commit, publish)
+ *   edge-db.c       the edge's tables: every SQL statement of the edge
+ */
+#ifndef POSGW_EDGE_INT_H
+#define POSGW_EDGE_INT_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <libxml/tree.h>
+
+#include "db.h"
+#include "edge.h"
+#include "error.h"
+#include "fsutil.h"
+#include "posmap.h"
+#include "smev.h"
+
+#define EDGE_MAX_SIG (1 << 20)        /* largest detached signature we send */
+#define EDGE_FAILED_CODE "POSGW_EDGE" /* outcome code: the edge cannot send */
+#define EDGE_HANDLED_KEEP (7 * 86400) /* s a handled in/ file is remembered */
+
+struct edge {
+	struct xfer *x;
+	struct db *db;
+	char *mnemonic;
+	char *in, *out, *out_error, *rejected, *ain, *aout;
+	unsigned attachment_wait, settle, retry_min, retry_max;
+	int test_message;
+	size_t max_xml;
+	int max_depth;
+	int recover;    /* publish or drop leftover out/ temporaries */
+	int in_missing; /* logged that in/ cannot be read */
+	struct timespec errdir_mtime;
+	int errdir_seen;
+	char **stuck; /* in/ files handled but not removable: skipped */
+	size_t nstuck;
+	int batch;                 /* in a batch: file moves wait for commit */
+	struct fs_syncset answers; /* batch: answers written, not yet synced */
+	struct edge_defer *defer;  /* what to do once the batch commits */
+	size_t ndefer;
+	time_t pruned; /* when edge_in_handled was last pruned */
+};
+
+/* A file-system step postponed until its batch transaction commits. */
+enum edge_defer_kind {
+	EDGE_DEFER_PUBLISH,    /* a: clientId */
+	EDGE_DEFER_IN_DONE,    /* a: path, b: name */
+	EDGE_DEFER_RMTREE,     /* a: attachment path */
+	EDGE_DEFER_QUARANTINE, /* a: path, b: name, c: MessageId, d, e: why */
+};
+
+struct edge_defer {
+	enum edge_defer_kind kind;
+	char *s[5];
+};
+
+/* One adapter message from in/, as far as it could be read. */
+struct edge_msg {
+	const char *name;
+	char *path;
+	struct stat sb;
+	xmlDocPtr doc;
+	xmlNodePtr message;
+	char *message_id;
+	char *type; /* local part of Message/@xsi:type */
+	enum smev_type kind;
+	char *client_id; /* a request's own clientId: whom to answer */
+};
+
+/* edge-db.c */
+int edge_journal(struct edge *e, const char *kind, const char *pos,
+    struct error *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int edge_request_known(struct edge *e, const char *cid);
+int64_t edge_mtime_ns(const struct stat *sb);
+int edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
+    const char *corr, const char *pos, const char *code, const char *reason,
+    struct error *err);
+int edge_request_row(struct edge *e, const char *cid, const char *kind,
+    const char *pos, int64_t n, const char *reply_to, const char *code,
+    const char *detail, int64_t attempts, struct error *err);
+int edge_unwait(struct edge *e, struct edge_msg *m, struct error *err);
+char *edge_answered(struct edge *e, const char *cid);
+int edge_appeal_known(struct edge *e, const char *pos);
+char *edge_col(sqlite3_stmt *st, int i);
+int edge_migrate(struct db *db, struct error *err);
+void edge_prune(struct edge *e);
+
+/* edge-out.c */
+void edge_now(char *buf, size_t len);
+xmlDocPtr edge_envelope(struct edge *e, xmlNodePtr *rootp, xmlNsPtr *nsp);
+xmlDocPtr edge_response_doc(struct edge *e, const char *cid,
+    const char *reply_to, const char *pos, const char *version,
+    const char *code, const char *desc);
+void edge_defer(struct edge *e, enum edge_defer_kind kind, const char *a,
+    const char *b, const char *c, const char *d, const char *f);
+int edge_out_write(
+    struct edge *e, const char *cid, xmlDocPtr doc, struct error *err);
+void edge_out_discard(struct edge *e, const char *cid);
+int edge_out_publish(struct edge *e, const char *cid);
+void edge_recover(struct edge *e);
+
+/* edge-msg.c */
+void edge_stuck(struct edge *e, const char *name);
+int edge_is_stuck(struct edge *e, const char *name);
+void edge_attachments_remove(struct edge *e, struct edge_msg *m);
+int edge_in_unlink(struct edge *e, const char *path, const char *name);
+void edge_in_done(struct edge *e, struct edge_msg *m);
+void edge_in_move(struct edge *e, const char *path, const char *name,
+    const char *message_id, const char *code, const char *text);
+int edge_reject(struct edge *e, struct edge_msg *m, const char *code,
+    int answer, const char *kind, const char *pos, const char *text, int *did);
+int edge_drop(struct edge *e, struct edge_msg *m, const char *kind,
+    const char *pos, int *did, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+int edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
+    const char *version, const char *kind, const char *why, int *did);
+int edge_leftover(struct edge *e, struct edge_msg *m, int *did);
+int edge_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc);
+
+/* edge-request.c */
+int edge_settled(const struct edge *e, const struct stat *sb);
+int edge_request(struct edge *e, struct edge_msg *m, int *did);
+
+/* edge-reply.c */
+int edge_response(struct edge *e, struct edge_msg *m, int *did);
+int edge_transport(struct edge *e, struct edge_msg *m, int error, int *did);
+int edge_scan_errors(struct edge *e, int *did);
+int edge_resend_responses(struct edge *e, int *did);
+
+/* edge-event.c */
+int edge_outcome(struct edge *e, const char *pos, int64_t n, int refused,
+    const char *code, const char *reason, struct error *err);
+int edge_take_events(struct edge *e, int *did);
+int edge_send_events(struct edge *e, int *did);
+
+#endif

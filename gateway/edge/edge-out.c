@@ -1,0 +1,246 @@
+/*
+ * edge-out.c: the crash-safe out/ writer. A ClientMessage is written as
+ * out/.<clientId>.xml and fsynced, the transaction recording the request
+ * commits, then the file is renamed into place; at start, temporaries whose
+ * clientId the database knows are published and the others removed. In a
+ * batch, the renames wait for the batch's commit (edge_defer).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <libxml/tree.h>
+
+#include "digest.h"
+#include "edge-int.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "log.h"
+#include "package.h"
+#include "posmap.h"
+#include "sig.h"
+#include "smev.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+/* Current time as a posgw UTC timestamp. */
+void
+edge_now(char *buf, size_t len)
+{
+	time_format(time(NULL), buf, len);
+}
+
+/* A new ClientMessage document for our itSystem. */
+xmlDocPtr
+edge_envelope(struct edge *e, xmlNodePtr *rootp, xmlNsPtr *nsp)
+{
+	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlNodePtr root;
+	xmlNsPtr ns;
+
+	root = xmlNewDocNode(doc, NULL, (const xmlChar *)"ClientMessage", NULL);
+	if (doc == NULL || root == NULL)
+		fatalx("cannot allocate an XML document");
+	ns = xmlNewNs(root, (const xmlChar *)SMEV_NS, (const xmlChar *)"T");
+	xmlSetNs(root, ns);
+	xmlDocSetRootElement(doc, root);
+	xmlNewTextChild(root, ns, (const xmlChar *)"itSystem",
+	    (const xmlChar *)e->mnemonic);
+	*rootp = root;
+	*nsp = ns;
+	return doc;
+}
+
+/*
+ * A ResponseMessage answering reply_to: P:Received (code NULL) or
+ * rejects{code, description}.
+ */
+xmlDocPtr
+edge_response_doc(struct edge *e, const char *cid, const char *reply_to,
+    const char *pos, const char *version, const char *code, const char *desc)
+{
+	xmlNodePtr root, rm, md, rc, c;
+	xmlNsPtr ns;
+	xmlDocPtr doc = edge_envelope(e, &root, &ns);
+	char *d;
+
+	rm = xmlNewChild(root, ns, (const xmlChar *)"ResponseMessage", NULL);
+	md = xmlNewChild(rm, ns, (const xmlChar *)"ResponseMetadata", NULL);
+	xmlNewTextChild(
+	    md, ns, (const xmlChar *)"clientId", (const xmlChar *)cid);
+	xmlNewTextChild(md, ns, (const xmlChar *)"replyToClientId",
+	    (const xmlChar *)reply_to);
+	rc = xmlNewChild(rm, ns, (const xmlChar *)"ResponseContent", NULL);
+	if (code == NULL) {
+		c = xmlNewChild(rc, ns, (const xmlChar *)"content", NULL);
+		c = xmlNewChild(
+		    c, ns, (const xmlChar *)"MessagePrimaryContent", NULL);
+		posmap_received(c, pos, version);
+	} else {
+		c = xmlNewChild(rc, ns, (const xmlChar *)"rejects", NULL);
+		xmlNewTextChild(
+		    c, ns, (const xmlChar *)"code", (const xmlChar *)code);
+		d = posmap_clean_text(desc != NULL ? desc : "", 4000);
+		xmlNewTextChild(
+		    c, ns, (const xmlChar *)"description", (const xmlChar *)d);
+		free(d);
+	}
+	return doc;
+}
+
+/* Postpone a file-system step until the batch commits (strings copied). */
+void
+edge_defer(struct edge *e, enum edge_defer_kind kind, const char *a,
+    const char *b, const char *c, const char *d, const char *f)
+{
+	struct edge_defer *x;
+	const char *v[5] = {a, b, c, d, f};
+	int i;
+
+	e->defer = xreallocarray(e->defer, e->ndefer + 1, sizeof *e->defer);
+	x = &e->defer[e->ndefer++];
+	x->kind = kind;
+	for (i = 0; i < 5; i++)
+		x->s[i] = v[i] != NULL ? xstrdup(v[i]) : NULL;
+}
+
+/* Write a ClientMessage durably as out/.<cid>.xml (frees doc). */
+int
+edge_out_write(
+    struct edge *e, const char *cid, xmlDocPtr doc, struct error *err)
+{
+	xmlChar *buf = NULL;
+	char *tmp;
+	int n = 0, fd, rc = -1;
+
+	xmlDocDumpFormatMemoryEnc(doc, &buf, &n, "UTF-8", 1);
+	xmlFreeDoc(doc);
+	if (buf == NULL)
+		fatalx("cannot serialise a ClientMessage");
+	xasprintf(&tmp, "%s/.%s.xml", e->out, cid);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		err_set(err, ERR_NONE,
+		    "cannot create %s: %s; check that the adapter's out/ "
+		    "directory exists and is writable",
+		    tmp, strerror(errno));
+		goto out;
+	}
+	/* in a batch, synced with the others before the commit */
+	if (fs_write_all(fd, buf, (size_t)n) == -1 ||
+	    (!e->batch && fsync(fd) == -1)) {
+		err_set(
+		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) == -1) {
+		err_set(
+		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (e->batch)
+		fs_syncset_add(&e->answers, tmp);
+	rc = 0;
+out:
+	xmlFree(buf);
+	free(tmp);
+	return rc;
+}
+
+/* Remove an unpublished out/.<cid>.xml (its transaction did not commit). */
+void
+edge_out_discard(struct edge *e, const char *cid)
+{
+	char *tmp;
+
+	xasprintf(&tmp, "%s/.%s.xml", e->out, cid);
+	unlink(tmp);
+	free(tmp);
+}
+
+/* Rename out/.<cid>.xml into place once its request is committed. */
+int
+edge_out_publish(struct edge *e, const char *cid)
+{
+	struct error err = {0};
+	char *tmp, *dst;
+	int rc = 0;
+
+	if (e->batch) {
+		edge_defer(e, EDGE_DEFER_PUBLISH, cid, NULL, NULL, NULL, NULL);
+		return 0;
+	}
+	xasprintf(&tmp, "%s/.%s.xml", e->out, cid);
+	xasprintf(&dst, "%s/%s.xml", e->out, cid);
+	if (rename(tmp, dst) == -1) {
+		log_warn("cannot publish %s as %s; will retry", tmp, dst);
+		e->recover = 1;
+		rc = -1;
+	} else if (fs_fsync_dir(e->out, &err) == -1) {
+		log_warnx("%s", err.text);
+		rc = -1;
+	}
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+/*
+ * Finish interrupted writes to out/: publish temporaries whose request was
+ * committed, remove the others.
+ */
+void
+edge_recover(struct edge *e)
+{
+	struct dirent *de;
+	char cid[160], *path;
+	size_t len;
+	DIR *d;
+
+	e->recover = 0;
+	if ((d = opendir(e->out)) == NULL) {
+		log_warn("cannot read %s", e->out);
+		e->recover = 1;
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] != '.' || len < 6 || len - 5 >= sizeof cid ||
+		    strcmp(de->d_name + len - 4, ".xml") != 0)
+			continue;
+		memcpy(cid, de->d_name + 1, len - 5);
+		cid[len - 5] = '\0';
+		if (!smev_id_ok(cid))
+			continue;
+		if (edge_request_known(e, cid)) {
+			if (edge_out_publish(e, cid) == 0)
+				log_info("published %s/%s.xml, interrupted "
+				         "before",
+				    e->out, cid);
+		} else {
+			xasprintf(&path, "%s/%s", e->out, de->d_name);
+			if (unlink(path) == 0)
+				log_info("removed %s: its request was never "
+				         "recorded",
+				    path);
+			free(path);
+		}
+	}
+	closedir(d);
+}

@@ -1,0 +1,669 @@
+/*
+ * edge-reply.c: ПОС's replies to our requests (verdicts, rejects,
+ * statuses), the adapter's transport statuses and errors, and the retries
+ * they cause: a failed request is resent with a new clientId after a
+ * doubling delay; a final state is never downgraded.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <libxml/tree.h>
+
+#include "digest.h"
+#include "edge-int.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "log.h"
+#include "package.h"
+#include "posmap.h"
+#include "sig.h"
+#include "smev.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+static int edge_verdict(struct edge *e, struct edge_msg *m, const char *cid,
+    int accepted, const char *code, const char *reason, int *did);
+static const char *edge_closes(const char *type);
+static void edge_aout_remove(struct edge *e, const char *pos, int64_t n);
+static int edge_fail_request(
+    struct edge *e, const char *cid, const char *why, struct error *err);
+static void edge_request_kind(
+    struct edge *e, const char *cid, char *kind, size_t len);
+static int edge_failure(struct edge *e, struct edge_msg *m, const char *cid,
+    const char *why, int *did);
+static int edge_status(struct edge *e, struct edge_msg *m, const char *cid,
+    const char *text, int *did);
+static unsigned edge_backoff(const struct edge *e, int64_t attempts);
+
+/*
+ * ПОС answers one of our requests (ResponseMessageType): a verdict, rejects
+ * (FAILURE is retried, others refuse the event) or a status.
+ */
+int
+edge_response(struct edge *e, struct edge_msg *m, int *did)
+{
+	struct posmap_verdict v;
+	struct smev_answer a;
+	struct error err = {0};
+	xmlNodePtr content, rj, status;
+	char *reply, *code = NULL, *desc = NULL, *why, kind[16], text[1400];
+	int r;
+
+	if (smev_answer(m->message, &a) == -1)
+		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
+		    "ResponseMessageType without replyToClientId", did);
+	reply = a.reply_to;
+	content = a.content;
+	rj = a.rejects;
+	status = a.status;
+	edge_request_kind(e, reply, kind, sizeof kind);
+	if (kind[0] == '\0') {
+		r = edge_drop(e, m, "smev.unknown", NULL, did,
+		    "replyToClientId %.100s matches no request of ours", reply);
+		free(reply);
+		return r;
+	}
+	if (content != NULL && strcmp(kind, "event") == 0) {
+		if (posmap_kind(content) != POSMAP_VERDICT ||
+		    posmap_verdict_read(content, &v, &err) == -1) {
+			snprintf(text, sizeof text,
+			    "the answer to %.100s is not a verdict on a status "
+			    "update: %s",
+			    reply, err.text[0] ? err.text : "unknown content");
+			r = edge_reject(e, m, "malformed", 0, "smev.rejected",
+			    NULL, text, did);
+			free(reply);
+			return r;
+		}
+		{
+			sqlite3_stmt *st = db_prepare(e->db,
+			    "SELECT 1 FROM edge_requests WHERE client_id = ?"
+			    " AND pos_id = ? AND n = ?");
+			sqlite3_bind_text(st, 1, reply, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, v.pos_id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, v.n);
+			r = sqlite3_step(st) == SQLITE_ROW;
+			sqlite3_finalize(st);
+		}
+		if (!r) {
+			snprintf(text, sizeof text,
+			    "the verdict names appeal %s event %" PRId64
+			    ", but request %s was about another",
+			    v.pos_id, v.n, reply);
+			r = edge_reject(e, m, "mismatch", 0, "smev.rejected",
+			    v.pos_id, text, did);
+		} else
+			r = edge_verdict(
+			    e, m, reply, v.accepted, v.code, v.reason, did);
+		posmap_verdict_free(&v);
+	} else if (rj != NULL) {
+		code = smev_text(smev_child(rj, "code"));
+		desc = smev_text(smev_child(rj, "description"));
+		why = smev_code_text(rj, "rejected");
+		if (code != NULL && strcmp(code, "FAILURE") == 0)
+			r = edge_failure(e, m, reply, why, did);
+		else if (strcmp(kind, "event") == 0)
+			r = edge_verdict(e, m, reply, 0, code, desc, did);
+		else
+			r = edge_drop(e, m, "smev.refused", NULL, did,
+			    "ПОС refused our %s response %s: %s", kind, reply,
+			    why);
+		free(why);
+	} else if (status != NULL) {
+		why = smev_code_text(status, "status");
+		r = edge_status(e, m, reply, why, did);
+		free(why);
+	} else if (content != NULL) {
+		r = edge_drop(e, m, "smev.unknown", NULL, did,
+		    "content answering our %s response %s", kind, reply);
+	} else
+		r = edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
+		    "ResponseContent holds neither content, rejects nor status",
+		    did);
+	free(code);
+	free(desc);
+	free(reply);
+	return r;
+}
+
+/* A StatusMessage or ErrorMessage of the adapter about one of our requests. */
+int
+edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
+{
+	char *orig, *why, kind[16];
+	int r;
+
+	orig = smev_original(m->message);
+	if (orig == NULL)
+		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
+		    error ? "ErrorMessage without originalClientId"
+		          : "StatusMessage without originalClientId",
+		    did);
+	edge_request_kind(e, orig, kind, sizeof kind);
+	if (kind[0] == '\0') {
+		r = edge_drop(e, m, "smev.unknown", NULL, did,
+		    "%s for originalClientId %.100s, which matches no request "
+		    "of ours",
+		    error ? "ErrorMessage" : "StatusMessage", orig);
+		free(orig);
+		return r;
+	}
+	why = smev_code_text(smev_find(m->message, "status"),
+	    error ? "ErrorMessage" : "StatusMessage");
+	if (error) {
+		char *w;
+		xasprintf(&w, "ErrorMessage: %s", why);
+		r = edge_failure(e, m, orig, w, did);
+		free(w);
+	} else
+		r = edge_status(e, m, orig, why, did);
+	free(why);
+	free(orig);
+	return r;
+}
+
+/*
+ * ПОС's verdict on the request cid: the event becomes accepted or refused
+ * (final; a final event is never changed again) and an outcome goes to the
+ * core.
+ */
+static int
+edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
+    const char *code, const char *reason, int *did)
+{
+	struct error err = {0};
+	sqlite3_stmt *st;
+	char pos[POSMAP_ID_MAX] = "", state[16] = "", type[32] = "";
+	char status[64] = "";
+	const char *closes;
+	int64_t n = 0;
+	int found = 0;
+
+	if (db_begin(e->db, &err) == -1)
+		goto fail;
+	st = db_prepare(e->db,
+	    "SELECT ev.pos_id, ev.n, ev.state, ev.type, ev.status FROM"
+	    " edge_requests r JOIN edge_events ev ON ev.pos_id = r.pos_id AND"
+	    " ev.n = r.n WHERE r.client_id = ? AND r.kind = 'event'");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		snprintf(pos, sizeof pos, "%s", sqlite3_column_text(st, 0));
+		n = sqlite3_column_int64(st, 1);
+		snprintf(state, sizeof state, "%s", sqlite3_column_text(st, 2));
+		snprintf(type, sizeof type, "%s", sqlite3_column_text(st, 3));
+		snprintf(
+		    status, sizeof status, "%s", sqlite3_column_text(st, 4));
+	}
+	sqlite3_finalize(st);
+	if (!found) {
+		db_rollback(e->db);
+		return edge_drop(e, m, "smev.unknown", NULL, did,
+		    "a verdict on clientId %s, which is no event request of "
+		    "ours",
+		    cid);
+	}
+	if (strcmp(state, "accepted") == 0 || strcmp(state, "refused") == 0 ||
+	    strcmp(state, "failed") == 0) {
+		if (edge_seen(e, m, "late", cid, pos, NULL, NULL, &err) == -1 ||
+		    edge_journal(e, "smev.late", pos, &err,
+		        "%s on n=%" PRId64 " (clientId %s), which is already "
+		        "%s: kept %s (MessageId %s)",
+		        accepted ? "accepted" : "refused", n, cid, state, state,
+		        m->message_id) == -1) {
+			db_rollback(e->db);
+			goto fail;
+		}
+		if (db_commit(e->db, &err) == -1)
+			goto fail;
+		edge_in_done(e, m);
+		(*did)++;
+		return 0;
+	}
+	st = db_prepare(e->db,
+	    "UPDATE edge_events SET state = ?, final = 1, answered = ?,"
+	    " code = ?, reason = ? WHERE pos_id = ? AND n = ?");
+	sqlite3_bind_text(
+	    st, 1, accepted ? "accepted" : "refused", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, n);
+	if (db_step_done(e->db, st, &err) == -1)
+		goto rollback;
+	/* the answered request, and any later attempt still in flight */
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET state = 'answered' WHERE client_id = ?"
+	    " OR (kind = 'event' AND pos_id = ? AND n = ? AND state = 'sent')");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
+	if (db_step_done(e->db, st, &err) == -1)
+		goto rollback;
+	if (accepted && (closes = edge_closes(type)) != NULL) {
+		st = db_prepare(e->db,
+		    "UPDATE edge_appeals SET state = ?, closed = ? WHERE"
+		    " pos_id = ? AND closed IS NULL");
+		sqlite3_bind_text(st, 1, closes, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+		sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
+		if (db_step_done(e->db, st, &err) == -1)
+			goto rollback;
+	}
+	if ((accepted ? edge_journal(e, "event.accepted", pos, &err,
+	                    "n=%" PRId64 " %s accepted by ПОС (clientId %s, "
+	                    "MessageId %s)",
+	                    n, status, cid, m->message_id)
+	              : edge_journal(e, "event.refused", pos, &err,
+	                    "n=%" PRId64 " %s refused by ПОС: %s: %.600s "
+	                    "(clientId %s, MessageId %s)",
+	                    n, status, code ? code : "no code",
+	                    reason ? reason : "", cid, m->message_id)) == -1 ||
+	    edge_outcome(e, pos, n, !accepted, accepted ? status : code, reason,
+	        &err) == -1 ||
+	    edge_seen(e, m, accepted ? "accepted" : "refused", cid, pos, NULL,
+	        NULL, &err) == -1)
+		goto rollback;
+	if (db_commit(e->db, &err) == -1)
+		goto fail;
+	edge_in_done(e, m);
+	edge_aout_remove(e, pos, n);
+	log_info("appeal %s event %" PRId64 " (%s) %s by ПОС", pos, n, status,
+	    accepted ? "accepted" : "refused");
+	(*did)++;
+	return 0;
+rollback:
+	db_rollback(e->db);
+fail:
+	log_warnx("%s: %s", m->path, err.text);
+	return -1;
+}
+
+/*
+ * The state an appeal ends in once ПОС accepted an event of this type, or
+ * NULL if the appeal stays open (the agency's work on it goes on).
+ */
+static const char *
+edge_closes(const char *type)
+{
+	if (strcmp(type, "answer") == 0)
+		return "answered";
+	if (strcmp(type, "decline") == 0)
+		return "declined";
+	if (strcmp(type, "forward") == 0)
+		return "forwarded";
+	return NULL;
+}
+
+/* Remove the attachments we sent for an event (all its requests). */
+static void
+edge_aout_remove(struct edge *e, const char *pos, int64_t n)
+{
+	sqlite3_stmt *st;
+	char *path;
+
+	st = db_prepare(e->db, "SELECT client_id FROM edge_requests WHERE"
+	                       " kind = 'event' AND pos_id = ? AND n = ?");
+	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *cid = (const char *)sqlite3_column_text(st, 0);
+		if (!smev_id_ok(cid))
+			continue;
+		xasprintf(&path, "%s/%s", e->aout, cid);
+		if (fs_rmtree(path) == -1)
+			log_warn("cannot remove %s", path);
+		free(path);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * A transport failure of request cid (inside a transaction): an event goes
+ * back to waiting with a doubling delay, a response is marked for resending.
+ * A request that is no longer in flight is left alone (never downgraded).
+ */
+static int
+edge_fail_request(
+    struct edge *e, const char *cid, const char *why, struct error *err)
+{
+	sqlite3_stmt *st;
+	char kind[16] = "", state[16] = "", pos[POSMAP_ID_MAX] = "";
+	char evstate[16] = "", evcid[64] = "";
+	int64_t n = 0, attempts = 1, evattempts = 1;
+	int64_t now = (int64_t)time(NULL);
+	unsigned delay;
+
+	st = db_prepare(e->db,
+	    "SELECT r.kind, r.state, COALESCE(r.pos_id, ''), COALESCE(r.n, 0),"
+	    " r.attempts, COALESCE(ev.state, ''), COALESCE(ev.client_id, ''),"
+	    " COALESCE(ev.attempts, 1) FROM edge_requests r LEFT JOIN"
+	    " edge_events ev ON r.kind = 'event' AND ev.pos_id = r.pos_id AND"
+	    " ev.n = r.n WHERE r.client_id = ?");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(kind, sizeof kind, "%s", sqlite3_column_text(st, 0));
+		snprintf(state, sizeof state, "%s", sqlite3_column_text(st, 1));
+		snprintf(pos, sizeof pos, "%s", sqlite3_column_text(st, 2));
+		n = sqlite3_column_int64(st, 3);
+		attempts = sqlite3_column_int64(st, 4);
+		snprintf(
+		    evstate, sizeof evstate, "%s", sqlite3_column_text(st, 5));
+		snprintf(evcid, sizeof evcid, "%s", sqlite3_column_text(st, 6));
+		evattempts = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_finalize(st);
+	if (strcmp(state, "sent") != 0)
+		return 0;
+	if (strcmp(kind, "event") == 0) {
+		st = db_prepare(e->db, "UPDATE edge_requests SET state ="
+		                       " 'failed', transport = ? WHERE"
+		                       " client_id = ?");
+		sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
+		if (db_step_done(e->db, st, err) == -1)
+			return -1;
+		if (strcmp(evstate, "sent") != 0 || strcmp(evcid, cid) != 0)
+			return 0;
+		delay = edge_backoff(e, evattempts);
+		st = db_prepare(e->db,
+		    "UPDATE edge_events SET state = 'waiting', next_try = ?,"
+		    " transport = ? WHERE pos_id = ? AND n = ?");
+		sqlite3_bind_int64(st, 1, now + delay);
+		sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, n);
+		if (db_step_done(e->db, st, err) == -1)
+			return -1;
+		log_warnx("appeal %s event %" PRId64 ": request %s failed "
+		          "(%s); resending in %u s",
+		    pos, n, cid, why, delay);
+		return edge_journal(e, "event.retry", pos, err,
+		    "n=%" PRId64 " request %s failed after %" PRId64
+		    " attempt(s): %.600s; resent with a new clientId in %u s",
+		    n, cid, evattempts, why, delay);
+	}
+	delay = edge_backoff(e, attempts);
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET state = 'failed', transport = ?,"
+	    " next_try = ? WHERE client_id = ?");
+	sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now + delay);
+	sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC);
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
+	log_warnx(
+	    "response %s failed (%s); resending in %u s", cid, why, delay);
+	return edge_journal(e, "smev.retry", pos[0] ? pos : NULL, err,
+	    "%s response %s failed: %.600s; resent with a new clientId in "
+	    "%u s",
+	    kind, cid, why, delay);
+}
+
+/* Which request a correlation id names: its kind, or "" if none. */
+static void
+edge_request_kind(struct edge *e, const char *cid, char *kind, size_t len)
+{
+	sqlite3_stmt *st;
+
+	kind[0] = '\0';
+	st = db_prepare(
+	    e->db, "SELECT kind FROM edge_requests WHERE client_id = ?");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(kind, len, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* An adapter message reporting a transport failure of request cid. */
+static int
+edge_failure(struct edge *e, struct edge_msg *m, const char *cid,
+    const char *why, int *did)
+{
+	struct error err = {0};
+
+	if (db_begin(e->db, &err) == -1)
+		goto fail;
+	if (edge_fail_request(e, cid, why, &err) == -1 ||
+	    edge_seen(e, m, "failure", cid, NULL, NULL, NULL, &err) == -1) {
+		db_rollback(e->db);
+		goto fail;
+	}
+	if (db_commit(e->db, &err) == -1)
+		goto fail;
+	edge_in_done(e, m);
+	(*did)++;
+	return 0;
+fail:
+	log_warnx("%s: %s", m->path, err.text);
+	return -1;
+}
+
+/* A transport status of request cid: recorded, never changing its state. */
+static int
+edge_status(struct edge *e, struct edge_msg *m, const char *cid,
+    const char *text, int *did)
+{
+	struct error err = {0};
+	sqlite3_stmt *st;
+
+	if (db_begin(e->db, &err) == -1)
+		goto fail;
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET transport = ? WHERE client_id = ?");
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
+	if (db_step_done(e->db, st, &err) == -1)
+		goto rollback;
+	st = db_prepare(e->db, "UPDATE edge_events SET transport = ? WHERE"
+	                       " client_id = ? AND state = 'sent'");
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
+	if (db_step_done(e->db, st, &err) == -1 ||
+	    edge_seen(e, m, "status", cid, NULL, NULL, NULL, &err) == -1)
+		goto rollback;
+	if (db_commit(e->db, &err) == -1)
+		goto fail;
+	log_debug("request %s: %s", cid, text);
+	edge_in_done(e, m);
+	(*did)++;
+	return 0;
+rollback:
+	db_rollback(e->db);
+fail:
+	log_warnx("%s: %s", m->path, err.text);
+	return -1;
+}
+
+/* Seconds to wait before attempt number attempts + 1 of a failed request. */
+static unsigned
+edge_backoff(const struct edge *e, int64_t attempts)
+{
+	uint64_t d = e->retry_min;
+	int64_t i;
+
+	for (i = 1; i < attempts && d < e->retry_max; i++)
+		d *= 2;
+	return d > e->retry_max ? e->retry_max : (unsigned)d;
+}
+
+/*
+ * Requests the adapter moved to out/error/ failed in transport: retry them.
+ * The directory is read again only when it changed.
+ */
+int
+edge_scan_errors(struct edge *e, int *did)
+{
+	struct error err = {0};
+	struct dirent *de;
+	struct stat sb;
+	char cid[160], **cids = NULL, state[16];
+	size_t n = 0, len, i;
+	sqlite3_stmt *st;
+	DIR *d;
+	int rc = 0;
+
+	if (stat(e->out_error, &sb) == -1)
+		return 0;
+	if (e->errdir_seen && sb.st_mtim.tv_sec == e->errdir_mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == e->errdir_mtime.tv_nsec)
+		return 0;
+	if ((d = opendir(e->out_error)) == NULL)
+		return 0;
+	e->errdir_mtime = sb.st_mtim;
+	e->errdir_seen = 1;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 5 || len - 4 >= sizeof cid ||
+		    strcmp(de->d_name + len - 4, ".xml") != 0)
+			continue;
+		memcpy(cid, de->d_name, len - 4);
+		cid[len - 4] = '\0';
+		if (!smev_id_ok(cid))
+			continue;
+		st = db_prepare(e->db,
+		    "SELECT state FROM edge_requests WHERE client_id = ?");
+		sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+		state[0] = '\0';
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(state, sizeof state, "%s",
+			    sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (strcmp(state, "sent") != 0)
+			continue;
+		cids = xreallocarray(cids, n + 1, sizeof *cids);
+		cids[n++] = xstrdup(cid);
+	}
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		err_clear(&err);
+		if (db_begin(e->db, &err) == -1 ||
+		    edge_fail_request(e, cids[i],
+		        "the adapter moved it to out/error", &err) == -1 ||
+		    db_commit(e->db, &err) == -1) {
+			db_rollback(e->db);
+			log_warnx(
+			    "%s/%s.xml: %s", e->out_error, cids[i], err.text);
+			e->errdir_seen = 0; /* look again next round */
+			rc = -1;
+		} else
+			(*did)++;
+		free(cids[i]);
+	}
+	free(cids);
+	return rc;
+}
+
+/*
+ * Resend acknowledgements and rejects whose transport failed, once their
+ * delay has passed: the same answer with a new clientId.
+ */
+int
+edge_resend_responses(struct edge *e, int *did)
+{
+	struct resend {
+		char *cid, *kind, *pos, *reply_to, *code, *detail;
+		int64_t attempts;
+	} *rs = NULL;
+	struct error err = {0};
+	sqlite3_stmt *st;
+	char cid[37];
+	size_t n = 0, i;
+	int rc = 0;
+
+	st = db_prepare(e->db,
+	    "SELECT client_id, kind, pos_id, reply_to, code, detail, attempts"
+	    " FROM edge_requests WHERE state = 'failed' AND kind != 'event'"
+	    " AND (next_try <= ?1 OR next_try > ?2) ORDER BY next_try"
+	    " LIMIT 1000");
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL) + e->retry_max);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		rs = xreallocarray(rs, n + 1, sizeof *rs);
+#define EDGE_COL(k)                                                            \
+	(sqlite3_column_type(st, k) == SQLITE_NULL                             \
+	        ? NULL                                                         \
+	        : xstrdup((const char *)sqlite3_column_text(st, k)))
+		rs[n].cid = EDGE_COL(0);
+		rs[n].kind = EDGE_COL(1);
+		rs[n].pos = EDGE_COL(2);
+		rs[n].reply_to = EDGE_COL(3);
+		rs[n].code = EDGE_COL(4);
+		rs[n].detail = EDGE_COL(5);
+#undef EDGE_COL
+		rs[n].attempts = sqlite3_column_int64(st, 6);
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		int reject = strcmp(rs[i].kind, "reject") == 0;
+		err_clear(&err);
+		pkg_uuid_new(cid);
+		if (edge_out_write(e, cid,
+		        edge_response_doc(e, cid,
+		            rs[i].reply_to ? rs[i].reply_to : "", rs[i].pos,
+		            reject ? NULL : rs[i].detail,
+		            reject ? rs[i].code : NULL, rs[i].detail),
+		        &err) == -1) {
+			log_warnx("%s", err.text);
+			rc = -1;
+			continue;
+		}
+		st = db_prepare(e->db, "UPDATE edge_requests SET state ="
+		                       " 'retried' WHERE client_id = ?");
+		sqlite3_bind_text(st, 1, rs[i].cid, -1, SQLITE_STATIC);
+		if (db_begin(e->db, &err) == -1) {
+			sqlite3_finalize(st);
+			goto fail;
+		}
+		if (db_step_done(e->db, st, &err) == -1 ||
+		    edge_request_row(e, cid, rs[i].kind, rs[i].pos, 0,
+		        rs[i].reply_to, rs[i].code, rs[i].detail,
+		        rs[i].attempts + 1, &err) == -1 ||
+		    edge_journal(e,
+		        strcmp(rs[i].kind, "received") == 0 && rs[i].pos
+		            ? "appeal.acknowledged"
+		            : "smev.resent",
+		        rs[i].pos, &err,
+		        "%s response to clientId %s resent as %s (attempt "
+		        "%" PRId64 ")",
+		        rs[i].kind, rs[i].reply_to ? rs[i].reply_to : "?", cid,
+		        rs[i].attempts + 1) == -1) {
+			db_rollback(e->db);
+			goto fail;
+		}
+		if (db_commit(e->db, &err) == -1)
+			goto fail;
+		edge_out_publish(e, cid);
+		(*did)++;
+		continue;
+	fail:
+		log_warnx("resending %s: %s", rs[i].cid, err.text);
+		edge_out_discard(e, cid);
+		rc = -1;
+	}
+	for (i = 0; i < n; i++) {
+		free(rs[i].cid);
+		free(rs[i].kind);
+		free(rs[i].pos);
+		free(rs[i].reply_to);
+		free(rs[i].code);
+		free(rs[i].detail);
+	}
+	free(rs);
+	return rc;
+}

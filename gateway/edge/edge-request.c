@@ -1,0 +1,571 @@
+/*
+ * edge-request.c: ПОС's requests: an appeal taken into custody in ONE
+ * transaction once its attachments are complete (or waited for, or
+ * refused), citizen feedback and the classifier queued for the core.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <libxml/tree.h>
+
+#include "digest.h"
+#include "edge-int.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "log.h"
+#include "package.h"
+#include "posmap.h"
+#include "sig.h"
+#include "smev.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+static int edge_appeal(
+    struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
+static char *edge_locate(struct edge *e, const char *id, const char *client,
+    const char *fp, uint64_t *size, struct stat *sb);
+static int edge_wait(struct edge *e, struct edge_msg *m, const char *pos,
+    const char *missing, int *did);
+static int edge_sizes_changed(const struct posmap_appeal *pa, char *const *src);
+static int edge_sizes_stored(struct edge *e, const struct posmap_appeal *pa);
+static int edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
+    const char *pos, const char *version, const char *key, const char *xml,
+    size_t len, const char *jkind, const char *detail, int *did);
+static int edge_feedback(
+    struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
+static int edge_classifier(
+    struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
+
+/* A request of ПОС (RequestMessageType): appeal, feedback or classifier. */
+int
+edge_request(struct edge *e, struct edge_msg *m, int *did)
+{
+	xmlNodePtr content;
+	char text[512];
+
+	if (m->client_id == NULL)
+		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
+		    "RequestMessageType without RequestMetadata/clientId: "
+		    "nobody to answer",
+		    did);
+	content = smev_request_content(m->message);
+	switch (posmap_kind(content)) {
+	case POSMAP_APPEAL:
+		return edge_appeal(e, m, content, did);
+	case POSMAP_FEEDBACK:
+		return edge_feedback(e, m, content, did);
+	case POSMAP_CLASSIFIER:
+		return edge_classifier(e, m, content, did);
+	default:
+		snprintf(text, sizeof text,
+		    "MessagePrimaryContent holds %s%.100s%s, which posgw does "
+		    "not take",
+		    content ? "<" : "",
+		    content ? (const char *)content->name : "nothing",
+		    content ? ">" : "");
+		return edge_reject(e, m, "UNKNOWN_REQUEST_DESCRIPTION", 1,
+		    "smev.rejected", NULL, text, did);
+	}
+}
+
+/*
+ * A new appeal: find its attachments (or wait for them), then take custody
+ * in one transaction and answer P:Received.
+ */
+static int
+edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
+{
+	struct posmap_appeal pa;
+	struct xfer_file *files = NULL;
+	struct error err = {0};
+	struct stat sb;
+	sqlite3_stmt *st;
+	char **src = NULL, *fp, missing[512] = "", cid[37], text[1200];
+	char *xml = NULL;
+	size_t len, k;
+	int64_t docid;
+	int rc = -1;
+
+	if (posmap_appeal_read(content, &pa, &err) == -1)
+		return edge_reject(
+		    e, m, "FAILURE", 1, "appeal.rejected", NULL, err.text, did);
+	if (edge_appeal_known(e, pa.pos_id)) {
+		rc = edge_ack(e, m, pa.pos_id, NULL, "appeal.acknowledged",
+		    "a copy of an appeal already taken", did);
+		goto out;
+	}
+	src = xcalloc(pa.natt + 1, sizeof *src);
+	files = xcalloc(pa.natt + 1, sizeof *files);
+	if (pa.natt > 0 && !smev_id_ok(m->client_id)) {
+		snprintf(text, sizeof text,
+		    "appeal %s: clientId \"%.100s\" cannot name an attachment "
+		    "directory",
+		    pa.pos_id, m->client_id);
+		rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+		    pa.pos_id, text, did);
+		goto out;
+	}
+	for (k = 0; k < pa.natt; k++) {
+		fp = smev_attachment_path(m->message, pa.att[k].header_id);
+		if (!smev_id_ok(pa.att[k].header_id) || fp == NULL) {
+			snprintf(text, sizeof text,
+			    "appeal %s: P:Attachment headerId \"%.100s\" has "
+			    "no AttachmentHeader with a usable Id and filePath",
+			    pa.pos_id, pa.att[k].header_id);
+			free(fp);
+			rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+			    pa.pos_id, text, did);
+			goto out;
+		}
+		src[k] = edge_locate(e, pa.att[k].header_id, m->client_id, fp,
+		    &pa.att[k].size, &sb);
+		if (src[k] != NULL && pa.att[k].declared > 0 &&
+		    pa.att[k].size > pa.att[k].declared &&
+		    edge_settled(e, &sb)) {
+			/* no more writing makes it the file ПОС declared */
+			snprintf(text, sizeof text,
+			    "appeal %s: attachment %s (%.200s) has %" PRIu64
+			    " bytes, but ПОС declared %" PRIu64
+			    ": not the file ПОС sent",
+			    pa.pos_id, pa.att[k].header_id, fp, pa.att[k].size,
+			    pa.att[k].declared);
+			free(fp);
+			rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+			    pa.pos_id, text, did);
+			goto out;
+		}
+		if (missing[0] == '\0' && src[k] == NULL)
+			snprintf(missing, sizeof missing,
+			    "%s (%.200s, missing or empty)",
+			    pa.att[k].header_id, fp);
+		else if (missing[0] == '\0' && pa.att[k].declared > 0 &&
+		         pa.att[k].size != pa.att[k].declared)
+			snprintf(missing, sizeof missing,
+			    "%s (%.200s, %" PRIu64 " bytes of %" PRIu64
+			    " declared)",
+			    pa.att[k].header_id, fp, pa.att[k].size,
+			    pa.att[k].declared);
+		else if (missing[0] == '\0' && pa.att[k].declared == 0 &&
+		         !edge_settled(e, &sb))
+			snprintf(missing, sizeof missing,
+			    "%s (%.200s, no size declared, still changing)",
+			    pa.att[k].header_id, fp);
+		free(fp);
+	}
+	if (missing[0] != '\0') {
+		rc = edge_wait(e, m, pa.pos_id, missing, did);
+		goto out;
+	}
+	if (posmap_appeal_doc(content, &pa, &xml, &len, &err) == -1) {
+		rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+		    pa.pos_id, err.text, did);
+		goto out;
+	}
+	for (k = 0; k < pa.natt; k++) {
+		files[k].path = pa.att[k].path;
+		files[k].src = src[k];
+		files[k].take = 1; /* removed from attachments-in on commit */
+	}
+	pkg_uuid_new(cid);
+	if (edge_out_write(e, cid,
+	        edge_response_doc(
+	            e, cid, m->client_id, pa.pos_id, NULL, NULL, NULL),
+	        &err) == -1) {
+		log_warnx("appeal %s: %s", pa.pos_id, err.text);
+		goto out;
+	}
+	if (db_begin(e->db, &err) == -1)
+		goto fail;
+	if (xfer_enqueue(e->x, "appeal", pa.pos_id, xml, len, files, pa.natt,
+	        &err) == -1) {
+		db_rollback(e->db);
+		edge_out_discard(e, cid);
+		if (edge_sizes_changed(&pa, src)) {
+			log_info("appeal %s: an attachment is still being "
+			         "written; later",
+			    pa.pos_id);
+			rc = 0;
+		} else if (err.code != ERR_NONE) {
+			snprintf(text, sizeof text,
+			    "appeal %s does not fit posgw's appeal document: "
+			    "%s",
+			    pa.pos_id, err.text);
+			rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+			    pa.pos_id, text, did);
+		} else
+			log_warnx("appeal %s (%s): %s; will retry", pa.pos_id,
+			    m->path, err.text);
+		goto out;
+	}
+	if (!edge_sizes_stored(e, &pa)) {
+		db_rollback(e->db);
+		edge_out_discard(e, cid);
+		log_info("appeal %s: an attachment changed while it was "
+		         "stored; later",
+		    pa.pos_id);
+		rc = 0;
+		goto out;
+	}
+	/* the row xfer_enqueue just added in this write transaction (the
+	 * rowid maximum is one index step; filtering by kind was a scan) */
+	docid = db_int(e->db, "SELECT MAX(id) FROM documents", 0);
+	st = db_prepare(e->db,
+	    "INSERT INTO edge_appeals (pos_id, message_id, client_id,"
+	    " received, document_id, state) VALUES (?, ?, ?, ?, ?,"
+	    " 'acknowledged')");
+	sqlite3_bind_text(st, 1, pa.pos_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 5, docid);
+	if (db_step_done(e->db, st, &err) == -1 ||
+	    edge_request_row(e, cid, "received", pa.pos_id, 0, m->client_id,
+	        NULL, NULL, 1, &err) == -1 ||
+	    edge_seen(e, m, "accepted", m->client_id, pa.pos_id, NULL, NULL,
+	        &err) == -1 ||
+	    edge_unwait(e, m, &err) == -1 ||
+	    edge_journal(e, "appeal.received", pa.pos_id, &err,
+	        "MessageId %s, clientId %s, %zu attachment(s), document "
+	        "%" PRId64,
+	        m->message_id, m->client_id, pa.natt, docid) == -1 ||
+	    edge_journal(e, "appeal.acknowledged", pa.pos_id, &err,
+	        "P:Received clientId %s to clientId %s", cid,
+	        m->client_id) == -1) {
+		db_rollback(e->db);
+		goto fail;
+	}
+	if (db_commit(e->db, &err) == -1)
+		goto fail;
+	edge_out_publish(e, cid);
+	edge_in_done(e, m);
+	edge_attachments_remove(e, m);
+	log_info("appeal %s taken from %s/%s with %zu attachment(s); "
+	         "acknowledged as %s",
+	    pa.pos_id, e->in, m->name, pa.natt, cid);
+	(*did)++;
+	rc = 0;
+	goto out;
+fail:
+	log_warnx("appeal %s (%s): %s", pa.pos_id, m->path, err.text);
+	edge_out_discard(e, cid);
+out:
+	for (k = 0; src != NULL && k < pa.natt; k++)
+		free(src[k]);
+	free(src);
+	free(files);
+	free(xml);
+	posmap_appeal_free(&pa);
+	return rc;
+}
+
+/*
+ * Find an attachment as the adapter stores it: <attachments-in>/<Id>/
+ * <clientId>/<filePath> or <attachments-in>/<clientId>/<filePath>. Returns
+ * the path of a regular non-empty file with its size and status, or NULL
+ * (not yet).
+ */
+static char *
+edge_locate(struct edge *e, const char *id, const char *client, const char *fp,
+    uint64_t *size, struct stat *sb)
+{
+	char *path;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (i == 0)
+			xasprintf(&path, "%s/%s/%s/%s", e->ain, id, client, fp);
+		else
+			xasprintf(&path, "%s/%s/%s", e->ain, client, fp);
+		if (lstat(path, sb) == 0 && S_ISREG(sb->st_mode) &&
+		    sb->st_size > 0) {
+			*size = (uint64_t)sb->st_size;
+			return path;
+		}
+		free(path);
+	}
+	return NULL;
+}
+
+/*
+ * True once a file has stayed unchanged for the settle time: its
+ * modification and change times (the change time cannot be set back by
+ * copying tools) are at least that old. A time further ahead than that
+ * was written before the clock was set back: settled too.
+ */
+int
+edge_settled(const struct edge *e, const struct stat *sb)
+{
+	int64_t settle = (int64_t)e->settle * 1000000000, now, t;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	t = edge_mtime_ns(sb);
+	if ((int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec > t)
+		t = (int64_t)sb->st_ctim.tv_sec * 1000000000 +
+		    sb->st_ctim.tv_nsec;
+	if (t > now + settle)
+		return 1;
+	return now - t >= settle;
+}
+
+/*
+ * An appeal's attachments are not complete: note when that was first seen,
+ * and once attachment_wait has passed, refuse the request with FAILURE.
+ */
+static int
+edge_wait(struct edge *e, struct edge_msg *m, const char *pos,
+    const char *missing, int *did)
+{
+	struct error err = {0};
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL), first = now;
+	char text[1024];
+
+	st = db_prepare(
+	    e->db, "SELECT first_seen FROM edge_waiting WHERE message_id = ?");
+	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		first = sqlite3_column_int64(st, 0);
+	else {
+		sqlite3_finalize(st);
+		st = db_prepare(e->db,
+		    "INSERT INTO edge_waiting (message_id, file, pos_id,"
+		    " first_seen, missing) VALUES (?, ?, ?, ?, ?)");
+		sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now);
+		sqlite3_bind_text(st, 5, missing, -1, SQLITE_STATIC);
+		if (db_step_done(e->db, st, &err) == -1) {
+			log_warnx("%s", err.text);
+			return -1;
+		}
+		st = NULL;
+		log_info("appeal %s (%s/%s): attachment %s is not complete "
+		         "yet; waiting up to %u s for it",
+		    pos, e->in, m->name, missing, e->attachment_wait);
+	}
+	if (st != NULL)
+		sqlite3_finalize(st);
+	if (first > now) {
+		/* the clock went back: wait the whole time from now */
+		st = db_prepare(e->db, "UPDATE edge_waiting SET first_seen = ?"
+		                       " WHERE message_id = ?");
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
+		if (db_step_done(e->db, st, &err) == -1) {
+			log_warnx("%s", err.text);
+			return -1;
+		}
+		first = now;
+	}
+	if (now - first < (int64_t)e->attachment_wait)
+		return 0;
+	snprintf(text, sizeof text,
+	    "appeal %s: attachment %s did not arrive complete within %u s", pos,
+	    missing, e->attachment_wait);
+	return edge_reject(
+	    e, m, "FAILURE", 1, "appeal.rejected", pos, text, did);
+}
+
+/* True if any attachment's size differs from what was seen when mapping. */
+static int
+edge_sizes_changed(const struct posmap_appeal *pa, char *const *src)
+{
+	struct stat sb;
+	size_t k;
+
+	for (k = 0; k < pa->natt; k++)
+		if (stat(src[k], &sb) == -1 ||
+		    (uint64_t)sb.st_size != pa->att[k].size)
+			return 1;
+	return 0;
+}
+
+/* True if the stored copies of a queued appeal's files have the mapped sizes. */
+static int
+edge_sizes_stored(struct edge *e, const struct posmap_appeal *pa)
+{
+	sqlite3_stmt *st;
+	size_t k;
+	int ok = 1;
+
+	st = db_prepare(e->db,
+	    "SELECT f.size FROM files f WHERE f.path = ? AND f.document_id ="
+	    " (SELECT MAX(id) FROM documents WHERE direction = 'out' AND"
+	    " kind = 'appeal' AND pos_id = ?)");
+	for (k = 0; k < pa->natt && ok; k++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, pa->att[k].path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, pa->pos_id, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW &&
+		     (uint64_t)sqlite3_column_int64(st, 0) == pa->att[k].size;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/*
+ * Queue a document for the core and acknowledge the request that carried it,
+ * in one transaction (feedback, classifier).
+ */
+static int
+edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
+    const char *pos, const char *version, const char *key, const char *xml,
+    size_t len, const char *jkind, const char *detail, int *did)
+{
+	struct error err = {0};
+	sqlite3_stmt *st;
+	char cid[37], text[1200];
+
+	pkg_uuid_new(cid);
+	if (edge_out_write(e, cid,
+	        edge_response_doc(
+	            e, cid, m->client_id, pos, version, NULL, NULL),
+	        &err) == -1) {
+		log_warnx("%s", err.text);
+		return -1;
+	}
+	if (db_begin(e->db, &err) == -1)
+		goto fail;
+	if (xfer_enqueue(e->x, kind, pos, xml, len, NULL, 0, &err) == -1) {
+		db_rollback(e->db);
+		edge_out_discard(e, cid);
+		if (err.code == ERR_NONE) {
+			log_warnx("%s: %s; will retry", m->path, err.text);
+			return -1;
+		}
+		snprintf(text, sizeof text,
+		    "%s does not fit posgw's %s document: %s", detail, kind,
+		    err.text);
+		return edge_reject(
+		    e, m, "FAILURE", 1, "smev.rejected", pos, text, did);
+	}
+	if (key != NULL) {
+		st = db_prepare(e->db,
+		    "INSERT OR REPLACE INTO edge_classifier (id, version,"
+		    " digest, document_id, shipped) VALUES (1, ?, ?, (SELECT"
+		    " MAX(id) FROM documents), ?)"); /* just enqueued */
+		sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+		if (db_step_done(e->db, st, &err) == -1) {
+			db_rollback(e->db);
+			goto fail;
+		}
+	}
+	if (edge_request_row(e, cid, "received", pos, 0, m->client_id, NULL,
+	        version, 1, &err) == -1 ||
+	    edge_seen(e, m, "accepted", m->client_id, pos, NULL, NULL, &err) ==
+	        -1 ||
+	    edge_journal(e, jkind, pos, &err,
+	        "%s (MessageId %s, clientId %s); P:Received clientId %s",
+	        detail, m->message_id, m->client_id, cid) == -1) {
+		db_rollback(e->db);
+		goto fail;
+	}
+	if (db_commit(e->db, &err) == -1)
+		goto fail;
+	edge_out_publish(e, cid);
+	edge_in_done(e, m);
+	log_info("%s/%s: %s queued for the core", e->in, m->name, detail);
+	(*did)++;
+	return 0;
+fail:
+	log_warnx("%s: %s", m->path, err.text);
+	edge_out_discard(e, cid);
+	return -1;
+}
+
+/*
+ * Citizen feedback: an outcome document for the core, once per message;
+ * feedback on an appeal this edge never took is refused NO_DATA here (the
+ * core could only drop it).
+ */
+static int
+edge_feedback(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
+{
+	struct error err = {0};
+	char pos[POSMAP_ID_MAX], now[32], text[256], *xml = NULL;
+	size_t len;
+	int rc;
+
+	edge_now(now, sizeof now);
+	if (posmap_feedback_doc(content, now, pos, &xml, &len, &err) == -1)
+		return edge_reject(
+		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
+	if (!edge_appeal_known(e, pos)) {
+		free(xml);
+		snprintf(text, sizeof text,
+		    "feedback on appeal %s, which this agency never received "
+		    "from ПОС",
+		    pos);
+		return edge_reject(
+		    e, m, "NO_DATA", 1, "feedback.rejected", pos, text, did);
+	}
+	rc = edge_take_doc(e, m, "outcome", pos, NULL, NULL, xml, len,
+	    "outcome.queued", "citizen feedback", did);
+	free(xml);
+	return rc;
+}
+
+/* A classifier: queued for the core only if it differs from the last one. */
+static int
+edge_classifier(
+    struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
+{
+	struct error err = {0};
+	char version[256], now[32], hex[DIGEST_HEX_LEN + 1], *last, *xml = NULL;
+	char detail[512];
+	size_t len;
+	int rc;
+
+	/* the key leaves out the fetch time, which always differs */
+	if (posmap_classifier_doc(content, "1970-01-01T00:00:00Z", version,
+	        sizeof version, &xml, &len, &err) == -1)
+		return edge_reject(
+		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
+	digest_mem_hex(DIGEST_STREEBOG256, xml, len, hex);
+	free(xml);
+	xml = NULL;
+	last = NULL;
+	{
+		sqlite3_stmt *st = db_prepare(
+		    e->db, "SELECT digest FROM edge_classifier WHERE id = 1");
+		if (sqlite3_step(st) == SQLITE_ROW)
+			last =
+			    xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (last != NULL && strcmp(last, hex) == 0) {
+		free(last);
+		return edge_ack(e, m, NULL, version, "smev.acknowledged",
+		    "a classifier equal to the one last shipped", did);
+	}
+	free(last);
+	edge_now(now, sizeof now);
+	if (posmap_classifier_doc(
+	        content, now, version, sizeof version, &xml, &len, &err) == -1)
+		return edge_reject(
+		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
+	snprintf(detail, sizeof detail, "classifier %.200s, content %.16s...",
+	    version, hex);
+	rc = edge_take_doc(e, m, "classifier", NULL, version, hex, xml, len,
+	    "classifier.queued", detail, did);
+	free(xml);
+	return rc;
+}
