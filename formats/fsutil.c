@@ -332,3 +332,17 @@ fail:
 	free(dst);
 	return -1;
 }
+
+/* A file's modification time in nanoseconds since the epoch. */
+int64_t
+fs_mtime_ns(const struct stat *sb)
+{
+	return (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+}
+
+/* A file's status change time in nanoseconds since the epoch. */
+int64_t
+fs_ctime_ns(const struct stat *sb)
+{
+	return (int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec;
+}

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "error.h"
 
@@ -30,6 +31,8 @@ int fs_write_file(
 int fs_write_all(int, const void *, size_t);
 int fs_rmtree(const char *);
 int fs_mkdir_p(const char *, int);
+int64_t fs_mtime_ns(const struct stat *);
+int64_t fs_ctime_ns(const struct stat *);
 
 #define FS_COPY_SYNC 0x1      /* fsync the file and the directory */
 #define FS_COPY_NOREPLACE 0x2 /* refuse an existing target */

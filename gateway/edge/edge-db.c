@@ -135,7 +135,7 @@ _Static_assert(sizeof edge_schema_steps / sizeof edge_schema_steps[0] ==
 
 /* Create or bring up to date the edge's tables (meta key edge_schema). */
 int
-edge_migrate(struct db *db, struct error *err)
+edge_db_migrate(struct db *db, struct error *err)
 {
 	char *v = db_meta_get(db, EDGE_SCHEMA_KEY), num[24];
 	long have = v != NULL ? strtol(v, NULL, 10) : 0;
@@ -163,7 +163,7 @@ edge_migrate(struct db *db, struct error *err)
 
 /* Append a journal entry with a formatted detail (inside a transaction). */
 int
-edge_journal(struct edge *e, const char *kind, const char *pos,
+edge_db_journal(struct edge *e, const char *kind, const char *pos,
     struct error *err, const char *fmt, ...)
 {
 	char detail[1200];
@@ -175,13 +175,6 @@ edge_journal(struct edge *e, const char *kind, const char *pos,
 	return journal_append(e->db, kind, NULL, pos, detail, err);
 }
 
-/* A file's modification time in nanoseconds (with name and size, its identity). */
-int64_t
-edge_mtime_ns(const struct stat *sb)
-{
-	return (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
-}
-
 /*
  * Record an adapter message as handled (inside the transaction): by its
  * MessageId for dedupe, and the in/ file itself so that a kill before the
@@ -189,7 +182,7 @@ edge_mtime_ns(const struct stat *sb)
  * means the file goes to in-rejected/ with that code and reason.
  */
 int
-edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
+edge_db_seen(struct edge *e, struct edge_msg *m, const char *outcome,
     const char *corr, const char *pos, const char *code, const char *reason,
     struct error *err)
 {
@@ -200,7 +193,7 @@ edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
 	    " message_id, code, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)");
 	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)m->sb.st_size);
-	sqlite3_bind_int64(st, 3, edge_mtime_ns(&m->sb));
+	sqlite3_bind_int64(st, 3, fs_mtime_ns(&m->sb));
 	sqlite3_bind_text(st, 4, m->message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
@@ -226,7 +219,7 @@ edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
 
 /* Record a ClientMessage we wrote (inside the transaction). */
 int
-edge_request_row(struct edge *e, const char *cid, const char *kind,
+edge_db_request_add(struct edge *e, const char *cid, const char *kind,
     const char *pos, int64_t n, const char *reply_to, const char *code,
     const char *detail, int64_t attempts, struct error *err)
 {
@@ -251,7 +244,7 @@ edge_request_row(struct edge *e, const char *cid, const char *kind,
 
 /* Forget that an appeal waits for its attachments (inside the transaction). */
 int
-edge_unwait(struct edge *e, struct edge_msg *m, struct error *err)
+edge_db_unwait(struct edge *e, struct edge_msg *m, struct error *err)
 {
 	sqlite3_stmt *st;
 
@@ -264,7 +257,7 @@ edge_unwait(struct edge *e, struct edge_msg *m, struct error *err)
 
 /* True if the database knows a request with this clientId. */
 int
-edge_request_known(struct edge *e, const char *cid)
+edge_db_request_known(struct edge *e, const char *cid)
 {
 	return db_exists(
 	    e->db, "SELECT 1 FROM edge_requests WHERE client_id = ?", cid);
@@ -272,7 +265,7 @@ edge_request_known(struct edge *e, const char *cid)
 
 /* True if the edge has taken custody of this appeal before. */
 int
-edge_appeal_known(struct edge *e, const char *pos)
+edge_db_appeal_known(struct edge *e, const char *pos)
 {
 	sqlite3_stmt *st;
 	int known;
@@ -289,7 +282,7 @@ edge_appeal_known(struct edge *e, const char *pos)
  * clientId cid, or NULL if we never answered it.
  */
 char *
-edge_answered(struct edge *e, const char *cid)
+edge_db_answered(struct edge *e, const char *cid)
 {
 	sqlite3_stmt *st;
 	char *answer = NULL;
@@ -306,7 +299,7 @@ edge_answered(struct edge *e, const char *cid)
 
 /* A nullable text column as a new string. */
 char *
-edge_col(sqlite3_stmt *st, int i)
+edge_db_col(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL
 	           ? NULL
@@ -318,7 +311,7 @@ edge_col(sqlite3_stmt *st, int i)
  * was long done); once an hour. MessageIds stay in edge_smev_in for ever.
  */
 void
-edge_prune(struct edge *e)
+edge_db_prune(struct edge *e)
 {
 	struct error err = {0};
 	sqlite3_stmt *st;
@@ -339,4 +332,356 @@ edge_prune(struct edge *e)
 		return;
 fail:
 	log_warnx("pruning the edge's list of handled in/ files: %s", err.text);
+}
+/*
+ * Was this in/ file (name, size, time) handled before? Then its refusal
+ * code and reason (NULL when it was not refused) and its MessageId (into
+ * m) come back, and 1.
+ */
+int
+edge_db_handled(struct edge *e, struct edge_msg *m, char **code, char **reason)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	st = db_prepare(e->db,
+	    "SELECT code, reason, message_id FROM edge_in_handled WHERE"
+	    " name = ? AND size = ? AND mtime = ?");
+	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)m->sb.st_size);
+	sqlite3_bind_int64(st, 3, fs_mtime_ns(&m->sb));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		*code = edge_db_col(st, 0);
+		*reason = edge_db_col(st, 1);
+		free(m->message_id);
+		m->message_id = edge_db_col(st, 2);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Was an adapter message with this MessageId handled before? Then the file
+ * it came in and what became of it (both new strings), and 1.
+ */
+int
+edge_db_message(
+    struct edge *e, const char *message_id, char **file, char **outcome)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	st = db_prepare(e->db, "SELECT file, outcome FROM edge_smev_in WHERE"
+	                       " message_id = ?");
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		*file = edge_db_col(st, 0);
+		*outcome = edge_db_col(st, 1);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Record custody of an appeal whose document was just queued in this write
+ * transaction; its document id goes to docid.
+ */
+int
+edge_db_appeal_add(struct edge *e, const char *pos, const struct edge_msg *m,
+    int64_t *docid, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	/* the row xfer_enqueue just added in this write transaction (the
+	 * rowid maximum is one index step; filtering by kind was a scan) */
+	*docid = db_int(e->db, "SELECT MAX(id) FROM documents", 0);
+	st = db_prepare(e->db,
+	    "INSERT INTO edge_appeals (pos_id, message_id, client_id,"
+	    " received, document_id, state) VALUES (?, ?, ?, ?, ?,"
+	    " 'acknowledged')");
+	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 5, *docid);
+	return db_step_done(e->db, st, err);
+}
+
+/* Since when an appeal waits for its attachments: 1 and *first if it does. */
+int
+edge_db_waiting(struct edge *e, const char *message_id, int64_t *first)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	st = db_prepare(
+	    e->db, "SELECT first_seen FROM edge_waiting WHERE message_id = ?");
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*first = sqlite3_column_int64(st, 0);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Note that an appeal waits for its attachments since first. */
+int
+edge_db_wait(struct edge *e, const struct edge_msg *m, const char *pos,
+    const char *missing, int64_t first, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "INSERT INTO edge_waiting (message_id, file, pos_id,"
+	    " first_seen, missing) VALUES (?, ?, ?, ?, ?) ON CONFLICT"
+	    " (message_id) DO UPDATE SET first_seen = excluded.first_seen");
+	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, first);
+	sqlite3_bind_text(st, 5, missing, -1, SQLITE_STATIC);
+	return db_step_done(e->db, st, err);
+}
+
+/*
+ * The size the file store recorded for a file of the appeal document just
+ * queued for pos, or -1.
+ */
+int64_t
+edge_db_stored_size(struct edge *e, const char *pos, const char *path)
+{
+	sqlite3_stmt *st;
+	int64_t size = -1;
+
+	st = db_prepare(e->db,
+	    "SELECT f.size FROM files f WHERE f.path = ? AND f.document_id ="
+	    " (SELECT MAX(id) FROM documents WHERE direction = 'out' AND"
+	    " kind = 'appeal' AND pos_id = ?)");
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		size = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return size;
+}
+
+/*
+ * Remember the classifier just queued in this transaction (its version and
+ * content digest), to ship an unchanged one only once.
+ */
+int
+edge_db_classifier_set(
+    struct edge *e, const char *version, const char *digest, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "INSERT OR REPLACE INTO edge_classifier (id, version,"
+	    " digest, document_id, shipped) VALUES (1, ?, ?, (SELECT"
+	    " MAX(id) FROM documents), ?)"); /* just enqueued */
+	sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+	return db_step_done(e->db, st, err);
+}
+
+/* The content digest of the classifier shipped last (new string), or NULL. */
+char *
+edge_db_classifier_digest(struct edge *e)
+{
+	sqlite3_stmt *st;
+	char *digest = NULL;
+
+	st = db_prepare(
+	    e->db, "SELECT digest FROM edge_classifier WHERE id = 1");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		digest = edge_db_col(st, 0);
+	sqlite3_finalize(st);
+	return digest;
+}
+
+/*
+ * The oldest event document from the core not taken yet: 1 with its id and
+ * a copy of its body, or 0.
+ */
+int
+edge_db_event_next(struct edge *e, int64_t *id, void **body, size_t *len)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	st = db_prepare(e->db,
+	    "SELECT id, body FROM documents WHERE direction = 'in' AND"
+	    " kind = 'event' AND consumed IS NULL ORDER BY id LIMIT 1");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		*id = sqlite3_column_int64(st, 0);
+		*len = (size_t)sqlite3_column_bytes(st, 1);
+		*body = xmalloc(*len + 1);
+		memcpy(*body, sqlite3_column_blob(st, 1), *len);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* A copy of a document's body; -1 if it is gone. */
+int
+edge_db_document(struct edge *e, int64_t id, void **body, size_t *len)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	st = db_prepare(e->db, "SELECT body FROM documents WHERE id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		*body = xmalloc(*len + 1);
+		memcpy(*body, sqlite3_column_blob(st, 0), *len);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Mark an inbound document consumed (inside the transaction). */
+int
+edge_db_consume(struct edge *e, int64_t id, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st =
+	    db_prepare(e->db, "UPDATE documents SET consumed = ? WHERE id = ?");
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 2, id);
+	return db_step_done(e->db, st, err);
+}
+
+/*
+ * Add the core's event (from document id) as waiting to be sent; *dup is
+ * set when the appeal already has an event n (the first one stands).
+ */
+int
+edge_db_event_add(struct edge *e, const struct posmap_event *ev, int64_t id,
+    int *dup, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "INSERT INTO edge_events (pos_id, n, type, status,"
+	    " document_id, state, received) VALUES (?, ?, ?, ?, ?,"
+	    " 'waiting', ?) ON CONFLICT (pos_id, n) DO NOTHING");
+	sqlite3_bind_text(st, 1, ev->pos_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ev->n);
+	sqlite3_bind_text(st, 3, ev->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ev->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, id);
+	sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
+	*dup = sqlite3_changes(e->db->h) == 0;
+	return 0;
+}
+
+/*
+ * The events due now (at most 1000, oldest first): waiting, their retry
+ * time reached, the previous event of the appeal final, nothing of the
+ * appeal in flight. A retry never lies more than retry_max ahead unless
+ * the clock went back: then it is due now.
+ */
+void
+edge_db_events_due(struct edge *e, struct edge_due **due, size_t *n)
+{
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL);
+
+	st = db_prepare(e->db,
+	    "SELECT ev.pos_id, ev.n, ev.document_id FROM edge_events ev"
+	    " WHERE ev.final = 0 AND ev.state = 'waiting' AND"
+	    " (ev.next_try <= ?1 OR ev.next_try > ?2)"
+	    " AND NOT EXISTS (SELECT 1 FROM edge_events s WHERE"
+	    "  s.pos_id = ev.pos_id AND s.state = 'sent')"
+	    " AND (ev.n = 1 OR EXISTS (SELECT 1 FROM edge_events p WHERE"
+	    "  p.pos_id = ev.pos_id AND p.n = ev.n - 1 AND p.final = 1))"
+	    " ORDER BY ev.received, ev.pos_id, ev.n LIMIT 1000");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, now + e->retry_max);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*due = xreallocarray(*due, *n + 1, sizeof **due);
+		snprintf((*due)[*n].pos, sizeof(*due)[*n].pos, "%s",
+		    sqlite3_column_text(st, 0));
+		(*due)[*n].n = sqlite3_column_int64(st, 1);
+		(*due)[*n].docid = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Event n goes out as request cid (inside the transaction): 1 with its
+ * attempt number, 0 if it no longer waits, -1 on error.
+ */
+int
+edge_db_event_sent(struct edge *e, const char *pos, int64_t n, const char *cid,
+    int64_t *attempts, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_events SET state = 'sent', client_id = ?,"
+	    " attempts = attempts + 1, sent_at = ? WHERE pos_id = ? AND"
+	    " n = ? AND state = 'waiting'");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, n);
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
+	if (sqlite3_changes(e->db->h) == 0)
+		return 0;
+	st = db_prepare(e->db, "SELECT attempts FROM edge_events WHERE"
+	                       " pos_id = ? AND n = ?");
+	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	*attempts =
+	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 1;
+	sqlite3_finalize(st);
+	return 1;
+}
+
+/* Event n can never be sent: final state failed with a code and reason. */
+int
+edge_db_event_fail(struct edge *e, const char *pos, int64_t n, const char *code,
+    const char *why, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_events SET state = 'failed', final = 1,"
+	    " answered = ?, code = ?, reason = ? WHERE pos_id = ? AND n = ?");
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, n);
+	return db_step_done(e->db, st, err);
+}
+
+/* The file-store digest of a document's attachment by payload path. */
+char *
+edge_db_file_digest(struct edge *e, int64_t docid, const char *path)
+{
+	sqlite3_stmt *st;
+	char *d = NULL;
+
+	st = db_prepare(e->db, "SELECT digest FROM files WHERE document_id = ?"
+	                       " AND path = ? ORDER BY id LIMIT 1");
+	sqlite3_bind_int64(st, 1, docid);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		d = edge_db_col(st, 0);
+	sqlite3_finalize(st);
+	return d;
 }

@@ -1,16 +1,14 @@
 /*
  * edge-event.c: the core's events out to ПОС as StatusUpdate requests,
  * strictly in order n per appeal, one in flight per appeal, answer files
- * with their signatures; and outcome documents back to the core.
+ * copied to attachments-out/<clientId>/ with their detached signatures;
+ * and outcome documents back to the core.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,62 +19,65 @@
 #include <gnutls/gnutls.h>
 #include <libxml/tree.h>
 
-#include "digest.h"
 #include "edge-int.h"
 #include "fsutil.h"
-#include "journal.h"
 #include "log.h"
 #include "package.h"
 #include "posmap.h"
-#include "sig.h"
 #include "smev.h"
 #include "xmalloc.h"
-#include "xmlsafe.h"
 
-static int edge_send_event(
-    struct edge *e, const char *pos, int64_t n, int64_t docid, int *did);
+/* An event's answer files as placed for the adapter. */
+struct edge_event_files {
+	char *dir;    /* attachments-out/<clientId>, NULL without files */
+	char **ids;   /* AttachmentHeader Ids */
+	char **paths; /* absolute paths of the copies */
+	char **sigs;  /* detached signatures, base64 */
+	size_t n;
+};
+
+static int edge_event_send(
+    struct edge *, const char *, int64_t, int64_t, int *);
+static int edge_event_place(struct edge *, int64_t, const struct posmap_event *,
+    const char *, struct edge_event_files *, char *, size_t);
+static xmlDocPtr edge_event_request(struct edge *, const char *,
+    const struct posmap_event *, const struct edge_event_files *);
+static int edge_event_record(struct edge *, const char *, int64_t, const char *,
+    const struct posmap_event *, int *);
+static void edge_event_files_free(struct edge_event_files *, int);
 static int edge_event_broken(
-    struct edge *e, const char *pos, int64_t n, const char *why, int *did);
-static char *edge_store_digest(struct edge *e, int64_t docid, const char *path);
-static int edge_copy(
-    const char *src, const char *dir, const char *name, struct error *err);
-static char *edge_base64_file(const char *path, struct error *err);
+    struct edge *, const char *, int64_t, const char *, int *);
+static int edge_event_copy(
+    const char *, const char *, const char *, struct error *);
+static char *edge_event_base64(const char *, struct error *);
 
 /*
  * Take the core's new event documents into edge_events, marking each
- * document consumed in the same transaction.
+ * document consumed in the same transaction; an unreadable one is only
+ * consumed and journaled.
  */
 int
-edge_take_events(struct edge *e, int *did)
+edge_event_take(struct edge *e, int *did)
 {
 	struct posmap_event ev;
 	struct error err = {0};
-	sqlite3_stmt *st, *q;
+	char text[1100];
+	void *body;
+	size_t len;
 	int64_t id;
-	int rc = 0, dup;
+	int dup, r;
 
-	q = db_prepare(e->db,
-	    "SELECT id, body FROM documents WHERE direction = 'in' AND"
-	    " kind = 'event' AND consumed IS NULL ORDER BY id LIMIT 1");
-	for (;;) {
-		sqlite3_reset(q);
-		if (sqlite3_step(q) != SQLITE_ROW)
-			break;
-		id = sqlite3_column_int64(q, 0);
+	while (edge_db_event_next(e, &id, &body, &len)) {
 		err_clear(&err);
-		if (posmap_event_read(sqlite3_column_blob(q, 1),
-		        (size_t)sqlite3_column_bytes(q, 1), &ev, &err) == -1) {
-			char text[1100];
+		r = posmap_event_read(body, len, &ev, &err);
+		free(body);
+		if (r == -1) {
 			snprintf(text, sizeof text, "%s", err.text);
-			sqlite3_reset(q);
+			err_clear(&err);
 			if (db_begin(e->db, &err) == -1)
 				goto fail;
-			st = db_prepare(e->db, "UPDATE documents SET consumed ="
-			                       " ? WHERE id = ?");
-			sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-			sqlite3_bind_int64(st, 2, id);
-			if (db_step_done(e->db, st, &err) == -1 ||
-			    edge_journal(e, "event.invalid", NULL, &err,
+			if (edge_db_consume(e, id, &err) == -1 ||
+			    edge_db_journal(e, "event.invalid", NULL, &err,
 			        "document %" PRId64 ": %s", id, text) == -1) {
 				db_rollback(e->db);
 				goto fail;
@@ -88,34 +89,21 @@ edge_take_events(struct edge *e, int *did)
 			    id, text);
 			continue;
 		}
-		sqlite3_reset(q);
 		if (db_begin(e->db, &err) == -1) {
 			posmap_event_free(&ev);
 			goto fail;
 		}
-		st = db_prepare(e->db,
-		    "INSERT INTO edge_events (pos_id, n, type, status,"
-		    " document_id, state, received) VALUES (?, ?, ?, ?, ?,"
-		    " 'waiting', ?) ON CONFLICT (pos_id, n) DO NOTHING");
-		sqlite3_bind_text(st, 1, ev.pos_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, ev.n);
-		sqlite3_bind_text(st, 3, ev.type, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, ev.status, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, id);
-		sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
-		if (db_step_done(e->db, st, &err) == -1)
-			goto rollback;
-		dup = sqlite3_changes(e->db->h) == 0;
-		st = db_prepare(
-		    e->db, "UPDATE documents SET consumed = ? WHERE id = ?");
-		sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-		sqlite3_bind_int64(st, 2, id);
-		if (db_step_done(e->db, st, &err) == -1 ||
-		    (dup && edge_journal(e, "event.duplicate", ev.pos_id, &err,
-		                "n=%" PRId64 " again in document %" PRId64
-		                "; the first one stands",
-		                ev.n, id) == -1))
-			goto rollback;
+		if (edge_db_event_add(e, &ev, id, &dup, &err) == -1 ||
+		    edge_db_consume(e, id, &err) == -1 ||
+		    (dup &&
+		        edge_db_journal(e, "event.duplicate", ev.pos_id, &err,
+		            "n=%" PRId64 " again in document %" PRId64
+		            "; the first one stands",
+		            ev.n, id) == -1)) {
+			db_rollback(e->db);
+			posmap_event_free(&ev);
+			goto fail;
+		}
 		if (db_commit(e->db, &err) == -1) {
 			posmap_event_free(&ev);
 			goto fail;
@@ -130,17 +118,11 @@ edge_take_events(struct edge *e, int *did)
 			    ev.pos_id, ev.n, ev.type);
 		posmap_event_free(&ev);
 		(*did)++;
-		continue;
-	rollback:
-		db_rollback(e->db);
-		posmap_event_free(&ev);
-	fail:
-		log_warnx("taking events: %s", err.text);
-		rc = -1;
-		break;
 	}
-	sqlite3_finalize(q);
-	return rc;
+	return 0;
+fail:
+	log_warnx("taking events: %s", err.text);
+	return -1;
 }
 
 /*
@@ -148,41 +130,15 @@ edge_take_events(struct edge *e, int *did)
  * previous event of its appeal final, and nothing of its appeal in flight.
  */
 int
-edge_send_events(struct edge *e, int *did)
+edge_event_send_due(struct edge *e, int *did)
 {
-	struct due {
-		char pos[POSMAP_ID_MAX];
-		int64_t n, docid;
-	} *due = NULL;
-	sqlite3_stmt *st;
+	struct edge_due *due = NULL;
 	size_t nd = 0, i;
 	int rc = 0;
 
-	st = db_prepare(e->db,
-	    "SELECT ev.pos_id, ev.n, ev.document_id FROM edge_events ev"
-	    " WHERE ev.final = 0 AND ev.state = 'waiting' AND (ev.next_try <= "
-	    "?1"
-	    "  OR ev.next_try > ?2)"
-	    " AND NOT EXISTS (SELECT 1 FROM edge_events s WHERE"
-	    "  s.pos_id = ev.pos_id AND s.state = 'sent')"
-	    " AND (ev.n = 1 OR EXISTS (SELECT 1 FROM edge_events p WHERE"
-	    "  p.pos_id = ev.pos_id AND p.n = ev.n - 1 AND p.final = 1))"
-	    " ORDER BY ev.received, ev.pos_id, ev.n LIMIT 1000");
-	/* a retry never lies more than retry_max ahead unless the clock went
-	 * back: then it is due now */
-	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-	sqlite3_bind_int64(st, 2, (int64_t)time(NULL) + e->retry_max);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		due = xreallocarray(due, nd + 1, sizeof *due);
-		snprintf(due[nd].pos, sizeof due[nd].pos, "%s",
-		    sqlite3_column_text(st, 0));
-		due[nd].n = sqlite3_column_int64(st, 1);
-		due[nd].docid = sqlite3_column_int64(st, 2);
-		nd++;
-	}
-	sqlite3_finalize(st);
+	edge_db_events_due(e, &due, &nd);
 	for (i = 0; i < nd; i++)
-		if (edge_send_event(
+		if (edge_event_send(
 		        e, due[i].pos, due[i].n, due[i].docid, did) == -1)
 			rc = -1;
 	free(due);
@@ -190,176 +146,174 @@ edge_send_events(struct edge *e, int *did)
 }
 
 /*
- * Send one event: copy its files to attachments-out/<clientId>/, write the
- * StatusUpdate request, record it, publish it.
+ * Send one event: place its files for the adapter, write the StatusUpdate
+ * request, record it, publish it. An event that can never be sent (its
+ * document or files gone) becomes failed and the core is told.
  */
 static int
-edge_send_event(
+edge_event_send(
     struct edge *e, const char *pos, int64_t n, int64_t docid, int *did)
 {
+	struct edge_event_files f;
 	struct posmap_event ev;
 	struct error err = {0};
-	xmlNodePtr root, rq, md, rc, ct, mpc, list, ah;
-	xmlNsPtr ns;
-	xmlDocPtr doc;
-	sqlite3_stmt *st;
-	char cid[37], **hids = NULL, **sigs = NULL, *dir = NULL, *fname;
-	char *digest, *src, why[1200];
-	const char *base;
-	int64_t attempts;
-	size_t i;
-	int r = -1, broken = 0;
+	char cid[37], why[1200];
+	void *body;
+	size_t len;
+	int r;
 
-	st = db_prepare(e->db, "SELECT body FROM documents WHERE id = ?");
-	sqlite3_bind_int64(st, 1, docid);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+	if (edge_db_document(e, docid, &body, &len) == -1) {
 		snprintf(
 		    why, sizeof why, "document %" PRId64 " is gone", docid);
 		return edge_event_broken(e, pos, n, why, did);
 	}
-	r = posmap_event_read(sqlite3_column_blob(st, 0),
-	    (size_t)sqlite3_column_bytes(st, 0), &ev, &err);
-	sqlite3_finalize(st);
+	r = posmap_event_read(body, len, &ev, &err);
+	free(body);
 	if (r == -1)
 		return edge_event_broken(e, pos, n, err.text, did);
-	r = -1;
 	pkg_uuid_new(cid);
-	hids = xcalloc(ev.nfiles + 1, sizeof *hids);
-	sigs = xcalloc(ev.nfiles + 1, sizeof *sigs);
-	if (ev.nfiles > 0) {
-		xasprintf(&dir, "%s/%s", e->aout, cid);
-		if (fs_mkdir_p(dir, 0750) == -1) {
-			log_warn("cannot create %s", dir);
-			goto out;
-		}
-	}
-	for (i = 0; i < ev.nfiles; i++) {
-		hids[i] = xmalloc(37);
-		pkg_uuid_new(hids[i]);
-		if ((digest = edge_store_digest(e, docid, ev.files[i].path)) ==
-		    NULL) {
-			snprintf(why, sizeof why,
-			    "%s is not in the edge's file store",
-			    ev.files[i].path);
-			broken = 1;
-			goto out;
-		}
-		src = xstrdup(xfer_file_path(e->x, digest));
-		free(digest);
-		base = strrchr(ev.files[i].path, '/');
-		xasprintf(&fname, "%zu-%s", i + 1,
-		    base != NULL ? base + 1 : ev.files[i].path);
-		if (edge_copy(src, dir, fname, &err) == -1) {
-			int lost = access(src, F_OK) == -1 && errno == ENOENT;
-			free(src);
-			free(fname);
-			if (lost) {
-				snprintf(why, sizeof why, "%s", err.text);
-				broken = 1;
-			} else
-				log_warnx("appeal %s event %" PRId64 ": %s; "
-				          "will retry",
-				    pos, n, err.text);
-			goto out;
-		}
-		free(src);
-		free(fname);
-		if ((digest = edge_store_digest(
-		         e, docid, ev.files[i].signature)) == NULL) {
-			snprintf(why, sizeof why,
-			    "signature %s is not in the edge's file store",
-			    ev.files[i].signature);
-			broken = 1;
-			goto out;
-		}
-		src = xstrdup(xfer_file_path(e->x, digest));
-		free(digest);
-		sigs[i] = edge_base64_file(src, &err);
-		free(src);
-		if (sigs[i] == NULL) {
-			snprintf(why, sizeof why, "%s", err.text);
-			broken = 1;
-			goto out;
-		}
-	}
-	if (dir != NULL && (fs_fsync_dir(dir, &err) == -1 ||
-	                       fs_fsync_dir(e->aout, &err) == -1)) {
-		log_warnx("%s", err.text);
-		goto out;
-	}
-
-	doc = edge_envelope(e, &root, &ns);
-	rq = xmlNewChild(root, ns, (const xmlChar *)"RequestMessage", NULL);
-	md = xmlNewChild(rq, ns, (const xmlChar *)"RequestMetadata", NULL);
-	xmlNewTextChild(
-	    md, ns, (const xmlChar *)"clientId", (const xmlChar *)cid);
-	if (e->test_message)
-		xmlNewTextChild(md, ns, (const xmlChar *)"testMessage",
-		    (const xmlChar *)"true");
-	rc = xmlNewChild(rq, ns, (const xmlChar *)"RequestContent", NULL);
-	ct = xmlNewChild(rc, ns, (const xmlChar *)"content", NULL);
-	mpc =
-	    xmlNewChild(ct, ns, (const xmlChar *)"MessagePrimaryContent", NULL);
-	posmap_status_update(mpc, &ev, hids);
-	if (ev.nfiles > 0) {
-		list = xmlNewChild(
-		    ct, ns, (const xmlChar *)"AttachmentHeaderList", NULL);
-		for (i = 0; i < ev.nfiles; i++) {
-			base = strrchr(ev.files[i].path, '/');
-			xasprintf(&fname, "%s/%zu-%s", dir, i + 1,
-			    base != NULL ? base + 1 : ev.files[i].path);
-			ah = xmlNewChild(list, ns,
-			    (const xmlChar *)"AttachmentHeader", NULL);
-			xmlNewTextChild(ah, ns, (const xmlChar *)"Id",
-			    (const xmlChar *)hids[i]);
-			xmlNewTextChild(ah, ns, (const xmlChar *)"filePath",
-			    (const xmlChar *)fname);
-			xmlNewTextChild(ah, ns,
-			    (const xmlChar *)"SignaturePKCS7",
-			    (const xmlChar *)sigs[i]);
-			xmlNewTextChild(ah, ns,
-			    (const xmlChar *)"TransferMethod",
-			    (const xmlChar *)"REFERENCE");
-			free(fname);
-		}
-	}
-	if (edge_out_write(e, cid, doc, &err) == -1) {
+	r = edge_event_place(e, docid, &ev, cid, &f, why, sizeof why);
+	if (r == 0 && edge_out_write(e, cid,
+	                  edge_event_request(e, cid, &ev, &f), &err) == -1) {
 		log_warnx("appeal %s event %" PRId64 ": %s", pos, n, err.text);
-		goto out;
+		r = -1;
 	}
+	if (r == 0)
+		r = edge_event_record(e, pos, n, cid, &ev, did);
+	edge_event_files_free(&f, r != 0);
+	posmap_event_free(&ev);
+	if (r == -2)
+		return edge_event_broken(e, pos, n, why, did);
+	return r;
+}
+
+/*
+ * Copy an event's answer files to attachments-out/<cid>/ (durably) and read
+ * their signatures. Returns 0; -1 to try again later (logged); -2 if they
+ * can never be placed (why says why).
+ */
+static int
+edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
+    const char *cid, struct edge_event_files *f, char *why, size_t whylen)
+{
+	struct error err = {0};
+	const char *base;
+	char *digest, *src, *name;
+	size_t i;
+	int lost;
+
+	memset(f, 0, sizeof *f);
+	f->ids = xcalloc(ev->nfiles + 1, sizeof *f->ids);
+	f->paths = xcalloc(ev->nfiles + 1, sizeof *f->paths);
+	f->sigs = xcalloc(ev->nfiles + 1, sizeof *f->sigs);
+	f->n = ev->nfiles;
+	if (ev->nfiles == 0)
+		return 0;
+	xasprintf(&f->dir, "%s/%s", e->aout, cid);
+	if (fs_mkdir_p(f->dir, 0750) == -1) {
+		log_warn("cannot create %s", f->dir);
+		return -1;
+	}
+	for (i = 0; i < ev->nfiles; i++) {
+		f->ids[i] = xmalloc(37);
+		pkg_uuid_new(f->ids[i]);
+		if ((digest = edge_db_file_digest(
+		         e, docid, ev->files[i].path)) == NULL) {
+			snprintf(why, whylen,
+			    "%s is not in the edge's file store",
+			    ev->files[i].path);
+			return -2;
+		}
+		src = xstrdup(xfer_file_path(e->x, digest));
+		free(digest);
+		base = strrchr(ev->files[i].path, '/');
+		xasprintf(&name, "%zu-%s", i + 1,
+		    base != NULL ? base + 1 : ev->files[i].path);
+		xasprintf(&f->paths[i], "%s/%s", f->dir, name);
+		if (edge_event_copy(src, f->dir, name, &err) == -1) {
+			lost = access(src, F_OK) == -1 && errno == ENOENT;
+			free(src);
+			free(name);
+			if (lost) {
+				snprintf(why, whylen, "%s", err.text);
+				return -2;
+			}
+			log_warnx("appeal %s event %" PRId64 ": %s; will retry",
+			    ev->pos_id, ev->n, err.text);
+			return -1;
+		}
+		free(src);
+		free(name);
+		if ((digest = edge_db_file_digest(
+		         e, docid, ev->files[i].signature)) == NULL) {
+			snprintf(why, whylen,
+			    "signature %s is not in the edge's file store",
+			    ev->files[i].signature);
+			return -2;
+		}
+		src = xstrdup(xfer_file_path(e->x, digest));
+		free(digest);
+		f->sigs[i] = edge_event_base64(src, &err);
+		free(src);
+		if (f->sigs[i] == NULL) {
+			snprintf(why, whylen, "%s", err.text);
+			return -2;
+		}
+	}
+	if (fs_fsync_dir(f->dir, &err) == -1 ||
+	    fs_fsync_dir(e->aout, &err) == -1) {
+		log_warnx("%s", err.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* The ClientMessage carrying event ev as our request cid. */
+static xmlDocPtr
+edge_event_request(struct edge *e, const char *cid,
+    const struct posmap_event *ev, const struct edge_event_files *f)
+{
+	xmlNodePtr root, content, mpc, list = NULL;
+	xmlNsPtr ns;
+	xmlDocPtr doc;
+	size_t i;
+
+	doc = smev_client_message(e->mnemonic, &root, &ns);
+	mpc = smev_request_add(root, ns, cid, e->test_message, &content);
+	posmap_status_update(mpc, ev, f->ids);
+	for (i = 0; i < f->n; i++)
+		smev_attachment_add(
+		    content, ns, &list, f->ids[i], f->paths[i], f->sigs[i]);
+	return doc;
+}
+
+/*
+ * Record request cid (written to out/) as the next attempt of event n and
+ * publish it. Returns 0, or -1 (the request is discarded: sent later, or
+ * not at all if the event no longer waits).
+ */
+static int
+edge_event_record(struct edge *e, const char *pos, int64_t n, const char *cid,
+    const struct posmap_event *ev, int *did)
+{
+	struct error err = {0};
+	int64_t attempts = 1;
+	int r;
+
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	st = db_prepare(e->db,
-	    "UPDATE edge_events SET state = 'sent', client_id = ?,"
-	    " attempts = attempts + 1, sent_at = ? WHERE pos_id = ? AND"
-	    " n = ? AND state = 'waiting'");
-	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-	sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, n);
-	if (db_step_done(e->db, st, &err) == -1) {
+	if ((r = edge_db_event_sent(e, pos, n, cid, &attempts, &err)) != 1) {
 		db_rollback(e->db);
-		goto fail;
+		if (r == -1)
+			goto fail;
+		edge_out_discard(e, cid); /* no longer waiting */
+		return -1;
 	}
-	if (sqlite3_changes(e->db->h) == 0) {
-		/* no longer waiting: nothing to send */
-		db_rollback(e->db);
-		edge_out_discard(e, cid);
-		goto out;
-	}
-	st = db_prepare(e->db, "SELECT attempts FROM edge_events WHERE"
-	                       " pos_id = ? AND n = ?");
-	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, n);
-	attempts =
-	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 1;
-	sqlite3_finalize(st);
-	if (edge_request_row(e, cid, "event", pos, n, NULL, NULL, ev.status,
+	if (edge_db_request_add(e, cid, "event", pos, n, NULL, NULL, ev->status,
 	        attempts, &err) == -1 ||
-	    edge_journal(e, "event.sent", pos, &err,
+	    edge_db_journal(e, "event.sent", pos, &err,
 	        "n=%" PRId64 " %s as clientId %s with %zu file(s)", n,
-	        ev.status, cid, ev.nfiles) == -1) {
+	        ev->status, cid, ev->nfiles) == -1) {
 		db_rollback(e->db);
 		goto fail;
 	}
@@ -367,27 +321,32 @@ edge_send_event(
 		goto fail;
 	edge_out_publish(e, cid);
 	log_info("appeal %s event %" PRId64 " sent as %s (%s)", pos, n,
-	    ev.status, cid);
+	    ev->status, cid);
 	(*did)++;
-	r = 0;
-	goto out;
+	return 0;
 fail:
 	log_warnx("appeal %s event %" PRId64 ": %s", pos, n, err.text);
 	edge_out_discard(e, cid);
-out:
-	if (r == -1 && dir != NULL && fs_rmtree(dir) == -1)
-		log_warn("cannot remove %s", dir);
-	for (i = 0; i < ev.nfiles; i++) {
-		free(hids[i]);
-		free(sigs[i]);
+	return -1;
+}
+
+/* Free placed files; with remove, take the copies back too. */
+static void
+edge_event_files_free(struct edge_event_files *f, int remove)
+{
+	size_t i;
+
+	if (remove && f->dir != NULL && fs_rmtree(f->dir) == -1)
+		log_warn("cannot remove %s", f->dir);
+	for (i = 0; i < f->n; i++) {
+		free(f->ids[i]);
+		free(f->paths[i]);
+		free(f->sigs[i]);
 	}
-	free(hids);
-	free(sigs);
-	free(dir);
-	posmap_event_free(&ev);
-	if (broken)
-		return edge_event_broken(e, pos, n, why, did);
-	return r;
+	free(f->ids);
+	free(f->paths);
+	free(f->sigs);
+	free(f->dir);
 }
 
 /*
@@ -399,22 +358,14 @@ edge_event_broken(
     struct edge *e, const char *pos, int64_t n, const char *why, int *did)
 {
 	struct error err = {0};
-	sqlite3_stmt *st;
 
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	st = db_prepare(e->db,
-	    "UPDATE edge_events SET state = 'failed', final = 1,"
-	    " answered = ?, code = ?, reason = ? WHERE pos_id = ? AND n = ?");
-	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-	sqlite3_bind_text(st, 2, EDGE_FAILED_CODE, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, pos, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, n);
-	if (db_step_done(e->db, st, &err) == -1 ||
-	    edge_journal(e, "event.failed", pos, &err,
+	if (edge_db_event_fail(e, pos, n, EDGE_FAILED_CODE, why, &err) == -1 ||
+	    edge_db_journal(e, "event.failed", pos, &err,
 	        "n=%" PRId64 " cannot be sent: %s", n, why) == -1 ||
-	    edge_outcome(e, pos, n, 1, EDGE_FAILED_CODE, why, &err) == -1) {
+	    edge_event_outcome(e, pos, n, 1, EDGE_FAILED_CODE, why, &err) ==
+	        -1) {
 		db_rollback(e->db);
 		goto fail;
 	}
@@ -432,18 +383,18 @@ fail:
 
 /* Queue an outcome document about event n for the core (in a transaction). */
 int
-edge_outcome(struct edge *e, const char *pos, int64_t n, int refused,
+edge_event_outcome(struct edge *e, const char *pos, int64_t n, int refused,
     const char *code, const char *reason, struct error *err)
 {
 	char now[32], *xml;
 	size_t len;
 	int rc;
 
-	edge_now(now, sizeof now);
+	edge_out_now(now, sizeof now);
 	posmap_outcome_doc(pos, n, now, refused, code, reason, &xml, &len);
 	rc = xfer_enqueue(e->x, "outcome", pos, xml, len, NULL, 0, err);
 	if (rc == 0)
-		rc = edge_journal(e, "outcome.queued", pos, err,
+		rc = edge_db_journal(e, "outcome.queued", pos, err,
 		    "n=%" PRId64 " %s%s%s", n,
 		    refused ? "refused" : "delivered", code ? " " : "",
 		    code ? code : "");
@@ -451,26 +402,10 @@ edge_outcome(struct edge *e, const char *pos, int64_t n, int refused,
 	return rc;
 }
 
-/* The file-store digest of a document's attachment by payload path. */
-static char *
-edge_store_digest(struct edge *e, int64_t docid, const char *path)
-{
-	sqlite3_stmt *st;
-	char *d = NULL;
-
-	st = db_prepare(e->db, "SELECT digest FROM files WHERE document_id = ?"
-	                       " AND path = ? ORDER BY id LIMIT 1");
-	sqlite3_bind_int64(st, 1, docid);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		d = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return d;
-}
-
 /* Copy a file durably to dir/name (through dir/.name, fsynced, renamed). */
 static int
-edge_copy(const char *src, const char *dir, const char *name, struct error *err)
+edge_event_copy(
+    const char *src, const char *dir, const char *name, struct error *err)
 {
 	unsigned char buf[1 << 16];
 	char *tmp, *dst;
@@ -520,7 +455,7 @@ out:
 
 /* Read a small file whole and return it base64-encoded on one line. */
 static char *
-edge_base64_file(const char *path, struct error *err)
+edge_event_base64(const char *path, struct error *err)
 {
 	gnutls_datum_t in, out;
 	struct stat sb;

@@ -50,7 +50,7 @@ struct edge {
 	size_t nstuck;
 	int batch;                 /* in a batch: file moves wait for commit */
 	struct fs_syncset answers; /* batch: answers written, not yet synced */
-	struct edge_defer *defer;  /* what to do once the batch commits */
+	struct edge_out_defer *defer; /* what to do once the batch commits */
 	size_t ndefer;
 	time_t pruned; /* when edge_in_handled was last pruned */
 };
@@ -63,9 +63,15 @@ enum edge_defer_kind {
 	EDGE_DEFER_QUARANTINE, /* a: path, b: name, c: MessageId, d, e: why */
 };
 
-struct edge_defer {
+struct edge_out_defer {
 	enum edge_defer_kind kind;
 	char *s[5];
+};
+
+/* An event due to be sent. */
+struct edge_due {
+	char pos[POSMAP_ID_MAX];
+	int64_t n, docid;
 };
 
 /* One adapter message from in/, as far as it could be read. */
@@ -82,70 +88,93 @@ struct edge_msg {
 };
 
 /* edge-db.c */
-int edge_journal(struct edge *e, const char *kind, const char *pos,
+int edge_db_migrate(struct db *db, struct error *err);
+int edge_db_journal(struct edge *e, const char *kind, const char *pos,
     struct error *err, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-int edge_request_known(struct edge *e, const char *cid);
-int64_t edge_mtime_ns(const struct stat *sb);
-int edge_seen(struct edge *e, struct edge_msg *m, const char *outcome,
+int edge_db_seen(struct edge *e, struct edge_msg *m, const char *outcome,
     const char *corr, const char *pos, const char *code, const char *reason,
     struct error *err);
-int edge_request_row(struct edge *e, const char *cid, const char *kind,
+int edge_db_request_add(struct edge *e, const char *cid, const char *kind,
     const char *pos, int64_t n, const char *reply_to, const char *code,
     const char *detail, int64_t attempts, struct error *err);
-int edge_unwait(struct edge *e, struct edge_msg *m, struct error *err);
-char *edge_answered(struct edge *e, const char *cid);
-int edge_appeal_known(struct edge *e, const char *pos);
-char *edge_col(sqlite3_stmt *st, int i);
-int edge_migrate(struct db *db, struct error *err);
-void edge_prune(struct edge *e);
+int edge_db_unwait(struct edge *e, struct edge_msg *m, struct error *err);
+int edge_db_request_known(struct edge *e, const char *cid);
+int edge_db_appeal_known(struct edge *e, const char *pos);
+char *edge_db_answered(struct edge *e, const char *cid);
+char *edge_db_col(sqlite3_stmt *st, int i);
+void edge_db_prune(struct edge *e);
+int edge_db_handled(
+    struct edge *e, struct edge_msg *m, char **code, char **reason);
+int edge_db_message(
+    struct edge *e, const char *message_id, char **file, char **outcome);
+int edge_db_appeal_add(struct edge *e, const char *pos,
+    const struct edge_msg *m, int64_t *docid, struct error *err);
+int edge_db_waiting(struct edge *e, const char *message_id, int64_t *first);
+int edge_db_wait(struct edge *e, const struct edge_msg *m, const char *pos,
+    const char *missing, int64_t first, struct error *err);
+int64_t edge_db_stored_size(struct edge *e, const char *pos, const char *path);
+int edge_db_classifier_set(
+    struct edge *e, const char *version, const char *digest, struct error *err);
+char *edge_db_classifier_digest(struct edge *e);
+int edge_db_event_next(struct edge *e, int64_t *id, void **body, size_t *len);
+int edge_db_document(struct edge *e, int64_t id, void **body, size_t *len);
+int edge_db_consume(struct edge *e, int64_t id, struct error *err);
+int edge_db_event_add(struct edge *e, const struct posmap_event *ev, int64_t id,
+    int *dup, struct error *err);
+void edge_db_events_due(struct edge *e, struct edge_due **due, size_t *n);
+int edge_db_event_sent(struct edge *e, const char *pos, int64_t n,
+    const char *cid, int64_t *attempts, struct error *err);
+int edge_db_event_fail(struct edge *e, const char *pos, int64_t n,
+    const char *code, const char *why, struct error *err);
+char *edge_db_file_digest(struct edge *e, int64_t docid, const char *path);
 
 /* edge-out.c */
-void edge_now(char *buf, size_t len);
-xmlDocPtr edge_envelope(struct edge *e, xmlNodePtr *rootp, xmlNsPtr *nsp);
-xmlDocPtr edge_response_doc(struct edge *e, const char *cid,
+void edge_out_now(char *buf, size_t len);
+xmlDocPtr edge_out_response(struct edge *e, const char *cid,
     const char *reply_to, const char *pos, const char *version,
     const char *code, const char *desc);
-void edge_defer(struct edge *e, enum edge_defer_kind kind, const char *a,
+void edge_out_defer(struct edge *e, enum edge_defer_kind kind, const char *a,
     const char *b, const char *c, const char *d, const char *f);
 int edge_out_write(
     struct edge *e, const char *cid, xmlDocPtr doc, struct error *err);
 void edge_out_discard(struct edge *e, const char *cid);
 int edge_out_publish(struct edge *e, const char *cid);
-void edge_recover(struct edge *e);
+void edge_out_recover(struct edge *e);
 
 /* edge-msg.c */
-void edge_stuck(struct edge *e, const char *name);
-int edge_is_stuck(struct edge *e, const char *name);
-void edge_attachments_remove(struct edge *e, struct edge_msg *m);
-int edge_in_unlink(struct edge *e, const char *path, const char *name);
-void edge_in_done(struct edge *e, struct edge_msg *m);
-void edge_in_move(struct edge *e, const char *path, const char *name,
+void edge_msg_stuck(struct edge *e, const char *name);
+int edge_msg_is_stuck(struct edge *e, const char *name);
+void edge_msg_attachments_remove(struct edge *e, struct edge_msg *m);
+int edge_msg_unlink(struct edge *e, const char *path, const char *name);
+void edge_msg_done(struct edge *e, struct edge_msg *m);
+void edge_msg_move(struct edge *e, const char *path, const char *name,
     const char *message_id, const char *code, const char *text);
-int edge_reject(struct edge *e, struct edge_msg *m, const char *code,
+int edge_msg_reject(struct edge *e, struct edge_msg *m, const char *code,
     int answer, const char *kind, const char *pos, const char *text, int *did);
-int edge_drop(struct edge *e, struct edge_msg *m, const char *kind,
+int edge_msg_drop(struct edge *e, struct edge_msg *m, const char *kind,
     const char *pos, int *did, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
-int edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
+int edge_msg_ack(struct edge *e, struct edge_msg *m, const char *pos,
     const char *version, const char *kind, const char *why, int *did);
-int edge_leftover(struct edge *e, struct edge_msg *m, int *did);
-int edge_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc);
+int edge_msg_leftover(struct edge *e, struct edge_msg *m, int *did);
+int edge_msg_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc);
 
 /* edge-request.c */
-int edge_settled(const struct edge *e, const struct stat *sb);
-int edge_request(struct edge *e, struct edge_msg *m, int *did);
+int edge_request_handle(struct edge *e, struct edge_msg *m, int *did);
+int edge_request_settled(const struct edge *e, const struct stat *sb);
 
 /* edge-reply.c */
-int edge_response(struct edge *e, struct edge_msg *m, int *did);
-int edge_transport(struct edge *e, struct edge_msg *m, int error, int *did);
-int edge_scan_errors(struct edge *e, int *did);
-int edge_resend_responses(struct edge *e, int *did);
+int edge_reply_response(struct edge *e, struct edge_msg *m, int *did);
+int edge_reply_transport(
+    struct edge *e, struct edge_msg *m, int error, int *did);
+int edge_reply_scan_errors(struct edge *e, int *did);
+int edge_reply_resend(struct edge *e, int *did);
 
 /* edge-event.c */
-int edge_outcome(struct edge *e, const char *pos, int64_t n, int refused,
+int edge_event_take(struct edge *e, int *did);
+int edge_event_send_due(struct edge *e, int *did);
+int edge_event_outcome(struct edge *e, const char *pos, int64_t n, int refused,
     const char *code, const char *reason, struct error *err);
-int edge_take_events(struct edge *e, int *did);
-int edge_send_events(struct edge *e, int *did);
 
 #endif

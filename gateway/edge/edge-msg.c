@@ -33,14 +33,14 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-static void edge_rmtree(struct edge *e, const char *path);
-static void edge_in_quarantine(
+static void edge_msg_rmtree(struct edge *e, const char *path);
+static void edge_msg_quarantine(
     struct edge *e, struct edge_msg *m, const char *code, const char *text);
-static void edge_leftover_attachments(struct edge *e, struct edge_msg *m);
+static void edge_msg_leftover_attachments(struct edge *e, struct edge_msg *m);
 
 /* Remember an in/ file we cannot remove, so that it is not handled again. */
 void
-edge_stuck(struct edge *e, const char *name)
+edge_msg_stuck(struct edge *e, const char *name)
 {
 	if (e->nstuck >= 4096)
 		return;
@@ -50,7 +50,7 @@ edge_stuck(struct edge *e, const char *name)
 
 /* True if an in/ file is one we could not remove. */
 int
-edge_is_stuck(struct edge *e, const char *name)
+edge_msg_is_stuck(struct edge *e, const char *name)
 {
 	size_t i;
 
@@ -65,7 +65,7 @@ edge_is_stuck(struct edge *e, const char *name)
  * each AttachmentHeader and <attachments-in>/<clientId>.
  */
 void
-edge_attachments_remove(struct edge *e, struct edge_msg *m)
+edge_msg_attachments_remove(struct edge *e, struct edge_msg *m)
 {
 	xmlNodePtr list, h;
 	char *id, *path;
@@ -80,37 +80,38 @@ edge_attachments_remove(struct edge *e, struct edge_msg *m)
 		id = smev_text(smev_child(h, "Id"));
 		if (smev_id_ok(id)) {
 			xasprintf(&path, "%s/%s", e->ain, id);
-			edge_rmtree(e, path);
+			edge_msg_rmtree(e, path);
 			free(path);
 		}
 		free(id);
 	}
 	if (smev_id_ok(m->client_id)) {
 		xasprintf(&path, "%s/%s", e->ain, m->client_id);
-		edge_rmtree(e, path);
+		edge_msg_rmtree(e, path);
 		free(path);
 	}
 }
 
 /* Remove an adapter's attachment file or folder (now or at batch commit). */
 static void
-edge_rmtree(struct edge *e, const char *path)
+edge_msg_rmtree(struct edge *e, const char *path)
 {
 	if (e->batch)
-		edge_defer(e, EDGE_DEFER_RMTREE, path, NULL, NULL, NULL, NULL);
+		edge_out_defer(
+		    e, EDGE_DEFER_RMTREE, path, NULL, NULL, NULL, NULL);
 	else if (fs_rmtree(path) == -1)
 		log_warn("cannot remove %s", path);
 }
 
 /* Unlink a handled in/ file; returns -1 (logged) if it stays. */
 int
-edge_in_unlink(struct edge *e, const char *path, const char *name)
+edge_msg_unlink(struct edge *e, const char *path, const char *name)
 {
 	if (unlink(path) == -1 && errno != ENOENT) {
 		log_warn("cannot remove %s (handled); it will be ignored "
 		         "until restart, remove it by hand",
 		    path);
-		edge_stuck(e, name);
+		edge_msg_stuck(e, name);
 		return -1;
 	}
 	return 0;
@@ -118,16 +119,16 @@ edge_in_unlink(struct edge *e, const char *path, const char *name)
 
 /* Remove a handled in/ file (after its transaction committed). */
 void
-edge_in_done(struct edge *e, struct edge_msg *m)
+edge_msg_done(struct edge *e, struct edge_msg *m)
 {
 	struct error err = {0};
 
 	if (e->batch) {
-		edge_defer(
+		edge_out_defer(
 		    e, EDGE_DEFER_IN_DONE, m->path, m->name, NULL, NULL, NULL);
 		return;
 	}
-	if (edge_in_unlink(e, m->path, m->name) == -1)
+	if (edge_msg_unlink(e, m->path, m->name) == -1)
 		return;
 	if (fs_fsync_dir(e->in, &err) == -1)
 		log_warnx("%s", err.text);
@@ -135,19 +136,19 @@ edge_in_done(struct edge *e, struct edge_msg *m)
 
 /* Move a refused in/ file to in-rejected/ beside a <name>.reason file. */
 static void
-edge_in_quarantine(
+edge_msg_quarantine(
     struct edge *e, struct edge_msg *m, const char *code, const char *text)
 {
 	if (e->batch)
-		edge_defer(e, EDGE_DEFER_QUARANTINE, m->path, m->name,
+		edge_out_defer(e, EDGE_DEFER_QUARANTINE, m->path, m->name,
 		    m->message_id, code, text);
 	else
-		edge_in_move(e, m->path, m->name, m->message_id, code, text);
+		edge_msg_move(e, m->path, m->name, m->message_id, code, text);
 }
 
 /* Move in/<name> to in-rejected/ and write its .reason file. */
 void
-edge_in_move(struct edge *e, const char *path, const char *name,
+edge_msg_move(struct edge *e, const char *path, const char *name,
     const char *message_id, const char *code, const char *text)
 {
 	char *dst = NULL, *reason, *rname, t[32];
@@ -166,8 +167,8 @@ edge_in_move(struct edge *e, const char *path, const char *name,
 			break;
 	}
 	/* the reason first: a kill between the two leaves no file without
-	 * its reason (the file is moved on restart, edge_leftover) */
-	edge_now(t, sizeof t);
+	 * its reason (the file is moved on restart, edge_msg_leftover) */
+	edge_out_now(t, sizeof t);
 	n = xasprintf(&reason, "%s: %s\nfile: %s\nMessageId: %s\nat: %s\n",
 	    code, text, name, message_id ? message_id : "(none)", t);
 	xasprintf(&rname, "%s.reason", strrchr(dst, '/') + 1);
@@ -178,7 +179,7 @@ edge_in_move(struct edge *e, const char *path, const char *name,
 		log_warn("cannot move %s to %s; it will be ignored until "
 		         "restart, move it by hand",
 		    path, dst);
-		edge_stuck(e, name);
+		edge_msg_stuck(e, name);
 	}
 	err_clear(&err);
 	if (fs_fsync_dir(e->rejected, &err) == -1 ||
@@ -196,21 +197,21 @@ edge_in_move(struct edge *e, const char *path, const char *name,
  * the file to in-rejected/ with a .reason file.
  */
 int
-edge_reject(struct edge *e, struct edge_msg *m, const char *code, int answer,
-    const char *kind, const char *pos, const char *text, int *did)
+edge_msg_reject(struct edge *e, struct edge_msg *m, const char *code,
+    int answer, const char *kind, const char *pos, const char *text, int *did)
 {
 	struct error err = {0};
 	char cid[37] = "", *before;
 
 	answer = answer && m->client_id != NULL;
-	if (answer && (before = edge_answered(e, m->client_id)) != NULL) {
+	if (answer && (before = edge_db_answered(e, m->client_id)) != NULL) {
 		answer = 0;
 		free(before);
 	}
 	if (answer) {
 		pkg_uuid_new(cid);
 		if (edge_out_write(e, cid,
-		        edge_response_doc(
+		        edge_out_response(
 		            e, cid, m->client_id, NULL, NULL, code, text),
 		        &err) == -1) {
 			log_warnx("%s", err.text);
@@ -219,12 +220,12 @@ edge_reject(struct edge *e, struct edge_msg *m, const char *code, int answer,
 	}
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if ((answer && edge_request_row(e, cid, "reject", pos, 0, m->client_id,
-	                   code, text, 1, &err) == -1) ||
-	    edge_seen(e, m, "rejected", m->client_id, pos, code, text, &err) ==
-	        -1 ||
-	    edge_unwait(e, m, &err) == -1 ||
-	    edge_journal(e, kind, pos, &err,
+	if ((answer && edge_db_request_add(e, cid, "reject", pos, 0,
+	                   m->client_id, code, text, 1, &err) == -1) ||
+	    edge_db_seen(
+	        e, m, "rejected", m->client_id, pos, code, text, &err) == -1 ||
+	    edge_db_unwait(e, m, &err) == -1 ||
+	    edge_db_journal(e, kind, pos, &err,
 	        "%s: %s (file %s, MessageId %s%s%s)", code, text, m->name,
 	        m->message_id ? m->message_id : "none",
 	        answer ? ", answered with rejects clientId " : ", not answered",
@@ -236,8 +237,8 @@ edge_reject(struct edge *e, struct edge_msg *m, const char *code, int answer,
 		goto fail;
 	if (answer)
 		edge_out_publish(e, cid);
-	edge_in_quarantine(e, m, code, text);
-	edge_attachments_remove(e, m);
+	edge_msg_quarantine(e, m, code, text);
+	edge_msg_attachments_remove(e, m);
 	log_warnx("rejected %s/%s: %s: %s", e->in, m->name, code, text);
 	(*did)++;
 	return 0;
@@ -250,8 +251,8 @@ fail:
 
 /* Journal an adapter message we do nothing with, and remove it. */
 int
-edge_drop(struct edge *e, struct edge_msg *m, const char *kind, const char *pos,
-    int *did, const char *fmt, ...)
+edge_msg_drop(struct edge *e, struct edge_msg *m, const char *kind,
+    const char *pos, int *did, const char *fmt, ...)
 {
 	struct error err = {0};
 	char detail[1024];
@@ -262,8 +263,8 @@ edge_drop(struct edge *e, struct edge_msg *m, const char *kind, const char *pos,
 	va_end(ap);
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if (edge_seen(e, m, kind, NULL, pos, NULL, NULL, &err) == -1 ||
-	    edge_journal(e, kind, pos, &err, "%s (file %s, MessageId %s)",
+	if (edge_db_seen(e, m, kind, NULL, pos, NULL, NULL, &err) == -1 ||
+	    edge_db_journal(e, kind, pos, &err, "%s (file %s, MessageId %s)",
 	        detail, m->name, m->message_id) == -1) {
 		db_rollback(e->db);
 		goto fail;
@@ -271,7 +272,7 @@ edge_drop(struct edge *e, struct edge_msg *m, const char *kind, const char *pos,
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
 	log_info("%s/%s: %s; dropped", e->in, m->name, detail);
-	edge_in_done(e, m);
+	edge_msg_done(e, m);
 	(*did)++;
 	return 0;
 fail:
@@ -284,7 +285,7 @@ fail:
  * appeal already taken, a repeated feedback, an unchanged classifier).
  */
 int
-edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
+edge_msg_ack(struct edge *e, struct edge_msg *m, const char *pos,
     const char *version, const char *kind, const char *why, int *did)
 {
 	struct error err = {0};
@@ -292,7 +293,7 @@ edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
 
 	pkg_uuid_new(cid);
 	if (edge_out_write(e, cid,
-	        edge_response_doc(
+	        edge_out_response(
 	            e, cid, m->client_id, pos, version, NULL, NULL),
 	        &err) == -1) {
 		log_warnx("%s", err.text);
@@ -300,12 +301,12 @@ edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
 	}
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if (edge_request_row(e, cid, "received", pos, 0, m->client_id, NULL,
+	if (edge_db_request_add(e, cid, "received", pos, 0, m->client_id, NULL,
 	        version, 1, &err) == -1 ||
-	    edge_seen(e, m, "acknowledged", m->client_id, pos, NULL, NULL,
+	    edge_db_seen(e, m, "acknowledged", m->client_id, pos, NULL, NULL,
 	        &err) == -1 ||
-	    edge_unwait(e, m, &err) == -1 ||
-	    edge_journal(e, kind, pos, &err,
+	    edge_db_unwait(e, m, &err) == -1 ||
+	    edge_db_journal(e, kind, pos, &err,
 	        "%s; acknowledged again with P:Received clientId %s (file %s, "
 	        "MessageId %s, clientId %s)",
 	        why, cid, m->name, m->message_id, m->client_id) == -1) {
@@ -315,8 +316,8 @@ edge_ack(struct edge *e, struct edge_msg *m, const char *pos,
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
 	edge_out_publish(e, cid);
-	edge_in_done(e, m);
-	edge_attachments_remove(e, m);
+	edge_msg_done(e, m);
+	edge_msg_attachments_remove(e, m);
 	log_info("%s/%s: %s; acknowledged again", e->in, m->name, why);
 	(*did)++;
 	return 0;
@@ -331,7 +332,7 @@ fail:
  * if it can still be read as a request (best effort: they only take room).
  */
 static void
-edge_leftover_attachments(struct edge *e, struct edge_msg *m)
+edge_msg_leftover_attachments(struct edge *e, struct edge_msg *m)
 {
 	struct error err = {0};
 	struct smev_msg sm;
@@ -347,7 +348,7 @@ edge_leftover_attachments(struct edge *e, struct edge_msg *m)
 		memset(&t, 0, sizeof t);
 		t.message = sm.message;
 		t.client_id = sm.client_id;
-		edge_attachments_remove(e, &t);
+		edge_msg_attachments_remove(e, &t);
 	}
 	smev_free(&sm);
 	xmlFreeDoc(doc);
@@ -360,33 +361,17 @@ edge_leftover_attachments(struct edge *e, struct edge_msg *m)
  * answer nor journal it again. Returns 1 if it was such a file.
  */
 int
-edge_leftover(struct edge *e, struct edge_msg *m, int *did)
+edge_msg_leftover(struct edge *e, struct edge_msg *m, int *did)
 {
-	sqlite3_stmt *st;
 	char *code = NULL, *reason = NULL;
-	int found = 0;
 
-	st = db_prepare(e->db,
-	    "SELECT code, reason, message_id FROM edge_in_handled WHERE"
-	    " name = ? AND size = ? AND mtime = ?");
-	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)m->sb.st_size);
-	sqlite3_bind_int64(st, 3, edge_mtime_ns(&m->sb));
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		found = 1;
-		code = edge_col(st, 0);
-		reason = edge_col(st, 1);
-		free(m->message_id);
-		m->message_id = edge_col(st, 2);
-	}
-	sqlite3_finalize(st);
-	if (!found)
+	if (!edge_db_handled(e, m, &code, &reason))
 		return 0;
-	edge_leftover_attachments(e, m);
+	edge_msg_leftover_attachments(e, m);
 	if (code != NULL)
-		edge_in_quarantine(e, m, code, reason != NULL ? reason : "");
+		edge_msg_quarantine(e, m, code, reason != NULL ? reason : "");
 	else
-		edge_in_done(e, m);
+		edge_msg_done(e, m);
 	log_info("%s/%s (MessageId %s) was handled before the edge stopped; "
 	         "%s now, not answered again",
 	    e->in, m->name, m->message_id ? m->message_id : "none",
@@ -405,21 +390,12 @@ edge_leftover(struct edge *e, struct edge_msg *m, int *did)
  * result in *rc, else 0.
  */
 int
-edge_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc)
+edge_msg_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc)
 {
-	sqlite3_stmt *st;
 	char *file = NULL, *outcome = NULL, *answer = NULL;
 
-	st = db_prepare(e->db, "SELECT file, outcome FROM edge_smev_in WHERE"
-	                       " message_id = ?");
-	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		file = edge_col(st, 0);
-		outcome = edge_col(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (file != NULL) {
-		*rc = edge_drop(e, m, "smev.duplicate", NULL, did,
+	if (edge_db_message(e, m->message_id, &file, &outcome)) {
+		*rc = edge_msg_drop(e, m, "smev.duplicate", NULL, did,
 		    "a copy of MessageId %s, handled before from %.200s (%s); "
 		    "not answered again",
 		    m->message_id, file, outcome != NULL ? outcome : "?");
@@ -428,9 +404,9 @@ edge_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc)
 		return 1;
 	}
 	if (m->client_id == NULL || m->kind != SMEV_REQUEST ||
-	    (answer = edge_answered(e, m->client_id)) == NULL)
+	    (answer = edge_db_answered(e, m->client_id)) == NULL)
 		return 0;
-	*rc = edge_drop(e, m, "smev.duplicate", NULL, did,
+	*rc = edge_msg_drop(e, m, "smev.duplicate", NULL, did,
 	    "request clientId %.100s was answered before (by clientId %s); "
 	    "not answered again",
 	    m->client_id, answer);

@@ -3,7 +3,7 @@
  * out/.<clientId>.xml and fsynced, the transaction recording the request
  * commits, then the file is renamed into place; at start, temporaries whose
  * clientId the database knows are published and the others removed. In a
- * batch, the renames wait for the batch's commit (edge_defer).
+ * batch, the renames wait for the batch's commit (edge_out_defer).
  */
 #include "config.h"
 
@@ -37,30 +37,9 @@
 
 /* Current time as a posgw UTC timestamp. */
 void
-edge_now(char *buf, size_t len)
+edge_out_now(char *buf, size_t len)
 {
 	time_format(time(NULL), buf, len);
-}
-
-/* A new ClientMessage document for our itSystem. */
-xmlDocPtr
-edge_envelope(struct edge *e, xmlNodePtr *rootp, xmlNsPtr *nsp)
-{
-	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
-	xmlNodePtr root;
-	xmlNsPtr ns;
-
-	root = xmlNewDocNode(doc, NULL, (const xmlChar *)"ClientMessage", NULL);
-	if (doc == NULL || root == NULL)
-		fatalx("cannot allocate an XML document");
-	ns = xmlNewNs(root, (const xmlChar *)SMEV_NS, (const xmlChar *)"T");
-	xmlSetNs(root, ns);
-	xmlDocSetRootElement(doc, root);
-	xmlNewTextChild(root, ns, (const xmlChar *)"itSystem",
-	    (const xmlChar *)e->mnemonic);
-	*rootp = root;
-	*nsp = ns;
-	return doc;
 }
 
 /*
@@ -68,44 +47,29 @@ edge_envelope(struct edge *e, xmlNodePtr *rootp, xmlNsPtr *nsp)
  * rejects{code, description}.
  */
 xmlDocPtr
-edge_response_doc(struct edge *e, const char *cid, const char *reply_to,
+edge_out_response(struct edge *e, const char *cid, const char *reply_to,
     const char *pos, const char *version, const char *code, const char *desc)
 {
-	xmlNodePtr root, rm, md, rc, c;
+	xmlNodePtr root, mpc;
 	xmlNsPtr ns;
-	xmlDocPtr doc = edge_envelope(e, &root, &ns);
-	char *d;
+	xmlDocPtr doc = smev_client_message(e->mnemonic, &root, &ns);
+	char *d = NULL;
 
-	rm = xmlNewChild(root, ns, (const xmlChar *)"ResponseMessage", NULL);
-	md = xmlNewChild(rm, ns, (const xmlChar *)"ResponseMetadata", NULL);
-	xmlNewTextChild(
-	    md, ns, (const xmlChar *)"clientId", (const xmlChar *)cid);
-	xmlNewTextChild(md, ns, (const xmlChar *)"replyToClientId",
-	    (const xmlChar *)reply_to);
-	rc = xmlNewChild(rm, ns, (const xmlChar *)"ResponseContent", NULL);
-	if (code == NULL) {
-		c = xmlNewChild(rc, ns, (const xmlChar *)"content", NULL);
-		c = xmlNewChild(
-		    c, ns, (const xmlChar *)"MessagePrimaryContent", NULL);
-		posmap_received(c, pos, version);
-	} else {
-		c = xmlNewChild(rc, ns, (const xmlChar *)"rejects", NULL);
-		xmlNewTextChild(
-		    c, ns, (const xmlChar *)"code", (const xmlChar *)code);
+	if (code != NULL)
 		d = posmap_clean_text(desc != NULL ? desc : "", 4000);
-		xmlNewTextChild(
-		    c, ns, (const xmlChar *)"description", (const xmlChar *)d);
-		free(d);
-	}
+	mpc = smev_response_add(root, ns, cid, reply_to, code, d);
+	if (mpc != NULL)
+		posmap_received(mpc, pos, version);
+	free(d);
 	return doc;
 }
 
 /* Postpone a file-system step until the batch commits (strings copied). */
 void
-edge_defer(struct edge *e, enum edge_defer_kind kind, const char *a,
+edge_out_defer(struct edge *e, enum edge_defer_kind kind, const char *a,
     const char *b, const char *c, const char *d, const char *f)
 {
-	struct edge_defer *x;
+	struct edge_out_defer *x;
 	const char *v[5] = {a, b, c, d, f};
 	int i;
 
@@ -183,7 +147,8 @@ edge_out_publish(struct edge *e, const char *cid)
 	int rc = 0;
 
 	if (e->batch) {
-		edge_defer(e, EDGE_DEFER_PUBLISH, cid, NULL, NULL, NULL, NULL);
+		edge_out_defer(
+		    e, EDGE_DEFER_PUBLISH, cid, NULL, NULL, NULL, NULL);
 		return 0;
 	}
 	xasprintf(&tmp, "%s/.%s.xml", e->out, cid);
@@ -206,7 +171,7 @@ edge_out_publish(struct edge *e, const char *cid)
  * committed, remove the others.
  */
 void
-edge_recover(struct edge *e)
+edge_out_recover(struct edge *e)
 {
 	struct dirent *de;
 	char cid[160], *path;
@@ -228,7 +193,7 @@ edge_recover(struct edge *e)
 		cid[len - 5] = '\0';
 		if (!smev_id_ok(cid))
 			continue;
-		if (edge_request_known(e, cid)) {
+		if (edge_db_request_known(e, cid)) {
 			if (edge_out_publish(e, cid) == 0)
 				log_info("published %s/%s.xml, interrupted "
 				         "before",

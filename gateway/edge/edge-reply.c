@@ -34,26 +34,27 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-static int edge_verdict(struct edge *e, struct edge_msg *m, const char *cid,
-    int accepted, const char *code, const char *reason, int *did);
-static const char *edge_closes(const char *type);
-static void edge_aout_remove(struct edge *e, const char *pos, int64_t n);
-static int edge_fail_request(
+static int edge_reply_verdict(struct edge *e, struct edge_msg *m,
+    const char *cid, int accepted, const char *code, const char *reason,
+    int *did);
+static const char *edge_reply_closes(const char *type);
+static void edge_reply_aout_remove(struct edge *e, const char *pos, int64_t n);
+static int edge_reply_fail(
     struct edge *e, const char *cid, const char *why, struct error *err);
-static void edge_request_kind(
+static void edge_db_request_kind(
     struct edge *e, const char *cid, char *kind, size_t len);
-static int edge_failure(struct edge *e, struct edge_msg *m, const char *cid,
-    const char *why, int *did);
-static int edge_status(struct edge *e, struct edge_msg *m, const char *cid,
-    const char *text, int *did);
-static unsigned edge_backoff(const struct edge *e, int64_t attempts);
+static int edge_reply_failure(struct edge *e, struct edge_msg *m,
+    const char *cid, const char *why, int *did);
+static int edge_reply_status(struct edge *e, struct edge_msg *m,
+    const char *cid, const char *text, int *did);
+static unsigned edge_reply_backoff(const struct edge *e, int64_t attempts);
 
 /*
  * ПОС answers one of our requests (ResponseMessageType): a verdict, rejects
  * (FAILURE is retried, others refuse the event) or a status.
  */
 int
-edge_response(struct edge *e, struct edge_msg *m, int *did)
+edge_reply_response(struct edge *e, struct edge_msg *m, int *did)
 {
 	struct posmap_verdict v;
 	struct smev_answer a;
@@ -63,15 +64,15 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 	int r;
 
 	if (smev_answer(m->message, &a) == -1)
-		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
-		    "ResponseMessageType without replyToClientId", did);
+		return edge_msg_reject(e, m, "malformed", 0, "smev.rejected",
+		    NULL, "ResponseMessageType without replyToClientId", did);
 	reply = a.reply_to;
 	content = a.content;
 	rj = a.rejects;
 	status = a.status;
-	edge_request_kind(e, reply, kind, sizeof kind);
+	edge_db_request_kind(e, reply, kind, sizeof kind);
 	if (kind[0] == '\0') {
-		r = edge_drop(e, m, "smev.unknown", NULL, did,
+		r = edge_msg_drop(e, m, "smev.unknown", NULL, did,
 		    "replyToClientId %.100s matches no request of ours", reply);
 		free(reply);
 		return r;
@@ -83,8 +84,8 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 			    "the answer to %.100s is not a verdict on a status "
 			    "update: %s",
 			    reply, err.text[0] ? err.text : "unknown content");
-			r = edge_reject(e, m, "malformed", 0, "smev.rejected",
-			    NULL, text, did);
+			r = edge_msg_reject(e, m, "malformed", 0,
+			    "smev.rejected", NULL, text, did);
 			free(reply);
 			return r;
 		}
@@ -103,10 +104,10 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 			    "the verdict names appeal %s event %" PRId64
 			    ", but request %s was about another",
 			    v.pos_id, v.n, reply);
-			r = edge_reject(e, m, "mismatch", 0, "smev.rejected",
-			    v.pos_id, text, did);
+			r = edge_msg_reject(e, m, "mismatch", 0,
+			    "smev.rejected", v.pos_id, text, did);
 		} else
-			r = edge_verdict(
+			r = edge_reply_verdict(
 			    e, m, reply, v.accepted, v.code, v.reason, did);
 		posmap_verdict_free(&v);
 	} else if (rj != NULL) {
@@ -114,23 +115,23 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 		desc = smev_text(smev_child(rj, "description"));
 		why = smev_code_text(rj, "rejected");
 		if (code != NULL && strcmp(code, "FAILURE") == 0)
-			r = edge_failure(e, m, reply, why, did);
+			r = edge_reply_failure(e, m, reply, why, did);
 		else if (strcmp(kind, "event") == 0)
-			r = edge_verdict(e, m, reply, 0, code, desc, did);
+			r = edge_reply_verdict(e, m, reply, 0, code, desc, did);
 		else
-			r = edge_drop(e, m, "smev.refused", NULL, did,
+			r = edge_msg_drop(e, m, "smev.refused", NULL, did,
 			    "ПОС refused our %s response %s: %s", kind, reply,
 			    why);
 		free(why);
 	} else if (status != NULL) {
 		why = smev_code_text(status, "status");
-		r = edge_status(e, m, reply, why, did);
+		r = edge_reply_status(e, m, reply, why, did);
 		free(why);
 	} else if (content != NULL) {
-		r = edge_drop(e, m, "smev.unknown", NULL, did,
+		r = edge_msg_drop(e, m, "smev.unknown", NULL, did,
 		    "content answering our %s response %s", kind, reply);
 	} else
-		r = edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
+		r = edge_msg_reject(e, m, "malformed", 0, "smev.rejected", NULL,
 		    "ResponseContent holds neither content, rejects nor status",
 		    did);
 	free(code);
@@ -141,20 +142,21 @@ edge_response(struct edge *e, struct edge_msg *m, int *did)
 
 /* A StatusMessage or ErrorMessage of the adapter about one of our requests. */
 int
-edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
+edge_reply_transport(struct edge *e, struct edge_msg *m, int error, int *did)
 {
 	char *orig, *why, kind[16];
 	int r;
 
 	orig = smev_original(m->message);
 	if (orig == NULL)
-		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
+		return edge_msg_reject(e, m, "malformed", 0, "smev.rejected",
+		    NULL,
 		    error ? "ErrorMessage without originalClientId"
 		          : "StatusMessage without originalClientId",
 		    did);
-	edge_request_kind(e, orig, kind, sizeof kind);
+	edge_db_request_kind(e, orig, kind, sizeof kind);
 	if (kind[0] == '\0') {
-		r = edge_drop(e, m, "smev.unknown", NULL, did,
+		r = edge_msg_drop(e, m, "smev.unknown", NULL, did,
 		    "%s for originalClientId %.100s, which matches no request "
 		    "of ours",
 		    error ? "ErrorMessage" : "StatusMessage", orig);
@@ -166,10 +168,10 @@ edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
 	if (error) {
 		char *w;
 		xasprintf(&w, "ErrorMessage: %s", why);
-		r = edge_failure(e, m, orig, w, did);
+		r = edge_reply_failure(e, m, orig, w, did);
 		free(w);
 	} else
-		r = edge_status(e, m, orig, why, did);
+		r = edge_reply_status(e, m, orig, why, did);
 	free(why);
 	free(orig);
 	return r;
@@ -181,8 +183,8 @@ edge_transport(struct edge *e, struct edge_msg *m, int error, int *did)
  * core.
  */
 static int
-edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
-    const char *code, const char *reason, int *did)
+edge_reply_verdict(struct edge *e, struct edge_msg *m, const char *cid,
+    int accepted, const char *code, const char *reason, int *did)
 {
 	struct error err = {0};
 	sqlite3_stmt *st;
@@ -211,15 +213,16 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	sqlite3_finalize(st);
 	if (!found) {
 		db_rollback(e->db);
-		return edge_drop(e, m, "smev.unknown", NULL, did,
+		return edge_msg_drop(e, m, "smev.unknown", NULL, did,
 		    "a verdict on clientId %s, which is no event request of "
 		    "ours",
 		    cid);
 	}
 	if (strcmp(state, "accepted") == 0 || strcmp(state, "refused") == 0 ||
 	    strcmp(state, "failed") == 0) {
-		if (edge_seen(e, m, "late", cid, pos, NULL, NULL, &err) == -1 ||
-		    edge_journal(e, "smev.late", pos, &err,
+		if (edge_db_seen(e, m, "late", cid, pos, NULL, NULL, &err) ==
+		        -1 ||
+		    edge_db_journal(e, "smev.late", pos, &err,
 		        "%s on n=%" PRId64 " (clientId %s), which is already "
 		        "%s: kept %s (MessageId %s)",
 		        accepted ? "accepted" : "refused", n, cid, state, state,
@@ -229,7 +232,7 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 		}
 		if (db_commit(e->db, &err) == -1)
 			goto fail;
-		edge_in_done(e, m);
+		edge_msg_done(e, m);
 		(*did)++;
 		return 0;
 	}
@@ -254,7 +257,7 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 	sqlite3_bind_int64(st, 3, n);
 	if (db_step_done(e->db, st, &err) == -1)
 		goto rollback;
-	if (accepted && (closes = edge_closes(type)) != NULL) {
+	if (accepted && (closes = edge_reply_closes(type)) != NULL) {
 		st = db_prepare(e->db,
 		    "UPDATE edge_appeals SET state = ?, closed = ? WHERE"
 		    " pos_id = ? AND closed IS NULL");
@@ -264,24 +267,24 @@ edge_verdict(struct edge *e, struct edge_msg *m, const char *cid, int accepted,
 		if (db_step_done(e->db, st, &err) == -1)
 			goto rollback;
 	}
-	if ((accepted ? edge_journal(e, "event.accepted", pos, &err,
+	if ((accepted ? edge_db_journal(e, "event.accepted", pos, &err,
 	                    "n=%" PRId64 " %s accepted by ПОС (clientId %s, "
 	                    "MessageId %s)",
 	                    n, status, cid, m->message_id)
-	              : edge_journal(e, "event.refused", pos, &err,
+	              : edge_db_journal(e, "event.refused", pos, &err,
 	                    "n=%" PRId64 " %s refused by ПОС: %s: %.600s "
 	                    "(clientId %s, MessageId %s)",
 	                    n, status, code ? code : "no code",
 	                    reason ? reason : "", cid, m->message_id)) == -1 ||
-	    edge_outcome(e, pos, n, !accepted, accepted ? status : code, reason,
-	        &err) == -1 ||
-	    edge_seen(e, m, accepted ? "accepted" : "refused", cid, pos, NULL,
-	        NULL, &err) == -1)
+	    edge_event_outcome(e, pos, n, !accepted, accepted ? status : code,
+	        reason, &err) == -1 ||
+	    edge_db_seen(e, m, accepted ? "accepted" : "refused", cid, pos,
+	        NULL, NULL, &err) == -1)
 		goto rollback;
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
-	edge_in_done(e, m);
-	edge_aout_remove(e, pos, n);
+	edge_msg_done(e, m);
+	edge_reply_aout_remove(e, pos, n);
 	log_info("appeal %s event %" PRId64 " (%s) %s by ПОС", pos, n, status,
 	    accepted ? "accepted" : "refused");
 	(*did)++;
@@ -298,7 +301,7 @@ fail:
  * NULL if the appeal stays open (the agency's work on it goes on).
  */
 static const char *
-edge_closes(const char *type)
+edge_reply_closes(const char *type)
 {
 	if (strcmp(type, "answer") == 0)
 		return "answered";
@@ -311,7 +314,7 @@ edge_closes(const char *type)
 
 /* Remove the attachments we sent for an event (all its requests). */
 static void
-edge_aout_remove(struct edge *e, const char *pos, int64_t n)
+edge_reply_aout_remove(struct edge *e, const char *pos, int64_t n)
 {
 	sqlite3_stmt *st;
 	char *path;
@@ -338,7 +341,7 @@ edge_aout_remove(struct edge *e, const char *pos, int64_t n)
  * A request that is no longer in flight is left alone (never downgraded).
  */
 static int
-edge_fail_request(
+edge_reply_fail(
     struct edge *e, const char *cid, const char *why, struct error *err)
 {
 	sqlite3_stmt *st;
@@ -379,7 +382,7 @@ edge_fail_request(
 			return -1;
 		if (strcmp(evstate, "sent") != 0 || strcmp(evcid, cid) != 0)
 			return 0;
-		delay = edge_backoff(e, evattempts);
+		delay = edge_reply_backoff(e, evattempts);
 		st = db_prepare(e->db,
 		    "UPDATE edge_events SET state = 'waiting', next_try = ?,"
 		    " transport = ? WHERE pos_id = ? AND n = ?");
@@ -392,12 +395,12 @@ edge_fail_request(
 		log_warnx("appeal %s event %" PRId64 ": request %s failed "
 		          "(%s); resending in %u s",
 		    pos, n, cid, why, delay);
-		return edge_journal(e, "event.retry", pos, err,
+		return edge_db_journal(e, "event.retry", pos, err,
 		    "n=%" PRId64 " request %s failed after %" PRId64
 		    " attempt(s): %.600s; resent with a new clientId in %u s",
 		    n, cid, evattempts, why, delay);
 	}
-	delay = edge_backoff(e, attempts);
+	delay = edge_reply_backoff(e, attempts);
 	st = db_prepare(e->db,
 	    "UPDATE edge_requests SET state = 'failed', transport = ?,"
 	    " next_try = ? WHERE client_id = ?");
@@ -408,7 +411,7 @@ edge_fail_request(
 		return -1;
 	log_warnx(
 	    "response %s failed (%s); resending in %u s", cid, why, delay);
-	return edge_journal(e, "smev.retry", pos[0] ? pos : NULL, err,
+	return edge_db_journal(e, "smev.retry", pos[0] ? pos : NULL, err,
 	    "%s response %s failed: %.600s; resent with a new clientId in "
 	    "%u s",
 	    kind, cid, why, delay);
@@ -416,7 +419,7 @@ edge_fail_request(
 
 /* Which request a correlation id names: its kind, or "" if none. */
 static void
-edge_request_kind(struct edge *e, const char *cid, char *kind, size_t len)
+edge_db_request_kind(struct edge *e, const char *cid, char *kind, size_t len)
 {
 	sqlite3_stmt *st;
 
@@ -431,21 +434,21 @@ edge_request_kind(struct edge *e, const char *cid, char *kind, size_t len)
 
 /* An adapter message reporting a transport failure of request cid. */
 static int
-edge_failure(struct edge *e, struct edge_msg *m, const char *cid,
+edge_reply_failure(struct edge *e, struct edge_msg *m, const char *cid,
     const char *why, int *did)
 {
 	struct error err = {0};
 
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if (edge_fail_request(e, cid, why, &err) == -1 ||
-	    edge_seen(e, m, "failure", cid, NULL, NULL, NULL, &err) == -1) {
+	if (edge_reply_fail(e, cid, why, &err) == -1 ||
+	    edge_db_seen(e, m, "failure", cid, NULL, NULL, NULL, &err) == -1) {
 		db_rollback(e->db);
 		goto fail;
 	}
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
-	edge_in_done(e, m);
+	edge_msg_done(e, m);
 	(*did)++;
 	return 0;
 fail:
@@ -455,7 +458,7 @@ fail:
 
 /* A transport status of request cid: recorded, never changing its state. */
 static int
-edge_status(struct edge *e, struct edge_msg *m, const char *cid,
+edge_reply_status(struct edge *e, struct edge_msg *m, const char *cid,
     const char *text, int *did)
 {
 	struct error err = {0};
@@ -474,12 +477,12 @@ edge_status(struct edge *e, struct edge_msg *m, const char *cid,
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
 	if (db_step_done(e->db, st, &err) == -1 ||
-	    edge_seen(e, m, "status", cid, NULL, NULL, NULL, &err) == -1)
+	    edge_db_seen(e, m, "status", cid, NULL, NULL, NULL, &err) == -1)
 		goto rollback;
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
 	log_debug("request %s: %s", cid, text);
-	edge_in_done(e, m);
+	edge_msg_done(e, m);
 	(*did)++;
 	return 0;
 rollback:
@@ -491,7 +494,7 @@ fail:
 
 /* Seconds to wait before attempt number attempts + 1 of a failed request. */
 static unsigned
-edge_backoff(const struct edge *e, int64_t attempts)
+edge_reply_backoff(const struct edge *e, int64_t attempts)
 {
 	uint64_t d = e->retry_min;
 	int64_t i;
@@ -506,7 +509,7 @@ edge_backoff(const struct edge *e, int64_t attempts)
  * The directory is read again only when it changed.
  */
 int
-edge_scan_errors(struct edge *e, int *did)
+edge_reply_scan_errors(struct edge *e, int *did)
 {
 	struct error err = {0};
 	struct dirent *de;
@@ -552,7 +555,7 @@ edge_scan_errors(struct edge *e, int *did)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (db_begin(e->db, &err) == -1 ||
-		    edge_fail_request(e, cids[i],
+		    edge_reply_fail(e, cids[i],
 		        "the adapter moved it to out/error", &err) == -1 ||
 		    db_commit(e->db, &err) == -1) {
 			db_rollback(e->db);
@@ -573,7 +576,7 @@ edge_scan_errors(struct edge *e, int *did)
  * delay has passed: the same answer with a new clientId.
  */
 int
-edge_resend_responses(struct edge *e, int *did)
+edge_reply_resend(struct edge *e, int *did)
 {
 	struct resend {
 		char *cid, *kind, *pos, *reply_to, *code, *detail;
@@ -614,7 +617,7 @@ edge_resend_responses(struct edge *e, int *did)
 		err_clear(&err);
 		pkg_uuid_new(cid);
 		if (edge_out_write(e, cid,
-		        edge_response_doc(e, cid,
+		        edge_out_response(e, cid,
 		            rs[i].reply_to ? rs[i].reply_to : "", rs[i].pos,
 		            reject ? NULL : rs[i].detail,
 		            reject ? rs[i].code : NULL, rs[i].detail),
@@ -631,10 +634,10 @@ edge_resend_responses(struct edge *e, int *did)
 			goto fail;
 		}
 		if (db_step_done(e->db, st, &err) == -1 ||
-		    edge_request_row(e, cid, rs[i].kind, rs[i].pos, 0,
+		    edge_db_request_add(e, cid, rs[i].kind, rs[i].pos, 0,
 		        rs[i].reply_to, rs[i].code, rs[i].detail,
 		        rs[i].attempts + 1, &err) == -1 ||
-		    edge_journal(e,
+		    edge_db_journal(e,
 		        strcmp(rs[i].kind, "received") == 0 && rs[i].pos
 		            ? "appeal.acknowledged"
 		            : "smev.resent",

@@ -33,42 +33,46 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-static int edge_appeal(
+static int edge_request_appeal(
     struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
-static char *edge_locate(struct edge *e, const char *id, const char *client,
-    const char *fp, uint64_t *size, struct stat *sb);
-static int edge_wait(struct edge *e, struct edge_msg *m, const char *pos,
-    const char *missing, int *did);
-static int edge_sizes_changed(const struct posmap_appeal *pa, char *const *src);
-static int edge_sizes_stored(struct edge *e, const struct posmap_appeal *pa);
-static int edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
-    const char *pos, const char *version, const char *key, const char *xml,
-    size_t len, const char *jkind, const char *detail, int *did);
-static int edge_feedback(
+static char *edge_request_locate(struct edge *e, const char *id,
+    const char *client, const char *fp, uint64_t *size, struct stat *sb);
+static int edge_request_wait(struct edge *e, struct edge_msg *m,
+    const char *pos, const char *missing, int *did);
+static int edge_request_sizes_changed(
+    const struct posmap_appeal *pa, char *const *src);
+static int edge_request_sizes_stored(
+    struct edge *e, const struct posmap_appeal *pa);
+static int edge_request_take_doc(struct edge *e, struct edge_msg *m,
+    const char *kind, const char *pos, const char *version, const char *key,
+    const char *xml, size_t len, const char *jkind, const char *detail,
+    int *did);
+static int edge_request_feedback(
     struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
-static int edge_classifier(
+static int edge_request_classifier(
     struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
 
 /* A request of ПОС (RequestMessageType): appeal, feedback or classifier. */
 int
-edge_request(struct edge *e, struct edge_msg *m, int *did)
+edge_request_handle(struct edge *e, struct edge_msg *m, int *did)
 {
 	xmlNodePtr content;
 	char text[512];
 
 	if (m->client_id == NULL)
-		return edge_reject(e, m, "malformed", 0, "smev.rejected", NULL,
+		return edge_msg_reject(e, m, "malformed", 0, "smev.rejected",
+		    NULL,
 		    "RequestMessageType without RequestMetadata/clientId: "
 		    "nobody to answer",
 		    did);
 	content = smev_request_content(m->message);
 	switch (posmap_kind(content)) {
 	case POSMAP_APPEAL:
-		return edge_appeal(e, m, content, did);
+		return edge_request_appeal(e, m, content, did);
 	case POSMAP_FEEDBACK:
-		return edge_feedback(e, m, content, did);
+		return edge_request_feedback(e, m, content, did);
 	case POSMAP_CLASSIFIER:
-		return edge_classifier(e, m, content, did);
+		return edge_request_classifier(e, m, content, did);
 	default:
 		snprintf(text, sizeof text,
 		    "MessagePrimaryContent holds %s%.100s%s, which posgw does "
@@ -76,7 +80,7 @@ edge_request(struct edge *e, struct edge_msg *m, int *did)
 		    content ? "<" : "",
 		    content ? (const char *)content->name : "nothing",
 		    content ? ">" : "");
-		return edge_reject(e, m, "UNKNOWN_REQUEST_DESCRIPTION", 1,
+		return edge_msg_reject(e, m, "UNKNOWN_REQUEST_DESCRIPTION", 1,
 		    "smev.rejected", NULL, text, did);
 	}
 }
@@ -86,13 +90,13 @@ edge_request(struct edge *e, struct edge_msg *m, int *did)
  * in one transaction and answer P:Received.
  */
 static int
-edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
+edge_request_appeal(
+    struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 {
 	struct posmap_appeal pa;
 	struct xfer_file *files = NULL;
 	struct error err = {0};
 	struct stat sb;
-	sqlite3_stmt *st;
 	char **src = NULL, *fp, missing[512] = "", cid[37], text[1200];
 	char *xml = NULL;
 	size_t len, k;
@@ -100,10 +104,10 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	int rc = -1;
 
 	if (posmap_appeal_read(content, &pa, &err) == -1)
-		return edge_reject(
+		return edge_msg_reject(
 		    e, m, "FAILURE", 1, "appeal.rejected", NULL, err.text, did);
-	if (edge_appeal_known(e, pa.pos_id)) {
-		rc = edge_ack(e, m, pa.pos_id, NULL, "appeal.acknowledged",
+	if (edge_db_appeal_known(e, pa.pos_id)) {
+		rc = edge_msg_ack(e, m, pa.pos_id, NULL, "appeal.acknowledged",
 		    "a copy of an appeal already taken", did);
 		goto out;
 	}
@@ -114,7 +118,7 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 		    "appeal %s: clientId \"%.100s\" cannot name an attachment "
 		    "directory",
 		    pa.pos_id, m->client_id);
-		rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+		rc = edge_msg_reject(e, m, "FAILURE", 1, "appeal.rejected",
 		    pa.pos_id, text, did);
 		goto out;
 	}
@@ -126,15 +130,15 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 			    "no AttachmentHeader with a usable Id and filePath",
 			    pa.pos_id, pa.att[k].header_id);
 			free(fp);
-			rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
-			    pa.pos_id, text, did);
+			rc = edge_msg_reject(e, m, "FAILURE", 1,
+			    "appeal.rejected", pa.pos_id, text, did);
 			goto out;
 		}
-		src[k] = edge_locate(e, pa.att[k].header_id, m->client_id, fp,
-		    &pa.att[k].size, &sb);
+		src[k] = edge_request_locate(e, pa.att[k].header_id,
+		    m->client_id, fp, &pa.att[k].size, &sb);
 		if (src[k] != NULL && pa.att[k].declared > 0 &&
 		    pa.att[k].size > pa.att[k].declared &&
-		    edge_settled(e, &sb)) {
+		    edge_request_settled(e, &sb)) {
 			/* no more writing makes it the file ПОС declared */
 			snprintf(text, sizeof text,
 			    "appeal %s: attachment %s (%.200s) has %" PRIu64
@@ -143,8 +147,8 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 			    pa.pos_id, pa.att[k].header_id, fp, pa.att[k].size,
 			    pa.att[k].declared);
 			free(fp);
-			rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
-			    pa.pos_id, text, did);
+			rc = edge_msg_reject(e, m, "FAILURE", 1,
+			    "appeal.rejected", pa.pos_id, text, did);
 			goto out;
 		}
 		if (missing[0] == '\0' && src[k] == NULL)
@@ -159,18 +163,18 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 			    pa.att[k].header_id, fp, pa.att[k].size,
 			    pa.att[k].declared);
 		else if (missing[0] == '\0' && pa.att[k].declared == 0 &&
-		         !edge_settled(e, &sb))
+		         !edge_request_settled(e, &sb))
 			snprintf(missing, sizeof missing,
 			    "%s (%.200s, no size declared, still changing)",
 			    pa.att[k].header_id, fp);
 		free(fp);
 	}
 	if (missing[0] != '\0') {
-		rc = edge_wait(e, m, pa.pos_id, missing, did);
+		rc = edge_request_wait(e, m, pa.pos_id, missing, did);
 		goto out;
 	}
 	if (posmap_appeal_doc(content, &pa, &xml, &len, &err) == -1) {
-		rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
+		rc = edge_msg_reject(e, m, "FAILURE", 1, "appeal.rejected",
 		    pa.pos_id, err.text, did);
 		goto out;
 	}
@@ -181,7 +185,7 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	}
 	pkg_uuid_new(cid);
 	if (edge_out_write(e, cid,
-	        edge_response_doc(
+	        edge_out_response(
 	            e, cid, m->client_id, pa.pos_id, NULL, NULL, NULL),
 	        &err) == -1) {
 		log_warnx("appeal %s: %s", pa.pos_id, err.text);
@@ -193,7 +197,7 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	        &err) == -1) {
 		db_rollback(e->db);
 		edge_out_discard(e, cid);
-		if (edge_sizes_changed(&pa, src)) {
+		if (edge_request_sizes_changed(&pa, src)) {
 			log_info("appeal %s: an attachment is still being "
 			         "written; later",
 			    pa.pos_id);
@@ -203,14 +207,14 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 			    "appeal %s does not fit posgw's appeal document: "
 			    "%s",
 			    pa.pos_id, err.text);
-			rc = edge_reject(e, m, "FAILURE", 1, "appeal.rejected",
-			    pa.pos_id, text, did);
+			rc = edge_msg_reject(e, m, "FAILURE", 1,
+			    "appeal.rejected", pa.pos_id, text, did);
 		} else
 			log_warnx("appeal %s (%s): %s; will retry", pa.pos_id,
 			    m->path, err.text);
 		goto out;
 	}
-	if (!edge_sizes_stored(e, &pa)) {
+	if (!edge_request_sizes_stored(e, &pa)) {
 		db_rollback(e->db);
 		edge_out_discard(e, cid);
 		log_info("appeal %s: an attachment changed while it was "
@@ -219,29 +223,17 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 		rc = 0;
 		goto out;
 	}
-	/* the row xfer_enqueue just added in this write transaction (the
-	 * rowid maximum is one index step; filtering by kind was a scan) */
-	docid = db_int(e->db, "SELECT MAX(id) FROM documents", 0);
-	st = db_prepare(e->db,
-	    "INSERT INTO edge_appeals (pos_id, message_id, client_id,"
-	    " received, document_id, state) VALUES (?, ?, ?, ?, ?,"
-	    " 'acknowledged')");
-	sqlite3_bind_text(st, 1, pa.pos_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->client_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
-	sqlite3_bind_int64(st, 5, docid);
-	if (db_step_done(e->db, st, &err) == -1 ||
-	    edge_request_row(e, cid, "received", pa.pos_id, 0, m->client_id,
+	if (edge_db_appeal_add(e, pa.pos_id, m, &docid, &err) == -1 ||
+	    edge_db_request_add(e, cid, "received", pa.pos_id, 0, m->client_id,
 	        NULL, NULL, 1, &err) == -1 ||
-	    edge_seen(e, m, "accepted", m->client_id, pa.pos_id, NULL, NULL,
+	    edge_db_seen(e, m, "accepted", m->client_id, pa.pos_id, NULL, NULL,
 	        &err) == -1 ||
-	    edge_unwait(e, m, &err) == -1 ||
-	    edge_journal(e, "appeal.received", pa.pos_id, &err,
+	    edge_db_unwait(e, m, &err) == -1 ||
+	    edge_db_journal(e, "appeal.received", pa.pos_id, &err,
 	        "MessageId %s, clientId %s, %zu attachment(s), document "
 	        "%" PRId64,
 	        m->message_id, m->client_id, pa.natt, docid) == -1 ||
-	    edge_journal(e, "appeal.acknowledged", pa.pos_id, &err,
+	    edge_db_journal(e, "appeal.acknowledged", pa.pos_id, &err,
 	        "P:Received clientId %s to clientId %s", cid,
 	        m->client_id) == -1) {
 		db_rollback(e->db);
@@ -250,8 +242,8 @@ edge_appeal(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
 	edge_out_publish(e, cid);
-	edge_in_done(e, m);
-	edge_attachments_remove(e, m);
+	edge_msg_done(e, m);
+	edge_msg_attachments_remove(e, m);
 	log_info("appeal %s taken from %s/%s with %zu attachment(s); "
 	         "acknowledged as %s",
 	    pa.pos_id, e->in, m->name, pa.natt, cid);
@@ -278,8 +270,8 @@ out:
  * (not yet).
  */
 static char *
-edge_locate(struct edge *e, const char *id, const char *client, const char *fp,
-    uint64_t *size, struct stat *sb)
+edge_request_locate(struct edge *e, const char *id, const char *client,
+    const char *fp, uint64_t *size, struct stat *sb)
 {
 	char *path;
 	int i;
@@ -306,17 +298,16 @@ edge_locate(struct edge *e, const char *id, const char *client, const char *fp,
  * was written before the clock was set back: settled too.
  */
 int
-edge_settled(const struct edge *e, const struct stat *sb)
+edge_request_settled(const struct edge *e, const struct stat *sb)
 {
 	int64_t settle = (int64_t)e->settle * 1000000000, now, t;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	t = edge_mtime_ns(sb);
-	if ((int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec > t)
-		t = (int64_t)sb->st_ctim.tv_sec * 1000000000 +
-		    sb->st_ctim.tv_nsec;
+	t = fs_mtime_ns(sb);
+	if (fs_ctime_ns(sb) > t)
+		t = fs_ctime_ns(sb);
 	if (t > now + settle)
 		return 1;
 	return now - t >= settle;
@@ -327,47 +318,25 @@ edge_settled(const struct edge *e, const struct stat *sb)
  * and once attachment_wait has passed, refuse the request with FAILURE.
  */
 static int
-edge_wait(struct edge *e, struct edge_msg *m, const char *pos,
+edge_request_wait(struct edge *e, struct edge_msg *m, const char *pos,
     const char *missing, int *did)
 {
 	struct error err = {0};
-	sqlite3_stmt *st;
 	int64_t now = (int64_t)time(NULL), first = now;
 	char text[1024];
 
-	st = db_prepare(
-	    e->db, "SELECT first_seen FROM edge_waiting WHERE message_id = ?");
-	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		first = sqlite3_column_int64(st, 0);
-	else {
-		sqlite3_finalize(st);
-		st = db_prepare(e->db,
-		    "INSERT INTO edge_waiting (message_id, file, pos_id,"
-		    " first_seen, missing) VALUES (?, ?, ?, ?, ?)");
-		sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, now);
-		sqlite3_bind_text(st, 5, missing, -1, SQLITE_STATIC);
-		if (db_step_done(e->db, st, &err) == -1) {
+	if (!edge_db_waiting(e, m->message_id, &first)) {
+		if (edge_db_wait(e, m, pos, missing, now, &err) == -1) {
 			log_warnx("%s", err.text);
 			return -1;
 		}
-		st = NULL;
 		log_info("appeal %s (%s/%s): attachment %s is not complete "
 		         "yet; waiting up to %u s for it",
 		    pos, e->in, m->name, missing, e->attachment_wait);
 	}
-	if (st != NULL)
-		sqlite3_finalize(st);
 	if (first > now) {
 		/* the clock went back: wait the whole time from now */
-		st = db_prepare(e->db, "UPDATE edge_waiting SET first_seen = ?"
-		                       " WHERE message_id = ?");
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
-		if (db_step_done(e->db, st, &err) == -1) {
+		if (edge_db_wait(e, m, pos, missing, now, &err) == -1) {
 			log_warnx("%s", err.text);
 			return -1;
 		}
@@ -378,13 +347,13 @@ edge_wait(struct edge *e, struct edge_msg *m, const char *pos,
 	snprintf(text, sizeof text,
 	    "appeal %s: attachment %s did not arrive complete within %u s", pos,
 	    missing, e->attachment_wait);
-	return edge_reject(
+	return edge_msg_reject(
 	    e, m, "FAILURE", 1, "appeal.rejected", pos, text, did);
 }
 
 /* True if any attachment's size differs from what was seen when mapping. */
 static int
-edge_sizes_changed(const struct posmap_appeal *pa, char *const *src)
+edge_request_sizes_changed(const struct posmap_appeal *pa, char *const *src)
 {
 	struct stat sb;
 	size_t k;
@@ -398,25 +367,15 @@ edge_sizes_changed(const struct posmap_appeal *pa, char *const *src)
 
 /* True if the stored copies of a queued appeal's files have the mapped sizes. */
 static int
-edge_sizes_stored(struct edge *e, const struct posmap_appeal *pa)
+edge_request_sizes_stored(struct edge *e, const struct posmap_appeal *pa)
 {
-	sqlite3_stmt *st;
 	size_t k;
-	int ok = 1;
 
-	st = db_prepare(e->db,
-	    "SELECT f.size FROM files f WHERE f.path = ? AND f.document_id ="
-	    " (SELECT MAX(id) FROM documents WHERE direction = 'out' AND"
-	    " kind = 'appeal' AND pos_id = ?)");
-	for (k = 0; k < pa->natt && ok; k++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, pa->att[k].path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, pa->pos_id, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_ROW &&
-		     (uint64_t)sqlite3_column_int64(st, 0) == pa->att[k].size;
-	}
-	sqlite3_finalize(st);
-	return ok;
+	for (k = 0; k < pa->natt; k++)
+		if (edge_db_stored_size(e, pa->pos_id, pa->att[k].path) !=
+		    (int64_t)pa->att[k].size)
+			return 0;
+	return 1;
 }
 
 /*
@@ -424,17 +383,16 @@ edge_sizes_stored(struct edge *e, const struct posmap_appeal *pa)
  * in one transaction (feedback, classifier).
  */
 static int
-edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
+edge_request_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
     const char *pos, const char *version, const char *key, const char *xml,
     size_t len, const char *jkind, const char *detail, int *did)
 {
 	struct error err = {0};
-	sqlite3_stmt *st;
 	char cid[37], text[1200];
 
 	pkg_uuid_new(cid);
 	if (edge_out_write(e, cid,
-	        edge_response_doc(
+	        edge_out_response(
 	            e, cid, m->client_id, pos, version, NULL, NULL),
 	        &err) == -1) {
 		log_warnx("%s", err.text);
@@ -452,27 +410,19 @@ edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
 		snprintf(text, sizeof text,
 		    "%s does not fit posgw's %s document: %s", detail, kind,
 		    err.text);
-		return edge_reject(
+		return edge_msg_reject(
 		    e, m, "FAILURE", 1, "smev.rejected", pos, text, did);
 	}
-	if (key != NULL) {
-		st = db_prepare(e->db,
-		    "INSERT OR REPLACE INTO edge_classifier (id, version,"
-		    " digest, document_id, shipped) VALUES (1, ?, ?, (SELECT"
-		    " MAX(id) FROM documents), ?)"); /* just enqueued */
-		sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
-		if (db_step_done(e->db, st, &err) == -1) {
-			db_rollback(e->db);
-			goto fail;
-		}
+	if (key != NULL &&
+	    edge_db_classifier_set(e, version, key, &err) == -1) {
+		db_rollback(e->db);
+		goto fail;
 	}
-	if (edge_request_row(e, cid, "received", pos, 0, m->client_id, NULL,
+	if (edge_db_request_add(e, cid, "received", pos, 0, m->client_id, NULL,
 	        version, 1, &err) == -1 ||
-	    edge_seen(e, m, "accepted", m->client_id, pos, NULL, NULL, &err) ==
-	        -1 ||
-	    edge_journal(e, jkind, pos, &err,
+	    edge_db_seen(
+	        e, m, "accepted", m->client_id, pos, NULL, NULL, &err) == -1 ||
+	    edge_db_journal(e, jkind, pos, &err,
 	        "%s (MessageId %s, clientId %s); P:Received clientId %s",
 	        detail, m->message_id, m->client_id, cid) == -1) {
 		db_rollback(e->db);
@@ -481,7 +431,7 @@ edge_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
 	if (db_commit(e->db, &err) == -1)
 		goto fail;
 	edge_out_publish(e, cid);
-	edge_in_done(e, m);
+	edge_msg_done(e, m);
 	log_info("%s/%s: %s queued for the core", e->in, m->name, detail);
 	(*did)++;
 	return 0;
@@ -497,27 +447,28 @@ fail:
  * core could only drop it).
  */
 static int
-edge_feedback(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
+edge_request_feedback(
+    struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 {
 	struct error err = {0};
 	char pos[POSMAP_ID_MAX], now[32], text[256], *xml = NULL;
 	size_t len;
 	int rc;
 
-	edge_now(now, sizeof now);
+	edge_out_now(now, sizeof now);
 	if (posmap_feedback_doc(content, now, pos, &xml, &len, &err) == -1)
-		return edge_reject(
+		return edge_msg_reject(
 		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
-	if (!edge_appeal_known(e, pos)) {
+	if (!edge_db_appeal_known(e, pos)) {
 		free(xml);
 		snprintf(text, sizeof text,
 		    "feedback on appeal %s, which this agency never received "
 		    "from ПОС",
 		    pos);
-		return edge_reject(
+		return edge_msg_reject(
 		    e, m, "NO_DATA", 1, "feedback.rejected", pos, text, did);
 	}
-	rc = edge_take_doc(e, m, "outcome", pos, NULL, NULL, xml, len,
+	rc = edge_request_take_doc(e, m, "outcome", pos, NULL, NULL, xml, len,
 	    "outcome.queued", "citizen feedback", did);
 	free(xml);
 	return rc;
@@ -525,7 +476,7 @@ edge_feedback(struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 
 /* A classifier: queued for the core only if it differs from the last one. */
 static int
-edge_classifier(
+edge_request_classifier(
     struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 {
 	struct error err = {0};
@@ -537,35 +488,27 @@ edge_classifier(
 	/* the key leaves out the fetch time, which always differs */
 	if (posmap_classifier_doc(content, "1970-01-01T00:00:00Z", version,
 	        sizeof version, &xml, &len, &err) == -1)
-		return edge_reject(
+		return edge_msg_reject(
 		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
 	digest_mem_hex(DIGEST_STREEBOG256, xml, len, hex);
 	free(xml);
 	xml = NULL;
-	last = NULL;
-	{
-		sqlite3_stmt *st = db_prepare(
-		    e->db, "SELECT digest FROM edge_classifier WHERE id = 1");
-		if (sqlite3_step(st) == SQLITE_ROW)
-			last =
-			    xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
+	last = edge_db_classifier_digest(e);
 	if (last != NULL && strcmp(last, hex) == 0) {
 		free(last);
-		return edge_ack(e, m, NULL, version, "smev.acknowledged",
+		return edge_msg_ack(e, m, NULL, version, "smev.acknowledged",
 		    "a classifier equal to the one last shipped", did);
 	}
 	free(last);
-	edge_now(now, sizeof now);
+	edge_out_now(now, sizeof now);
 	if (posmap_classifier_doc(
 	        content, now, version, sizeof version, &xml, &len, &err) == -1)
-		return edge_reject(
+		return edge_msg_reject(
 		    e, m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
 	snprintf(detail, sizeof detail, "classifier %.200s, content %.16s...",
 	    version, hex);
-	rc = edge_take_doc(e, m, "classifier", NULL, version, hex, xml, len,
-	    "classifier.queued", detail, did);
+	rc = edge_request_take_doc(e, m, "classifier", NULL, version, hex, xml,
+	    len, "classifier.queued", detail, did);
 	free(xml);
 	return rc;
 }

@@ -32,7 +32,7 @@
  *   edge_events     the core's events and their delivery state (view
  *                   edge_events_pending says why each unfinished one waits)
  *   edge_requests   every ClientMessage written, by clientId (correlation)
- *   edge_classifier the last classifier shipped to the core
+ *   edge_request_classifier the last classifier shipped to the core
  */
 #include "config.h"
 
@@ -87,7 +87,7 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 		    c->path);
 		return NULL;
 	}
-	if (edge_migrate(xfer_db(x), err) == -1)
+	if (edge_db_migrate(xfer_db(x), err) == -1)
 		return NULL;
 	e = xcalloc(1, sizeof *e);
 	e->x = x;
@@ -128,17 +128,17 @@ edge_step(struct xfer *x, void *arg, int *did)
 	if (did == NULL)
 		did = &dummy;
 	if (e->recover)
-		edge_recover(e);
-	edge_prune(e);
-	if (edge_take_events(e, did) == -1)
+		edge_out_recover(e);
+	edge_db_prune(e);
+	if (edge_event_take(e, did) == -1)
 		rc = -1;
 	if (edge_scan_in(e, did) == -1)
 		rc = -1;
-	if (edge_scan_errors(e, did) == -1)
+	if (edge_reply_scan_errors(e, did) == -1)
 		rc = -1;
-	if (edge_resend_responses(e, did) == -1)
+	if (edge_reply_resend(e, did) == -1)
 		rc = -1;
-	if (edge_send_events(e, did) == -1)
+	if (edge_event_send_due(e, did) == -1)
 		rc = -1;
 	return rc;
 }
@@ -197,7 +197,7 @@ edge_scan_in(struct edge *e, int *did)
 		len = strlen(de->d_name);
 		if (de->d_name[0] == '.' || len < 5 ||
 		    strcmp(de->d_name + len - 4, ".xml") != 0 ||
-		    edge_is_stuck(e, de->d_name))
+		    edge_msg_is_stuck(e, de->d_name))
 			continue;
 		names = xreallocarray(names, n + 1, sizeof *names);
 		names[n++] = xstrdup(de->d_name);
@@ -255,10 +255,10 @@ edge_in_file(struct edge *e, const char *name, int *did)
 		goto out; /* gone meanwhile */
 	if (!S_ISREG(m.sb.st_mode)) {
 		log_warnx("%s is not a regular file; left alone", m.path);
-		edge_stuck(e, name);
+		edge_msg_stuck(e, name);
 		goto out;
 	}
-	if (edge_leftover(e, &m, did))
+	if (edge_msg_leftover(e, &m, did))
 		goto out;
 	m.doc = xmlsafe_parse_file(
 	    m.path, e->max_xml, e->max_depth, ERR_PAYLOAD, &err);
@@ -269,7 +269,7 @@ edge_in_file(struct edge *e, const char *name, int *did)
 			goto out;
 		}
 		/* maybe the adapter is still writing it in place */
-		if (!edge_settled(e, &m.sb))
+		if (!edge_request_settled(e, &m.sb))
 			goto out;
 		m.client_id = edge_salvage(m.path);
 		/* name the file, not our directories, in an answer to ПОС */
@@ -278,7 +278,7 @@ edge_in_file(struct edge *e, const char *name, int *did)
 			    err.text + strlen(m.path));
 			snprintf(err.text, sizeof err.text, "%.1000s", text);
 		}
-		rc = edge_reject(
+		rc = edge_msg_reject(
 		    e, &m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
 		goto out;
 	}
@@ -286,7 +286,7 @@ edge_in_file(struct edge *e, const char *name, int *did)
 		m.client_id = sm.client_id;
 		sm.client_id = NULL;
 		smev_free(&sm);
-		rc = edge_reject(
+		rc = edge_msg_reject(
 		    e, &m, "FAILURE", 1, "smev.rejected", NULL, text, did);
 		goto out;
 	}
@@ -295,23 +295,23 @@ edge_in_file(struct edge *e, const char *name, int *did)
 	m.type = sm.type;
 	m.client_id = sm.client_id;
 	m.kind = sm.kind;
-	if (edge_duplicate(e, &m, did, &rc))
+	if (edge_msg_duplicate(e, &m, did, &rc))
 		goto out;
 	switch (sm.kind) {
 	case SMEV_REQUEST:
-		rc = edge_request(e, &m, did);
+		rc = edge_request_handle(e, &m, did);
 		break;
 	case SMEV_RESPONSE:
-		rc = edge_response(e, &m, did);
+		rc = edge_reply_response(e, &m, did);
 		break;
 	case SMEV_STATUS:
 	case SMEV_ERROR:
-		rc = edge_transport(e, &m, sm.kind == SMEV_ERROR, did);
+		rc = edge_reply_transport(e, &m, sm.kind == SMEV_ERROR, did);
 		break;
 	default:
 		snprintf(
 		    text, sizeof text, "unknown Message type %.100s", m.type);
-		rc = edge_reject(
+		rc = edge_msg_reject(
 		    e, &m, "FAILURE", 1, "smev.rejected", NULL, text, did);
 		break;
 	}
@@ -356,7 +356,7 @@ static void
 edge_batch_end(struct edge *e, int committed)
 {
 	struct error err = {0};
-	struct edge_defer *d;
+	struct edge_out_defer *d;
 	char *tmp;
 	size_t i;
 	int pub = 0, in = 0;
@@ -381,13 +381,13 @@ edge_batch_end(struct edge *e, int committed)
 				pub = 1;
 			free(tmp);
 		} else if (d->kind == EDGE_DEFER_IN_DONE) {
-			if (edge_in_unlink(e, d->s[0], d->s[1]) == 0)
+			if (edge_msg_unlink(e, d->s[0], d->s[1]) == 0)
 				in = 1;
 		} else if (d->kind == EDGE_DEFER_RMTREE) {
 			if (fs_rmtree(d->s[0]) == -1)
 				log_warn("cannot remove %s", d->s[0]);
 		} else
-			edge_in_move(
+			edge_msg_move(
 			    e, d->s[0], d->s[1], d->s[2], d->s[3], d->s[4]);
 		free(d->s[0]);
 		free(d->s[1]);

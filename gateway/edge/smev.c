@@ -1,8 +1,10 @@
 /*
- * smev.c: reading the SMEV 3 adapter's QueryResult envelope. Every element
- * the edge takes from an in/ file is found here, so that the whole reading
- * of hostile adapter files is one module (and one fuzz target); what the
- * edge then does with a message stays in edge.c.
+ * smev.c: the SMEV 3 adapter's envelope, read and written: the QueryResult
+ * files of in/ (every element the edge takes from an in/ file is found
+ * here, so that the whole reading of hostile adapter files is one module
+ * and one fuzz target) and the ClientMessage files of out/. What goes
+ * inside (ПОС content) is posmap.c's; what the edge does with a message is
+ * edge-*.c's.
  */
 #include "config.h"
 
@@ -13,6 +15,7 @@
 
 #include <libxml/tree.h>
 
+#include "log.h"
 #include "smev.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
@@ -301,5 +304,104 @@ smev_salvage(const char *data, size_t len)
 		free(v);
 		return NULL;
 	}
+	return NULL;
+}
+
+/* A new ClientMessage of itSystem mnemonic; its root and namespace return. */
+xmlDocPtr
+smev_client_message(const char *mnemonic, xmlNodePtr *rootp, xmlNsPtr *nsp)
+{
+	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlNodePtr root;
+	xmlNsPtr ns;
+
+	root = xmlNewDocNode(doc, NULL, (const xmlChar *)"ClientMessage", NULL);
+	if (doc == NULL || root == NULL)
+		fatalx("cannot allocate an XML document");
+	ns = xmlNewNs(root, (const xmlChar *)SMEV_NS, (const xmlChar *)"T");
+	xmlSetNs(root, ns);
+	xmlDocSetRootElement(doc, root);
+	xmlNewTextChild(
+	    root, ns, (const xmlChar *)"itSystem", (const xmlChar *)mnemonic);
+	*rootp = root;
+	*nsp = ns;
+	return doc;
+}
+
+/*
+ * Add our RequestMessage with clientId cid (marked testMessage if test);
+ * returns its MessagePrimaryContent for the content, and in *content the
+ * element that takes an AttachmentHeaderList.
+ */
+xmlNodePtr
+smev_request_add(xmlNodePtr root, xmlNsPtr ns, const char *cid, int test,
+    xmlNodePtr *content)
+{
+	xmlNodePtr rq, md, rc;
+
+	rq = xmlNewChild(root, ns, (const xmlChar *)"RequestMessage", NULL);
+	md = xmlNewChild(rq, ns, (const xmlChar *)"RequestMetadata", NULL);
+	xmlNewTextChild(
+	    md, ns, (const xmlChar *)"clientId", (const xmlChar *)cid);
+	if (test)
+		xmlNewTextChild(md, ns, (const xmlChar *)"testMessage",
+		    (const xmlChar *)"true");
+	rc = xmlNewChild(rq, ns, (const xmlChar *)"RequestContent", NULL);
+	*content = xmlNewChild(rc, ns, (const xmlChar *)"content", NULL);
+	return xmlNewChild(
+	    *content, ns, (const xmlChar *)"MessagePrimaryContent", NULL);
+}
+
+/*
+ * Add an AttachmentHeader (Id, absolute filePath, base64 SignaturePKCS7,
+ * TransferMethod REFERENCE) to the request's AttachmentHeaderList, which
+ * the first call creates in *list.
+ */
+void
+smev_attachment_add(xmlNodePtr content, xmlNsPtr ns, xmlNodePtr *list,
+    const char *id, const char *path, const char *sig)
+{
+	xmlNodePtr ah;
+
+	if (*list == NULL)
+		*list = xmlNewChild(
+		    content, ns, (const xmlChar *)"AttachmentHeaderList", NULL);
+	ah = xmlNewChild(*list, ns, (const xmlChar *)"AttachmentHeader", NULL);
+	xmlNewTextChild(ah, ns, (const xmlChar *)"Id", (const xmlChar *)id);
+	xmlNewTextChild(
+	    ah, ns, (const xmlChar *)"filePath", (const xmlChar *)path);
+	xmlNewTextChild(
+	    ah, ns, (const xmlChar *)"SignaturePKCS7", (const xmlChar *)sig);
+	xmlNewTextChild(ah, ns, (const xmlChar *)"TransferMethod",
+	    (const xmlChar *)"REFERENCE");
+}
+
+/*
+ * Add a ResponseMessage with clientId cid answering request reply_to: with
+ * a code, rejects{code, description desc} and NULL back; without, the
+ * MessagePrimaryContent for the answer's content.
+ */
+xmlNodePtr
+smev_response_add(xmlNodePtr root, xmlNsPtr ns, const char *cid,
+    const char *reply_to, const char *code, const char *desc)
+{
+	xmlNodePtr rm, md, rc, c;
+
+	rm = xmlNewChild(root, ns, (const xmlChar *)"ResponseMessage", NULL);
+	md = xmlNewChild(rm, ns, (const xmlChar *)"ResponseMetadata", NULL);
+	xmlNewTextChild(
+	    md, ns, (const xmlChar *)"clientId", (const xmlChar *)cid);
+	xmlNewTextChild(md, ns, (const xmlChar *)"replyToClientId",
+	    (const xmlChar *)reply_to);
+	rc = xmlNewChild(rm, ns, (const xmlChar *)"ResponseContent", NULL);
+	if (code == NULL) {
+		c = xmlNewChild(rc, ns, (const xmlChar *)"content", NULL);
+		return xmlNewChild(
+		    c, ns, (const xmlChar *)"MessagePrimaryContent", NULL);
+	}
+	c = xmlNewChild(rc, ns, (const xmlChar *)"rejects", NULL);
+	xmlNewTextChild(c, ns, (const xmlChar *)"code", (const xmlChar *)code);
+	xmlNewTextChild(
+	    c, ns, (const xmlChar *)"description", (const xmlChar *)desc);
 	return NULL;
 }

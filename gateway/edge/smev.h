@@ -1,4 +1,4 @@
-/* smev.h: reading the SMEV 3 adapter's QueryResult envelope (smev-channel.md). */
+/* smev.h: the SMEV 3 adapter's envelope, read (QueryResult) and written (ClientMessage). */
 #ifndef POSGW_SMEV_H
 #define POSGW_SMEV_H
 
@@ -50,5 +50,12 @@ int smev_answer(xmlNodePtr, struct smev_answer *);
 char *smev_original(xmlNodePtr);
 char *smev_code_text(xmlNodePtr, const char *);
 char *smev_salvage(const char *, size_t);
+xmlDocPtr smev_client_message(const char *, xmlNodePtr *, xmlNsPtr *);
+xmlNodePtr smev_request_add(
+    xmlNodePtr, xmlNsPtr, const char *, int, xmlNodePtr *);
+void smev_attachment_add(xmlNodePtr, xmlNsPtr, xmlNodePtr *, const char *,
+    const char *, const char *);
+xmlNodePtr smev_response_add(xmlNodePtr, xmlNsPtr, const char *, const char *,
+    const char *, const char *);
 
 #endif
