@@ -685,3 +685,276 @@ edge_db_file_digest(struct edge *e, int64_t docid, const char *path)
 	sqlite3_finalize(st);
 	return d;
 }
+/* The event request cid carried (1), or 0 if cid is no event request. */
+int
+edge_db_event_of(struct edge *e, const char *cid, struct edge_sent *ev)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	memset(ev, 0, sizeof *ev);
+	st = db_prepare(e->db,
+	    "SELECT ev.pos_id, ev.n, ev.state, ev.type, ev.status FROM"
+	    " edge_requests r JOIN edge_events ev ON ev.pos_id = r.pos_id AND"
+	    " ev.n = r.n WHERE r.client_id = ? AND r.kind = 'event'");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		snprintf(
+		    ev->pos, sizeof ev->pos, "%s", sqlite3_column_text(st, 0));
+		ev->n = sqlite3_column_int64(st, 1);
+		snprintf(ev->state, sizeof ev->state, "%s",
+		    sqlite3_column_text(st, 2));
+		snprintf(ev->type, sizeof ev->type, "%s",
+		    sqlite3_column_text(st, 3));
+		snprintf(ev->status, sizeof ev->status, "%s",
+		    sqlite3_column_text(st, 4));
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * ПОС's verdict on request cid makes event ev final (state accepted or
+ * refused, with code and reason), answers the request and any later
+ * attempt still in flight, and closes the appeal as closes (if not NULL).
+ */
+int
+edge_db_event_final(struct edge *e, const char *cid, const struct edge_sent *ev,
+    const char *state, const char *code, const char *reason, const char *closes,
+    struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_events SET state = ?, final = 1, answered = ?,"
+	    " code = ?, reason = ? WHERE pos_id = ? AND n = ?");
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ev->pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, ev->n);
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET state = 'answered' WHERE client_id = ?"
+	    " OR (kind = 'event' AND pos_id = ? AND n = ? AND state = 'sent')");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ev->n);
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
+	if (closes == NULL)
+		return 0;
+	st = db_prepare(e->db,
+	    "UPDATE edge_appeals SET state = ?, closed = ? WHERE"
+	    " pos_id = ? AND closed IS NULL");
+	sqlite3_bind_text(st, 1, closes, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 3, ev->pos, -1, SQLITE_STATIC);
+	return db_step_done(e->db, st, err);
+}
+
+/* The clientIds of every request that carried event n of an appeal. */
+void
+edge_db_event_requests(
+    struct edge *e, const char *pos, int64_t n, char ***cids, size_t *ncids)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db, "SELECT client_id FROM edge_requests WHERE"
+	                       " kind = 'event' AND pos_id = ? AND n = ?");
+	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*cids = xreallocarray(*cids, *ncids + 1, sizeof **cids);
+		(*cids)[(*ncids)++] = edge_db_col(st, 0);
+	}
+	sqlite3_finalize(st);
+}
+
+/* What the edge knows of request cid (kind "" if nothing). */
+void
+edge_db_request_get(struct edge *e, const char *cid, struct edge_req *r)
+{
+	sqlite3_stmt *st;
+
+	memset(r, 0, sizeof *r);
+	r->attempts = r->evattempts = 1;
+	st = db_prepare(e->db,
+	    "SELECT r.kind, r.state, COALESCE(r.pos_id, ''), COALESCE(r.n, 0),"
+	    " r.attempts, COALESCE(ev.state, ''), COALESCE(ev.client_id, ''),"
+	    " COALESCE(ev.attempts, 1) FROM edge_requests r LEFT JOIN"
+	    " edge_events ev ON r.kind = 'event' AND ev.pos_id = r.pos_id AND"
+	    " ev.n = r.n WHERE r.client_id = ?");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(
+		    r->kind, sizeof r->kind, "%s", sqlite3_column_text(st, 0));
+		snprintf(r->state, sizeof r->state, "%s",
+		    sqlite3_column_text(st, 1));
+		snprintf(
+		    r->pos, sizeof r->pos, "%s", sqlite3_column_text(st, 2));
+		r->n = sqlite3_column_int64(st, 3);
+		r->attempts = sqlite3_column_int64(st, 4);
+		snprintf(r->evstate, sizeof r->evstate, "%s",
+		    sqlite3_column_text(st, 5));
+		snprintf(r->evcid, sizeof r->evcid, "%s",
+		    sqlite3_column_text(st, 6));
+		r->evattempts = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Request cid failed in transport (why); a response is resent at next_try,
+ * an event request (next_try 0) through its event.
+ */
+int
+edge_db_request_failed(struct edge *e, const char *cid, const char *why,
+    int64_t next_try, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET state = 'failed', transport = ?,"
+	    " next_try = CASE WHEN ?2 > 0 THEN ?2 ELSE next_try END"
+	    " WHERE client_id = ?3");
+	sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, next_try);
+	sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC);
+	return db_step_done(e->db, st, err);
+}
+
+/* Event n waits again, to be resent at next_try after a transport failure. */
+int
+edge_db_event_retry(struct edge *e, const char *pos, int64_t n,
+    int64_t next_try, const char *why, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_events SET state = 'waiting', next_try = ?,"
+	    " transport = ? WHERE pos_id = ? AND n = ?");
+	sqlite3_bind_int64(st, 1, next_try);
+	sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, n);
+	return db_step_done(e->db, st, err);
+}
+
+/* Which request a correlation id names: its kind, or "" if none. */
+void
+edge_db_request_kind(struct edge *e, const char *cid, char *kind, size_t len)
+{
+	sqlite3_stmt *st;
+
+	kind[0] = '\0';
+	st = db_prepare(
+	    e->db, "SELECT kind FROM edge_requests WHERE client_id = ?");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(kind, len, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* A transport status of request cid, recorded without changing states. */
+int
+edge_db_transport(
+    struct edge *e, const char *cid, const char *text, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET transport = ? WHERE client_id = ?");
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
+	st = db_prepare(e->db, "UPDATE edge_events SET transport = ? WHERE"
+	                       " client_id = ? AND state = 'sent'");
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
+	return db_step_done(e->db, st, err);
+}
+
+/* True if request cid carried event n of appeal pos. */
+int
+edge_db_request_for(struct edge *e, const char *cid, const char *pos, int64_t n)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	st = db_prepare(e->db, "SELECT 1 FROM edge_requests WHERE client_id = ?"
+	                       " AND pos_id = ? AND n = ?");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
+	r = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* True if request cid is in flight (its kind into kind). */
+int
+edge_db_request_sent(struct edge *e, const char *cid, char *kind, size_t len)
+{
+	sqlite3_stmt *st;
+	int sent = 0;
+
+	st = db_prepare(e->db,
+	    "SELECT kind FROM edge_requests WHERE client_id = ? AND"
+	    " state = 'sent'");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(kind, len, "%s", sqlite3_column_text(st, 0));
+		sent = 1;
+	}
+	sqlite3_finalize(st);
+	return sent;
+}
+
+/*
+ * Our answers to ПОС whose transport failed and whose retry time came (at
+ * most 1000; a retry never lies more than retry_max ahead unless the clock
+ * went back: then it is due now).
+ */
+void
+edge_db_resend_due(struct edge *e, struct edge_resend **rs, size_t *n)
+{
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL);
+
+	st = db_prepare(e->db,
+	    "SELECT client_id, kind, pos_id, reply_to, code, detail, attempts"
+	    " FROM edge_requests WHERE state = 'failed' AND kind != 'event'"
+	    " AND (next_try <= ?1 OR next_try > ?2) ORDER BY next_try"
+	    " LIMIT 1000");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, now + e->retry_max);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*rs = xreallocarray(*rs, *n + 1, sizeof **rs);
+		(*rs)[*n].cid = edge_db_col(st, 0);
+		(*rs)[*n].kind = edge_db_col(st, 1);
+		(*rs)[*n].pos = edge_db_col(st, 2);
+		(*rs)[*n].reply_to = edge_db_col(st, 3);
+		(*rs)[*n].code = edge_db_col(st, 4);
+		(*rs)[*n].detail = edge_db_col(st, 5);
+		(*rs)[*n].attempts = sqlite3_column_int64(st, 6);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+}
+
+/* A failed answer was sent again under a new clientId. */
+int
+edge_db_request_retried(struct edge *e, const char *cid, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db, "UPDATE edge_requests SET state ="
+	                       " 'retried' WHERE client_id = ?");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	return db_step_done(e->db, st, err);
+}

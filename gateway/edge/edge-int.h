@@ -74,6 +74,27 @@ struct edge_due {
 	int64_t n, docid;
 };
 
+/* The event one of our requests carried, and its state. */
+struct edge_sent {
+	char pos[POSMAP_ID_MAX];
+	int64_t n;
+	char state[16], type[32], status[64];
+};
+
+/* One of our requests as the edge recorded it, with its event if any. */
+struct edge_req {
+	char kind[16], state[16], pos[POSMAP_ID_MAX];
+	int64_t n, attempts;
+	char evstate[16], evcid[64]; /* the event's state and request */
+	int64_t evattempts;
+};
+
+/* An answer of ours to resend after a transport failure (strings owned). */
+struct edge_resend {
+	char *cid, *kind, *pos, *reply_to, *code, *detail;
+	int64_t attempts;
+};
+
 /* One adapter message from in/, as far as it could be read. */
 struct edge_msg {
 	const char *name;
@@ -128,6 +149,27 @@ int edge_db_event_sent(struct edge *e, const char *pos, int64_t n,
 int edge_db_event_fail(struct edge *e, const char *pos, int64_t n,
     const char *code, const char *why, struct error *err);
 char *edge_db_file_digest(struct edge *e, int64_t docid, const char *path);
+int edge_db_event_of(struct edge *e, const char *cid, struct edge_sent *ev);
+int edge_db_event_final(struct edge *e, const char *cid,
+    const struct edge_sent *ev, const char *state, const char *code,
+    const char *reason, const char *closes, struct error *err);
+void edge_db_event_requests(
+    struct edge *e, const char *pos, int64_t n, char ***cids, size_t *ncids);
+void edge_db_request_get(struct edge *e, const char *cid, struct edge_req *r);
+int edge_db_request_failed(struct edge *e, const char *cid, const char *why,
+    int64_t next_try, struct error *err);
+int edge_db_event_retry(struct edge *e, const char *pos, int64_t n,
+    int64_t next_try, const char *why, struct error *err);
+void edge_db_request_kind(
+    struct edge *e, const char *cid, char *kind, size_t len);
+int edge_db_transport(
+    struct edge *e, const char *cid, const char *text, struct error *err);
+int edge_db_request_for(
+    struct edge *e, const char *cid, const char *pos, int64_t n);
+int edge_db_request_sent(
+    struct edge *e, const char *cid, char *kind, size_t len);
+void edge_db_resend_due(struct edge *e, struct edge_resend **rs, size_t *n);
+int edge_db_request_retried(struct edge *e, const char *cid, struct error *err);
 
 /* edge-out.c */
 void edge_out_now(char *buf, size_t len);

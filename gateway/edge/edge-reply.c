@@ -41,8 +41,6 @@ static const char *edge_reply_closes(const char *type);
 static void edge_reply_aout_remove(struct edge *e, const char *pos, int64_t n);
 static int edge_reply_fail(
     struct edge *e, const char *cid, const char *why, struct error *err);
-static void edge_db_request_kind(
-    struct edge *e, const char *cid, char *kind, size_t len);
 static int edge_reply_failure(struct edge *e, struct edge_msg *m,
     const char *cid, const char *why, int *did);
 static int edge_reply_status(struct edge *e, struct edge_msg *m,
@@ -89,17 +87,7 @@ edge_reply_response(struct edge *e, struct edge_msg *m, int *did)
 			free(reply);
 			return r;
 		}
-		{
-			sqlite3_stmt *st = db_prepare(e->db,
-			    "SELECT 1 FROM edge_requests WHERE client_id = ?"
-			    " AND pos_id = ? AND n = ?");
-			sqlite3_bind_text(st, 1, reply, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, v.pos_id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, v.n);
-			r = sqlite3_step(st) == SQLITE_ROW;
-			sqlite3_finalize(st);
-		}
-		if (!r) {
+		if (!edge_db_request_for(e, reply, v.pos_id, v.n)) {
 			snprintf(text, sizeof text,
 			    "the verdict names appeal %s event %" PRId64
 			    ", but request %s was about another",
@@ -186,38 +174,21 @@ static int
 edge_reply_verdict(struct edge *e, struct edge_msg *m, const char *cid,
     int accepted, const char *code, const char *reason, int *did)
 {
+	struct edge_sent ev;
 	struct error err = {0};
-	sqlite3_stmt *st;
-	char pos[POSMAP_ID_MAX] = "", state[16] = "", type[32] = "";
-	char status[64] = "";
-	const char *closes;
-	int64_t n = 0;
-	int found = 0;
+	const char *pos = ev.pos, *state = ev.state, *status = ev.status;
+	int64_t n;
 
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	st = db_prepare(e->db,
-	    "SELECT ev.pos_id, ev.n, ev.state, ev.type, ev.status FROM"
-	    " edge_requests r JOIN edge_events ev ON ev.pos_id = r.pos_id AND"
-	    " ev.n = r.n WHERE r.client_id = ? AND r.kind = 'event'");
-	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		found = 1;
-		snprintf(pos, sizeof pos, "%s", sqlite3_column_text(st, 0));
-		n = sqlite3_column_int64(st, 1);
-		snprintf(state, sizeof state, "%s", sqlite3_column_text(st, 2));
-		snprintf(type, sizeof type, "%s", sqlite3_column_text(st, 3));
-		snprintf(
-		    status, sizeof status, "%s", sqlite3_column_text(st, 4));
-	}
-	sqlite3_finalize(st);
-	if (!found) {
+	if (!edge_db_event_of(e, cid, &ev)) {
 		db_rollback(e->db);
 		return edge_msg_drop(e, m, "smev.unknown", NULL, did,
 		    "a verdict on clientId %s, which is no event request of "
 		    "ours",
 		    cid);
 	}
+	n = ev.n;
 	if (strcmp(state, "accepted") == 0 || strcmp(state, "refused") == 0 ||
 	    strcmp(state, "failed") == 0) {
 		if (edge_db_seen(e, m, "late", cid, pos, NULL, NULL, &err) ==
@@ -236,37 +207,10 @@ edge_reply_verdict(struct edge *e, struct edge_msg *m, const char *cid,
 		(*did)++;
 		return 0;
 	}
-	st = db_prepare(e->db,
-	    "UPDATE edge_events SET state = ?, final = 1, answered = ?,"
-	    " code = ?, reason = ? WHERE pos_id = ? AND n = ?");
-	sqlite3_bind_text(
-	    st, 1, accepted ? "accepted" : "refused", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, pos, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, n);
-	if (db_step_done(e->db, st, &err) == -1)
+	if (edge_db_event_final(e, cid, &ev, accepted ? "accepted" : "refused",
+	        code, reason, accepted ? edge_reply_closes(ev.type) : NULL,
+	        &err) == -1)
 		goto rollback;
-	/* the answered request, and any later attempt still in flight */
-	st = db_prepare(e->db,
-	    "UPDATE edge_requests SET state = 'answered' WHERE client_id = ?"
-	    " OR (kind = 'event' AND pos_id = ? AND n = ? AND state = 'sent')");
-	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, n);
-	if (db_step_done(e->db, st, &err) == -1)
-		goto rollback;
-	if (accepted && (closes = edge_reply_closes(type)) != NULL) {
-		st = db_prepare(e->db,
-		    "UPDATE edge_appeals SET state = ?, closed = ? WHERE"
-		    " pos_id = ? AND closed IS NULL");
-		sqlite3_bind_text(st, 1, closes, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-		sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
-		if (db_step_done(e->db, st, &err) == -1)
-			goto rollback;
-	}
 	if ((accepted ? edge_db_journal(e, "event.accepted", pos, &err,
 	                    "n=%" PRId64 " %s accepted by ПОС (clientId %s, "
 	                    "MessageId %s)",
@@ -316,23 +260,20 @@ edge_reply_closes(const char *type)
 static void
 edge_reply_aout_remove(struct edge *e, const char *pos, int64_t n)
 {
-	sqlite3_stmt *st;
-	char *path;
+	char **cids = NULL, *path;
+	size_t ncids = 0, i;
 
-	st = db_prepare(e->db, "SELECT client_id FROM edge_requests WHERE"
-	                       " kind = 'event' AND pos_id = ? AND n = ?");
-	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, n);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *cid = (const char *)sqlite3_column_text(st, 0);
-		if (!smev_id_ok(cid))
-			continue;
-		xasprintf(&path, "%s/%s", e->aout, cid);
-		if (fs_rmtree(path) == -1)
-			log_warn("cannot remove %s", path);
-		free(path);
+	edge_db_event_requests(e, pos, n, &cids, &ncids);
+	for (i = 0; i < ncids; i++) {
+		if (smev_id_ok(cids[i])) {
+			xasprintf(&path, "%s/%s", e->aout, cids[i]);
+			if (fs_rmtree(path) == -1)
+				log_warn("cannot remove %s", path);
+			free(path);
+		}
+		free(cids[i]);
 	}
-	sqlite3_finalize(st);
+	free(cids);
 }
 
 /*
@@ -344,53 +285,22 @@ static int
 edge_reply_fail(
     struct edge *e, const char *cid, const char *why, struct error *err)
 {
-	sqlite3_stmt *st;
-	char kind[16] = "", state[16] = "", pos[POSMAP_ID_MAX] = "";
-	char evstate[16] = "", evcid[64] = "";
-	int64_t n = 0, attempts = 1, evattempts = 1;
-	int64_t now = (int64_t)time(NULL);
+	struct edge_req r;
+	const char *pos = r.pos, *kind = r.kind;
+	int64_t n, now = (int64_t)time(NULL);
 	unsigned delay;
 
-	st = db_prepare(e->db,
-	    "SELECT r.kind, r.state, COALESCE(r.pos_id, ''), COALESCE(r.n, 0),"
-	    " r.attempts, COALESCE(ev.state, ''), COALESCE(ev.client_id, ''),"
-	    " COALESCE(ev.attempts, 1) FROM edge_requests r LEFT JOIN"
-	    " edge_events ev ON r.kind = 'event' AND ev.pos_id = r.pos_id AND"
-	    " ev.n = r.n WHERE r.client_id = ?");
-	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(kind, sizeof kind, "%s", sqlite3_column_text(st, 0));
-		snprintf(state, sizeof state, "%s", sqlite3_column_text(st, 1));
-		snprintf(pos, sizeof pos, "%s", sqlite3_column_text(st, 2));
-		n = sqlite3_column_int64(st, 3);
-		attempts = sqlite3_column_int64(st, 4);
-		snprintf(
-		    evstate, sizeof evstate, "%s", sqlite3_column_text(st, 5));
-		snprintf(evcid, sizeof evcid, "%s", sqlite3_column_text(st, 6));
-		evattempts = sqlite3_column_int64(st, 7);
-	}
-	sqlite3_finalize(st);
-	if (strcmp(state, "sent") != 0)
+	edge_db_request_get(e, cid, &r);
+	n = r.n;
+	if (strcmp(r.state, "sent") != 0)
 		return 0;
-	if (strcmp(kind, "event") == 0) {
-		st = db_prepare(e->db, "UPDATE edge_requests SET state ="
-		                       " 'failed', transport = ? WHERE"
-		                       " client_id = ?");
-		sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
-		if (db_step_done(e->db, st, err) == -1)
+	if (strcmp(r.kind, "event") == 0) {
+		if (edge_db_request_failed(e, cid, why, 0, err) == -1)
 			return -1;
-		if (strcmp(evstate, "sent") != 0 || strcmp(evcid, cid) != 0)
+		if (strcmp(r.evstate, "sent") != 0 || strcmp(r.evcid, cid) != 0)
 			return 0;
-		delay = edge_reply_backoff(e, evattempts);
-		st = db_prepare(e->db,
-		    "UPDATE edge_events SET state = 'waiting', next_try = ?,"
-		    " transport = ? WHERE pos_id = ? AND n = ?");
-		sqlite3_bind_int64(st, 1, now + delay);
-		sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, pos, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, n);
-		if (db_step_done(e->db, st, err) == -1)
+		delay = edge_reply_backoff(e, r.evattempts);
+		if (edge_db_event_retry(e, pos, n, now + delay, why, err) == -1)
 			return -1;
 		log_warnx("appeal %s event %" PRId64 ": request %s failed "
 		          "(%s); resending in %u s",
@@ -398,16 +308,10 @@ edge_reply_fail(
 		return edge_db_journal(e, "event.retry", pos, err,
 		    "n=%" PRId64 " request %s failed after %" PRId64
 		    " attempt(s): %.600s; resent with a new clientId in %u s",
-		    n, cid, evattempts, why, delay);
+		    n, cid, r.evattempts, why, delay);
 	}
-	delay = edge_reply_backoff(e, attempts);
-	st = db_prepare(e->db,
-	    "UPDATE edge_requests SET state = 'failed', transport = ?,"
-	    " next_try = ? WHERE client_id = ?");
-	sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now + delay);
-	sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC);
-	if (db_step_done(e->db, st, err) == -1)
+	delay = edge_reply_backoff(e, r.attempts);
+	if (edge_db_request_failed(e, cid, why, now + delay, err) == -1)
 		return -1;
 	log_warnx(
 	    "response %s failed (%s); resending in %u s", cid, why, delay);
@@ -415,21 +319,6 @@ edge_reply_fail(
 	    "%s response %s failed: %.600s; resent with a new clientId in "
 	    "%u s",
 	    kind, cid, why, delay);
-}
-
-/* Which request a correlation id names: its kind, or "" if none. */
-static void
-edge_db_request_kind(struct edge *e, const char *cid, char *kind, size_t len)
-{
-	sqlite3_stmt *st;
-
-	kind[0] = '\0';
-	st = db_prepare(
-	    e->db, "SELECT kind FROM edge_requests WHERE client_id = ?");
-	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(kind, len, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
 }
 
 /* An adapter message reporting a transport failure of request cid. */
@@ -462,21 +351,10 @@ edge_reply_status(struct edge *e, struct edge_msg *m, const char *cid,
     const char *text, int *did)
 {
 	struct error err = {0};
-	sqlite3_stmt *st;
 
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	st = db_prepare(e->db,
-	    "UPDATE edge_requests SET transport = ? WHERE client_id = ?");
-	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
-	if (db_step_done(e->db, st, &err) == -1)
-		goto rollback;
-	st = db_prepare(e->db, "UPDATE edge_events SET transport = ? WHERE"
-	                       " client_id = ? AND state = 'sent'");
-	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
-	if (db_step_done(e->db, st, &err) == -1 ||
+	if (edge_db_transport(e, cid, text, &err) == -1 ||
 	    edge_db_seen(e, m, "status", cid, NULL, NULL, NULL, &err) == -1)
 		goto rollback;
 	if (db_commit(e->db, &err) == -1)
@@ -514,9 +392,8 @@ edge_reply_scan_errors(struct edge *e, int *did)
 	struct error err = {0};
 	struct dirent *de;
 	struct stat sb;
-	char cid[160], **cids = NULL, state[16];
+	char cid[160], **cids = NULL, kind[16];
 	size_t n = 0, len, i;
-	sqlite3_stmt *st;
 	DIR *d;
 	int rc = 0;
 
@@ -538,15 +415,7 @@ edge_reply_scan_errors(struct edge *e, int *did)
 		cid[len - 4] = '\0';
 		if (!smev_id_ok(cid))
 			continue;
-		st = db_prepare(e->db,
-		    "SELECT state FROM edge_requests WHERE client_id = ?");
-		sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-		state[0] = '\0';
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(state, sizeof state, "%s",
-			    sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-		if (strcmp(state, "sent") != 0)
+		if (!edge_db_request_sent(e, cid, kind, sizeof kind))
 			continue;
 		cids = xreallocarray(cids, n + 1, sizeof *cids);
 		cids[n++] = xstrdup(cid);
@@ -578,40 +447,13 @@ edge_reply_scan_errors(struct edge *e, int *did)
 int
 edge_reply_resend(struct edge *e, int *did)
 {
-	struct resend {
-		char *cid, *kind, *pos, *reply_to, *code, *detail;
-		int64_t attempts;
-	} *rs = NULL;
+	struct edge_resend *rs = NULL;
 	struct error err = {0};
-	sqlite3_stmt *st;
 	char cid[37];
 	size_t n = 0, i;
 	int rc = 0;
 
-	st = db_prepare(e->db,
-	    "SELECT client_id, kind, pos_id, reply_to, code, detail, attempts"
-	    " FROM edge_requests WHERE state = 'failed' AND kind != 'event'"
-	    " AND (next_try <= ?1 OR next_try > ?2) ORDER BY next_try"
-	    " LIMIT 1000");
-	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-	sqlite3_bind_int64(st, 2, (int64_t)time(NULL) + e->retry_max);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		rs = xreallocarray(rs, n + 1, sizeof *rs);
-#define EDGE_COL(k)                                                            \
-	(sqlite3_column_type(st, k) == SQLITE_NULL                             \
-	        ? NULL                                                         \
-	        : xstrdup((const char *)sqlite3_column_text(st, k)))
-		rs[n].cid = EDGE_COL(0);
-		rs[n].kind = EDGE_COL(1);
-		rs[n].pos = EDGE_COL(2);
-		rs[n].reply_to = EDGE_COL(3);
-		rs[n].code = EDGE_COL(4);
-		rs[n].detail = EDGE_COL(5);
-#undef EDGE_COL
-		rs[n].attempts = sqlite3_column_int64(st, 6);
-		n++;
-	}
-	sqlite3_finalize(st);
+	edge_db_resend_due(e, &rs, &n);
 	for (i = 0; i < n; i++) {
 		int reject = strcmp(rs[i].kind, "reject") == 0;
 		err_clear(&err);
@@ -626,14 +468,9 @@ edge_reply_resend(struct edge *e, int *did)
 			rc = -1;
 			continue;
 		}
-		st = db_prepare(e->db, "UPDATE edge_requests SET state ="
-		                       " 'retried' WHERE client_id = ?");
-		sqlite3_bind_text(st, 1, rs[i].cid, -1, SQLITE_STATIC);
-		if (db_begin(e->db, &err) == -1) {
-			sqlite3_finalize(st);
+		if (db_begin(e->db, &err) == -1)
 			goto fail;
-		}
-		if (db_step_done(e->db, st, &err) == -1 ||
+		if (edge_db_request_retried(e, rs[i].cid, &err) == -1 ||
 		    edge_db_request_add(e, cid, rs[i].kind, rs[i].pos, 0,
 		        rs[i].reply_to, rs[i].code, rs[i].detail,
 		        rs[i].attempts + 1, &err) == -1 ||

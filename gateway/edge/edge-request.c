@@ -35,6 +35,10 @@
 
 static int edge_request_appeal(
     struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
+static int edge_request_attachments(struct edge *, struct edge_msg *,
+    struct posmap_appeal *, char **, char *, size_t, char *, size_t);
+static int edge_request_custody(struct edge *, struct edge_msg *,
+    const struct posmap_appeal *, char *const *, const char *, size_t, int *);
 static char *edge_request_locate(struct edge *e, const char *id,
     const char *client, const char *fp, uint64_t *size, struct stat *sb);
 static int edge_request_wait(struct edge *e, struct edge_msg *m,
@@ -86,6 +90,72 @@ edge_request_handle(struct edge *e, struct edge_msg *m, int *did)
 }
 
 /*
+ * Where each attachment of an appeal is (src[k]) and whether all are
+ * complete: 0 if they are; 1 if one is not yet (why in missing); -1 if the
+ * request cannot be taken (why in text).
+ */
+static int
+edge_request_attachments(struct edge *e, struct edge_msg *m,
+    struct posmap_appeal *pa, char **src, char *missing, size_t mlen,
+    char *text, size_t tlen)
+{
+	struct posmap_attachment *a;
+	struct stat sb;
+	char *fp;
+	size_t k;
+
+	if (pa->natt > 0 && !smev_id_ok(m->client_id)) {
+		snprintf(text, tlen,
+		    "appeal %s: clientId \"%.100s\" cannot name an attachment "
+		    "directory",
+		    pa->pos_id, m->client_id);
+		return -1;
+	}
+	missing[0] = '\0';
+	for (k = 0; k < pa->natt; k++) {
+		a = &pa->att[k];
+		fp = smev_attachment_path(m->message, a->header_id);
+		if (!smev_id_ok(a->header_id) || fp == NULL) {
+			snprintf(text, tlen,
+			    "appeal %s: P:Attachment headerId \"%.100s\" has "
+			    "no AttachmentHeader with a usable Id and filePath",
+			    pa->pos_id, a->header_id);
+			free(fp);
+			return -1;
+		}
+		src[k] = edge_request_locate(
+		    e, a->header_id, m->client_id, fp, &a->size, &sb);
+		if (src[k] != NULL && a->declared > 0 &&
+		    a->size > a->declared && edge_request_settled(e, &sb)) {
+			/* no more writing makes it the file ПОС declared */
+			snprintf(text, tlen,
+			    "appeal %s: attachment %s (%.200s) has %" PRIu64
+			    " bytes, but ПОС declared %" PRIu64
+			    ": not the file ПОС sent",
+			    pa->pos_id, a->header_id, fp, a->size, a->declared);
+			free(fp);
+			return -1;
+		}
+		if (missing[0] == '\0' && src[k] == NULL)
+			snprintf(missing, mlen, "%s (%.200s, missing or empty)",
+			    a->header_id, fp);
+		else if (missing[0] == '\0' && a->declared > 0 &&
+		         a->size != a->declared)
+			snprintf(missing, mlen,
+			    "%s (%.200s, %" PRIu64 " bytes of %" PRIu64
+			    " declared)",
+			    a->header_id, fp, a->size, a->declared);
+		else if (missing[0] == '\0' && a->declared == 0 &&
+		         !edge_request_settled(e, &sb))
+			snprintf(missing, mlen,
+			    "%s (%.200s, no size declared, still changing)",
+			    a->header_id, fp);
+		free(fp);
+	}
+	return missing[0] != '\0';
+}
+
+/*
  * A new appeal: find its attachments (or wait for them), then take custody
  * in one transaction and answer P:Received.
  */
@@ -94,14 +164,11 @@ edge_request_appeal(
     struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did)
 {
 	struct posmap_appeal pa;
-	struct xfer_file *files = NULL;
 	struct error err = {0};
-	struct stat sb;
-	char **src = NULL, *fp, missing[512] = "", cid[37], text[1200];
+	char **src = NULL, missing[512], text[1200];
 	char *xml = NULL;
 	size_t len, k;
-	int64_t docid;
-	int rc = -1;
+	int rc;
 
 	if (posmap_appeal_read(content, &pa, &err) == -1)
 		return edge_msg_reject(
@@ -112,128 +179,103 @@ edge_request_appeal(
 		goto out;
 	}
 	src = xcalloc(pa.natt + 1, sizeof *src);
-	files = xcalloc(pa.natt + 1, sizeof *files);
-	if (pa.natt > 0 && !smev_id_ok(m->client_id)) {
-		snprintf(text, sizeof text,
-		    "appeal %s: clientId \"%.100s\" cannot name an attachment "
-		    "directory",
-		    pa.pos_id, m->client_id);
+	rc = edge_request_attachments(
+	    e, m, &pa, src, missing, sizeof missing, text, sizeof text);
+	if (rc == -1)
 		rc = edge_msg_reject(e, m, "FAILURE", 1, "appeal.rejected",
 		    pa.pos_id, text, did);
-		goto out;
-	}
-	for (k = 0; k < pa.natt; k++) {
-		fp = smev_attachment_path(m->message, pa.att[k].header_id);
-		if (!smev_id_ok(pa.att[k].header_id) || fp == NULL) {
-			snprintf(text, sizeof text,
-			    "appeal %s: P:Attachment headerId \"%.100s\" has "
-			    "no AttachmentHeader with a usable Id and filePath",
-			    pa.pos_id, pa.att[k].header_id);
-			free(fp);
-			rc = edge_msg_reject(e, m, "FAILURE", 1,
-			    "appeal.rejected", pa.pos_id, text, did);
-			goto out;
-		}
-		src[k] = edge_request_locate(e, pa.att[k].header_id,
-		    m->client_id, fp, &pa.att[k].size, &sb);
-		if (src[k] != NULL && pa.att[k].declared > 0 &&
-		    pa.att[k].size > pa.att[k].declared &&
-		    edge_request_settled(e, &sb)) {
-			/* no more writing makes it the file ПОС declared */
-			snprintf(text, sizeof text,
-			    "appeal %s: attachment %s (%.200s) has %" PRIu64
-			    " bytes, but ПОС declared %" PRIu64
-			    ": not the file ПОС sent",
-			    pa.pos_id, pa.att[k].header_id, fp, pa.att[k].size,
-			    pa.att[k].declared);
-			free(fp);
-			rc = edge_msg_reject(e, m, "FAILURE", 1,
-			    "appeal.rejected", pa.pos_id, text, did);
-			goto out;
-		}
-		if (missing[0] == '\0' && src[k] == NULL)
-			snprintf(missing, sizeof missing,
-			    "%s (%.200s, missing or empty)",
-			    pa.att[k].header_id, fp);
-		else if (missing[0] == '\0' && pa.att[k].declared > 0 &&
-		         pa.att[k].size != pa.att[k].declared)
-			snprintf(missing, sizeof missing,
-			    "%s (%.200s, %" PRIu64 " bytes of %" PRIu64
-			    " declared)",
-			    pa.att[k].header_id, fp, pa.att[k].size,
-			    pa.att[k].declared);
-		else if (missing[0] == '\0' && pa.att[k].declared == 0 &&
-		         !edge_request_settled(e, &sb))
-			snprintf(missing, sizeof missing,
-			    "%s (%.200s, no size declared, still changing)",
-			    pa.att[k].header_id, fp);
-		free(fp);
-	}
-	if (missing[0] != '\0') {
+	else if (rc == 1)
 		rc = edge_request_wait(e, m, pa.pos_id, missing, did);
-		goto out;
-	}
-	if (posmap_appeal_doc(content, &pa, &xml, &len, &err) == -1) {
+	else if (posmap_appeal_doc(content, &pa, &xml, &len, &err) == -1)
 		rc = edge_msg_reject(e, m, "FAILURE", 1, "appeal.rejected",
 		    pa.pos_id, err.text, did);
-		goto out;
-	}
-	for (k = 0; k < pa.natt; k++) {
-		files[k].path = pa.att[k].path;
+	else
+		rc = edge_request_custody(e, m, &pa, src, xml, len, did);
+out:
+	for (k = 0; src != NULL && k < pa.natt; k++)
+		free(src[k]);
+	free(src);
+	free(xml);
+	posmap_appeal_free(&pa);
+	return rc;
+}
+
+/*
+ * Take custody of a complete appeal: write P:Received, then in ONE
+ * transaction queue its document and attachments (taken from
+ * attachments-in on commit), record and journal it; then publish the
+ * answer and remove the in/ file. An attachment changing meanwhile makes
+ * it wait for the next round.
+ */
+static int
+edge_request_custody(struct edge *e, struct edge_msg *m,
+    const struct posmap_appeal *pa, char *const *src, const char *xml,
+    size_t len, int *did)
+{
+	struct xfer_file *files;
+	struct error err = {0};
+	char cid[37], text[1200];
+	int64_t docid;
+	size_t k;
+	int rc = -1;
+
+	files = xcalloc(pa->natt + 1, sizeof *files);
+	for (k = 0; k < pa->natt; k++) {
+		files[k].path = pa->att[k].path;
 		files[k].src = src[k];
 		files[k].take = 1; /* removed from attachments-in on commit */
 	}
 	pkg_uuid_new(cid);
 	if (edge_out_write(e, cid,
 	        edge_out_response(
-	            e, cid, m->client_id, pa.pos_id, NULL, NULL, NULL),
+	            e, cid, m->client_id, pa->pos_id, NULL, NULL, NULL),
 	        &err) == -1) {
-		log_warnx("appeal %s: %s", pa.pos_id, err.text);
+		log_warnx("appeal %s: %s", pa->pos_id, err.text);
 		goto out;
 	}
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if (xfer_enqueue(e->x, "appeal", pa.pos_id, xml, len, files, pa.natt,
+	if (xfer_enqueue(e->x, "appeal", pa->pos_id, xml, len, files, pa->natt,
 	        &err) == -1) {
 		db_rollback(e->db);
 		edge_out_discard(e, cid);
-		if (edge_request_sizes_changed(&pa, src)) {
+		if (edge_request_sizes_changed(pa, src)) {
 			log_info("appeal %s: an attachment is still being "
 			         "written; later",
-			    pa.pos_id);
+			    pa->pos_id);
 			rc = 0;
 		} else if (err.code != ERR_NONE) {
 			snprintf(text, sizeof text,
 			    "appeal %s does not fit posgw's appeal document: "
 			    "%s",
-			    pa.pos_id, err.text);
+			    pa->pos_id, err.text);
 			rc = edge_msg_reject(e, m, "FAILURE", 1,
-			    "appeal.rejected", pa.pos_id, text, did);
+			    "appeal.rejected", pa->pos_id, text, did);
 		} else
-			log_warnx("appeal %s (%s): %s; will retry", pa.pos_id,
+			log_warnx("appeal %s (%s): %s; will retry", pa->pos_id,
 			    m->path, err.text);
 		goto out;
 	}
-	if (!edge_request_sizes_stored(e, &pa)) {
+	if (!edge_request_sizes_stored(e, pa)) {
 		db_rollback(e->db);
 		edge_out_discard(e, cid);
 		log_info("appeal %s: an attachment changed while it was "
 		         "stored; later",
-		    pa.pos_id);
+		    pa->pos_id);
 		rc = 0;
 		goto out;
 	}
-	if (edge_db_appeal_add(e, pa.pos_id, m, &docid, &err) == -1 ||
-	    edge_db_request_add(e, cid, "received", pa.pos_id, 0, m->client_id,
+	if (edge_db_appeal_add(e, pa->pos_id, m, &docid, &err) == -1 ||
+	    edge_db_request_add(e, cid, "received", pa->pos_id, 0, m->client_id,
 	        NULL, NULL, 1, &err) == -1 ||
-	    edge_db_seen(e, m, "accepted", m->client_id, pa.pos_id, NULL, NULL,
+	    edge_db_seen(e, m, "accepted", m->client_id, pa->pos_id, NULL, NULL,
 	        &err) == -1 ||
 	    edge_db_unwait(e, m, &err) == -1 ||
-	    edge_db_journal(e, "appeal.received", pa.pos_id, &err,
+	    edge_db_journal(e, "appeal.received", pa->pos_id, &err,
 	        "MessageId %s, clientId %s, %zu attachment(s), document "
 	        "%" PRId64,
-	        m->message_id, m->client_id, pa.natt, docid) == -1 ||
-	    edge_db_journal(e, "appeal.acknowledged", pa.pos_id, &err,
+	        m->message_id, m->client_id, pa->natt, docid) == -1 ||
+	    edge_db_journal(e, "appeal.acknowledged", pa->pos_id, &err,
 	        "P:Received clientId %s to clientId %s", cid,
 	        m->client_id) == -1) {
 		db_rollback(e->db);
@@ -246,20 +288,15 @@ edge_request_appeal(
 	edge_msg_attachments_remove(e, m);
 	log_info("appeal %s taken from %s/%s with %zu attachment(s); "
 	         "acknowledged as %s",
-	    pa.pos_id, e->in, m->name, pa.natt, cid);
+	    pa->pos_id, e->in, m->name, pa->natt, cid);
 	(*did)++;
 	rc = 0;
 	goto out;
 fail:
-	log_warnx("appeal %s (%s): %s", pa.pos_id, m->path, err.text);
+	log_warnx("appeal %s (%s): %s", pa->pos_id, m->path, err.text);
 	edge_out_discard(e, cid);
 out:
-	for (k = 0; src != NULL && k < pa.natt; k++)
-		free(src[k]);
-	free(src);
 	free(files);
-	free(xml);
-	posmap_appeal_free(&pa);
 	return rc;
 }
 
