@@ -23,7 +23,7 @@
 #include "edms.h"
 #include "fsutil.h"
 #include "journal.h"
-#include "posgw.h"
+#include "cli.h"
 #include "schema.h"
 #include "xfer.h"
 #include "xmalloc.h"
@@ -184,7 +184,7 @@ static const char list_usage[] =
 
 /* Load the core's configuration, or print why not. */
 static int
-edms_conf(const char *path, struct conf *c)
+cmd_edms_conf(const char *path, struct conf *c)
 {
 	struct error err = {0};
 
@@ -199,7 +199,7 @@ edms_conf(const char *path, struct conf *c)
 
 /* Open the core's database read-only, with its tables, or print why not. */
 static struct db *
-edms_db_ro(const struct conf *c, int need_tables)
+cmd_edms_db_ro(const struct conf *c, int need_tables)
 {
 	struct error err = {0};
 	struct db *db;
@@ -223,7 +223,7 @@ edms_db_ro(const struct conf *c, int need_tables)
 
 /* True for 1..20 decimal digits. */
 static int
-edms_is_pos_id(const char *s)
+cmd_edms_is_pos_id(const char *s)
 {
 	size_t i;
 
@@ -239,7 +239,7 @@ edms_is_pos_id(const char *s)
  * meanwhile is seen in one or the other (n never repeats).
  */
 static int
-edms_replay(
+cmd_edms_replay(
     const struct conf *c, const char *pos, struct db *db, struct edms_appeal *a)
 {
 	struct edms_event *w = NULL;
@@ -282,7 +282,7 @@ out:
 
 /* Print a command's usage and exit (0 for --help, 2 otherwise). */
 static void
-edms_cmd_usage(const struct edms_cmd *cmd, int status)
+cmd_edms_cmd_usage(const struct edms_cmd *cmd, int status)
 {
 	fputs(cmd->usage, status == 0 ? stdout : stderr);
 	exit(status);
@@ -290,7 +290,7 @@ edms_cmd_usage(const struct edms_cmd *cmd, int status)
 
 /* posgw edms register|take|executor|postpone|forward|decline|answer */
 static int
-edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
+cmd_edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -346,7 +346,7 @@ edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 	s.type = cmd->type;
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if (ch == 'h')
-			edms_cmd_usage(cmd, 0);
+			cmd_edms_cmd_usage(cmd, 0);
 		if (ch == 'c') {
 			config = optarg;
 			continue;
@@ -355,9 +355,9 @@ edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 			if (bits[i].ch == ch)
 				break;
 		if (i == sizeof bits / sizeof bits[0])
-			edms_cmd_usage(cmd, EXIT_USAGE);
+			cmd_edms_cmd_usage(cmd, EXIT_USAGE);
 		if (((cmd->required | cmd->optional) & bits[i].bit) == 0)
-			usage_error("edms %s does not take %s (see --help)",
+			cli_usage_error("edms %s does not take %s (see --help)",
 			    cmd->name, bits[i].name);
 		seen |= bits[i].bit;
 		switch (ch) {
@@ -399,42 +399,43 @@ edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		usage_error("edms %s needs one POS_ID (see --help)", cmd->name);
+		cli_usage_error(
+		    "edms %s needs one POS_ID (see --help)", cmd->name);
 	s.pos_id = argv[optind];
-	if (!edms_is_pos_id(s.pos_id))
-		usage_error(
+	if (!cmd_edms_is_pos_id(s.pos_id))
+		cli_usage_error(
 		    "'%s' is not a ПОС appeal id (1..20 digits)", s.pos_id);
 	if (config == NULL)
-		usage_error("--config FILE is required (see --help)");
+		cli_usage_error("--config FILE is required (see --help)");
 	for (i = 0; i < sizeof bits / sizeof bits[0]; i++)
 		if ((cmd->required & bits[i].bit) && !(seen & bits[i].bit))
-			usage_error("edms %s needs %s (see --help)", cmd->name,
-			    bits[i].name);
+			cli_usage_error("edms %s needs %s (see --help)",
+			    cmd->name, bits[i].name);
 	if (nfiles != nsigs)
-		usage_error("give each --file its --signature FILE.p7s");
+		cli_usage_error("give each --file its --signature FILE.p7s");
 	if (nfiles > EDMS_MAX_FILES)
-		usage_error("at most %d files", EDMS_MAX_FILES);
+		cli_usage_error("at most %d files", EDMS_MAX_FILES);
 	if ((s.date != NULL && edms_date_parse(s.date, &days) == -1) ||
 	    (s.until != NULL && edms_date_parse(s.until, &days) == -1))
-		usage_error("'%s' is not a date YYYY-MM-DD",
+		cli_usage_error("'%s' is not a date YYYY-MM-DD",
 		    s.date != NULL ? s.date : s.until);
 	if (s.direction != NULL && strcmp(s.direction, "parent") != 0 &&
 	    strcmp(s.direction, "subordinate") != 0)
-		usage_error("--to is parent or subordinate");
+		cli_usage_error("--to is parent or subordinate");
 	s.file_src = files;
 	s.sig_src = sigs;
 	s.nfiles = nfiles;
 
-	if (edms_conf(config, &c) == -1)
+	if (cmd_edms_conf(config, &c) == -1)
 		goto out_free;
 	if (schema_load(&err) == -1 ||
 	    (t = edms_trust_load(&c.edms, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);
 		goto out_conf;
 	}
-	if ((db = edms_db_ro(&c, 1)) == NULL)
+	if ((db = cmd_edms_db_ro(&c, 1)) == NULL)
 		goto out_conf;
-	if (edms_replay(&c, s.pos_id, db, &a) == -1) {
+	if (cmd_edms_replay(&c, s.pos_id, db, &a) == -1) {
 		db_close(db);
 		goto out_conf;
 	}
@@ -475,7 +476,7 @@ struct edms_rec {
 
 /* Free a record's fields. */
 static void
-edms_rec_free(struct edms_rec *r)
+cmd_edms_rec_free(struct edms_rec *r)
 {
 	size_t i;
 
@@ -491,7 +492,7 @@ edms_rec_free(struct edms_rec *r)
  * message in err.
  */
 static int
-edms_csv_record(const char **p, const char *end, char sep, long *line,
+cmd_edms_csv_record(const char **p, const char *end, char sep, long *line,
     struct edms_rec *r, char *err, size_t errlen)
 {
 	const char *s = *p;
@@ -518,7 +519,7 @@ edms_csv_record(const char **p, const char *end, char sep, long *line,
 					    "line %ld: a quoted field is not "
 					    "closed",
 					    r->line);
-					edms_rec_free(r);
+					cmd_edms_rec_free(r);
 					return -1;
 				}
 				if (*s == '"' && s + 1 < end && s[1] == '"')
@@ -540,7 +541,7 @@ edms_csv_record(const char **p, const char *end, char sep, long *line,
 				snprintf(err, errlen,
 				    "line %ld: text after a closing quote",
 				    *line);
-				edms_rec_free(r);
+				cmd_edms_rec_free(r);
 				return -1;
 			}
 			if (len + 2 > cap)
@@ -567,7 +568,7 @@ edms_csv_record(const char **p, const char *end, char sep, long *line,
 
 /* Trim ASCII white space in place. */
 static char *
-edms_trim(char *s)
+cmd_edms_trim(char *s)
 {
 	char *e;
 
@@ -581,7 +582,7 @@ edms_trim(char *s)
 
 /* True for a code: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 static int
-edms_is_code(const char *s)
+cmd_edms_is_code(const char *s)
 {
 	size_t i;
 
@@ -596,7 +597,7 @@ edms_is_code(const char *s)
 
 /* Offset of the first byte that is not valid UTF-8, or len. */
 static size_t
-edms_utf8_bad(const unsigned char *s, size_t len)
+cmd_edms_utf8_bad(const unsigned char *s, size_t len)
 {
 	size_t i = 0, n, k;
 	uint32_t cp;
@@ -630,7 +631,7 @@ edms_utf8_bad(const unsigned char *s, size_t len)
 
 /* Order mappings by pos_code, then line. */
 static int
-edms_map_cmp(const void *a, const void *b)
+cmd_edms_map_cmp(const void *a, const void *b)
 {
 	const struct edms_map *x = a, *y = b;
 	int c = strcmp(x->pos, y->pos);
@@ -640,7 +641,7 @@ edms_map_cmp(const void *a, const void *b)
 
 /* Characters (not bytes) of a UTF-8 string. */
 static size_t
-edms_utf8_chars(const char *s)
+cmd_edms_utf8_chars(const char *s)
 {
 	size_t n = 0;
 
@@ -652,7 +653,7 @@ edms_utf8_chars(const char *s)
 
 /* Why a topic name is not one line of text (LineType), or NULL. */
 static const char *
-edms_name_why(const char *s)
+cmd_edms_name_why(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
@@ -661,14 +662,14 @@ edms_name_why(const char *s)
 		if (p[i] < 0x20 || p[i] == 0x7f ||
 		    (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f))
 			return "contains a control character (a line break?)";
-	if (edms_utf8_chars(s) > 1000)
+	if (cmd_edms_utf8_chars(s) > 1000)
 		return "is longer than 1000 characters";
 	return NULL;
 }
 
 /* Parse and check a mapping CSV; prints every problem; -1 if any. */
 static int
-edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
+cmd_edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
 {
 	const char *p, *end, *why;
 	unsigned char *buf = NULL;
@@ -701,7 +702,7 @@ edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
 	len = fread(buf, 1, (size_t)sb.st_size, f);
 	fclose(f);
 	buf[len] = '\0';
-	if ((bad = edms_utf8_bad(buf, len)) != len) {
+	if ((bad = cmd_edms_utf8_bad(buf, len)) != len) {
 		for (i = 0; i < bad; i++)
 			line += buf[i] == '\n';
 		fprintf(stderr,
@@ -722,24 +723,25 @@ edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
 		    memchr(p, ';', (size_t)(hend - p)) != NULL)
 			sep = ';';
 	}
-	if (edms_csv_record(&p, end, sep, &line, &r, err, sizeof err) != 1 ||
+	if (cmd_edms_csv_record(&p, end, sep, &line, &r, err, sizeof err) !=
+	        1 ||
 	    r.n < 2 || r.n > 3 ||
-	    strcasecmp(edms_trim(r.f[0]), "pos_code") != 0 ||
-	    strcasecmp(edms_trim(r.f[1]), "sstu_code") != 0 ||
-	    (r.n == 3 && strcasecmp(edms_trim(r.f[2]), "name") != 0)) {
+	    strcasecmp(cmd_edms_trim(r.f[0]), "pos_code") != 0 ||
+	    strcasecmp(cmd_edms_trim(r.f[1]), "sstu_code") != 0 ||
+	    (r.n == 3 && strcasecmp(cmd_edms_trim(r.f[2]), "name") != 0)) {
 		fprintf(stderr,
 		    "posgw: %s: line 1: the header row must be "
 		    "pos_code,sstu_code[,name]\n",
 		    path);
-		edms_rec_free(&r);
+		cmd_edms_rec_free(&r);
 		free(buf);
 		return -1;
 	}
 	ncols = r.n;
-	edms_rec_free(&r);
+	cmd_edms_rec_free(&r);
 	for (;;) {
-		int got =
-		    edms_csv_record(&p, end, sep, &line, &r, err, sizeof err);
+		int got = cmd_edms_csv_record(
+		    &p, end, sep, &line, &r, err, sizeof err);
 		if (got == 0)
 			break;
 		if (got == -1) {
@@ -747,8 +749,8 @@ edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
 			errors++;
 			break;
 		}
-		if (r.n == 1 && edms_trim(r.f[0])[0] == '\0') {
-			edms_rec_free(&r);
+		if (r.n == 1 && cmd_edms_trim(r.f[0])[0] == '\0') {
+			cmd_edms_rec_free(&r);
 			continue; /* empty line */
 		}
 		if (r.n < 2 || r.n > ncols) {
@@ -757,21 +759,21 @@ edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
 			    "%zu\n",
 			    path, r.line, r.n, ncols);
 			errors++;
-			edms_rec_free(&r);
+			cmd_edms_rec_free(&r);
 			continue;
 		}
-		pos = edms_trim(r.f[0]);
-		sstu = edms_trim(r.f[1]);
-		name = r.n == 3 ? edms_trim(r.f[2]) : NULL;
-		if (!edms_is_code(pos) || !edms_is_code(sstu)) {
+		pos = cmd_edms_trim(r.f[0]);
+		sstu = cmd_edms_trim(r.f[1]);
+		name = r.n == 3 ? cmd_edms_trim(r.f[2]) : NULL;
+		if (!cmd_edms_is_code(pos) || !cmd_edms_is_code(sstu)) {
 			fprintf(stderr,
 			    "posgw: %s: line %ld: '%.80s' is not a code "
 			    "(letters, "
 			    "digits, '.', '_', '-', at most 64)\n",
-			    path, r.line, edms_is_code(pos) ? sstu : pos);
+			    path, r.line, cmd_edms_is_code(pos) ? sstu : pos);
 			errors++;
 		} else if (name != NULL &&
-		           (why = edms_name_why(name)) != NULL) {
+		           (why = cmd_edms_name_why(name)) != NULL) {
 			fprintf(stderr, "posgw: %s: line %ld: the name %s\n",
 			    path, r.line, why);
 			errors++;
@@ -785,13 +787,13 @@ edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
 			m[n].line = r.line;
 			n++;
 		}
-		edms_rec_free(&r);
+		cmd_edms_rec_free(&r);
 	}
 	free(buf);
 	if (n > 1) {
 		struct edms_map *sorted = xcalloc(n, sizeof *sorted);
 		memcpy(sorted, m, n * sizeof *m);
-		qsort(sorted, n, sizeof *sorted, edms_map_cmp);
+		qsort(sorted, n, sizeof *sorted, cmd_edms_map_cmp);
 		for (i = 1; i < n; i++) {
 			if (strcmp(sorted[i].pos, sorted[i - 1].pos) != 0)
 				continue;
@@ -822,7 +824,7 @@ edms_csv_load(const char *path, struct edms_map **out, size_t *nout)
 
 /* posgw edms map import */
 static int
-edms_map_main(int argc, char **argv)
+cmd_edms_map_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -854,13 +856,14 @@ edms_map_main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2 || strcmp(argv[optind], "import") != 0)
-		usage_error("usage: posgw edms map import FILE.csv --config "
-		            "FILE (see --help)");
+		cli_usage_error(
+		    "usage: posgw edms map import FILE.csv --config "
+		    "FILE (see --help)");
 	if (config == NULL)
-		usage_error("--config FILE is required (see --help)");
-	if (edms_csv_load(argv[optind + 1], &m, &n) == -1)
+		cli_usage_error("--config FILE is required (see --help)");
+	if (cmd_edms_csv_load(argv[optind + 1], &m, &n) == -1)
 		return 1;
-	if (edms_conf(config, &c) == -1)
+	if (cmd_edms_conf(config, &c) == -1)
 		goto out;
 	if ((x = xfer_open(&c.x, 1, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);
@@ -869,7 +872,7 @@ edms_map_main(int argc, char **argv)
 	}
 	db = xfer_db(x);
 	snprintf(detail, sizeof detail, "%zu mapping(s) from %.300s by %.64s",
-	    n, argv[optind + 1], operator_name());
+	    n, argv[optind + 1], cli_operator());
 	if (edms_schema(db, &err) == -1 || db_begin(db, &err) == -1)
 		goto fail;
 	if (db_exec(db, "DELETE FROM core_topics", &err) == -1)
@@ -915,7 +918,7 @@ out:
 
 /* A text column, or NULL. */
 static const char *
-edms_text(sqlite3_stmt *st, int i)
+cmd_edms_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
 }
@@ -930,7 +933,7 @@ struct edms_cat {
 
 /* posgw edms list, posgw edms overdue */
 static int
-edms_list_main(int argc, char **argv, int overdue_only)
+cmd_edms_list_main(int argc, char **argv, int overdue_only)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -964,7 +967,7 @@ edms_list_main(int argc, char **argv, int overdue_only)
 			within = strtol(optarg, &endp, 10);
 			if (errno != 0 || *endp != '\0' || within < 0 ||
 			    within > 3650)
-				usage_error(
+				cli_usage_error(
 				    "--due-within takes a number of days "
 				    "0..3650");
 			break;
@@ -977,14 +980,14 @@ edms_list_main(int argc, char **argv, int overdue_only)
 		}
 	}
 	if (optind != argc)
-		usage_error("edms list takes no arguments (see --help)");
+		cli_usage_error("edms list takes no arguments (see --help)");
 	if (config == NULL)
-		usage_error("--config FILE is required (see --help)");
+		cli_usage_error("--config FILE is required (see --help)");
 	if (overdue_only && within >= 0)
-		usage_error("give --overdue or --due-within, not both");
-	if (edms_conf(config, &c) == -1)
+		cli_usage_error("give --overdue or --due-within, not both");
+	if (cmd_edms_conf(config, &c) == -1)
 		return 1;
-	if ((db = edms_db_ro(&c, 0)) == NULL) {
+	if ((db = cmd_edms_db_ro(&c, 0)) == NULL) {
 		conf_free(&c);
 		return 1;
 	}
@@ -999,9 +1002,9 @@ edms_list_main(int argc, char **argv, int overdue_only)
 	    " subcategory, subcategory_name, reappeal FROM core_appeals"
 	    " ORDER BY due, pos_id");
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		state = edms_text(st, 2);
-		due = edms_text(st, 3);
-		cat = edms_text(st, 4);
+		state = cmd_edms_text(st, 2);
+		due = cmd_edms_text(st, 3);
+		cat = cmd_edms_text(st, 4);
 		open = edms_state_open(state);
 		left = 0;
 		if (due != NULL && edms_date_parse(due, &d) == 0)
@@ -1024,8 +1027,8 @@ edms_list_main(int argc, char **argv, int overdue_only)
 		if (i == ncats) {
 			cats = xreallocarray(cats, ncats + 1, sizeof *cats);
 			cats[i].code = xstrdup(cat ? cat : "-");
-			cats[i].name =
-			    xstrdup(edms_text(st, 5) ? edms_text(st, 5) : "");
+			cats[i].name = xstrdup(
+			    cmd_edms_text(st, 5) ? cmd_edms_text(st, 5) : "");
 			cats[i].total = cats[i].overdue = 0;
 			ncats++;
 		}
@@ -1044,15 +1047,15 @@ edms_list_main(int argc, char **argv, int overdue_only)
 		else
 			snprintf(leftbuf, sizeof leftbuf, "-");
 		snprintf(catbuf, sizeof catbuf, "%s%s%s%s%s%s%s",
-		    cat ? cat : "-", edms_text(st, 5) ? " " : "",
-		    edms_text(st, 5) ? edms_text(st, 5) : "",
-		    edms_text(st, 6) ? " / " : "",
-		    edms_text(st, 6) ? edms_text(st, 6) : "",
-		    edms_text(st, 7) ? " " : "",
-		    edms_text(st, 7) ? edms_text(st, 7) : "");
-		printf("%-20s %-8s %-10s %-10s %5s  %s\n", edms_text(st, 0),
-		    edms_text(st, 1), edms_state_label(state), due ? due : "-",
-		    leftbuf, catbuf);
+		    cat ? cat : "-", cmd_edms_text(st, 5) ? " " : "",
+		    cmd_edms_text(st, 5) ? cmd_edms_text(st, 5) : "",
+		    cmd_edms_text(st, 6) ? " / " : "",
+		    cmd_edms_text(st, 6) ? cmd_edms_text(st, 6) : "",
+		    cmd_edms_text(st, 7) ? " " : "",
+		    cmd_edms_text(st, 7) ? cmd_edms_text(st, 7) : "");
+		printf("%-20s %-8s %-10s %-10s %5s  %s\n", cmd_edms_text(st, 0),
+		    cmd_edms_text(st, 1), edms_state_label(state),
+		    due ? due : "-", leftbuf, catbuf);
 	}
 	sqlite3_finalize(st);
 	if (shown == 0)
@@ -1094,14 +1097,14 @@ cmd_edms(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof edms_cmds / sizeof edms_cmds[0]; i++)
 		if (strcmp(argv[1], edms_cmds[i].name) == 0)
-			return edms_event_cmd(
+			return cmd_edms_event_cmd(
 			    &edms_cmds[i], argc - 1, argv + 1);
 	if (strcmp(argv[1], "map") == 0)
-		return edms_map_main(argc - 1, argv + 1);
+		return cmd_edms_map_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
-		return edms_list_main(argc - 1, argv + 1, 0);
+		return cmd_edms_list_main(argc - 1, argv + 1, 0);
 	if (strcmp(argv[1], "overdue") == 0)
-		return edms_list_main(argc - 1, argv + 1, 1);
+		return cmd_edms_list_main(argc - 1, argv + 1, 1);
 	fprintf(stderr, "posgw: edms: unknown command '%s'\n", argv[1]);
 	fputs(edms_usage, stderr);
 	return EXIT_USAGE;

@@ -12,7 +12,7 @@
 #include "db.h"
 #include "journal.h"
 #include "package.h"
-#include "posgw.h"
+#include "cli.h"
 #include "xmalloc.h"
 
 static const char journal_usage[] =
@@ -38,7 +38,7 @@ static const char journal_usage[] =
 
 /* Open a database read-only for an auditor. */
 static struct db *
-journal_open(const char *path)
+cmd_journal_open(const char *path)
 {
 	struct error err = {0};
 	struct db *db;
@@ -50,7 +50,7 @@ journal_open(const char *path)
 
 /* posgw journal verify */
 static int
-journal_verify_main(int argc, char **argv)
+cmd_journal_verify_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"trust", required_argument, NULL, 't'},
@@ -68,7 +68,7 @@ journal_verify_main(int argc, char **argv)
 			if (t == NULL)
 				t = trust_new();
 			if (trust_add_file(t, optarg, &err) == -1)
-				usage_error("--trust: %s", err.text);
+				cli_usage_error("--trust: %s", err.text);
 			break;
 		case 'h':
 			fputs(journal_usage, stdout);
@@ -79,8 +79,8 @@ journal_verify_main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		usage_error("journal verify needs one DB (see --help)");
-	if ((db = journal_open(argv[optind])) == NULL) {
+		cli_usage_error("journal verify needs one DB (see --help)");
+	if ((db = cmd_journal_open(argv[optind])) == NULL) {
 		trust_free(t);
 		return 1;
 	}
@@ -96,7 +96,7 @@ journal_verify_main(int argc, char **argv)
 
 /* posgw journal show */
 static int
-journal_show(int argc, char **argv)
+cmd_journal_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"since", required_argument, NULL, 's'},
@@ -121,8 +121,8 @@ journal_show(int argc, char **argv)
 				optarg = buf;
 			}
 			if (pkg_time_parse(optarg, &since) == -1)
-				usage_error("--since: YYYY-MM-DD or "
-				            "YYYY-MM-DDTHH:MM:SSZ");
+				cli_usage_error("--since: YYYY-MM-DD or "
+				                "YYYY-MM-DDTHH:MM:SSZ");
 			break;
 		case 'p':
 			pkg = optarg;
@@ -139,8 +139,8 @@ journal_show(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		usage_error("journal show needs one DB (see --help)");
-	if ((db = journal_open(argv[optind])) == NULL)
+		cli_usage_error("journal show needs one DB (see --help)");
+	if ((db = cmd_journal_open(argv[optind])) == NULL)
 		return 1;
 	st = db_prepare(db,
 	    "SELECT seq, at, kind, package, appeal, detail FROM"
@@ -174,7 +174,7 @@ journal_show(int argc, char **argv)
 
 /* Report one package the other side recorded; 1 if that is a problem. */
 static int
-journal_reconcile_found(const char *name, const char *fromname,
+cmd_journal_reconcile_found(const char *name, const char *fromname,
     const char *toname, const char *dig, const char *state, const char *d2,
     const char *code, int *counts)
 {
@@ -202,7 +202,7 @@ journal_reconcile_found(const char *name, const char *fromname,
  * rejected, unseen or odd package) by uuid as before.
  */
 static int
-journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
+cmd_journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
     const char *toname, int64_t maxage, int *counts)
 {
 	sqlite3_stmt *st, *acc, *q;
@@ -232,8 +232,8 @@ journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 		sqlite3_bind_int64(acc, 2, seq);
 		sqlite3_bind_text(acc, 3, uuid, -1, SQLITE_STATIC);
 		if (sqlite3_step(acc) == SQLITE_ROW) {
-			bad |= journal_reconcile_found(name, fromname, toname,
-			    dig, "accepted",
+			bad |= cmd_journal_reconcile_found(name, fromname,
+			    toname, dig, "accepted",
 			    (const char *)sqlite3_column_text(acc, 0), NULL,
 			    counts);
 			sqlite3_reset(acc);
@@ -243,8 +243,9 @@ journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 		sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 2, seq);
 		if (sqlite3_step(q) == SQLITE_ROW)
-			bad |= journal_reconcile_found(name, fromname, toname,
-			    dig, (const char *)sqlite3_column_text(q, 0),
+			bad |= cmd_journal_reconcile_found(name, fromname,
+			    toname, dig,
+			    (const char *)sqlite3_column_text(q, 0),
 			    (const char *)sqlite3_column_text(q, 1),
 			    (const char *)sqlite3_column_text(q, 2), counts);
 		else if (age >= maxage) {
@@ -268,7 +269,7 @@ journal_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 
 /* Check one side's copies of the other's checkpoints against its journal. */
 static int
-journal_reconcile_cp(struct db *holder, const char *holdername,
+cmd_journal_reconcile_cp(struct db *holder, const char *holdername,
     struct db *owner, const char *ownername)
 {
 	sqlite3_stmt *st, *q;
@@ -303,7 +304,7 @@ journal_reconcile_cp(struct db *holder, const char *holdername,
 
 /* posgw journal reconcile */
 static int
-journal_reconcile(int argc, char **argv)
+cmd_journal_reconcile(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"max-age", required_argument, NULL, 'm'},
@@ -322,7 +323,7 @@ journal_reconcile(int argc, char **argv)
 			errno = 0;
 			maxage = strtoll(optarg, &end, 10) * 3600;
 			if (errno || *end != '\0' || maxage < 0)
-				usage_error("--max-age needs hours");
+				cli_usage_error("--max-age needs hours");
 			break;
 		case 'h':
 			fputs(journal_usage, stdout);
@@ -333,10 +334,10 @@ journal_reconcile(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2)
-		usage_error("journal reconcile needs EDGE.db and CORE.db");
-	if ((a = journal_open(argv[optind])) == NULL)
+		cli_usage_error("journal reconcile needs EDGE.db and CORE.db");
+	if ((a = cmd_journal_open(argv[optind])) == NULL)
 		return 1;
-	if ((b = journal_open(argv[optind + 1])) == NULL) {
+	if ((b = cmd_journal_open(argv[optind + 1])) == NULL) {
 		db_close(a);
 		return 1;
 	}
@@ -356,10 +357,10 @@ journal_reconcile(int argc, char **argv)
 		bad = 1;
 		goto out;
 	}
-	bad |= journal_reconcile_dir(a, an, b, bn, maxage, counts);
-	bad |= journal_reconcile_dir(b, bn, a, an, maxage, counts);
-	bad |= journal_reconcile_cp(a, an, b, bn);
-	bad |= journal_reconcile_cp(b, bn, a, an);
+	bad |= cmd_journal_reconcile_dir(a, an, b, bn, maxage, counts);
+	bad |= cmd_journal_reconcile_dir(b, bn, a, an, maxage, counts);
+	bad |= cmd_journal_reconcile_cp(a, an, b, bn);
+	bad |= cmd_journal_reconcile_cp(b, bn, a, an);
 	printf("received %d, rejected %d, in flight %d, mismatched %d, lost "
 	       "%d: %s\n",
 	    counts[0], counts[1], counts[2], counts[3], counts[4],
@@ -381,13 +382,11 @@ cmd_journal(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "verify") == 0)
-		return journal_verify_main(argc - 1, argv + 1);
+		return cmd_journal_verify_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
-		return journal_show(argc - 1, argv + 1);
+		return cmd_journal_show(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reconcile") == 0)
-		return journal_reconcile(argc - 1, argv + 1);
-	if (strcmp(argv[1], "report") == 0)
-		return cmd_report(argc - 1, argv + 1);
-	usage_error(
+		return cmd_journal_reconcile(argc - 1, argv + 1);
+	cli_usage_error(
 	    "unknown journal command '%s' (verify, show, reconcile)", argv[1]);
 }

@@ -14,7 +14,7 @@
 #include "keys.h"
 #include "xmalloc.h"
 #include "log.h"
-#include "posgw.h"
+#include "cli.h"
 
 static const char keys_generate_usage[] =
     "usage: posgw keys generate --id ID [--algorithm "
@@ -41,7 +41,7 @@ static const char keys_show_usage[] =
 
 /* posgw keys generate */
 static int
-keys_generate_main(int argc, char **argv)
+cmd_keys_generate_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"id", required_argument, NULL, 'i'},
@@ -66,8 +66,9 @@ keys_generate_main(int argc, char **argv)
 			break;
 		case 'a':
 			if (keys_alg_from_name(optarg, &p.alg) == -1)
-				usage_error("unknown --algorithm %s (gost256, "
-				            "gost512, ecdsa, ed25519)",
+				cli_usage_error(
+				    "unknown --algorithm %s (gost256, "
+				    "gost512, ecdsa, ed25519)",
 				    optarg);
 			break;
 		case 'k':
@@ -79,7 +80,8 @@ keys_generate_main(int argc, char **argv)
 		case 'd':
 			p.days = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || p.days < 1)
-				usage_error("--days needs a positive number");
+				cli_usage_error(
+				    "--days needs a positive number");
 			break;
 		case 'C':
 			p.is_ca = 1;
@@ -96,12 +98,13 @@ keys_generate_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		usage_error(
+		cli_usage_error(
 		    "keys generate: unexpected argument %s", argv[optind]);
 	if (p.id == NULL || p.outdir == NULL)
-		usage_error("keys generate needs --id and --out (see --help)");
+		cli_usage_error(
+		    "keys generate needs --id and --out (see --help)");
 	if ((p.ca_key == NULL) != (p.ca_cert == NULL))
-		usage_error("--ca-key and --ca-cert go together");
+		cli_usage_error("--ca-key and --ca-cert go together");
 	if (keys_generate(&p, &keyp, &certp, &err) == -1) {
 		fprintf(stderr, "posgw: keys generate: %s\n", err.text);
 		return 1;
@@ -119,7 +122,7 @@ keys_generate_main(int argc, char **argv)
 
 /* posgw keys show */
 static int
-keys_show_main(int argc, char **argv)
+cmd_keys_show_main(int argc, char **argv)
 {
 	struct error err = {0};
 	int i, rc = 0;
@@ -153,7 +156,7 @@ static const char keys_import_usage[] =
 
 /* posgw keys import: a certificate becomes trusted only after confirmation. */
 static int
-keys_import_main(int argc, char **argv)
+cmd_keys_import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"to", required_argument, NULL, 't'},
@@ -184,7 +187,7 @@ keys_import_main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || to == NULL)
-		usage_error(
+		cli_usage_error(
 		    "keys import needs CERT and --to FILE (see --help)");
 	if (keys_show(argv[optind], stdout, &err) == -1) {
 		fprintf(stderr, "posgw: keys import: %s\n", err.text);
@@ -260,11 +263,11 @@ cmd_keys(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "generate") == 0)
-		return keys_generate_main(argc - 1, argv + 1);
+		return cmd_keys_generate_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
-		return keys_show_main(argc - 1, argv + 1);
+		return cmd_keys_show_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
-		return keys_import_main(argc - 1, argv + 1);
-	usage_error(
+		return cmd_keys_import_main(argc - 1, argv + 1);
+	cli_usage_error(
 	    "unknown keys command '%s' (generate, show, import)", argv[1]);
 }

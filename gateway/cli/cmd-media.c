@@ -9,7 +9,7 @@
 
 #include "media.h"
 #include "package.h"
-#include "posgw.h"
+#include "cli.h"
 
 static const char export_usage[] =
     "usage: posgw media export --from OUTBOX --to MEDIA [--resend] "
@@ -90,7 +90,7 @@ static const char import_usage[] =
 
 /* posgw media export */
 static int
-media_export_main(int argc, char **argv)
+cmd_media_export_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"from", required_argument, NULL, 'f'},
@@ -117,8 +117,9 @@ media_export_main(int argc, char **argv)
 			break;
 		case 'o':
 			if (!media_text_valid(optarg))
-				usage_error("--operator must be 1 to %d bytes "
-				            "without control characters",
+				cli_usage_error(
+				    "--operator must be 1 to %d bytes "
+				    "without control characters",
 				    MEDIA_TEXT_MAX);
 			o.operator_name = optarg;
 			break;
@@ -131,10 +132,11 @@ media_export_main(int argc, char **argv)
 		}
 	}
 	if (o.from == NULL || o.to == NULL)
-		usage_error("media export needs --from OUTBOX and --to MEDIA "
-		            "(see --help)");
+		cli_usage_error(
+		    "media export needs --from OUTBOX and --to MEDIA "
+		    "(see --help)");
 	if (optind != argc)
-		usage_error(
+		cli_usage_error(
 		    "media export: unexpected argument '%s' (see --help)",
 		    argv[optind]);
 	o.progress = isatty(STDERR_FILENO);
@@ -149,7 +151,7 @@ media_export_main(int argc, char **argv)
 
 /* posgw media import */
 static int
-media_import_main(int argc, char **argv)
+cmd_media_import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"from", required_argument, NULL, 'f'},
@@ -172,8 +174,8 @@ media_import_main(int argc, char **argv)
 			break;
 		case 'i':
 			if (!pkg_id_valid(optarg))
-				usage_error("--for %s is not a gateway id "
-				            "([a-z0-9][a-z0-9-]{0,31})",
+				cli_usage_error("--for %s is not a gateway id "
+				                "([a-z0-9][a-z0-9-]{0,31})",
 				    optarg);
 			o.for_id = optarg;
 			break;
@@ -186,10 +188,11 @@ media_import_main(int argc, char **argv)
 		}
 	}
 	if (o.from == NULL || o.to == NULL)
-		usage_error("media import needs --from MEDIA and --to INBOX "
-		            "(see --help)");
+		cli_usage_error(
+		    "media import needs --from MEDIA and --to INBOX "
+		    "(see --help)");
 	if (optind != argc)
-		usage_error(
+		cli_usage_error(
 		    "media import: unexpected argument '%s' (see --help)",
 		    argv[optind]);
 	o.progress = isatty(STDERR_FILENO);
@@ -212,8 +215,8 @@ cmd_media(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "export") == 0)
-		return media_export_main(argc - 1, argv + 1);
+		return cmd_media_export_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
-		return media_import_main(argc - 1, argv + 1);
-	usage_error("unknown media command '%s' (export, import)", argv[1]);
+		return cmd_media_import_main(argc - 1, argv + 1);
+	cli_usage_error("unknown media command '%s' (export, import)", argv[1]);
 }

@@ -17,7 +17,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "package.h"
-#include "posgw.h"
+#include "cli.h"
 #include "schema.h"
 #include "xmalloc.h"
 
@@ -70,7 +70,7 @@ static const char extract_usage[] =
 
 /* Parse a comma-separated allow-list with a name-to-bit function. */
 static unsigned
-pack_allow_list(
+cmd_pack_allow_list(
     const char *opt, const char *list, int (*fn)(const char *, unsigned *))
 {
 	char *copy, *tok, *save = NULL;
@@ -80,18 +80,18 @@ pack_allow_list(
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (fn(tok, &bit) == -1)
-			usage_error("--%s: unknown value '%s'", opt, tok);
+			cli_usage_error("--%s: unknown value '%s'", opt, tok);
 		bits |= bit;
 	}
 	free(copy);
 	if (bits == 0)
-		usage_error("--%s: empty list", opt);
+		cli_usage_error("--%s: empty list", opt);
 	return bits;
 }
 
 /* Allow-list element parsers. */
 static int
-pack_filter_bit(const char *s, unsigned *bit)
+cmd_pack_filter_bit(const char *s, unsigned *bit)
 {
 	enum pkg_compress c;
 
@@ -102,7 +102,7 @@ pack_filter_bit(const char *s, unsigned *bit)
 }
 
 static int
-pack_digest_bit(const char *s, unsigned *bit)
+cmd_pack_digest_bit(const char *s, unsigned *bit)
 {
 	enum digest_alg a;
 
@@ -120,7 +120,7 @@ struct pack_vopts {
 
 /* Parse verify/extract options; returns the index of the first operand. */
 static int
-pack_parse_verify(
+cmd_pack_parse_verify(
     int argc, char **argv, struct pack_vopts *v, const char *usage)
 {
 	static const struct option opts[] = {
@@ -143,24 +143,24 @@ pack_parse_verify(
 		switch (ch) {
 		case 'i':
 			if (!pkg_id_valid(optarg))
-				usage_error(
+				cli_usage_error(
 				    "--id %s is not a gateway id", optarg);
 			v->o.own_id = optarg;
 			break;
 		case 't':
 			if (trust_add_file(v->o.trust, optarg, &err) == -1)
-				usage_error("--trust: %s", err.text);
+				cli_usage_error("--trust: %s", err.text);
 			break;
 		case 'f':
-			v->o.filters =
-			    pack_allow_list("filters", optarg, pack_filter_bit);
+			v->o.filters = cmd_pack_allow_list(
+			    "filters", optarg, cmd_pack_filter_bit);
 			break;
 		case 'd':
-			v->o.digests =
-			    pack_allow_list("digests", optarg, pack_digest_bit);
+			v->o.digests = cmd_pack_allow_list(
+			    "digests", optarg, cmd_pack_digest_bit);
 			break;
 		case 'a':
-			v->o.sig_algs = pack_allow_list(
+			v->o.sig_algs = cmd_pack_allow_list(
 			    "algorithms", optarg, sig_alg_from_name);
 			break;
 		case 'v':
@@ -168,7 +168,7 @@ pack_parse_verify(
 			break;
 		case 'l':
 			if (pkg_limits_set(&v->o.limits, optarg, &err) == -1)
-				usage_error("--limit: %s", err.text);
+				cli_usage_error("--limit: %s", err.text);
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -179,16 +179,16 @@ pack_parse_verify(
 		}
 	}
 	if (v->o.own_id == NULL)
-		usage_error("--id OWN_ID is required (see --help)");
+		cli_usage_error("--id OWN_ID is required (see --help)");
 	if (trust_count(v->o.trust) == 0)
-		usage_error(
+		cli_usage_error(
 		    "at least one --trust CERT is required (see --help)");
 	return optind;
 }
 
 /* posgw pack create */
 static int
-pack_create(int argc, char **argv)
+cmd_pack_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"id", required_argument, NULL, 'i'},
@@ -229,7 +229,8 @@ pack_create(int argc, char **argv)
 			seq = strtoull(optarg, &end, 10);
 			if (errno || *end != '\0' || *optarg == '-' ||
 			    seq == 0 || seq > PKG_SEQ_MAX)
-				usage_error("--seq must be 1..999999999999");
+				cli_usage_error(
+				    "--seq must be 1..999999999999");
 			break;
 		case 'k':
 			key = optarg;
@@ -242,15 +243,17 @@ pack_create(int argc, char **argv)
 			break;
 		case 'z':
 			if (pkg_compress_from_name(optarg, &comp) == -1)
-				usage_error("--compress: zstd, gzip or none");
+				cli_usage_error(
+				    "--compress: zstd, gzip or none");
 			break;
 		case 'd':
 			if (digest_alg_from_name(optarg, &alg) == -1)
-				usage_error("--digest: streebog256 or sha256");
+				cli_usage_error(
+				    "--digest: streebog256 or sha256");
 			break;
 		case 'l':
 			if (pkg_limits_set(&limits, optarg, &err) == -1)
-				usage_error("--limit: %s", err.text);
+				cli_usage_error("--limit: %s", err.text);
 			break;
 		case 'h':
 			fputs(create_usage, stdout);
@@ -261,11 +264,12 @@ pack_create(int argc, char **argv)
 		}
 	}
 	if (!id || !to || !seq || !key || !cert || !out || optind == argc)
-		usage_error("pack create needs --id --to --seq --key --cert "
-		            "--out and at least one FILE (see --help)");
+		cli_usage_error(
+		    "pack create needs --id --to --seq --key --cert "
+		    "--out and at least one FILE (see --help)");
 	if (!pkg_id_valid(id) || !pkg_id_valid(to))
-		usage_error("--id and --to must be gateway ids "
-		            "([a-z0-9][a-z0-9-]{0,31})");
+		cli_usage_error("--id and --to must be gateway ids "
+		                "([a-z0-9][a-z0-9-]{0,31})");
 	if ((s = signer_load(key, cert, &err)) == NULL) {
 		fprintf(stderr, "posgw: pack create: %s\n", err.text);
 		return 1;
@@ -310,7 +314,7 @@ fail:
 
 /* A private staging directory for verification. */
 static char *
-pack_staging(void)
+cmd_pack_staging(void)
 {
 	const char *tmp = getenv("TMPDIR");
 	char *dir;
@@ -323,7 +327,7 @@ pack_staging(void)
 
 /* posgw pack verify */
 static int
-pack_verify(int argc, char **argv)
+cmd_pack_verify(int argc, char **argv)
 {
 	struct pack_vopts v = {0};
 	struct error err;
@@ -331,14 +335,14 @@ pack_verify(int argc, char **argv)
 	char *stage, t[32];
 	int i, first, rc = 0;
 
-	first = pack_parse_verify(argc, argv, &v, verify_usage);
+	first = cmd_pack_parse_verify(argc, argv, &v, verify_usage);
 	if (first == argc)
-		usage_error("pack verify: no FILE given (see --help)");
+		cli_usage_error("pack verify: no FILE given (see --help)");
 	if (schema_load(&err) == -1) {
 		fprintf(stderr, "posgw: %s\n", err.text);
 		return 1;
 	}
-	stage = pack_staging();
+	stage = cmd_pack_staging();
 	v.o.discard = 1; /* verify keeps nothing: attachments are only hashed */
 	for (i = first; i < argc; i++) {
 		err_clear(&err);
@@ -372,16 +376,16 @@ pack_verify(int argc, char **argv)
 
 /* posgw pack extract */
 static int
-pack_extract(int argc, char **argv)
+cmd_pack_extract(int argc, char **argv)
 {
 	struct pack_vopts v = {0};
 	struct error err = {0};
 	struct pkg *p;
 	int first, rc = 1;
 
-	first = pack_parse_verify(argc, argv, &v, extract_usage);
+	first = cmd_pack_parse_verify(argc, argv, &v, extract_usage);
 	if (argc - first != 2)
-		usage_error("pack extract needs FILE and DIR (see --help)");
+		cli_usage_error("pack extract needs FILE and DIR (see --help)");
 	if (fs_mkdir_p(argv[first + 1], 0755) == -1) {
 		fprintf(stderr, "posgw: pack extract: cannot create %s: %s\n",
 		    argv[first + 1], strerror(errno));
@@ -406,7 +410,7 @@ pack_extract(int argc, char **argv)
 
 /* posgw pack list: manifest summary and tar listing, bounded, no verification. */
 static int
-pack_list(int argc, char **argv)
+cmd_pack_list(int argc, char **argv)
 {
 	struct archive_entry *ae;
 	struct manifest m;
@@ -497,13 +501,14 @@ cmd_pack(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "create") == 0)
-		return pack_create(argc - 1, argv + 1);
+		return cmd_pack_create(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
-		return pack_verify(argc - 1, argv + 1);
+		return cmd_pack_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
-		return pack_list(argc - 1, argv + 1);
+		return cmd_pack_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "extract") == 0)
-		return pack_extract(argc - 1, argv + 1);
-	usage_error("unknown pack command '%s' (create, verify, list, extract)",
+		return cmd_pack_extract(argc - 1, argv + 1);
+	cli_usage_error(
+	    "unknown pack command '%s' (create, verify, list, extract)",
 	    argv[1]);
 }

@@ -16,7 +16,7 @@
 #include "db.h"
 #include "journal.h"
 #include "log.h"
-#include "posgw.h"
+#include "cli.h"
 #include "xfer.h"
 #include "xmalloc.h"
 
@@ -50,7 +50,7 @@ struct report_bars {
 
 /* Write a string with the HTML special characters escaped. */
 static void
-report_esc(FILE *f, const char *s)
+cmd_report_esc(FILE *f, const char *s)
 {
 	if (s == NULL)
 		return;
@@ -83,7 +83,7 @@ report_esc(FILE *f, const char *s)
 
 /* Text column i of a row, never NULL. */
 static const char *
-report_col(sqlite3_stmt *st, int i)
+cmd_report_col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -92,7 +92,8 @@ report_col(sqlite3_stmt *st, int i)
 
 /* Append a bar to a list. */
 static void
-report_bar_add(struct report_bars *bs, const char *label, double v0, double v1)
+cmd_report_bar_add(
+    struct report_bars *bs, const char *label, double v0, double v1)
 {
 	bs->b = xreallocarray(bs->b, bs->n + 1, sizeof *bs->b);
 	bs->b[bs->n].label = xstrdup(label);
@@ -103,7 +104,7 @@ report_bar_add(struct report_bars *bs, const char *label, double v0, double v1)
 
 /* Free a list of bars. */
 static void
-report_bars_free(struct report_bars *bs)
+cmd_report_bars_free(struct report_bars *bs)
 {
 	for (size_t i = 0; i < bs->n; i++)
 		free(bs->b[i].label);
@@ -117,7 +118,7 @@ report_bars_free(struct report_bars *bs)
  * value axis, the labels under the bars and a legend when names are given.
  */
 static void
-report_svg_bars(FILE *f, const struct report_bars *bs, int nser,
+cmd_report_svg_bars(FILE *f, const struct report_bars *bs, int nser,
     const char *const *names, const char *title)
 {
 	static const char *const colors[] = {"#2b6cb0", "#dd8a2b"};
@@ -137,7 +138,7 @@ report_svg_bars(FILE *f, const struct report_bars *bs, int nser,
 	    "<svg width=\"%d\" "
 	    "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n<title>",
 	    w, h, w, h);
-	report_esc(f, title);
+	cmd_report_esc(f, title);
 	fprintf(f,
 	    "</title>\n<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\""
 	    " fill=\"#ffffff\"/>\n",
@@ -162,7 +163,7 @@ report_svg_bars(FILE *f, const struct report_bars *bs, int nser,
 			    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 			    "height=\"%.1f\" fill=\"%s\"><title>",
 			    x0 + bw * s, h - bottom - bh, bw, bh, colors[s]);
-			report_esc(f, bs->b[i].label);
+			cmd_report_esc(f, bs->b[i].label);
 			fprintf(f, ": %.6g</title></rect>\n", bs->b[i].v[s]);
 		}
 		if (bs->n <= 40 || i % (bs->n / 40 + 1) == 0) {
@@ -172,7 +173,7 @@ report_svg_bars(FILE *f, const struct report_bars *bs, int nser,
 			    "%.1f %d)\">",
 			    x0 + slot * 0.4, h - bottom + 14, x0 + slot * 0.4,
 			    h - bottom + 14);
-			report_esc(f, bs->b[i].label);
+			cmd_report_esc(f, bs->b[i].label);
 			fputs("</text>\n", f);
 		}
 	}
@@ -185,7 +186,7 @@ report_svg_bars(FILE *f, const struct report_bars *bs, int nser,
 		    "<rect x=\"%d\" y=\"8\" width=\"12\" height=\"12\" "
 		    "fill=\"%s\"/><text x=\"%d\" y=\"18\" font-size=\"12\">",
 		    left + 10 + s * 160, colors[s], left + 26 + s * 160);
-		report_esc(f, names[s]);
+		cmd_report_esc(f, names[s]);
 		fputs("</text>\n", f);
 	}
 	fputs("</svg>\n", f);
@@ -193,7 +194,7 @@ report_svg_bars(FILE *f, const struct report_bars *bs, int nser,
 
 /* Does a table exist in the database? */
 static int
-report_has_table(struct db *db, const char *name)
+cmd_report_has_table(struct db *db, const char *name)
 {
 	sqlite3_stmt *st = db_prepare(db,
 	    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
@@ -207,7 +208,7 @@ report_has_table(struct db *db, const char *name)
 
 /* An appeal state's name for the auditors. */
 static const char *
-report_state_ru(const char *state)
+cmd_report_state_ru(const char *state)
 {
 	static const struct {
 		const char *state, *ru;
@@ -229,22 +230,22 @@ report_state_ru(const char *state)
 
 /* Write a time as UTC text. */
 static void
-report_time(FILE *f, int64_t t)
+cmd_report_time(FILE *f, int64_t t)
 {
 	char buf[32];
 
 	time_format((time_t)t, buf, sizeof buf);
-	report_esc(f, buf);
+	cmd_report_esc(f, buf);
 }
 
 /* The start of the document with the inline style sheet. */
 static void
-report_head(FILE *f, const char *own, const char *path)
+cmd_report_head(FILE *f, const char *own, const char *path)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"ru\">\n<head>\n"
 	      "<meta charset=\"utf-8\"/>\n<title>Отчёт по журналу обмена ",
 	    f);
-	report_esc(f, own);
+	cmd_report_esc(f, own);
 	fputs("</title>\n<style>\n"
 	      "body{font-family:sans-serif;margin:2em;color:#222;"
 	      "max-width:960px}\n"
@@ -263,17 +264,17 @@ report_head(FILE *f, const char *own, const char *path)
 	      "@media print{body{margin:0}}\n"
 	      "</style>\n</head>\n<body>\n<h1>Отчёт по журналу обмена шлюза ",
 	    f);
-	report_esc(f, own);
+	cmd_report_esc(f, own);
 	fputs("</h1>\n<p>База данных: <code>", f);
-	report_esc(f, path);
+	cmd_report_esc(f, path);
 	fputs("</code><br/>Сформирован: ", f);
-	report_time(f, (int64_t)time(NULL));
+	cmd_report_time(f, (int64_t)time(NULL));
 	fputs(" (UTC)</p>\n", f);
 }
 
 /* The verification of the hash chain and the signed checkpoints. */
 static void
-report_verify(FILE *f, struct db *db)
+cmd_report_verify(FILE *f, struct db *db)
 {
 	struct error err = {0};
 	char *buf = NULL;
@@ -297,13 +298,13 @@ report_verify(FILE *f, struct db *db)
 		fputs("<p class=\"bad\" id=\"verify-result\">ПРОВЕРКА НЕ "
 		      "ПРОЙДЕНА: ",
 		    f);
-		report_esc(f, err.text);
+		cmd_report_esc(f, err.text);
 		fputs("</p>\n", f);
 	}
 	fputs("<p>Вывод проверки (<code>posgw journal verify</code>):</p>\n"
 	      "<pre>",
 	    f);
-	report_esc(f, buf);
+	cmd_report_esc(f, buf);
 	fputs("</pre>\n<p class=\"muted\">Подписи контрольных точек "
 	      "проверены по сертификату, хранящемуся в самой базе; для "
 	      "независимой проверки выполните <code>posgw journal verify DB "
@@ -314,7 +315,7 @@ report_verify(FILE *f, struct db *db)
 
 /* Totals and the packages in and out per day. */
 static void
-report_days(FILE *f, struct db *db)
+cmd_report_days(FILE *f, struct db *db)
 {
 	static const char *const names[] = {"отправлено", "получено"};
 	struct report_bars bs = {0};
@@ -350,7 +351,7 @@ report_days(FILE *f, struct db *db)
 	    " SUM(direction = 'out'), SUM(direction = 'in') FROM packages"
 	    " GROUP BY d ORDER BY d");
 	while (sqlite3_step(st) == SQLITE_ROW)
-		report_bar_add(&bs, report_col(st, 0),
+		cmd_report_bar_add(&bs, cmd_report_col(st, 0),
 		    (double)sqlite3_column_int64(st, 1),
 		    (double)sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
@@ -358,25 +359,25 @@ report_days(FILE *f, struct db *db)
 		fputs("<p>Пакетов нет.</p>\n", f);
 		return;
 	}
-	report_svg_bars(f, &bs, 2, names, "Пакеты по дням");
+	cmd_report_svg_bars(f, &bs, 2, names, "Пакеты по дням");
 	fputs("<table>\n<tr><th>Дата (UTC)</th><th>Отправлено</th>"
 	      "<th>Получено</th></tr>\n",
 	    f);
 	for (size_t i = 0; i < bs.n; i++) {
 		fputs("<tr><td>", f);
-		report_esc(f, bs.b[i].label);
+		cmd_report_esc(f, bs.b[i].label);
 		fprintf(f,
 		    "</td><td class=\"n\">%.0f</td><td class=\"n\">%.0f</td>"
 		    "</tr>\n",
 		    bs.b[i].v[0], bs.b[i].v[1]);
 	}
 	fputs("</table>\n", f);
-	report_bars_free(&bs);
+	cmd_report_bars_free(&bs);
 }
 
 /* The rejected incoming packages by code. */
 static void
-report_rejects(FILE *f, struct db *db)
+cmd_report_rejects(FILE *f, struct db *db)
 {
 	struct report_bars bs = {0};
 	sqlite3_stmt *st;
@@ -387,18 +388,18 @@ report_rejects(FILE *f, struct db *db)
 	    " WHERE state IN ('rejected', 'conflict') GROUP BY 1"
 	    " ORDER BY 2 DESC, 1");
 	while (sqlite3_step(st) == SQLITE_ROW)
-		report_bar_add(&bs, report_col(st, 0),
+		cmd_report_bar_add(&bs, cmd_report_col(st, 0),
 		    (double)sqlite3_column_int64(st, 1), 0);
 	sqlite3_finalize(st);
 	if (bs.n == 0) {
 		fputs("<p>Отклонённых пакетов нет.</p>\n", f);
 		return;
 	}
-	report_svg_bars(f, &bs, 1, NULL, "Отклонённые пакеты по кодам");
+	cmd_report_svg_bars(f, &bs, 1, NULL, "Отклонённые пакеты по кодам");
 	fputs("<table>\n<tr><th>Код</th><th>Пакетов</th></tr>\n", f);
 	for (size_t i = 0; i < bs.n; i++) {
 		fputs("<tr><td>", f);
-		report_esc(f, bs.b[i].label);
+		cmd_report_esc(f, bs.b[i].label);
 		fprintf(
 		    f, "</td><td class=\"n\">%.0f</td></tr>\n", bs.b[i].v[0]);
 	}
@@ -412,23 +413,23 @@ report_rejects(FILE *f, struct db *db)
 	    f);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		fputs("<tr><td>", f);
-		report_esc(f, report_col(st, 0));
+		cmd_report_esc(f, cmd_report_col(st, 0));
 		fputs("</td><td>", f);
-		report_esc(f, report_col(st, 1));
+		cmd_report_esc(f, cmd_report_col(st, 1));
 		fputs("</td><td>", f);
-		report_esc(f, report_col(st, 2));
+		cmd_report_esc(f, cmd_report_col(st, 2));
 		fputs("</td><td>", f);
-		report_time(f, sqlite3_column_int64(st, 3));
+		cmd_report_time(f, sqlite3_column_int64(st, 3));
 		fputs("</td></tr>\n", f);
 	}
 	sqlite3_finalize(st);
 	fputs("</table>\n", f);
-	report_bars_free(&bs);
+	cmd_report_bars_free(&bs);
 }
 
 /* Compare two latencies for qsort. */
 static int
-report_cmp(const void *a, const void *b)
+cmd_report_cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
@@ -437,7 +438,7 @@ report_cmp(const void *a, const void *b)
 
 /* The nearest-rank percentile p of n sorted values. */
 static int64_t
-report_pct(const int64_t *v, size_t n, int p)
+cmd_report_pct(const int64_t *v, size_t n, int p)
 {
 	size_t k = (n * (size_t)p + 99) / 100;
 
@@ -446,7 +447,7 @@ report_pct(const int64_t *v, size_t n, int p)
 
 /* The latency from a package's creation to the peer's receipt. */
 static void
-report_latency(FILE *f, struct db *db)
+cmd_report_latency(FILE *f, struct db *db)
 {
 	struct report_bars bs = {0};
 	sqlite3_stmt *st;
@@ -470,7 +471,7 @@ report_latency(FILE *f, struct db *db)
 		fputs("<p>Квитированных пакетов нет.</p>\n", f);
 		return;
 	}
-	qsort(v, n, sizeof *v, report_cmp);
+	qsort(v, n, sizeof *v, cmd_report_cmp);
 	max = v[n - 1];
 	nbins = max + 1 < 12 ? (size_t)max + 1 : 12;
 	width = (max + (int64_t)nbins) / (int64_t)nbins;
@@ -482,7 +483,7 @@ report_latency(FILE *f, struct db *db)
 			snprintf(label, sizeof label,
 			    "%" PRId64 "–%" PRId64 " с", (int64_t)i * width,
 			    ((int64_t)i + 1) * width - 1);
-		report_bar_add(&bs, label, 0, 0);
+		cmd_report_bar_add(&bs, label, 0, 0);
 	}
 	for (i = 0; i < n; i++) {
 		size_t b = (size_t)(v[i] / width);
@@ -493,16 +494,16 @@ report_latency(FILE *f, struct db *db)
 	    "<p id=\"latency-pct\">Квитировано пакетов: %zu. Медиана (p50): "
 	    "<b>%" PRId64 " с</b>, p95: <b>%" PRId64 " с</b>, p99: <b>%" PRId64
 	    " с</b>, максимум: %" PRId64 " с.</p>\n",
-	    n, report_pct(v, n, 50), report_pct(v, n, 95), report_pct(v, n, 99),
-	    max);
-	report_svg_bars(f, &bs, 1, NULL, "Распределение задержки доставки");
-	report_bars_free(&bs);
+	    n, cmd_report_pct(v, n, 50), cmd_report_pct(v, n, 95),
+	    cmd_report_pct(v, n, 99), max);
+	cmd_report_svg_bars(f, &bs, 1, NULL, "Распределение задержки доставки");
+	cmd_report_bars_free(&bs);
 	free(v);
 }
 
 /* One table row per run of missing seqs (ingest_gaps callback). */
 static void
-report_gap_row(int64_t from, int64_t to, void *arg)
+cmd_report_gap_row(int64_t from, int64_t to, void *arg)
 {
 	fprintf((FILE *)arg,
 	    "<tr><td>%" PRId64 "–%" PRId64 "</td><td class=\"n\">%" PRId64
@@ -512,7 +513,7 @@ report_gap_row(int64_t from, int64_t to, void *arg)
 
 /* Gaps in the peer's sequence and this side's packages in flight. */
 static void
-report_gaps(FILE *f, struct db *db)
+cmd_report_gaps(FILE *f, struct db *db)
 {
 	sqlite3_stmt *st;
 	int64_t now = (int64_t)time(NULL);
@@ -521,9 +522,9 @@ report_gaps(FILE *f, struct db *db)
 
 	fputs("<h2 id=\"gaps\">Пропуски и пакеты в пути</h2>\n", f);
 	fputs("<p>Пропуски в нумерации пакетов, полученных от ", f);
-	report_esc(f, peer ? peer : "партнёра");
+	cmd_report_esc(f, peer ? peer : "партнёра");
 	fputs(":</p>\n<table>\n<tr><th>Номера</th><th>Пакетов</th></tr>\n", f);
-	ngaps = ingest_gaps(db, peer ? peer : "", report_gap_row, f) > 0;
+	ngaps = ingest_gaps(db, peer ? peer : "", cmd_report_gap_row, f) > 0;
 	if (ngaps == 0)
 		fputs("<tr><td colspan=\"2\">пропусков нет</td></tr>\n", f);
 	fputs("</table>\n", f);
@@ -539,11 +540,11 @@ report_gaps(FILE *f, struct db *db)
 	    " ('building', 'delivered') ORDER BY seq");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		fputs("<tr><td>", f);
-		report_esc(f, report_col(st, 0));
+		cmd_report_esc(f, cmd_report_col(st, 0));
 		fputs("</td><td>", f);
-		report_esc(f, report_col(st, 1));
+		cmd_report_esc(f, cmd_report_col(st, 1));
 		fputs("</td><td>", f);
-		report_time(f, sqlite3_column_int64(st, 2));
+		cmd_report_time(f, sqlite3_column_int64(st, 2));
 		fprintf(f,
 		    "</td><td class=\"n\">%" PRId64 "</td><td "
 		    "class=\"n\">%" PRId64 "</td></tr>\n",
@@ -562,7 +563,7 @@ report_gaps(FILE *f, struct db *db)
 
 /* An appeal's state from the type of its latest event. */
 static const char *
-report_event_state(const char *body)
+cmd_report_event_state(const char *body)
 {
 	static const struct {
 		const char *type, *state;
@@ -584,11 +585,11 @@ report_event_state(const char *body)
 
 /* Appeals by status and the overdue ones. */
 static void
-report_appeals(FILE *f, struct db *db)
+cmd_report_appeals(FILE *f, struct db *db)
 {
 	struct report_bars bs = {0};
 	sqlite3_stmt *st;
-	int core = report_has_table(db, "core_appeals"), n = 0;
+	int core = cmd_report_has_table(db, "core_appeals"), n = 0;
 
 	fputs("<h2 id=\"appeals\">Обращения по статусам</h2>\n", f);
 	if (core) {
@@ -598,7 +599,7 @@ report_appeals(FILE *f, struct db *db)
 		st = db_prepare(db, "SELECT state, COUNT(*) FROM core_appeals"
 		                    " GROUP BY state ORDER BY 2 DESC, 1");
 		while (sqlite3_step(st) == SQLITE_ROW)
-			report_bar_add(&bs, report_col(st, 0),
+			cmd_report_bar_add(&bs, cmd_report_col(st, 0),
 			    (double)sqlite3_column_int64(st, 1), 0);
 		sqlite3_finalize(st);
 	} else {
@@ -611,7 +612,7 @@ report_appeals(FILE *f, struct db *db)
 		    " a.direction ORDER BY e.n DESC, e.id DESC LIMIT 1)"
 		    " FROM documents a WHERE a.kind = 'appeal'");
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *s = report_event_state(
+			const char *s = cmd_report_event_state(
 			    (const char *)sqlite3_column_text(st, 0));
 			size_t i;
 
@@ -619,7 +620,7 @@ report_appeals(FILE *f, struct db *db)
 				if (strcmp(bs.b[i].label, s) == 0)
 					break;
 			if (i == bs.n)
-				report_bar_add(&bs, s, 0, 0);
+				cmd_report_bar_add(&bs, s, 0, 0);
 			bs.b[i].v[0]++;
 		}
 		sqlite3_finalize(st);
@@ -628,23 +629,23 @@ report_appeals(FILE *f, struct db *db)
 		fputs("<p>Обращений нет.</p>\n", f);
 	else {
 		for (size_t i = 0; i < bs.n; i++) {
-			char *ru = xstrdup(report_state_ru(bs.b[i].label));
+			char *ru = xstrdup(cmd_report_state_ru(bs.b[i].label));
 
 			free(bs.b[i].label);
 			bs.b[i].label = ru;
 		}
-		report_svg_bars(f, &bs, 1, NULL, "Обращения по статусам");
+		cmd_report_svg_bars(f, &bs, 1, NULL, "Обращения по статусам");
 		fputs(
 		    "<table>\n<tr><th>Статус</th><th>Обращений</th></tr>\n", f);
 		for (size_t i = 0; i < bs.n; i++) {
 			fputs("<tr><td>", f);
-			report_esc(f, bs.b[i].label);
+			cmd_report_esc(f, bs.b[i].label);
 			fprintf(f, "</td><td class=\"n\">%.0f</td></tr>\n",
 			    bs.b[i].v[0]);
 		}
 		fputs("</table>\n", f);
 	}
-	report_bars_free(&bs);
+	cmd_report_bars_free(&bs);
 
 	fputs("<h2 id=\"overdue\">Просроченные обращения</h2>\n", f);
 	if (!core) {
@@ -667,10 +668,10 @@ report_appeals(FILE *f, struct db *db)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		for (int i = 0; i < 4; i++) {
 			fputs(i == 0 ? "<tr><td>" : "</td><td>", f);
-			report_esc(f, report_col(st, i));
+			cmd_report_esc(f, cmd_report_col(st, i));
 		}
 		fputs("</td><td>", f);
-		report_esc(f, report_state_ru(report_col(st, 4)));
+		cmd_report_esc(f, cmd_report_state_ru(cmd_report_col(st, 4)));
 		fputs("</td></tr>\n", f);
 		n++;
 	}
@@ -687,7 +688,7 @@ report_appeals(FILE *f, struct db *db)
 
 /* Count how the packages one side sent fared at the other (see reconcile). */
 static void
-report_reconcile_dir(struct db *from, struct db *to, int *c)
+cmd_report_reconcile_dir(struct db *from, struct db *to, int *c)
 {
 	sqlite3_stmt *st, *q;
 	int64_t now = (int64_t)time(NULL);
@@ -703,13 +704,13 @@ report_reconcile_dir(struct db *from, struct db *to, int *c)
 
 		sqlite3_reset(q);
 		sqlite3_bind_text(
-		    q, 1, report_col(st, 1), -1, SQLITE_TRANSIENT);
+		    q, 1, cmd_report_col(st, 1), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(q, 2, sqlite3_column_int64(st, 0));
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			const char *d2 =
 			    (const char *)sqlite3_column_text(q, 1);
 
-			if (strcmp(report_col(q, 0), "accepted") != 0)
+			if (strcmp(cmd_report_col(q, 0), "accepted") != 0)
 				c[1]++;
 			else if (dig && d2 && strcmp(dig, d2) == 0)
 				c[0]++;
@@ -726,7 +727,7 @@ report_reconcile_dir(struct db *from, struct db *to, int *c)
 
 /* Reconciliation counts and the peer's copies of this side's checkpoints. */
 static void
-report_peer(FILE *f, struct db *db, struct db *peer, const char *peerpath)
+cmd_report_peer(FILE *f, struct db *db, struct db *peer, const char *peerpath)
 {
 	static const char *const labels[] = {"получено (дайджест совпал)",
 	    "отклонено получателем", "в пути", "расхождение дайджеста",
@@ -741,12 +742,12 @@ report_peer(FILE *f, struct db *db, struct db *peer, const char *peerpath)
 	fputs("<h2 id=\"peer\">Сверка с базой партнёра</h2>\n<p>База "
 	      "партнёра: <code>",
 	    f);
-	report_esc(f, peerpath);
+	cmd_report_esc(f, peerpath);
 	fputs("</code> (шлюз ", f);
-	report_esc(f, pid ? pid : "?");
+	cmd_report_esc(f, pid ? pid : "?");
 	fputs(").</p>\n", f);
-	report_reconcile_dir(db, peer, c[0]);
-	report_reconcile_dir(peer, db, c[1]);
+	cmd_report_reconcile_dir(db, peer, c[0]);
+	cmd_report_reconcile_dir(peer, db, c[1]);
 	fputs("<table>\n<tr><th>Пакеты</th><th>Отправлены этим шлюзом</th>"
 	      "<th>Отправлены партнёром</th><th>Всего</th></tr>\n",
 	    f);
@@ -781,11 +782,12 @@ report_peer(FILE *f, struct db *db, struct db *peer, const char *peerpath)
 
 		sqlite3_reset(q);
 		sqlite3_bind_int64(q, 1, sqlite3_column_int64(st, 0));
-		match = sqlite3_step(q) == SQLITE_ROW &&
-		        strcmp(report_col(q, 0), report_col(st, 1)) == 0;
+		match =
+		    sqlite3_step(q) == SQLITE_ROW &&
+		    strcmp(cmd_report_col(q, 0), cmd_report_col(st, 1)) == 0;
 		fprintf(f, "<tr><td class=\"n\">%" PRId64 "</td><td><code>",
 		    (int64_t)sqlite3_column_int64(st, 0));
-		report_esc(f, report_col(st, 1));
+		cmd_report_esc(f, cmd_report_col(st, 1));
 		fprintf(f, "</code></td><td>%s</td></tr>\n",
 		    match ? "да" : "<b style=\"color:#c62828\">НЕТ</b>");
 		bad |= !match;
@@ -813,7 +815,7 @@ report_peer(FILE *f, struct db *db, struct db *peer, const char *peerpath)
 
 /* Write buf to path atomically: a temporary file, fsync, rename. */
 static int
-report_write(const char *path, const char *buf, size_t len)
+cmd_report_write(const char *path, const char *buf, size_t len)
 {
 	char *tmp, *dcopy;
 	size_t off = 0;
@@ -900,9 +902,9 @@ cmd_report(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		usage_error("journal report needs one DB (see --help)");
+		cli_usage_error("journal report needs one DB (see --help)");
 	if (out == NULL)
-		usage_error("journal report needs --out REPORT.html");
+		cli_usage_error("journal report needs --out REPORT.html");
 	if ((db = db_open(argv[optind], -1, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);
 		return 1;
@@ -923,22 +925,22 @@ cmd_report(int argc, char **argv)
 	}
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		fatal("journal report: open_memstream");
-	report_head(f, own, argv[optind]);
-	report_verify(f, db);
-	report_days(f, db);
-	report_rejects(f, db);
-	report_latency(f, db);
-	report_gaps(f, db);
-	report_appeals(f, db);
+	cmd_report_head(f, own, argv[optind]);
+	cmd_report_verify(f, db);
+	cmd_report_days(f, db);
+	cmd_report_rejects(f, db);
+	cmd_report_latency(f, db);
+	cmd_report_gaps(f, db);
+	cmd_report_appeals(f, db);
 	if (peer != NULL)
-		report_peer(f, db, peer, peerpath);
+		cmd_report_peer(f, db, peer, peerpath);
 	fputs("<p class=\"muted\">Отчёт сформирован командой <code>posgw "
 	      "journal report</code>; базы открыты только для чтения.</p>\n"
 	      "</body>\n</html>\n",
 	    f);
 	if (fclose(f) != 0)
 		fatal("journal report: building the report in memory");
-	rc = report_write(out, buf, len) == 0 ? 0 : 1;
+	rc = cmd_report_write(out, buf, len) == 0 ? 0 : 1;
 	free(buf);
 	free(own);
 	db_close(peer);

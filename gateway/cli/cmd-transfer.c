@@ -15,7 +15,7 @@
 #include "conf.h"
 #include "journal.h"
 #include "log.h"
-#include "posgw.h"
+#include "cli.h"
 #include "xfer.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
@@ -36,23 +36,9 @@ static const char transfer_usage[] =
     "         (all of them, or the named ones): the same files, same bytes.\n"
     "Exit 0 on success, 1 on failure, 2 on a usage error.\n";
 
-/* Who runs this command, for the journal. */
-const char *
-operator_name(void)
-{
-	const char *u = getenv("SUDO_USER");
-	struct passwd *pw;
-
-	if (u == NULL || *u == '\0')
-		u = getenv("USER");
-	if ((u == NULL || *u == '\0') && (pw = getpwuid(getuid())) != NULL)
-		u = pw->pw_name;
-	return u ? u : "unknown";
-}
-
 /* Parse --config (and --all) for a transfer subcommand. */
 static int
-transfer_opts(int argc, char **argv, const char **config, int *all)
+cmd_transfer_opts(int argc, char **argv, const char **config, int *all)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -70,7 +56,7 @@ transfer_opts(int argc, char **argv, const char **config, int *all)
 			break;
 		case 'a':
 			if (all == NULL)
-				usage_error(
+				cli_usage_error(
 				    "--all is only for transfer resend");
 			*all = 1;
 			break;
@@ -83,13 +69,13 @@ transfer_opts(int argc, char **argv, const char **config, int *all)
 		}
 	}
 	if (*config == NULL)
-		usage_error("--config FILE is required (see --help)");
+		cli_usage_error("--config FILE is required (see --help)");
 	return optind;
 }
 
 /* Open the engine as a tool, or print why not. */
 static struct xfer *
-transfer_open(const char *path, struct conf *c)
+cmd_transfer_open(const char *path, struct conf *c)
 {
 	struct error err = {0};
 	struct xfer *x;
@@ -108,7 +94,7 @@ transfer_open(const char *path, struct conf *c)
 
 /* posgw transfer enqueue */
 static int
-transfer_enqueue(int argc, char **argv)
+cmd_transfer_enqueue(int argc, char **argv)
 {
 	struct xfer_file files[1000];
 	struct error err = {0};
@@ -121,15 +107,16 @@ transfer_enqueue(int argc, char **argv)
 	int i, first, rc = 1;
 	FILE *f;
 
-	first = transfer_opts(argc, argv, &path, NULL);
+	first = cmd_transfer_opts(argc, argv, &path, NULL);
 	if (first == argc)
-		usage_error("transfer enqueue needs DOC.xml (see --help)");
+		cli_usage_error("transfer enqueue needs DOC.xml (see --help)");
 	for (i = first + 1; i < argc; i++) {
 		if (strncmp(argv[i], "payload/", 8) != 0 ||
 		    (eq = strchr(argv[i], '=')) == NULL)
-			usage_error("'%s' is not payload/PATH=FILE", argv[i]);
+			cli_usage_error(
+			    "'%s' is not payload/PATH=FILE", argv[i]);
 		if (n == sizeof files / sizeof files[0])
-			usage_error("too many attachments");
+			cli_usage_error("too many attachments");
 		*eq = '\0';
 		files[n].take = 0; /* the operator keeps the file */
 		files[n].path = argv[i];
@@ -170,12 +157,12 @@ transfer_enqueue(int argc, char **argv)
 		    kind);
 		goto out;
 	}
-	if ((x = transfer_open(path, &c)) == NULL)
+	if ((x = cmd_transfer_open(path, &c)) == NULL)
 		goto out;
 	if (db_begin(xfer_db(x), &err) == -1 ||
 	    xfer_enqueue(x, kind, pos, buf, len, files, n, &err) == -1 ||
 	    journal_append(xfer_db(x), "operator.enqueue", NULL, pos,
-	        operator_name(), &err) == -1 ||
+	        cli_operator(), &err) == -1 ||
 	    db_commit(xfer_db(x), &err) == -1) {
 		db_rollback(xfer_db(x));
 		fprintf(stderr, "posgw: transfer enqueue: %s\n", err.text);
@@ -194,7 +181,7 @@ out:
 
 /* Print a duration in a readable unit. */
 static void
-transfer_age(char *buf, size_t len, int64_t secs)
+cmd_transfer_age(char *buf, size_t len, int64_t secs)
 {
 	if (secs < 120)
 		snprintf(buf, len, "%llds", (long long)secs);
@@ -206,34 +193,9 @@ transfer_age(char *buf, size_t len, int64_t secs)
 		snprintf(buf, len, "%lldd", (long long)secs / 86400);
 }
 
-/* Print one run of missing seqs (ingest_gaps callback). */
-static void
-transfer_gap(int64_t from, int64_t to, void *arg)
-{
-	if (from == to)
-		fprintf((FILE *)arg, " %" PRId64, from);
-	else
-		fprintf((FILE *)arg, " %" PRId64 "-%" PRId64, from, to);
-}
-
-/* Print the seqs of the peer never seen below the highest accepted one. */
-void
-transfer_print_gaps(struct db *db, const char *peer, FILE *out)
-{
-	int64_t ngaps;
-
-	fprintf(out, "gaps:");
-	ngaps = ingest_gaps(db, peer, transfer_gap, out);
-	if (ngaps == 0)
-		fprintf(out, " none\n");
-	else
-		fprintf(out, "  (%" PRId64 " package(s) of %s never seen)\n",
-		    ngaps, peer);
-}
-
 /* Print the newest package of a direction with its state and time. */
 static void
-transfer_last(struct db *db, const char *dir, const char *label)
+cmd_transfer_last(struct db *db, const char *dir, const char *label)
 {
 	sqlite3_stmt *st;
 	char t[32];
@@ -259,7 +221,7 @@ transfer_last(struct db *db, const char *dir, const char *label)
  * events that went the other way.
  */
 static void
-transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
+cmd_transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
 {
 	sqlite3_stmt *st;
 	char age[32];
@@ -288,7 +250,7 @@ transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
 	    " ORDER BY a.created LIMIT 1");
 	sqlite3_bind_text(st, 1, edge ? "out" : "in", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		transfer_age(
+		cmd_transfer_age(
 		    age, sizeof age, now - sqlite3_column_int64(st, 1));
 		printf(
 		    "oldest unanswered appeal: %s, %s old (%lld unanswered)\n",
@@ -301,7 +263,7 @@ transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
 
 /* posgw transfer status */
 static int
-transfer_status(int argc, char **argv)
+cmd_transfer_status(int argc, char **argv)
 {
 	const char *path;
 	struct conf c;
@@ -311,9 +273,9 @@ transfer_status(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	char age[32], t[32];
 
-	if (transfer_opts(argc, argv, &path, NULL) != argc)
-		usage_error("transfer status takes no operands");
-	if ((x = transfer_open(path, &c)) == NULL)
+	if (cmd_transfer_opts(argc, argv, &path, NULL) != argc)
+		cli_usage_error("transfer status takes no operands");
+	if ((x = cmd_transfer_open(path, &c)) == NULL)
 		return 1;
 	db = xfer_db(x);
 	printf("gateway %s <-> %s, state %s\n", c.own_id, c.peer_id, c.state);
@@ -332,7 +294,7 @@ transfer_status(int argc, char **argv)
 	    " 'out' AND state = 'sent' AND control = 0 ORDER BY seq");
 	printf("awaiting receipt:\n");
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		transfer_age(
+		cmd_transfer_age(
 		    age, sizeof age, now - sqlite3_column_int64(st, 1));
 		printf("  %s  sent %s ago, offered %lld time(s)\n",
 		    (const char *)sqlite3_column_text(st, 0), age,
@@ -376,7 +338,7 @@ transfer_status(int argc, char **argv)
 	        "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND"
 	        " state = 'conflict'",
 	        0));
-	transfer_print_gaps(db, c.peer_id, stdout);
+	cli_print_gaps(db, c.peer_id, stdout);
 	st = db_prepare(db,
 	    "SELECT name, code, reason FROM packages WHERE direction ="
 	    " 'in' AND state IN ('rejected', 'conflict') ORDER BY id DESC "
@@ -388,9 +350,9 @@ transfer_status(int argc, char **argv)
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2));
 	sqlite3_finalize(st);
-	transfer_last(db, "out", "last package out");
-	transfer_last(db, "in", "last package in");
-	transfer_oldest_unanswered(db, c.own_id, now);
+	cmd_transfer_last(db, "out", "last package out");
+	cmd_transfer_last(db, "in", "last package in");
+	cmd_transfer_oldest_unanswered(db, c.own_id, now);
 	time_format((time_t)db_int(db, "SELECT MAX(at) FROM checkpoints", 0), t,
 	    sizeof t);
 	printf("journal: %" PRId64 " entries, last checkpoint at entry %" PRId64
@@ -405,7 +367,7 @@ transfer_status(int argc, char **argv)
 
 /* posgw transfer resend */
 static int
-transfer_resend(int argc, char **argv)
+cmd_transfer_resend(int argc, char **argv)
 {
 	struct error err = {0};
 	const char *path;
@@ -414,10 +376,10 @@ transfer_resend(int argc, char **argv)
 	sqlite3_stmt *st;
 	int i, first, all = 0, rc = 0, n;
 
-	first = transfer_opts(argc, argv, &path, &all);
+	first = cmd_transfer_opts(argc, argv, &path, &all);
 	if (all == (first < argc))
-		usage_error("transfer resend needs --all or package names");
-	if ((x = transfer_open(path, &c)) == NULL)
+		cli_usage_error("transfer resend needs --all or package names");
+	if ((x = cmd_transfer_open(path, &c)) == NULL)
 		return 1;
 	if (db_begin(xfer_db(x), &err) == -1)
 		goto fail;
@@ -441,9 +403,9 @@ transfer_resend(int argc, char **argv)
 			    argv[i]);
 			rc = 1;
 		}
-		if (n > 0 && journal_append(xfer_db(x), "operator.resend",
-		                 all ? NULL : argv[i], NULL, operator_name(),
-		                 &err) == -1)
+		if (n > 0 &&
+		    journal_append(xfer_db(x), "operator.resend",
+		        all ? NULL : argv[i], NULL, cli_operator(), &err) == -1)
 			goto fail;
 		printf("%d package(s) will be offered again\n", n);
 	}
@@ -462,9 +424,9 @@ fail:
 
 /* posgw status --config FILE: the gateway at a glance (= transfer status). */
 int
-cmd_status(int argc, char **argv)
+cmd_transfer_overview(int argc, char **argv)
 {
-	return transfer_status(argc, argv);
+	return cmd_transfer_status(argc, argv);
 }
 
 /* posgw transfer SUBCOMMAND */
@@ -476,11 +438,11 @@ cmd_transfer(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "enqueue") == 0)
-		return transfer_enqueue(argc - 1, argv + 1);
+		return cmd_transfer_enqueue(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
-		return transfer_status(argc - 1, argv + 1);
+		return cmd_transfer_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "resend") == 0)
-		return transfer_resend(argc - 1, argv + 1);
-	usage_error(
+		return cmd_transfer_resend(argc - 1, argv + 1);
+	cli_usage_error(
 	    "unknown transfer command '%s' (enqueue, status, resend)", argv[1]);
 }

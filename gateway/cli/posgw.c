@@ -1,103 +1,139 @@
-/* posgw.c: the operator and auditor tool: dispatch to command families. */
+/*
+ * posgw.c: the operator and auditor tool: one table of its commands, the
+ * help built from it, and the dispatch. Each family lives in
+ * cmd-<family>.c; what they share is in cli.c.
+ */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "log.h"
-#include "posgw.h"
 #include "sig.h"
 #include "xmlsafe.h"
 
-/* Print the top-level help. */
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: posgw COMMAND [ARGS]\n"
-	    "\n"
-	    "commands:\n"
-	    "  keys generate   make a key pair and certificate for a gateway\n"
-	    "  keys show       print a certificate's subject, validity and "
-	    "fingerprints\n"
-	    "  keys import     trust a peer certificate after its fingerprint "
-	    "is confirmed\n"
-	    "  pack create     build and sign an exchange package\n"
-	    "  pack verify     check packages as a receiving gateway would\n"
-	    "  pack list       show what a package holds (no verification)\n"
-	    "  pack extract    verify a package, then unpack it into a "
-	    "directory\n"
-	    "  media export    copy outbox packages to removable media\n"
-	    "  media import    check and copy packages from media to an inbox\n"
-	    "  transfer enqueue|status|resend   a gateway's queues, beside the "
-	    "daemon\n"
-	    "  status          a gateway at a glance: queues, last packages, "
-	    "gaps, oldest unanswered appeal\n"
-	    "  edms ...        EDMS events by hand, ССТУ map, deadlines (posgw "
-	    "edms --help)\n"
-	    "  journal verify  check a journal's hash chain and checkpoints\n"
-	    "  journal show    the journal as a table\n"
-	    "  journal reconcile  match both gateways' journals package by "
-	    "package\n"
-	    "\n"
-	    "'posgw COMMAND SUBCOMMAND --help' describes each; see "
-	    "posgw(1).\n");
-}
+/*
+ * A command: family and subcommand as typed, the function and one line of
+ * help. The function gets the arguments from the family on (argv[0] is
+ * the family), or with sub set from the subcommand on.
+ */
+struct posgw_cmd {
+	const char *family;
+	const char *name; /* NULL: the family takes its own subcommands */
+	int (*fn)(int, char **);
+	int sub;
+	const char *help;
+};
 
-/* Report a usage error and exit with status 2. */
-void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
+static const struct posgw_cmd posgw_cmds[] = {
+    {"keys", "generate", cmd_keys, 0,
+        "make a key pair and certificate for a gateway"},
+    {"keys", "show", cmd_keys, 0,
+        "print a certificate's subject, validity and fingerprints"},
+    {"keys", "import", cmd_keys, 0,
+        "trust a peer certificate after its fingerprint is confirmed"},
+    {"pack", "create", cmd_pack, 0, "build and sign an exchange package"},
+    {"pack", "verify", cmd_pack, 0,
+        "check packages as a receiving gateway would"},
+    {"pack", "list", cmd_pack, 0,
+        "show what a package holds (no verification)"},
+    {"pack", "extract", cmd_pack, 0,
+        "verify a package, then unpack it into a directory"},
+    {"media", "export", cmd_media, 0,
+        "copy outbox packages to removable media"},
+    {"media", "import", cmd_media, 0,
+        "check and copy packages from media to an inbox"},
+    {"transfer", "enqueue|status|resend", cmd_transfer, 0,
+        "a gateway's queues, beside the daemon"},
+    {"status", NULL, cmd_transfer_overview, 0,
+        "a gateway at a glance: queues, last packages, gaps, oldest "
+        "unanswered appeal"},
+    {"edms", "...", cmd_edms, 0,
+        "EDMS events by hand, ССТУ map, deadlines (posgw edms --help)"},
+    {"journal", "verify", cmd_journal, 0,
+        "check a journal's hash chain and checkpoints"},
+    {"journal", "show", cmd_journal, 0, "the journal as a table"},
+    {"journal", "reconcile", cmd_journal, 0,
+        "match both gateways' journals package by package"},
+    {"journal", "report", cmd_report, 1,
+        "an HTML report of a gateway, readable offline"},
+};
 
-	fprintf(stderr, "posgw: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(EXIT_USAGE);
-}
+static void posgw_usage(FILE *);
+static const struct posgw_cmd *posgw_find(int, char **);
 
 int
 main(int argc, char **argv)
 {
+	const struct posgw_cmd *c;
 	const char *cmd;
 
 	log_init(
 	    "posgw", getenv("POSGW_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (argc < 2) {
-		usage(stderr);
+		posgw_usage(stderr);
 		return EXIT_USAGE;
 	}
 	cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
-		usage(stdout);
+		posgw_usage(stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "--version") == 0) {
 		printf("posgw %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if ((c = posgw_find(argc, argv)) == NULL) {
+		fprintf(stderr, "posgw: unknown command '%s'\n", cmd);
+		posgw_usage(stderr);
+		return EXIT_USAGE;
+	}
 	sig_init();
 	xmlsafe_init();
-	if (strcmp(cmd, "keys") == 0)
-		return cmd_keys(argc - 1, argv + 1);
-	if (strcmp(cmd, "pack") == 0)
-		return cmd_pack(argc - 1, argv + 1);
-	if (strcmp(cmd, "media") == 0)
-		return cmd_media(argc - 1, argv + 1);
-	if (strcmp(cmd, "transfer") == 0)
-		return cmd_transfer(argc - 1, argv + 1);
-	if (strcmp(cmd, "journal") == 0)
-		return cmd_journal(argc - 1, argv + 1);
-	if (strcmp(cmd, "edms") == 0)
-		return cmd_edms(argc - 1, argv + 1);
-	if (strcmp(cmd, "status") == 0)
-		return cmd_status(argc - 1, argv + 1);
-	fprintf(stderr, "posgw: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return EXIT_USAGE;
+	if (c->sub)
+		return c->fn(argc - 2, argv + 2);
+	return c->fn(argc - 1, argv + 1);
+}
+
+/*
+ * The command argv names: the family's row for its subcommand if that row
+ * takes the subcommand itself, else the family's first row.
+ */
+static const struct posgw_cmd *
+posgw_find(int argc, char **argv)
+{
+	const struct posgw_cmd *first = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof posgw_cmds / sizeof posgw_cmds[0]; i++) {
+		if (strcmp(posgw_cmds[i].family, argv[1]) != 0)
+			continue;
+		if (posgw_cmds[i].sub && argc > 2 &&
+		    strcmp(posgw_cmds[i].name, argv[2]) == 0)
+			return &posgw_cmds[i];
+		if (first == NULL && !posgw_cmds[i].sub)
+			first = &posgw_cmds[i];
+	}
+	return first;
+}
+
+/* Print the top-level help, from the table. */
+static void
+posgw_usage(FILE *f)
+{
+	char words[64];
+	size_t i;
+
+	fprintf(f, "usage: posgw COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof posgw_cmds / sizeof posgw_cmds[0]; i++) {
+		snprintf(words, sizeof words, "%s%s%s", posgw_cmds[i].family,
+		    posgw_cmds[i].name ? " " : "",
+		    posgw_cmds[i].name ? posgw_cmds[i].name : "");
+		fprintf(f, "  %-18s %s\n", words, posgw_cmds[i].help);
+	}
+	fprintf(f, "\n'posgw COMMAND SUBCOMMAND --help' describes each; see "
+	           "posgw(1).\n");
 }

@@ -1,0 +1,31 @@
+/*
+ * cli.h: posgw, the operator and auditor tool: the command families that
+ * posgw.c's table dispatches to, and the helpers they share (cli.c).
+ */
+#ifndef POSGW_CLI_H
+#define POSGW_CLI_H
+
+#include <stdio.h>
+
+#include "db.h"
+
+#define EXIT_REJECTED 1 /* the work failed or a package was rejected */
+#define EXIT_USAGE 2    /* the command line was wrong */
+
+/* cli.c */
+void cli_usage_error(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+const char *cli_operator(void);
+void cli_print_gaps(struct db *, const char *, FILE *);
+
+/* the families, each in cmd-<family>.c */
+int cmd_keys(int, char **);
+int cmd_pack(int, char **);
+int cmd_media(int, char **);
+int cmd_transfer(int, char **);
+int cmd_transfer_overview(int, char **);
+int cmd_journal(int, char **);
+int cmd_report(int, char **);
+int cmd_edms(int, char **);
+
+#endif
