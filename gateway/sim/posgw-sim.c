@@ -6,5 +6,5 @@
 int
 main(int argc, char **argv)
 {
-	return sim_main(argc, argv);
+	return sim_run(argc, argv);
 }

@@ -178,7 +178,7 @@ struct sim {
 };
 
 /* sim.c */
-int sim_main(int, char **);
+int sim_run(int, char **);
 double sim_now(void);
 void sim_timestamp(time_t, char *, size_t);
 void sim_log(struct sim *, const char *, ...)
