@@ -142,8 +142,9 @@ ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 			log_warnx("%s", err.text);
 		free(rname);
 	}
-	if (xfer_fsync_path(dst) == -1 && errno != ENOENT)
-		log_warn("fsync %s", dst);
+	err_clear(&err);
+	if (access(dst, F_OK) == 0 && fs_fsync_file(dst, &err) == -1)
+		log_warnx("%s", err.text);
 	if (fs_fsync_dir(in->x->dir_quarantine, &err) == -1)
 		log_warnx("%s", err.text);
 	free(reason);
@@ -210,8 +211,8 @@ ingest_reject(
 	        code == ERR_CONFLICT ? "security.conflict" : "package.rejected",
 	        in->name, NULL, detail, err) == -1 ||
 	    (answer && !in->control &&
-	        xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
-	            "rejected", err_code_name(code), text, err) == -1) ||
+	        spool_receipt(in->x, in->uuid, in->sender, in->seq, "rejected",
+	            err_code_name(code), text, err) == -1) ||
 	    ingest_record(in, "rejected", err) == -1) {
 		db_rollback(db);
 		return -1;
@@ -477,7 +478,7 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 	if (n != NULL)
 		sqlite3_bind_int64(st, 5, strtoll(n, NULL, 10));
 	sqlite3_bind_text(st, 6, (const char *)body, len, xmlFree);
-	sqlite3_bind_int64(st, 7, xfer_now_ms());
+	sqlite3_bind_int64(st, 7, clock_ms());
 	if (control)
 		sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
 	if (db_step_done(in->x->db, st, err) == -1)
@@ -523,9 +524,8 @@ ingest_store(struct ingest *in, struct error *err)
 		if (p->entries[i].staged == NULL)
 			continue;
 		if (nfiles <= FS_SYNCSET_MAX &&
-		    xfer_fsync_path(p->entries[i].staged) == -1)
-			return err_set(err, ERR_NONE, "cannot fsync %s: %s",
-			    p->entries[i].staged, strerror(errno));
+		    fs_fsync_file(p->entries[i].staged, err) == -1)
+			return -1;
 		xasprintf(&dst, "%s/%s", in->x->dir_files,
 		    ingest_key(p, &p->entries[i], key));
 		if (rename(p->entries[i].staged, dst) == -1) {
@@ -606,7 +606,7 @@ ingest_accept(struct ingest *in, struct error *err)
 		        "same sender, seq and manifest as an accepted package",
 		        err) == -1 ||
 		    (!in->control &&
-		        xfer_queue_receipt(in->x, in->uuid, in->sender, in->seq,
+		        spool_receipt(in->x, in->uuid, in->sender, in->seq,
 		            "duplicate", NULL, NULL, err) == -1) ||
 		    ingest_record(in, "duplicate", err) == -1) {
 			db_rollback(db);
@@ -636,8 +636,8 @@ ingest_accept(struct ingest *in, struct error *err)
 	    in->control ? ", control" : "");
 	if (journal_append(
 	        db, "package.accepted", in->name, NULL, detail, err) == -1 ||
-	    (!in->control && xfer_queue_receipt(in->x, in->uuid, in->sender,
-	                         in->seq, "accepted", NULL, NULL, err) == -1) ||
+	    (!in->control && spool_receipt(in->x, in->uuid, in->sender, in->seq,
+	                         "accepted", NULL, NULL, err) == -1) ||
 	    ingest_record(in, "accepted", err) == -1)
 		goto fail;
 	if (db_commit(db, err) == -1)
@@ -679,7 +679,7 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 		goto out;
 	}
 	if (!S_ISREG(in.sb.st_mode)) {
-		xfer_warn_once(x, name,
+		ingest_warn_once(x, name,
 		    "not a regular file (a folder, link or device under a "
 		    "package name); left alone, remove it by hand");
 		rc = 0;
@@ -765,4 +765,24 @@ ingest_gaps(struct db *db, const char *peer,
 	}
 	sqlite3_finalize(st);
 	return missing;
+}
+
+/*
+ * Log once per name (and at most for 1024 names) why an inbox entry is
+ * left alone; a scan each second must not repeat it.
+ */
+void
+ingest_warn_once(struct xfer *x, const char *name, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < x->nignored; i++)
+		if (strcmp(x->ignored[i], name) == 0)
+			return;
+	if (x->nignored >= 1024)
+		return;
+	log_warnx("inbox %s: %s: %s", x->c.inbox, name, why);
+	x->ignored =
+	    xreallocarray(x->ignored, x->nignored + 1, sizeof *x->ignored);
+	x->ignored[x->nignored++] = xstrdup(name);
 }

@@ -26,145 +26,9 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-/*
- * Hash a file just linked into the store and make its data durable; the
- * link shares the inode, so this also flushes what its writer left dirty.
- */
-static int
-xfer_store_hash(
-    const char *path, int sync, char *hex, uint64_t *size, struct error *err)
-{
-	struct stat sb;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return err_set(
-		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return err_set(err, ERR_NONE, "%s is not a regular file", path);
-	}
-	if (digest_fd_hex(DIGEST_STREEBOG256, fd, path, hex, size, err) == -1) {
-		close(fd);
-		return -1;
-	}
-	if (sync && fsync(fd) == -1) {
-		err_set(err, ERR_NONE, "cannot fsync %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/*
- * Take a local file into the content-addressed store; returns its
- * Streebog-256 digest in hex (65 bytes) and size. When the caller takes
- * the file (removes it once queued, as the edge does with the adapter's
- * attachments) and the file system allows it (same file system, and the kernel's protected_hardlinks rule
- * lets us link the file) the store gets a hard link: the bytes are read
- * once to hash them and never written a second time. Otherwise a copy.
- * Either way the file is fsynced before it gets its name, or, inside a
- * batch transaction, made durable with the rest by xfer_store_sync.
- */
-int
-xfer_store_file(struct xfer *x, const char *src, int take, char *hex,
-    uint64_t *size, struct error *err)
-{
-	static unsigned seq;
-	char *tmp, *dst;
-	unsigned char buf[1 << 16];
-	struct digest d;
-	int in, out;
-	ssize_t n;
-
-	*size = 0;
-	xasprintf(&tmp, "%s/.ln-%ld-%u", x->dir_files, (long)getpid(), ++seq);
-	unlink(tmp); /* a leftover of an earlier process with our pid */
-	if (take && link(src, tmp) == 0) {
-		if (xfer_store_hash(tmp, !db_nested(x->db), hex, size, err) ==
-		    -1) {
-			unlink(tmp);
-			free(tmp);
-			return -1;
-		}
-		goto named;
-	}
-	if (take && errno != EXDEV && errno != EPERM && errno != EMLINK &&
-	    errno != EOPNOTSUPP && errno != EACCES) {
-		err_set(err, ERR_NONE, "cannot take %s into %s: %s", src,
-		    x->dir_files, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
-		return err_set(
-		    err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
-	xasprintf(&tmp, "%s/.in-XXXXXX", x->dir_files);
-	if ((out = mkstemp(tmp)) == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-		    strerror(errno));
-		close(in);
-		free(tmp);
-		return -1;
-	}
-	digest_init(&d, DIGEST_STREEBOG256);
-	while ((n = read(in, buf, sizeof buf)) > 0) {
-		digest_update(&d, buf, (size_t)n);
-		if (fs_write_all(out, buf, (size_t)n) == -1)
-			break;
-		*size += (uint64_t)n;
-	}
-	digest_final_hex(&d, hex);
-	if (n != 0 || (!db_nested(x->db) && fsync(out) == -1)) {
-		err_set(err, ERR_NONE, "cannot copy %s into %s: %s", src,
-		    x->dir_files, strerror(errno));
-		close(in);
-		close(out);
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	close(in);
-	close(out);
-named:
-	xasprintf(&dst, "%s/%s", x->dir_files, hex);
-	if (rename(tmp, dst) == -1) {
-		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
-		    strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		free(dst);
-		return -1;
-	}
-	/* renaming a link onto another link of the same file does nothing */
-	unlink(tmp);
-	free(tmp);
-	if (db_nested(x->db)) {
-		/* xfer_store_sync before the commit */
-		fs_syncset_add(&x->store_unsynced, dst);
-		free(dst);
-		return 0;
-	}
-	free(dst);
-	return fs_fsync_dir(x->dir_files, err);
-}
-
-/*
- * Make the files stored in a batch durable, bytes and names, before the
- * batch commits: an fsync each for a few, one syncfs for a flood.
- */
-int
-xfer_store_sync(struct xfer *x, struct error *err)
-{
-	return fs_syncset_sync(&x->store_unsynced, x->dir_files, err);
-}
-
 /* Insert a document row for sending and name its payload path after its id. */
 static int64_t
-xfer_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
+spool_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
     const void *xml, size_t len, struct error *err)
 {
 	sqlite3_stmt *st;
@@ -177,7 +41,7 @@ xfer_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, pos_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, xml, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, xfer_now_ms());
+	sqlite3_bind_int64(st, 4, clock_ms());
 	if (db_step_done(x->db, st, err) == -1)
 		return -1;
 	id = sqlite3_last_insert_rowid(x->db->h);
@@ -196,7 +60,7 @@ xfer_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
  * Runs inside the caller's transaction.
  */
 int
-xfer_enqueue(struct xfer *x, const char *kind, const char *pos_id,
+spool_enqueue(struct xfer *x, const char *kind, const char *pos_id,
     const void *xml, size_t len, const struct xfer_file *files, size_t nfiles,
     struct error *err)
 {
@@ -228,10 +92,10 @@ xfer_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 	}
 	if (payload_check(pe, nfiles + 1, &x->c.verify.limits, err) == -1)
 		goto out;
-	if ((id = xfer_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
+	if ((id = spool_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
 		goto out;
 	for (i = 0; i < nfiles; i++) {
-		if (xfer_store_file(
+		if (store_file(
 		        x, files[i].src, files[i].take, hex, &size, err) == -1)
 			goto out;
 		st = db_prepare(x->db, "INSERT INTO files (document_id, path,"
@@ -260,7 +124,7 @@ out:
  * transaction): result accepted, duplicate or rejected with a code.
  */
 int
-xfer_queue_receipt(struct xfer *x, const char *uuid, const char *sender,
+spool_receipt(struct xfer *x, const char *uuid, const char *sender,
     uint64_t seq, const char *result, const char *code, const char *text,
     struct error *err)
 {
@@ -277,15 +141,16 @@ xfer_queue_receipt(struct xfer *x, const char *uuid, const char *sender,
 	    NS_EXCHANGE, uuid, sender, seq, result, code ? " code=\"" : "",
 	    code ? code : "", code ? "\"" : "", t, (const char *)esc);
 	xmlFree(esc);
-	rc = xfer_insert_doc(x, "receipt", NULL, xml, (size_t)n, err) == -1 ? -1
-	                                                                    : 0;
+	rc = spool_insert_doc(x, "receipt", NULL, xml, (size_t)n, err) == -1
+	         ? -1
+	         : 0;
 	free(xml);
 	return rc;
 }
 
 /* Put a package from sent/ into the outbox (link or copy, then rename). */
 int
-xfer_offer(struct xfer *x, const char *name, struct error *err)
+spool_offer(struct xfer *x, const char *name, struct error *err)
 {
 	char *src, *dst, *tmp;
 	struct stat sa, sb;
@@ -329,7 +194,7 @@ out:
 
 /* Mark a package sent: its digest, size and first offer, in one transaction. */
 static int
-xfer_mark_sent(struct xfer *x, int64_t id, const char *name,
+spool_mark_sent(struct xfer *x, int64_t id, const char *name,
     const char *mdigest, int control, struct error *err)
 {
 	sqlite3_stmt *st;
@@ -378,7 +243,7 @@ fail:
 
 /* Write (or rewrite identically) the package of row id into sent/. */
 static int
-xfer_build(struct xfer *x, int64_t id, struct error *err)
+spool_build(struct xfer *x, int64_t id, struct error *err)
 {
 	sqlite3_stmt *st, *fq;
 	struct pkg_writer *w;
@@ -446,7 +311,7 @@ xfer_build(struct xfer *x, int64_t id, struct error *err)
 			/* the store names files by their Streebog digest */
 			if (pkg_writer_add_stored(w,
 			        (const char *)sqlite3_column_text(fq, 0),
-			        xfer_file_path(x,
+			        store_path(x,
 			            (const char *)sqlite3_column_text(fq, 1)),
 			        DIGEST_STREEBOG256,
 			        (const char *)sqlite3_column_text(fq, 1),
@@ -466,8 +331,8 @@ xfer_build(struct xfer *x, int64_t id, struct error *err)
 	memcpy(mdigest, pkg_writer_manifest_digest(w), sizeof mdigest);
 	pkg_writer_free(w);
 offer:
-	if (xfer_offer(x, name, err) == -1 ||
-	    xfer_mark_sent(x, id, name, mdigest, (int)control, err) == -1)
+	if (spool_offer(x, name, err) == -1 ||
+	    spool_mark_sent(x, id, name, mdigest, (int)control, err) == -1)
 		goto out;
 	if (control)
 		unlink(path); /* control packages are never re-offered */
@@ -484,7 +349,7 @@ out:
 
 /* Add the latest unshipped checkpoint as a document (inside a transaction). */
 static int
-xfer_ship_checkpoint(struct xfer *x, struct error *err)
+spool_ship_checkpoint(struct xfer *x, struct error *err)
 {
 	sqlite3_stmt *st;
 	xmlChar *b64t = NULL, *b64c = NULL;
@@ -535,7 +400,7 @@ xfer_ship_checkpoint(struct xfer *x, struct error *err)
 	    (char *)b64c);
 	free(b64t);
 	free(b64c);
-	if (xfer_insert_doc(x, "checkpoint", NULL, xml, (size_t)n, err) == -1)
+	if (spool_insert_doc(x, "checkpoint", NULL, xml, (size_t)n, err) == -1)
 		rc = -1;
 	free(xml);
 	if (rc == 0) {
@@ -551,7 +416,7 @@ xfer_ship_checkpoint(struct xfer *x, struct error *err)
 
 /* True for documents that never make a package receipted. */
 static int
-xfer_is_control(const char *kind)
+spool_is_control(const char *kind)
 {
 	return strcmp(kind, "receipt") == 0 || strcmp(kind, "checkpoint") == 0;
 }
@@ -561,10 +426,10 @@ xfer_is_control(const char *kind)
  * transaction; returns the package row id, 0 when nothing is due, -1.
  */
 static int64_t
-xfer_batch(struct xfer *x, int force, struct error *err)
+spool_batch(struct xfer *x, int force, struct error *err)
 {
 	sqlite3_stmt *st;
-	int64_t now = xfer_now_ms(), oldest_b = -1, oldest_r = -1, id, seq;
+	int64_t now = clock_ms(), oldest_b = -1, oldest_r = -1, id, seq;
 	uint64_t bytes = 0, size;
 	size_t nb = 0, nbatch = 0, i;
 	int64_t *ids = NULL;
@@ -586,7 +451,7 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 		int64_t created = sqlite3_column_int64(st, 2);
 
 		size = (uint64_t)sqlite3_column_int64(st, 3);
-		if (xfer_is_control(kind)) {
+		if (spool_is_control(kind)) {
 			if (oldest_r == -1)
 				oldest_r = created;
 		} else {
@@ -598,7 +463,7 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 		    (nbatch == 0 || bytes + size <= x->c.max_bytes)) {
 			ids[nbatch++] = sqlite3_column_int64(st, 0);
 			bytes += size;
-			if (!xfer_is_control(kind))
+			if (!spool_is_control(kind))
 				control = 0;
 		}
 	}
@@ -617,7 +482,7 @@ xfer_batch(struct xfer *x, int force, struct error *err)
 		free(ids);
 		return 0;
 	}
-	if (xfer_ship_checkpoint(x, err) == -1)
+	if (spool_ship_checkpoint(x, err) == -1)
 		goto fail;
 	seq = db_int(x->db,
 	          "SELECT MAX(seq) FROM packages WHERE direction = 'out'", 0) +
@@ -666,7 +531,7 @@ fail2:
 
 /* Finish packages left "building" by a crash, then pack what is due. */
 int
-xfer_pack(struct xfer *x, int force, int *did)
+spool_pack(struct xfer *x, int force, int *did)
 {
 	struct error err = {0};
 	sqlite3_stmt *st;
@@ -682,7 +547,7 @@ xfer_pack(struct xfer *x, int force, int *did)
 	sqlite3_finalize(st);
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
-		if (xfer_build(x, todo[i], &err) == -1) {
+		if (spool_build(x, todo[i], &err) == -1) {
 			log_warnx("cannot finish package %" PRId64 ": %s",
 			    todo[i], err.text);
 			free(todo);
@@ -692,13 +557,13 @@ xfer_pack(struct xfer *x, int force, int *did)
 	free(todo);
 	for (;;) {
 		err_clear(&err);
-		if ((id = xfer_batch(x, force, &err)) == -1) {
+		if ((id = spool_batch(x, force, &err)) == -1) {
 			log_warnx("packing: %s", err.text);
 			return -1;
 		}
 		if (id == 0)
 			return 0;
-		if (xfer_build(x, id, &err) == -1) {
+		if (spool_build(x, id, &err) == -1) {
 			log_warnx("packing: %s", err.text);
 			return -1;
 		}
@@ -712,7 +577,7 @@ xfer_pack(struct xfer *x, int force, int *did)
  * interval (or all of them when forced): the same file, the same bytes.
  */
 int
-xfer_reoffer(struct xfer *x, int force, int *did)
+spool_reoffer(struct xfer *x, int force, int *did)
 {
 	struct error err;
 	sqlite3_stmt *st;
@@ -738,7 +603,7 @@ xfer_reoffer(struct xfer *x, int force, int *did)
 	sqlite3_finalize(st);
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
-		if (xfer_offer(x, names[i], &err) == -1) {
+		if (spool_offer(x, names[i], &err) == -1) {
 			log_warnx("re-offering %s: %s", names[i], err.text);
 			rc = -1;
 			continue;

@@ -21,21 +21,37 @@ struct xfer {
 	int iwd;           /* watch on the inbox, -1 when it is gone */
 	int inbox_missing; /* logged that the inbox is gone */
 	int want_scan;
-	struct fs_syncset store_unsynced; /* await xfer_store_sync */
+	struct fs_syncset store_unsynced; /* await store_sync */
 	int tool;                         /* opened by an operator command */
 	time_t last_scan;
 	char **ignored; /* names logged once as left alone */
 	size_t nignored;
 };
 
-int64_t xfer_now_ms(void);
-time_t xfer_mono(void);
-int xfer_offer(struct xfer *, const char *, struct error *);
-int xfer_store_file(
-    struct xfer *, const char *, int, char *, uint64_t *, struct error *);
-int xfer_queue_receipt(struct xfer *, const char *, const char *, uint64_t,
+/*
+ * The engine's modules, each calling only those below it:
+ *   xfer.c    open, the loop, scans, checkpoints (the public entry)
+ *   ingest.c  one inbox package: verify, import, receipt, quarantine
+ *   spool.c   the outbound spool: queue documents, build and offer packages
+ *   store.c   the file store (STATE/files/)
+ *   clock.c   wall and monotonic time
+ *   db.c, journal.c  the database and its hash-chained journal
+ */
+
+/* ingest.c */
+void ingest_warn_once(struct xfer *, const char *, const char *);
+
+/* spool.c */
+int spool_offer(struct xfer *, const char *, struct error *);
+int spool_receipt(struct xfer *, const char *, const char *, uint64_t,
     const char *, const char *, const char *, struct error *);
-int xfer_fsync_path(const char *);
-void xfer_warn_once(struct xfer *, const char *, const char *);
+
+/* store.c */
+int store_file(
+    struct xfer *, const char *, int, char *, uint64_t *, struct error *);
+
+/* clock.c */
+int64_t clock_ms(void);
+time_t clock_mono(void);
 
 #endif

@@ -47,39 +47,6 @@ xfer_config_default(struct xfer_config *c)
 	pkg_verify_opts_default(&c->verify);
 }
 
-/* Milliseconds since the epoch. */
-int64_t
-xfer_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Seconds of the monotonic clock: intervals that a clock jump cannot stretch. */
-time_t
-xfer_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-/* fsync a file by path (for files written without a descriptor at hand). */
-int
-xfer_fsync_path(const char *path)
-{
-	int fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* Create a private directory (0700) if missing. */
 static int
 xfer_mkdir(const char *path, struct error *err)
@@ -293,35 +260,6 @@ xfer_db(struct xfer *x)
 	return x->db;
 }
 
-/* Path of a stored file by digest (valid until the next call). */
-const char *
-xfer_file_path(struct xfer *x, const char *digest)
-{
-	free(x->pathbuf);
-	xasprintf(&x->pathbuf, "%s/%s", x->dir_files, digest);
-	return x->pathbuf;
-}
-
-/*
- * Log once per name (and at most for 1024 names) why an inbox entry is
- * left alone; a scan each second must not repeat it.
- */
-void
-xfer_warn_once(struct xfer *x, const char *name, const char *why)
-{
-	size_t i;
-
-	for (i = 0; i < x->nignored; i++)
-		if (strcmp(x->ignored[i], name) == 0)
-			return;
-	if (x->nignored >= 1024)
-		return;
-	log_warnx("inbox %s: %s: %s", x->c.inbox, name, why);
-	x->ignored =
-	    xreallocarray(x->ignored, x->nignored + 1, sizeof *x->ignored);
-	x->ignored[x->nignored++] = xstrdup(name);
-}
-
 /* Compare names for processing in order (sender, then seq). */
 static int
 xfer_name_cmp(const void *a, const void *b)
@@ -344,7 +282,7 @@ xfer_scan(struct xfer *x, int *did)
 	DIR *d;
 	int rc = 0;
 
-	x->last_scan = xfer_mono();
+	x->last_scan = clock_mono();
 	x->want_scan = 0;
 	if ((d = opendir(x->c.inbox)) == NULL) {
 		if (!x->inbox_missing)
@@ -357,7 +295,7 @@ xfer_scan(struct xfer *x, int *did)
 		if (de->d_name[0] == '.')
 			continue;
 		if (pkg_name_parse(de->d_name, sender, &seq, uuid) == -1) {
-			xfer_warn_once(
+			ingest_warn_once(
 			    x, de->d_name, "not a package name; ignored");
 			continue;
 		}
@@ -416,14 +354,14 @@ xfer_step(struct xfer *x, int *did)
 
 	xfer_watch(x);
 	if (x->want_scan ||
-	    xfer_mono() - x->last_scan >= (time_t)x->c.scan_interval)
+	    clock_mono() - x->last_scan >= (time_t)x->c.scan_interval)
 		if (xfer_scan(x, did) == -1)
 			rc = -1;
 	if (x->c.hook != NULL && x->c.hook(x, x->c.hook_arg, did) == -1)
 		rc = -1;
-	if (xfer_pack(x, 0, did) == -1)
+	if (spool_pack(x, 0, did) == -1)
 		rc = -1;
-	if (xfer_reoffer(x, 0, did) == -1)
+	if (spool_reoffer(x, 0, did) == -1)
 		rc = -1;
 	xfer_checkpoint(x, 0);
 	return rc;

@@ -64,24 +64,29 @@ struct xfer_file {
 
 struct xfer;
 
+/* xfer.c */
 void xfer_config_default(struct xfer_config *);
 struct xfer *xfer_open(const struct xfer_config *, int, struct error *);
 struct db *xfer_db(struct xfer *);
 void xfer_set_hook(
     struct xfer *, int (*)(struct xfer *, void *, int *), void *);
 const struct xfer_config *xfer_config(struct xfer *);
-int xfer_enqueue(struct xfer *, const char *, const char *, const void *,
-    size_t, const struct xfer_file *, size_t, struct error *);
-int xfer_store_sync(struct xfer *, struct error *);
 int xfer_step(struct xfer *, int *);
 int xfer_run(struct xfer *, volatile sig_atomic_t *, volatile sig_atomic_t *);
 void xfer_reconfigure(struct xfer *, const struct xfer_config *);
 int xfer_scan(struct xfer *, int *);
-int xfer_pack(struct xfer *, int, int *);
-int xfer_reoffer(struct xfer *, int, int *);
 int xfer_checkpoint(struct xfer *, int);
 void xfer_close(struct xfer *);
-const char *xfer_file_path(struct xfer *, const char *);
+
+/* spool.c */
+int spool_enqueue(struct xfer *, const char *, const char *, const void *,
+    size_t, const struct xfer_file *, size_t, struct error *);
+int spool_pack(struct xfer *, int, int *);
+int spool_reoffer(struct xfer *, int, int *);
+
+/* store.c */
+int store_sync(struct xfer *, struct error *);
+const char *store_path(struct xfer *, const char *);
 
 /* ingest.c */
 int ingest_file(struct xfer *, const char *, struct error *);

@@ -160,7 +160,7 @@ cmd_transfer_enqueue(int argc, char **argv)
 	if ((x = cmd_transfer_open(path, &c)) == NULL)
 		goto out;
 	if (db_begin(xfer_db(x), &err) == -1 ||
-	    xfer_enqueue(x, kind, pos, buf, len, files, n, &err) == -1 ||
+	    spool_enqueue(x, kind, pos, buf, len, files, n, &err) == -1 ||
 	    journal_append(xfer_db(x), "operator.enqueue", NULL, pos,
 	        cli_operator(), &err) == -1 ||
 	    db_commit(xfer_db(x), &err) == -1) {

@@ -498,7 +498,7 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		used = xreallocarray(used, nused + 1, sizeof *used);
 		used[nused++] = xstrdup(name);
 		if (core_place(
-		        cs, xfer_file_path(cs->x, hex), tmp, name, err) == -1)
+		        cs, store_path(cs->x, hex), tmp, name, err) == -1)
 			goto out;
 		xmlSetProp(c, (const xmlChar *)"file", (const xmlChar *)name);
 		(*natt)++;
@@ -1309,7 +1309,7 @@ core_event(struct core *cs, const char *name, struct edms_event *ev)
 	xmlDocDumpMemoryEnc(ev->doc, &xml, &xlen, "UTF-8");
 	if (db_begin(cs->db, &err) == -1)
 		goto out;
-	if (xfer_enqueue(cs->x, "event", ev->pos_id, xml, (size_t)xlen, xf,
+	if (spool_enqueue(cs->x, "event", ev->pos_id, xml, (size_t)xlen, xf,
 	        nsrc, &err) == -1) {
 		db_rollback(cs->db);
 		if (err.code == ERR_PAYLOAD) {

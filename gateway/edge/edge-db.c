@@ -394,7 +394,7 @@ edge_db_appeal_add(struct edge *e, const char *pos, const struct edge_msg *m,
 {
 	sqlite3_stmt *st;
 
-	/* the row xfer_enqueue just added in this write transaction (the
+	/* the row spool_enqueue just added in this write transaction (the
 	 * rowid maximum is one index step; filtering by kind was a scan) */
 	*docid = db_int(e->db, "SELECT MAX(id) FROM documents", 0);
 	st = db_prepare(e->db,

@@ -224,7 +224,7 @@ edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
 			    ev->files[i].path);
 			return -2;
 		}
-		src = xstrdup(xfer_file_path(e->x, digest));
+		src = xstrdup(store_path(e->x, digest));
 		free(digest);
 		base = strrchr(ev->files[i].path, '/');
 		xasprintf(&name, "%zu-%s", i + 1,
@@ -251,7 +251,7 @@ edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
 			    ev->files[i].signature);
 			return -2;
 		}
-		src = xstrdup(xfer_file_path(e->x, digest));
+		src = xstrdup(store_path(e->x, digest));
 		free(digest);
 		f->sigs[i] = edge_event_base64(src, &err);
 		free(src);
@@ -392,7 +392,7 @@ edge_event_outcome(struct edge *e, const char *pos, int64_t n, int refused,
 
 	edge_out_now(now, sizeof now);
 	posmap_outcome_doc(pos, n, now, refused, code, reason, &xml, &len);
-	rc = xfer_enqueue(e->x, "outcome", pos, xml, len, NULL, 0, err);
+	rc = spool_enqueue(e->x, "outcome", pos, xml, len, NULL, 0, err);
 	if (rc == 0)
 		rc = edge_db_journal(e, "outcome.queued", pos, err,
 		    "n=%" PRId64 " %s%s%s", n,

@@ -235,7 +235,7 @@ edge_request_custody(struct edge *e, struct edge_msg *m,
 	}
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if (xfer_enqueue(e->x, "appeal", pa->pos_id, xml, len, files, pa->natt,
+	if (spool_enqueue(e->x, "appeal", pa->pos_id, xml, len, files, pa->natt,
 	        &err) == -1) {
 		db_rollback(e->db);
 		edge_out_discard(e, cid);
@@ -437,7 +437,7 @@ edge_request_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
 	}
 	if (db_begin(e->db, &err) == -1)
 		goto fail;
-	if (xfer_enqueue(e->x, kind, pos, xml, len, NULL, 0, &err) == -1) {
+	if (spool_enqueue(e->x, kind, pos, xml, len, NULL, 0, &err) == -1) {
 		db_rollback(e->db);
 		edge_out_discard(e, cid);
 		if (err.code == ERR_NONE) {

@@ -222,7 +222,7 @@ edge_scan_in(struct edge *e, int *did)
 	free(names);
 	if (e->batch) {
 		err_clear(&err);
-		if (xfer_store_sync(e->x, &err) == -1 ||
+		if (store_sync(e->x, &err) == -1 ||
 		    fs_syncset_sync(&e->answers, e->out, &err) == -1 ||
 		    db_commit(e->db, &err) == -1) {
 			log_warnx("cannot commit the files taken from %s: %s; "

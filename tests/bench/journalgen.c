@@ -203,7 +203,7 @@ journalgen_appeal(struct journalgen_side *s, char *pos)
 	pkg_uuid_new(cid);
 	pkg_uuid_new(ack);
 	journalgen_docid++;
-	/* xfer_enqueue's entry, then edge_journal's (pos-id as the appeal) */
+	/* spool_enqueue's entry, then edge_journal's (pos-id as the appeal) */
 	journalgen_append(s, "document.queued", NULL, pos, "appeal");
 	snprintf(detail, sizeof detail,
 	    "MessageId %s, clientId %s, 1 attachment(s), document %" PRId64,
@@ -216,7 +216,7 @@ journalgen_appeal(struct journalgen_side *s, char *pos)
 
 /*
  * A side sends a package: its latest unshipped checkpoint rides along, the
- * row is written as xfer_batch and xfer_mark_sent leave it, package.sent.
+ * row is written as spool_batch and spool_mark_sent leave it, package.sent.
  */
 static void
 journalgen_send(struct journalgen_side *s, const char *peer,
@@ -229,7 +229,7 @@ journalgen_send(struct journalgen_side *s, const char *peer,
 
 	memset(p, 0, sizeof *p);
 	/*
-	 * xfer_ship_checkpoint's query, which looks at every row when all are
+	 * spool_ship_checkpoint's query, which looks at every row when all are
 	 * shipped, and its UPDATE, which sets every older row's shipped
 	 * again, kept to the rows after the last one shipped: the same rows
 	 * (to the second) without reading the whole table per package

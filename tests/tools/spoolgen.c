@@ -94,14 +94,14 @@ main(int argc, char **argv)
 		f.path = path;
 		f.src = att;
 		snprintf(body, sizeof body, "%ld", i);
-		if (xfer_enqueue(
+		if (spool_enqueue(
 		        x, "appeal", body, xml, strlen(xml), &f, 1, &err) == -1)
 			goto fail;
 	}
 	if (db_commit(xfer_db(x), &err) == -1)
 		goto fail;
 	unlink(att);
-	if (pack && xfer_pack(x, 1, &did) == -1)
+	if (pack && spool_pack(x, 1, &did) == -1)
 		goto fail;
 	printf("queued %ld, packed %d package(s)\n", n, did);
 	free(rnd);

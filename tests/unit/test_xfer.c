@@ -223,7 +223,7 @@ enqueue(struct xfer *x, const char *pos, const void *xml, size_t len,
 	err_clear(err);
 	if (db_begin(xfer_db(x), err) == -1)
 		return -1;
-	if (xfer_enqueue(x, "appeal", pos, xml, len, files, nfiles, err) ==
+	if (spool_enqueue(x, "appeal", pos, xml, len, files, nfiles, err) ==
 	    -1) {
 		db_rollback(xfer_db(x));
 		return -1;
@@ -361,7 +361,7 @@ test_enqueue_take_links(void **state)
 		fail_msg("enqueue: %s", err.text);
 	digest_mem_hex(DIGEST_STREEBOG256, ATT, ATT_LEN, hex);
 	assert_int_equal(stat(att, &a), 0);
-	assert_int_equal(stat(xfer_file_path(f->ex, hex), &b), 0);
+	assert_int_equal(stat(store_path(f->ex, hex), &b), 0);
 	assert_true(a.st_ino == b.st_ino);
 
 	/* same size as the document says, other bytes */
@@ -374,11 +374,11 @@ test_enqueue_take_links(void **state)
 		fail_msg("enqueue of a kept file: %s", err.text);
 	digest_mem_hex(DIGEST_STREEBOG256, other, ATT_LEN, hex);
 	assert_int_equal(stat(kept, &a), 0);
-	assert_int_equal(stat(xfer_file_path(f->ex, hex), &b), 0);
+	assert_int_equal(stat(store_path(f->ex, hex), &b), 0);
 	assert_true(a.st_ino != b.st_ino);
 	/* the operator edits the file: the stored copy keeps its bytes */
 	tu_write_file(kept, "edited", 6);
-	assert_int_equal(stat(xfer_file_path(f->ex, hex), &b), 0);
+	assert_int_equal(stat(store_path(f->ex, hex), &b), 0);
 	assert_int_equal(b.st_size, ATT_LEN);
 	free(xml);
 	free(att);
@@ -443,7 +443,7 @@ test_enqueue_refuses(void **state)
 	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM journal WHERE"
 	                              " kind = 'document.queued'"),
 	    0);
-	xfer_pack(f->ex, 1, NULL);
+	spool_pack(f->ex, 1, NULL);
 	assert_int_equal(tu_dir_count(f->e2c, 0), 0);
 
 	/* and the good one goes in */
@@ -524,7 +524,7 @@ test_exchange(void **state)
 	assert_non_null(digest);
 	assert_string_equal(digest, hex);
 	free(digest);
-	s = tu_read_file(xfer_file_path(f->cx, hex), NULL);
+	s = tu_read_file(store_path(f->cx, hex), NULL);
 	assert_memory_equal(s, ATT, ATT_LEN);
 	free(s);
 	free(p);
@@ -600,7 +600,7 @@ test_checkpoint_rides_along(void **state)
 	entry = q_int(f->ex, "SELECT entry FROM checkpoints WHERE shipped IS"
 	                     " NULL");
 	assert_true(entry > 0);
-	assert_int_equal(xfer_pack(f->ex, 0, NULL), 0);
+	assert_int_equal(spool_pack(f->ex, 0, NULL), 0);
 	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM checkpoints WHERE"
 	                              " shipped IS NULL"),
 	    0);
@@ -645,12 +645,12 @@ test_batch_force(void **state)
 	f->e.max_wait_ms = 3600000;
 	f->ex = open_ok(&f->e);
 	enqueue_nth(f, f->ex, 1);
-	assert_int_equal(xfer_pack(f->ex, 0, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 0, &did), 0);
 	assert_int_equal(did, 0);
 	assert_int_equal(step(f->ex), 0);
 	assert_int_equal(tu_dir_count(f->e2c, 0), 0);
 	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM packages"), 0);
-	assert_int_equal(xfer_pack(f->ex, 1, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 1, &did), 0);
 	assert_int_equal(did, 1);
 	assert_int_equal(tu_dir_count(f->e2c, 0), 1);
 	assert_int_equal(
@@ -666,7 +666,7 @@ test_batch_force(void **state)
 	    1);
 	/* nothing left: forcing again makes nothing */
 	did = 0;
-	assert_int_equal(xfer_pack(f->ex, 1, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 1, &did), 0);
 	assert_int_equal(did, 0);
 }
 
@@ -681,7 +681,7 @@ test_batch_split(void **state)
 	f->ex = open_ok(&f->e);
 	for (i = 1; i <= 5; i++)
 		enqueue_nth(f, f->ex, i);
-	assert_int_equal(xfer_pack(f->ex, 0, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 0, &did), 0);
 	assert_int_equal(did, 3);
 	assert_int_equal(tu_dir_count(f->e2c, 0), 3);
 	for (i = 1; i <= 3; i++)
@@ -714,13 +714,13 @@ test_batch_remainder_waits(void **state)
 	f->ex = open_ok(&f->e);
 	for (i = 1; i <= 5; i++)
 		enqueue_nth(f, f->ex, i);
-	assert_int_equal(xfer_pack(f->ex, 0, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 0, &did), 0);
 	assert_int_equal(did, 2);
 	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM documents WHERE"
 	                              " package_id IS NULL"),
 	    1);
 	did = 0;
-	assert_int_equal(xfer_pack(f->ex, 1, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 1, &did), 0);
 	assert_int_equal(did, 1);
 	assert_int_equal(tu_dir_count(f->e2c, 0), 3);
 	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM documents WHERE"
@@ -739,7 +739,7 @@ test_batch_bytes(void **state)
 	f->ex = open_ok(&f->e);
 	for (i = 1; i <= 3; i++)
 		enqueue_nth(f, f->ex, i);
-	assert_int_equal(xfer_pack(f->ex, 0, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 0, &did), 0);
 	assert_int_equal(did, 3);
 	assert_int_equal(tu_dir_count(f->e2c, 0), 3);
 }
@@ -819,7 +819,7 @@ test_rebuild_building(void **state)
 
 	f->ex = open_ok(&f->e);
 	enqueue_example(f, f->ex);
-	assert_int_equal(xfer_pack(f->ex, 1, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 1, &did), 0);
 	assert_int_equal(did, 1);
 	name = only_entry(f->e2c);
 	pid = q_int(f->ex, "SELECT id FROM packages WHERE seq = 1");
@@ -844,7 +844,7 @@ test_rebuild_building(void **state)
 	f->ex = open_ok(&f->e);
 
 	did = 0;
-	assert_int_equal(xfer_pack(f->ex, 0, &did), 0);
+	assert_int_equal(spool_pack(f->ex, 0, &did), 0);
 	name2 = only_entry(f->e2c);
 	assert_string_equal(name2, name);
 	assert_int_equal(access(sent, F_OK), 0);
@@ -887,7 +887,7 @@ test_rebuild_keeps_written_copy(void **state)
 
 	f->ex = open_ok(&f->e);
 	enqueue_example(f, f->ex);
-	assert_int_equal(xfer_pack(f->ex, 1, NULL), 0);
+	assert_int_equal(spool_pack(f->ex, 1, NULL), 0);
 	name = only_entry(f->e2c);
 	out = tu_path(f->e2c, name);
 	xasprintf(&sent, "%s/sent/%s", f->estate, name);
@@ -899,7 +899,7 @@ test_rebuild_keeps_written_copy(void **state)
 	sql_ok(f->ex, sql);
 	xfer_close(f->ex);
 	f->ex = open_ok(&f->e);
-	assert_int_equal(xfer_pack(f->ex, 0, NULL), 0);
+	assert_int_equal(spool_pack(f->ex, 0, NULL), 0);
 	/* the very same bytes (the signature time would differ otherwise) */
 	assert_same_file(out, saved);
 	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM packages WHERE"
@@ -911,7 +911,7 @@ test_rebuild_keeps_written_copy(void **state)
 	assert_int_equal(unlink(sent), 0);
 	tu_write_file(sent, "garbage", 7);
 	sql_ok(f->ex, "UPDATE packages SET state = 'building'");
-	assert_int_equal(xfer_pack(f->ex, 0, NULL), 0);
+	assert_int_equal(spool_pack(f->ex, 0, NULL), 0);
 	assert_int_equal(access(out, F_OK), 0);
 	assert_int_equal(
 	    q_int(f->ex, "SELECT COUNT(*) FROM packages WHERE"
