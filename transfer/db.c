@@ -111,6 +111,10 @@ _Static_assert(
     sizeof db_migrations / sizeof db_migrations[0] == DB_SCHEMA_VERSION,
     "one migration per schema version");
 
+/* The engine's tables (version in PRAGMA user_version). */
+const struct db_schema db_engine_schema = {
+    "engine", NULL, db_migrations, DB_SCHEMA_VERSION};
+
 static int db_wal_hook(void *, sqlite3 *, const char *, int);
 
 /*
@@ -248,32 +252,54 @@ db_meta_set(
 	return db_step_done(db, st, err);
 }
 
-/* Bring the schema up to DB_SCHEMA_VERSION, one migration per transaction. */
-static int
-db_migrate(struct db *db, struct error *err)
+/* The version a set of tables has in this database (0: none yet). */
+long
+db_schema_version(struct db *db, const struct db_schema *sc)
 {
-	int64_t v = db_int(db, "PRAGMA user_version", 0);
-	char sql[64];
+	char *v;
+	long have;
 
-	if (v > DB_SCHEMA_VERSION)
+	if (sc->key == NULL)
+		return (long)db_int(db, "PRAGMA user_version", 0);
+	v = db_meta_get(db, sc->key);
+	have = v != NULL ? strtol(v, NULL, 10) : 0;
+	free(v);
+	return have;
+}
+
+/*
+ * Bring a set of tables up to its version, one step per transaction; a
+ * database of a newer posgw is refused, untouched.
+ */
+int
+db_upgrade(struct db *db, const struct db_schema *sc, struct error *err)
+{
+	long v = db_schema_version(db, sc);
+	char sql[64], num[24];
+
+	if (v > sc->version)
 		return err_set(err, ERR_NONE,
-		    "database %s has schema version %lld, newer than this "
-		    "posgw (%d); upgrade posgw",
-		    db->path, (long long)v, DB_SCHEMA_VERSION);
-	for (; v < DB_SCHEMA_VERSION; v++) {
+		    "database %s has %s%sschema version %ld, newer than "
+		    "this posgw (%d); upgrade posgw",
+		    db->path, sc->key != NULL ? sc->name : "",
+		    sc->key != NULL ? " " : "", v, sc->version);
+	for (; v < sc->version; v++) {
 		if (db_begin(db, err) == -1)
 			return -1;
-		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld",
-		    (long long)v + 1);
-		if (db_exec(db, db_migrations[v], err) == -1 ||
-		    db_exec(db, sql, err) == -1) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %ld", v + 1);
+		snprintf(num, sizeof num, "%ld", v + 1);
+		if (db_exec(db, sc->steps[v], err) == -1 ||
+		    (sc->key == NULL
+		            ? db_exec(db, sql, err)
+		            : db_meta_set(db, sc->key, num, err)) == -1) {
 			db_rollback(db);
 			return -1;
 		}
 		if (db_commit(db, err) == -1)
 			return -1;
-		log_info("database %s: migrated to schema version %lld",
-		    db->path, (long long)v + 1);
+		log_info("database %s: %s%smigrated to schema version %ld",
+		    db->path, sc->key != NULL ? sc->name : "",
+		    sc->key != NULL ? " tables " : "", v + 1);
 	}
 	return 0;
 }
@@ -355,7 +381,7 @@ db_open(const char *path, int create, struct error *err)
 	        /* no temp files outside the state directory (sandbox) */
 	        "PRAGMA temp_store = MEMORY;",
 	        err) == -1 ||
-	    db_migrate(db, err) == -1)
+	    db_upgrade(db, &db_engine_schema, err) == -1)
 		goto fail;
 	db->wal = 1;
 	sqlite3_wal_hook(db->h, db_wal_hook, db);

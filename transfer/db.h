@@ -17,7 +17,24 @@ struct db {
 	int wal;   /* opened for writing: we run its checkpoints */
 };
 
+/*
+ * A set of tables with a version of its own: the engine's (in PRAGMA
+ * user_version), the edge's and the core's (in a meta key). steps[i] takes
+ * the set from version i to i + 1; a new version adds a step, never edits
+ * one (each array is checked against its version by _Static_assert).
+ */
+struct db_schema {
+	const char *name; /* "engine", "edge", "core": for messages */
+	const char *key;  /* meta key of the version; NULL: user_version */
+	const char *const *steps; /* the migrations */
+	int version;              /* how many: the version this posgw writes */
+};
+
+extern const struct db_schema db_engine_schema;
+
 struct db *db_open(const char *, int, struct error *);
+int db_upgrade(struct db *, const struct db_schema *, struct error *);
+long db_schema_version(struct db *, const struct db_schema *);
 void db_close(struct db *);
 int db_begin(struct db *, struct error *);
 int db_commit(struct db *, struct error *);

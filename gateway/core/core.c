@@ -109,7 +109,7 @@ core_open(struct xfer *x, struct conf *c, struct error *err)
 	cs->limits = xc->verify.limits;
 	cs->sig_algs = xc->verify.sig_algs;
 	if ((cs->signers = edms_trust_load(&c->edms, err)) == NULL ||
-	    edms_schema(cs->db, err) == -1)
+	    db_upgrade(cs->db, &edms_db_schema, err) == -1)
 		goto fail;
 	/* never emptied here: --check-config may run beside the daemon */
 	xasprintf(&cs->staging, "%s/edms-staging", xc->state_dir);

@@ -129,45 +129,19 @@ edms_why(struct edms_why *why, const char *what, const char *fmt, ...)
 	return -1;
 }
 
-/* Create or upgrade the core's tables (meta key core_schema holds the version). */
-int
-edms_schema(struct db *db, struct error *err)
-{
-	char *v = db_meta_get(db, "core_schema"), num[24];
-	long cur = v != NULL ? strtol(v, NULL, 10) : 0;
+_Static_assert(
+    sizeof edms_migrations / sizeof edms_migrations[0] == EDMS_SCHEMA_VERSION,
+    "one migration per version of the core's tables");
 
-	free(v);
-	if (cur > EDMS_SCHEMA_VERSION)
-		return err_set(err, ERR_NONE,
-		    "database %s has core tables of version %ld, newer than "
-		    "this posgw (%d); upgrade posgw",
-		    db->path, cur, EDMS_SCHEMA_VERSION);
-	for (; cur < EDMS_SCHEMA_VERSION; cur++) {
-		snprintf(num, sizeof num, "%ld", cur + 1);
-		if (db_begin(db, err) == -1)
-			return -1;
-		if (db_exec(db, edms_migrations[cur], err) == -1 ||
-		    db_meta_set(db, "core_schema", num, err) == -1) {
-			db_rollback(db);
-			return -1;
-		}
-		if (db_commit(db, err) == -1)
-			return -1;
-		log_info(
-		    "database %s: core tables at version %s", db->path, num);
-	}
-	return 0;
-}
+/* The core's tables in the engine's database (meta key core_schema). */
+const struct db_schema edms_db_schema = {
+    "core", "core_schema", edms_migrations, EDMS_SCHEMA_VERSION};
 
-/* True if the core's tables exist (a read-only reader cannot create them). */
+/* True if the database has the core's tables (a core's database). */
 int
 edms_have_schema(struct db *db)
 {
-	char *v = db_meta_get(db, "core_schema");
-	int ok = v != NULL && strtol(v, NULL, 10) >= 1;
-
-	free(v);
-	return ok;
+	return db_schema_version(db, &edms_db_schema) >= 1;
 }
 
 /* The gateway database of a configuration, newly allocated. */

@@ -82,7 +82,7 @@ struct edms_new {
 int edms_why(struct edms_why *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
-int edms_schema(struct db *, struct error *);
+extern const struct db_schema edms_db_schema;
 int edms_have_schema(struct db *);
 char *edms_db_path(const struct conf *);
 
@@ -114,6 +114,5 @@ int edms_event_xml(
     const struct edms_new *, const struct edms_file *, char **, size_t *);
 int edms_event_write(const struct conf *, const struct edms_new *,
     struct trust *, const struct edms_appeal *, char *, size_t, struct error *);
-
 
 #endif

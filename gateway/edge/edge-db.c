@@ -133,33 +133,9 @@ _Static_assert(sizeof edge_schema_steps / sizeof edge_schema_steps[0] ==
                    EDGE_SCHEMA_VERSION,
     "one step per edge schema version");
 
-/* Create or bring up to date the edge's tables (meta key edge_schema). */
-int
-edge_db_migrate(struct db *db, struct error *err)
-{
-	char *v = db_meta_get(db, EDGE_SCHEMA_KEY), num[24];
-	long have = v != NULL ? strtol(v, NULL, 10) : 0;
-
-	free(v);
-	if (have > EDGE_SCHEMA_VERSION)
-		return err_set(err, ERR_NONE,
-		    "database %s has edge tables of version %ld, newer than "
-		    "this posgw-edge (%d); upgrade posgw-edge",
-		    db->path, have, EDGE_SCHEMA_VERSION);
-	for (; have < EDGE_SCHEMA_VERSION; have++) {
-		snprintf(num, sizeof num, "%ld", have + 1);
-		if (db_begin(db, err) == -1)
-			return -1;
-		if (db_exec(db, edge_schema_steps[have], err) == -1 ||
-		    db_meta_set(db, EDGE_SCHEMA_KEY, num, err) == -1) {
-			db_rollback(db);
-			return -1;
-		}
-		if (db_commit(db, err) == -1)
-			return -1;
-	}
-	return 0;
-}
+/* The edge's tables in the engine's database (meta key edge_schema). */
+const struct db_schema edge_db_schema = {
+    "edge", EDGE_SCHEMA_KEY, edge_schema_steps, EDGE_SCHEMA_VERSION};
 
 /* Append a journal entry with a formatted detail (inside a transaction). */
 int

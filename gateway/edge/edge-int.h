@@ -109,7 +109,7 @@ struct edge_msg {
 };
 
 /* edge-db.c */
-int edge_db_migrate(struct db *db, struct error *err);
+extern const struct db_schema edge_db_schema;
 int edge_db_journal(struct edge *e, const char *kind, const char *pos,
     struct error *err, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -87,7 +87,7 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 		    c->path);
 		return NULL;
 	}
-	if (edge_db_migrate(xfer_db(x), err) == -1)
+	if (db_upgrade(xfer_db(x), &edge_db_schema, err) == -1)
 		return NULL;
 	e = xcalloc(1, sizeof *e);
 	e->x = x;
