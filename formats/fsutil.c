@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -345,4 +346,54 @@ int64_t
 fs_ctime_ns(const struct stat *sb)
 {
 	return (int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec;
+}
+
+/* Order names byte-wise (qsort). */
+static int
+fs_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The names in dir that end in ".xml" (ASCII case ignored), in byte order:
+ * only those without a leading dot (a dot file is work in progress), or
+ * with hidden only those with one. Returns -1 with errno if dir cannot be
+ * read. Free with fs_names_free.
+ */
+int
+fs_xml_names(const char *dir, int hidden, char ***names, size_t *n)
+{
+	struct dirent *de;
+	size_t len;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if ((de->d_name[0] == '.') != (hidden != 0) ||
+		    len < (hidden ? 6u : 5u) ||
+		    strcasecmp(de->d_name + len - 4, ".xml") != 0)
+			continue;
+		*names = xreallocarray(*names, *n + 1, sizeof **names);
+		(*names)[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*names, *n, sizeof **names, fs_name_cmp);
+	return 0;
+}
+
+/* Free a list of names. */
+void
+fs_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

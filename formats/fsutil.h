@@ -32,6 +32,8 @@ int fs_write_all(int, const void *, size_t);
 int fs_rmtree(const char *);
 int fs_mkdir_p(const char *, int);
 int64_t fs_mtime_ns(const struct stat *);
+int fs_xml_names(const char *, int, char ***, size_t *);
+void fs_names_free(char **, size_t);
 int64_t fs_ctime_ns(const struct stat *);
 
 #define FS_COPY_SYNC 0x1      /* fsync the file and the directory */

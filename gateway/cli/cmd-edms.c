@@ -873,7 +873,8 @@ cmd_edms_map_main(int argc, char **argv)
 	db = xfer_db(x);
 	snprintf(detail, sizeof detail, "%zu mapping(s) from %.300s by %.64s",
 	    n, argv[optind + 1], cli_operator());
-	if (db_upgrade(db, &edms_db_schema, &err) == -1 || db_begin(db, &err) == -1)
+	if (db_upgrade(db, &edms_db_schema, &err) == -1 ||
+	    db_begin(db, &err) == -1)
 		goto fail;
 	if (db_exec(db, "DELETE FROM core_topics", &err) == -1)
 		goto rollback;

@@ -497,8 +497,8 @@ core_write_appeal(struct core *cs, int64_t id, const char *pos, xmlDocPtr doc,
 		filename_unique(name, sizeof name, used, nused);
 		used = xreallocarray(used, nused + 1, sizeof *used);
 		used[nused++] = xstrdup(name);
-		if (core_place(
-		        cs, store_path(cs->x, hex), tmp, name, err) == -1)
+		if (core_place(cs, store_path(cs->x, hex), tmp, name, err) ==
+		    -1)
 			goto out;
 		xmlSetProp(c, (const xmlChar *)"file", (const xmlChar *)name);
 		(*natt)++;
@@ -1358,43 +1358,17 @@ core_item_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Order names. */
-static int
-core_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The event files of the import folder: *.xml, no dot files, name order. */
 static int
 core_list(struct core *cs, char ***out, size_t *n)
 {
-	struct dirent *de;
-	char **names = NULL;
-	size_t len;
-	DIR *d;
-
-	*n = 0;
-	*out = NULL;
-	if ((d = opendir(cs->e.import_dir)) == NULL) {
+	if (fs_xml_names(cs->e.import_dir, 0, out, n) == -1) {
 		core_trouble(cs,
 		    "cannot read [edms] import %s: %s; events wait until it "
 		    "is there",
 		    cs->e.import_dir, strerror(errno));
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 ||
-		    strcasecmp(de->d_name + len - 4, ".xml") != 0)
-			continue;
-		names = xreallocarray(names, *n + 1, sizeof *names);
-		names[(*n)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (*n > 0)
-		qsort(names, *n, sizeof *names, core_name_cmp);
-	*out = names;
 	return 0;
 }
 

@@ -685,22 +685,17 @@ edms_waiting(const char *dir, const char *pos_id, const struct pkg_limits *l,
 {
 	struct edms_event ev, *evs = NULL;
 	struct edms_why why;
-	struct dirent *de;
-	size_t n = 0, len;
+	char **names;
+	size_t n = 0, nnames, i;
 	int malformed;
-	DIR *d;
 
 	*out = NULL;
 	*nout = 0;
-	if ((d = opendir(dir)) == NULL)
+	if (fs_xml_names(dir, 0, &names, &nnames) == -1)
 		return -1;
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 ||
-		    strcasecmp(de->d_name + len - 4, ".xml") != 0)
-			continue;
-		if (edms_event_read(
-		        dir, de->d_name, l, &ev, &why, &malformed) != 0 ||
+	for (i = 0; i < nnames; i++) {
+		if (edms_event_read(dir, names[i], l, &ev, &why, &malformed) !=
+		        0 ||
 		    strcmp(ev.pos_id, pos_id) != 0) {
 			edms_event_free(&ev);
 			continue;
@@ -708,7 +703,7 @@ edms_waiting(const char *dir, const char *pos_id, const struct pkg_limits *l,
 		evs = xreallocarray(evs, n + 1, sizeof *evs);
 		evs[n++] = ev;
 	}
-	closedir(d);
+	fs_names_free(names, nnames);
 	if (n > 0)
 		qsort(evs, n, sizeof *evs, edms_cmp_n);
 	*out = evs;

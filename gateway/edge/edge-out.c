@@ -173,23 +173,20 @@ edge_out_publish(struct edge *e, const char *cid)
 void
 edge_out_recover(struct edge *e)
 {
-	struct dirent *de;
-	char cid[160], *path;
-	size_t len;
-	DIR *d;
+	char cid[160], *path, **names;
+	size_t len, n, i;
 
 	e->recover = 0;
-	if ((d = opendir(e->out)) == NULL) {
+	if (fs_xml_names(e->out, 1, &names, &n) == -1) {
 		log_warn("cannot read %s", e->out);
 		e->recover = 1;
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] != '.' || len < 6 || len - 5 >= sizeof cid ||
-		    strcmp(de->d_name + len - 4, ".xml") != 0)
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]);
+		if (len - 5 >= sizeof cid)
 			continue;
-		memcpy(cid, de->d_name + 1, len - 5);
+		memcpy(cid, names[i] + 1, len - 5);
 		cid[len - 5] = '\0';
 		if (!smev_id_ok(cid))
 			continue;
@@ -199,7 +196,7 @@ edge_out_recover(struct edge *e)
 				         "before",
 				    e->out, cid);
 		} else {
-			xasprintf(&path, "%s/%s", e->out, de->d_name);
+			xasprintf(&path, "%s/%s", e->out, names[i]);
 			if (unlink(path) == 0)
 				log_info("removed %s: its request was never "
 				         "recorded",
@@ -207,5 +204,5 @@ edge_out_recover(struct edge *e)
 			free(path);
 		}
 	}
-	closedir(d);
+	fs_names_free(names, n);
 }

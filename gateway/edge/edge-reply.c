@@ -390,11 +390,9 @@ int
 edge_reply_scan_errors(struct edge *e, int *did)
 {
 	struct error err = {0};
-	struct dirent *de;
 	struct stat sb;
-	char cid[160], **cids = NULL, kind[16];
-	size_t n = 0, len, i;
-	DIR *d;
+	char cid[160], **cids = NULL, kind[16], **names;
+	size_t n = 0, len, i, nnames;
 	int rc = 0;
 
 	if (stat(e->out_error, &sb) == -1)
@@ -402,16 +400,15 @@ edge_reply_scan_errors(struct edge *e, int *did)
 	if (e->errdir_seen && sb.st_mtim.tv_sec == e->errdir_mtime.tv_sec &&
 	    sb.st_mtim.tv_nsec == e->errdir_mtime.tv_nsec)
 		return 0;
-	if ((d = opendir(e->out_error)) == NULL)
+	if (fs_xml_names(e->out_error, 0, &names, &nnames) == -1)
 		return 0;
 	e->errdir_mtime = sb.st_mtim;
 	e->errdir_seen = 1;
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 || len - 4 >= sizeof cid ||
-		    strcmp(de->d_name + len - 4, ".xml") != 0)
+	for (i = 0; i < nnames; i++) {
+		len = strlen(names[i]);
+		if (len - 4 >= sizeof cid)
 			continue;
-		memcpy(cid, de->d_name, len - 4);
+		memcpy(cid, names[i], len - 4);
 		cid[len - 4] = '\0';
 		if (!smev_id_ok(cid))
 			continue;
@@ -420,7 +417,7 @@ edge_reply_scan_errors(struct edge *e, int *did)
 		cids = xreallocarray(cids, n + 1, sizeof *cids);
 		cids[n++] = xstrdup(cid);
 	}
-	closedir(d);
+	fs_names_free(names, nnames);
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (db_begin(e->db, &err) == -1 ||

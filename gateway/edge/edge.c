@@ -67,7 +67,6 @@
 static int edge_scan_in(struct edge *e, int *did);
 static int edge_in_file(struct edge *e, const char *name, int *did);
 static char *edge_salvage(const char *path);
-static int edge_name_cmp(const void *a, const void *b);
 static void edge_batch_end(struct edge *e, int committed);
 static void edge_mkdir(const char *path);
 
@@ -175,16 +174,14 @@ edge_close(void *arg)
 static int
 edge_scan_in(struct edge *e, int *did)
 {
-	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, len, i;
+	size_t n = 0, i;
 	unsigned budget = xfer_config(e->x)->max_docs;
 	struct error err = {0};
 	int start = *did;
-	DIR *d;
 	int rc = 0;
 
-	if ((d = opendir(e->in)) == NULL) {
+	if (fs_xml_names(e->in, 0, &names, &n) == -1) {
 		if (!e->in_missing)
 			log_warn("cannot read the adapter's %s; waiting for "
 			         "it",
@@ -193,18 +190,6 @@ edge_scan_in(struct edge *e, int *did)
 		return 0;
 	}
 	e->in_missing = 0;
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 ||
-		    strcmp(de->d_name + len - 4, ".xml") != 0 ||
-		    edge_msg_is_stuck(e, de->d_name))
-			continue;
-		names = xreallocarray(names, n + 1, sizeof *names);
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(names, n, sizeof *names, edge_name_cmp);
 	/*
 	 * One transaction for the round (each file in its own savepoint), so
 	 * a flood costs one commit per package's worth, not one per appeal.
@@ -213,13 +198,12 @@ edge_scan_in(struct edge *e, int *did)
 		e->batch = 1;
 	else if (n > 0)
 		log_warnx("%s; taking files one by one", err.text);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if ((unsigned)(*did - start) < budget &&
+		    !edge_msg_is_stuck(e, names[i]) &&
 		    edge_in_file(e, names[i], did) == -1)
 			rc = -1;
-		free(names[i]);
-	}
-	free(names);
+	fs_names_free(names, n);
 	if (e->batch) {
 		err_clear(&err);
 		if (store_sync(e->x, &err) == -1 ||
@@ -338,13 +322,6 @@ edge_salvage(const char *path)
 	n = read(fd, buf, sizeof buf);
 	close(fd);
 	return n > 0 ? smev_salvage(buf, (size_t)n) : NULL;
-}
-
-/* Order names for handling in a stable order. */
-static int
-edge_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /*

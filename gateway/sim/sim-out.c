@@ -711,37 +711,27 @@ sim_out_load(struct sim *s, struct sim_out_msg *m, int regular)
 void
 sim_out_scan(struct sim *s)
 {
-	struct sim_out_msg *m = NULL;
-	struct dirent *de;
+	struct sim_out_msg *m;
 	struct stat sb;
-	size_t n = 0, cap = 0, len, i;
-	char *path;
-	DIR *d;
+	size_t n = 0, nnames, i;
+	char *path, **names;
 
-	if ((d = opendir(s->out)) == NULL)
+	if (fs_xml_names(s->out, 0, &names, &nnames) == -1)
 		fatal("cannot read directory %s; check --base", s->out);
-	while ((de = readdir(d)) != NULL && n < SIM_OUT_BATCH) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 ||
-		    strcmp(de->d_name + len - 4, ".xml") != 0)
-			continue;
-		xasprintf(&path, "%s/%s", s->out, de->d_name);
+	m = xcalloc(nnames + 1, sizeof *m);
+	for (i = 0; i < nnames && n < SIM_OUT_BATCH; i++) {
+		xasprintf(&path, "%s/%s", s->out, names[i]);
 		if (lstat(path, &sb) == -1) {
 			free(path);
 			continue;
 		}
 		free(path);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			m = xreallocarray(m, cap, sizeof *m);
-		}
-		memset(&m[n], 0, sizeof m[n]);
-		m[n].name = xstrdup(de->d_name);
+		m[n].name = xstrdup(names[i]);
 		m[n].mtime = sb.st_mtim;
 		sim_out_load(s, &m[n], S_ISREG(sb.st_mode));
 		n++;
 	}
-	closedir(d);
+	fs_names_free(names, nnames);
 	if (n > 1)
 		qsort(m, n, sizeof *m, sim_out_cmp);
 	for (i = 0; i < n; i++) {

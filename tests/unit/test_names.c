@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "filename.h"
+#include "fsutil.h"
 #include "package.h"
 
 #define UUID "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
@@ -392,6 +393,40 @@ test_filename_unique(void **state)
 	assert_string_equal(name, "c.jpg");
 }
 
+/*
+ * The one scan for *.xml of a folder (in/, out/, out/error/, the EDMS
+ * import folder): any case of the ending, dot files only when asked,
+ * byte order.
+ */
+static void
+test_xml_names(void **state)
+{
+	static const char *const files[] = {
+	    "b.xml", "a.XML", "c.xml.tmp", ".d.xml", "e.txt", ".xml", "x.Xml"};
+	char **names, *p;
+	size_t n, i;
+
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		p = tu_path(*state, files[i]);
+		tu_write_file(p, "x", 1);
+		free(p);
+	}
+	assert_int_equal(fs_xml_names(*state, 0, &names, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(names[0], "a.XML");
+	assert_string_equal(names[1], "b.xml");
+	assert_string_equal(names[2], "x.Xml");
+	fs_names_free(names, n);
+	assert_int_equal(fs_xml_names(*state, 1, &names, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], ".d.xml");
+	fs_names_free(names, n);
+	p = tu_path(*state, "missing");
+	assert_int_equal(fs_xml_names(p, 0, &names, &n), -1);
+	assert_int_equal(n, 0);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -410,6 +445,8 @@ main(void)
 	    cmocka_unit_test(test_compress_names),
 	    cmocka_unit_test(test_filename_sanitize),
 	    cmocka_unit_test(test_filename_unique),
+	    cmocka_unit_test_setup_teardown(
+	        test_xml_names, tu_setup_tmpdir, tu_teardown_tmpdir),
 	};
 
 	tu_init();
