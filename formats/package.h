@@ -122,6 +122,7 @@ int pkg_extract(const struct pkg *, const char *, struct error *);
 void pkg_free(struct pkg *);
 
 void payload_foreach_ref(xmlNodePtr, void (*)(const char *, void *), void *);
+const char *payload_event_child(const char *);
 int payload_check(
     struct pkg_entry *, size_t, const struct pkg_limits *, struct error *);
 

@@ -124,25 +124,36 @@ payload_walk(struct payload_ref *r, xmlNodePtr node)
 static int
 payload_event(xmlNodePtr root, const char *doc, struct error *err)
 {
-	const char *type = xmlsafe_attr(root, "type");
+	const char *type = xmlsafe_attr(root, "type"), *want;
 	xmlNodePtr c;
-	size_t i;
 
 	for (c = root->children; c != NULL; c = c->next)
 		if (c->type == XML_ELEMENT_NODE &&
 		    strcmp((const char *)c->name, "comment") != 0)
 			break;
-	for (i = 0; i < sizeof payload_events / sizeof payload_events[0]; i++) {
-		if (type == NULL || strcmp(type, payload_events[i].type) != 0)
-			continue;
-		if (c != NULL &&
-		    strcmp((const char *)c->name, payload_events[i].child) == 0)
-			return 0;
-		return err_set(err, ERR_PAYLOAD,
-		    "%s: event of type %s must carry <%s>", doc, type,
-		    payload_events[i].child);
-	}
-	return err_set(err, ERR_PAYLOAD, "%s: unknown event type", doc);
+	if ((want = payload_event_child(type)) == NULL)
+		return err_set(err, ERR_PAYLOAD, "%s: unknown event type", doc);
+	if (c != NULL && strcmp((const char *)c->name, want) == 0)
+		return 0;
+	return err_set(err, ERR_PAYLOAD, "%s: event of type %s must carry <%s>",
+	    doc, type, want);
+}
+
+/*
+ * The child element an event of this type carries (event.xsd), or NULL for
+ * a type posgw does not know. The one table of event types.
+ */
+const char *
+payload_event_child(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL &&
+	            i < sizeof payload_events / sizeof payload_events[0];
+	     i++)
+		if (strcmp(type, payload_events[i].type) == 0)
+			return payload_events[i].child;
+	return NULL;
 }
 
 /*

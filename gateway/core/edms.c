@@ -76,20 +76,6 @@ static const char *const edms_migrations[] = {
     " line INTEGER NOT NULL);",
 };
 
-/* Which child element an event of each type carries. */
-static const struct {
-	const char *type;
-	const char *child;
-} edms_children[] = {
-    {"registered", "registration"},
-    {"take-to-work", "take-to-work"},
-    {"set-executor", "executor"},
-    {"postpone", "postpone"},
-    {"forward", "forward"},
-    {"decline", "decline"},
-    {"answer", "answer"},
-};
-
 /* Media types by file extension, for answer files posgw edms writes. */
 static const struct {
 	const char *ext;
@@ -565,9 +551,8 @@ edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
     struct edms_why *why)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), c, child = NULL;
-	const char *pos, *n, *v;
+	const char *pos, *n, *v, *want;
 	struct error e = {0};
-	size_t i;
 
 	memset(ev, 0, sizeof *ev);
 	ev->doc = doc;
@@ -599,17 +584,12 @@ edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
 	for (c = root->children; c != NULL && child == NULL; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
 			child = c;
-	for (i = 0; i < sizeof edms_children / sizeof edms_children[0]; i++)
-		if (strcmp(ev->type, edms_children[i].type) == 0)
-			break;
-	if (i == sizeof edms_children / sizeof edms_children[0] ||
-	    child == NULL ||
-	    strcmp((const char *)child->name, edms_children[i].child) != 0)
+	want = payload_event_child(ev->type);
+	if (want == NULL || child == NULL ||
+	    strcmp((const char *)child->name, want) != 0)
 		return edms_why(why, "schema",
 		    "%s: an event of type %s must carry <%s>", label, ev->type,
-		    i < sizeof edms_children / sizeof edms_children[0]
-		        ? edms_children[i].child
-		        : "?");
+		    want != NULL ? want : "?");
 	if ((v = xmlsafe_attr(child, "date")) != NULL ||
 	    (v = xmlsafe_attr(child, "until")) != NULL)
 		snprintf(ev->date, sizeof ev->date, "%s", v);
