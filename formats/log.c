@@ -116,3 +116,23 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/*
+ * Log a warning unless it repeats the one kept in *last (a round that runs
+ * every second must not repeat the same trouble); *last keeps this one.
+ */
+void
+log_warnx_changed(char **last, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (*last == NULL || strcmp(*last, msg) != 0)
+		log_warnx("%s", msg);
+	free(*last);
+	*last = msg;
+}
