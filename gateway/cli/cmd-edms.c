@@ -247,7 +247,7 @@ cmd_edms_replay(
 	size_t nw = 0, i;
 	int rc = -1;
 
-	if (edms_waiting(
+	if (edms_event_waiting(
 	        c->edms.import_dir, pos, &c->x.verify.limits, &w, &nw) == -1) {
 		fprintf(stderr,
 		    "posgw: cannot read [edms] import %s: %s; create it or fix "
@@ -429,7 +429,7 @@ cmd_edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 	if (cmd_edms_conf(config, &c) == -1)
 		goto out_free;
 	if (schema_load(&err) == -1 ||
-	    (t = edms_trust_load(&c.edms, &err)) == NULL) {
+	    (t = edms_sign_trust(&c.edms, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);
 		goto out_conf;
 	}
@@ -441,8 +441,7 @@ cmd_edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 	}
 	db_close(db);
 	s.n = a.last_n + 1;
-	if (edms_event_write(&c, &s, t, &a, written, sizeof written, &err) ==
-	    -1) {
+	if (edms_write(&c, &s, t, &a, written, sizeof written, &err) == -1) {
 		fprintf(stderr, "posgw: edms %s: %s\n", cmd->name, err.text);
 		goto out_conf;
 	}

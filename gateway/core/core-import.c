@@ -136,11 +136,11 @@ core_import_reject(struct core *cs, const char *name,
 	    -1)
 		goto out;
 	for (i = 0; ev != NULL && i < ev->nfiles; i++) {
-		if (edms_plain_name(ev->files[i].rel) &&
+		if (edms_event_plain_name(ev->files[i].rel) &&
 		    core_import_move_rejected(
 		        cs, rejdir, ev->files[i].rel, &err) == -1)
 			goto out;
-		if (edms_plain_name(ev->files[i].sig) &&
+		if (edms_event_plain_name(ev->files[i].sig) &&
 		    core_import_move_rejected(
 		        cs, rejdir, ev->files[i].sig, &err) == -1)
 			goto out;
@@ -407,7 +407,7 @@ core_import_event(struct core *cs, const char *name, struct edms_event *ev)
 			xf[nsrc].path = ev->files[i].sigpath;
 			xf[nsrc].src = src[nsrc];
 			nsrc++;
-			r = edms_file_verify(ev->files[i].rel, src[nsrc - 2],
+			r = edms_sign_verify(ev->files[i].rel, src[nsrc - 2],
 			    ev->files[i].sig, src[nsrc - 1], ev->files[i].size,
 			    cs->signers, cs->sig_algs, &why);
 		}

@@ -97,22 +97,22 @@ int edms_advance(struct edms_appeal *, const struct edms_event *,
 const char *edms_state_label(const char *);
 int edms_state_open(const char *);
 
-int edms_plain_name(const char *);
+int edms_event_plain_name(const char *);
 int edms_event_prepare(
     xmlDocPtr, const char *, struct edms_event *, struct edms_why *);
 int edms_event_read(const char *, const char *, const struct pkg_limits *,
     struct edms_event *, struct edms_why *, int *);
 void edms_event_free(struct edms_event *);
-int edms_waiting(const char *, const char *, const struct pkg_limits *,
+int edms_event_waiting(const char *, const char *, const struct pkg_limits *,
     struct edms_event **, size_t *);
 
-struct trust *edms_trust_load(const struct conf_edms *, struct error *);
-int edms_file_verify(const char *, const char *, const char *, const char *,
+struct trust *edms_sign_trust(const struct conf_edms *, struct error *);
+int edms_sign_verify(const char *, const char *, const char *, const char *,
     uint64_t, struct trust *, unsigned, struct edms_why *);
 
-int edms_event_xml(
+int edms_write_xml(
     const struct edms_new *, const struct edms_file *, char **, size_t *);
-int edms_event_write(const struct conf *, const struct edms_new *,
-    struct trust *, const struct edms_appeal *, char *, size_t, struct error *);
+int edms_write(const struct conf *, const struct edms_new *, struct trust *,
+    const struct edms_appeal *, char *, size_t, struct error *);
 
 #endif
