@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "conf.h"
 #include "db.h"
 
 #define EXIT_REJECTED 1 /* the work failed or a package was rejected */
@@ -27,5 +28,10 @@ int cmd_transfer_overview(int, char **);
 int cmd_journal(int, char **);
 int cmd_report(int, char **);
 int cmd_edms(int, char **);
+int cmd_edms_conf(const char *, struct conf *);
+struct db *cmd_edms_db_ro(const struct conf *, int);
+int cmd_edms_map(int, char **);
+int cmd_edms_list(int, char **);
+int cmd_edms_overdue(int, char **);
 
 #endif
