@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,35 @@ struct conf_ctx {
 	FILE *f;
 	int line;
 };
+
+static char *conf_reader(char *str, int num, void *arg);
+static int conf_number(const char *v, uint64_t *out);
+static void conf_set(char **dst, const char *v);
+static int conf_list(
+    const char *v, int (*fn)(const char *, unsigned *), unsigned *out);
+static int conf_filter_bit(const char *s, unsigned *bit);
+static int conf_digest_bit(const char *s, unsigned *bit);
+static const char *conf_num(
+    const char *value, uint64_t max, uint64_t *n, char *spec, size_t len);
+static const char *conf_yes_no(const char *value, int *flag);
+static const char *conf_gateway(struct conf *c, const char *name,
+    const char *value, char *spec, size_t len);
+static const char *conf_transfer(struct conf *c, const char *name,
+    const char *value, char *spec, size_t len);
+static const char *conf_limits(struct conf *c, const char *name,
+    const char *value, char *spec, size_t len);
+static const char *conf_accept(struct conf *c, const char *name,
+    const char *value, char *spec, size_t len);
+static const char *conf_smev(struct conf *c, const char *name,
+    const char *value, char *spec, size_t len);
+static const char *conf_edms(struct conf *c, const char *name,
+    const char *value, char *spec, size_t len);
+static const char *conf_log(struct conf *c, const char *name, const char *value,
+    char *spec, size_t len);
+static int conf_handler(
+    void *arg, const char *section, const char *name, const char *value);
+static int conf_load_checked(
+    const char *path, struct conf *c, struct error *err);
 
 /*
  * inih line reader that counts lines, so errors can name them. A line longer
@@ -114,220 +144,305 @@ conf_digest_bit(const char *s, unsigned *bit)
 	return 0;
 }
 
-/* inih callback: one key. Returns 0 (stop) on the first error. */
+/* Up to how much a number key may be, as the message says it. */
+static const char *
+conf_num(const char *value, uint64_t max, uint64_t *n, char *spec, size_t len)
+{
+	if (conf_number(value, n) == 0 && *n <= max)
+		return NULL;
+	snprintf(spec, len,
+	    "expected a number up to %llu (K, M, G, T suffixes allowed)",
+	    (unsigned long long)max);
+	return spec;
+}
+
+/* yes or no into *flag. */
+static const char *
+conf_yes_no(const char *value, int *flag)
+{
+	if (strcmp(value, "yes") == 0)
+		*flag = 1;
+	else if (strcmp(value, "no") == 0)
+		*flag = 0;
+	else
+		return "expected yes or no";
+	return NULL;
+}
+
+/* [gateway]: who we are, whom we trust, where the state lives. */
+static const char *
+conf_gateway(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	struct xfer_config *x = &c->x;
+	enum sysfilter_mode mode;
+
+	(void)spec;
+	(void)len;
+	if (strcmp(name, "id") == 0 || strcmp(name, "peer") == 0) {
+		if (!pkg_id_valid(value))
+			return "not a gateway id ([a-z0-9][a-z0-9-]{0,31})";
+		conf_set(
+		    strcmp(name, "id") == 0 ? &c->own_id : &c->peer_id, value);
+	} else if (strcmp(name, "key") == 0)
+		conf_set(&c->key, value);
+	else if (strcmp(name, "cert") == 0)
+		conf_set(&c->cert, value);
+	else if (strcmp(name, "trust") == 0) {
+		if (x->ntrust >= XFER_MAX_TRUST)
+			return "too many trust lines (at most 8)";
+		c->trust[x->ntrust] = xstrdup(value);
+		x->trust[x->ntrust] = c->trust[x->ntrust];
+		x->ntrust++;
+	} else if (strcmp(name, "state") == 0)
+		conf_set(&c->state, value);
+	else if (strcmp(name, "sandbox") == 0)
+		return conf_yes_no(value, &c->sandbox);
+	else if (strcmp(name, "seccomp") == 0) {
+		if (sysfilter_mode_parse(value, &mode) == -1)
+			return "expected kill, log or no";
+		c->seccomp = (int)mode;
+	} else
+		return "unknown key";
+	return NULL;
+}
+
+/* [transfer]: the folders and how packages are made and offered. */
+static const char *
+conf_transfer(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	static const struct {
+		const char *name;
+		uint64_t max;
+		int min1; /* 0 means 1 */
+		size_t off;
+	} nums[] = {
+	    {"max_wait_ms", 86400000, 0,
+	        offsetof(struct xfer_config, max_wait_ms)},
+	    {"receipt_delay", 86400, 0,
+	        offsetof(struct xfer_config, receipt_delay)},
+	    {"resend_interval", 31536000, 0,
+	        offsetof(struct xfer_config, resend_interval)},
+	    {"scan_interval", 86400, 1,
+	        offsetof(struct xfer_config, scan_interval)},
+	    {"checkpoint_entries", 10000000, 1,
+	        offsetof(struct xfer_config, checkpoint_entries)},
+	    {"checkpoint_minutes", 100000, 0,
+	        offsetof(struct xfer_config, checkpoint_minutes)},
+	    {"max_documents", 100000, 1,
+	        offsetof(struct xfer_config, max_docs)},
+	};
+	struct xfer_config *x = &c->x;
+	const char *why;
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		if (strcmp(name, nums[i].name) != 0)
+			continue;
+		if ((why = conf_num(value, nums[i].max, &n, spec, len)) != NULL)
+			return why;
+		*(unsigned *)(void *)((char *)x + nums[i].off) =
+		    (unsigned)(n == 0 && nums[i].min1 ? 1 : n);
+		return NULL;
+	}
+	if (strcmp(name, "inbox") == 0)
+		conf_set(&c->inbox, value);
+	else if (strcmp(name, "outbox") == 0)
+		conf_set(&c->outbox, value);
+	else if (strcmp(name, "quarantine") == 0)
+		conf_set(&c->quarantine, value);
+	else if (strcmp(name, "max_bytes") == 0) {
+		if ((why = conf_num(value, UINT64_MAX, &n, spec, len)) != NULL)
+			return why;
+		x->max_bytes = n;
+	} else if (strcmp(name, "compress") == 0) {
+		if (pkg_compress_from_name(value, &x->compress) == -1)
+			return "expected zstd, gzip or none";
+	} else if (strcmp(name, "digest") == 0) {
+		if (digest_alg_from_name(value, &x->digest) == -1)
+			return "expected streebog256 or sha256";
+	} else
+		return "unknown key";
+	return NULL;
+}
+
+/* [limits]: what a received package may hold (package.md section 7). */
+static const char *
+conf_limits(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	struct error e2 = {0};
+
+	snprintf(spec, len, "%s=%s", name, value);
+	if (pkg_limits_set(&c->x.verify.limits, spec, &e2) == -1)
+		return "unknown limit or bad value";
+	return NULL;
+}
+
+/* [accept]: the filters, digests and signature algorithms we accept. */
+static const char *
+conf_accept(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	struct pkg_verify_opts *v = &c->x.verify;
+
+	(void)spec;
+	(void)len;
+	if (strcmp(name, "filters") == 0) {
+		if (conf_list(value, conf_filter_bit, &v->filters) == -1)
+			return "expected a list of none, gzip, zstd";
+	} else if (strcmp(name, "digests") == 0) {
+		if (conf_list(value, conf_digest_bit, &v->digests) == -1)
+			return "expected a list of streebog256, sha256";
+	} else if (strcmp(name, "algorithms") == 0) {
+		if (conf_list(value, sig_alg_from_name, &v->sig_algs) == -1)
+			return "expected a list of gost256, gost512, ecdsa, "
+			       "ed25519";
+	} else
+		return "unknown key";
+	return NULL;
+}
+
+/* [smev]: the SMEV adapter's file channel (posgw-edge). */
+static const char *
+conf_smev(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	static const struct {
+		const char *name;
+		uint64_t max;
+		int min1;
+		size_t off;
+	} nums[] = {
+	    {"attachment_wait", 86400, 0,
+	        offsetof(struct conf_smev, attachment_wait)},
+	    {"settle", 3600, 0, offsetof(struct conf_smev, settle)},
+	    {"retry_min", 86400, 1, offsetof(struct conf_smev, retry_min)},
+	    {"retry_max", 604800, 1, offsetof(struct conf_smev, retry_max)},
+	};
+	struct conf_smev *sm = &c->smev;
+	const char *why;
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		if (strcmp(name, nums[i].name) != 0)
+			continue;
+		if ((why = conf_num(value, nums[i].max, &n, spec, len)) != NULL)
+			return why;
+		sm->present = 1;
+		*(unsigned *)(void *)((char *)sm + nums[i].off) =
+		    (unsigned)(n == 0 && nums[i].min1 ? 1 : n);
+		return NULL;
+	}
+	if (strcmp(name, "base") == 0)
+		conf_set(&sm->base, value);
+	else if (strcmp(name, "mnemonic") == 0)
+		conf_set(&sm->mnemonic, value);
+	else if (strcmp(name, "attachments_in") == 0)
+		conf_set(&sm->attachments_in, value);
+	else if (strcmp(name, "attachments_out") == 0)
+		conf_set(&sm->attachments_out, value);
+	else if (strcmp(name, "test_message") == 0) {
+		if ((why = conf_yes_no(value, &sm->test_message)) != NULL)
+			return why;
+	} else
+		return "unknown key";
+	sm->present = 1;
+	return NULL;
+}
+
+/* [edms]: the EDMS exchange folders and deadlines (posgw-core). */
+static const char *
+conf_edms(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	struct conf_edms *ed = &c->edms;
+	const char *why;
+	uint64_t n = 0;
+
+	if (strcmp(name, "export") == 0)
+		conf_set(&ed->export_dir, value);
+	else if (strcmp(name, "import") == 0)
+		conf_set(&ed->import_dir, value);
+	else if (strcmp(name, "signer_trust") == 0) {
+		if (ed->nsigner_trust >= XFER_MAX_TRUST)
+			return "too many signer_trust lines (at most 8)";
+		ed->signer_trust[ed->nsigner_trust++] = xstrdup(value);
+	} else if (strcmp(name, "appeal_days") == 0 ||
+	           strcmp(name, "message_days") == 0) {
+		if ((why = conf_num(value, 365, &n, spec, len)) != NULL)
+			return why;
+		*(strcmp(name, "appeal_days") == 0 ? &ed->appeal_days
+		                                   : &ed->message_days) =
+		    (unsigned)(n ? n : 1);
+	} else
+		return "unknown key";
+	ed->present = 1;
+	return NULL;
+}
+
+/* [log]: the level. */
+static const char *
+conf_log(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	static const char *const levels[] = {
+	    [LOG_LEVEL_ERROR] = "error",
+	    [LOG_LEVEL_WARN] = "warning",
+	    [LOG_LEVEL_INFO] = "info",
+	    [LOG_LEVEL_DEBUG] = "debug",
+	};
+	size_t i;
+
+	(void)spec;
+	(void)len;
+	if (strcmp(name, "level") != 0)
+		return "unknown key";
+	for (i = 0; i < sizeof levels / sizeof levels[0]; i++)
+		if (strcmp(value, levels[i]) == 0) {
+			c->log_level = (int)i;
+			return NULL;
+		}
+	return "expected error, warning, info or debug";
+}
+
+/* inih's callback: one name = value of a section; 0 stops at an error. */
 static int
 conf_handler(
     void *arg, const char *section, const char *name, const char *value)
 {
+	static const struct {
+		const char *name;
+		const char *(*fn)(
+		    struct conf *, const char *, const char *, char *, size_t);
+	} sections[] = {
+	    {"gateway", conf_gateway},
+	    {"transfer", conf_transfer},
+	    {"limits", conf_limits},
+	    {"accept", conf_accept},
+	    {"smev", conf_smev},
+	    {"edms", conf_edms},
+	    {"log", conf_log},
+	};
 	struct conf_ctx *ctx = arg;
-	int line = ctx->line;
-	struct conf *c = ctx->c;
-	struct xfer_config *x = &c->x;
-	uint64_t n = 0;
-	char spec[256];
 	const char *why = "unknown key";
+	char spec[256];
+	size_t i;
 
-#define IS(s, k) (strcmp(section, s) == 0 && strcmp(name, k) == 0)
-#define NUM(max)                                                               \
-	do {                                                                   \
-		if (conf_number(value, &n) == -1 || n > (max)) {               \
-			snprintf(spec, sizeof spec,                            \
-			    "expected a number up to %llu (K, M, G, T "        \
-			    "suffixes allowed)",                               \
-			    (unsigned long long)(max));                        \
-			why = spec;                                            \
-			goto bad;                                              \
-		}                                                              \
-	} while (0)
-	if (IS("gateway", "id")) {
-		if (!pkg_id_valid(value)) {
-			why = "not a gateway id ([a-z0-9][a-z0-9-]{0,31})";
-			goto bad;
+	for (i = 0; i < sizeof sections / sizeof sections[0]; i++)
+		if (strcmp(section, sections[i].name) == 0) {
+			why = sections[i].fn(
+			    ctx->c, name, value, spec, sizeof spec);
+			break;
 		}
-		conf_set(&c->own_id, value);
-	} else if (IS("gateway", "peer")) {
-		if (!pkg_id_valid(value)) {
-			why = "not a gateway id ([a-z0-9][a-z0-9-]{0,31})";
-			goto bad;
-		}
-		conf_set(&c->peer_id, value);
-	} else if (IS("gateway", "key"))
-		conf_set(&c->key, value);
-	else if (IS("gateway", "cert"))
-		conf_set(&c->cert, value);
-	else if (IS("gateway", "trust")) {
-		if (x->ntrust >= XFER_MAX_TRUST) {
-			why = "too many trust lines (at most 8)";
-			goto bad;
-		}
-		c->trust[x->ntrust] = xstrdup(value);
-		x->trust[x->ntrust] = c->trust[x->ntrust];
-		x->ntrust++;
-	} else if (IS("gateway", "state"))
-		conf_set(&c->state, value);
-	else if (IS("gateway", "sandbox")) {
-		if (strcmp(value, "yes") == 0)
-			c->sandbox = 1;
-		else if (strcmp(value, "no") == 0)
-			c->sandbox = 0;
-		else {
-			why = "expected yes or no";
-			goto bad;
-		}
-	} else if (IS("gateway", "seccomp")) {
-		enum sysfilter_mode mode;
-		if (sysfilter_mode_parse(value, &mode) == -1) {
-			why = "expected kill, log or no";
-			goto bad;
-		}
-		c->seccomp = (int)mode;
-	} else if (IS("transfer", "inbox"))
-		conf_set(&c->inbox, value);
-	else if (IS("transfer", "outbox"))
-		conf_set(&c->outbox, value);
-	else if (IS("transfer", "quarantine"))
-		conf_set(&c->quarantine, value);
-	else if (IS("transfer", "max_documents")) {
-		NUM(100000);
-		x->max_docs = (unsigned)(n ? n : 1);
-	} else if (IS("transfer", "max_bytes")) {
-		NUM(UINT64_MAX);
-		x->max_bytes = n;
-	} else if (IS("transfer", "max_wait_ms")) {
-		NUM(86400000);
-		x->max_wait_ms = (unsigned)n;
-	} else if (IS("transfer", "receipt_delay")) {
-		NUM(86400);
-		x->receipt_delay = (unsigned)n;
-	} else if (IS("transfer", "resend_interval")) {
-		NUM(31536000);
-		x->resend_interval = (unsigned)n;
-	} else if (IS("transfer", "scan_interval")) {
-		NUM(86400);
-		x->scan_interval = (unsigned)(n ? n : 1);
-	} else if (IS("transfer", "checkpoint_entries")) {
-		NUM(10000000);
-		x->checkpoint_entries = (unsigned)(n ? n : 1);
-	} else if (IS("transfer", "checkpoint_minutes")) {
-		NUM(100000);
-		x->checkpoint_minutes = (unsigned)n;
-	} else if (IS("transfer", "compress")) {
-		if (pkg_compress_from_name(value, &x->compress) == -1) {
-			why = "expected zstd, gzip or none";
-			goto bad;
-		}
-	} else if (IS("transfer", "digest")) {
-		if (digest_alg_from_name(value, &x->digest) == -1) {
-			why = "expected streebog256 or sha256";
-			goto bad;
-		}
-	} else if (strcmp(section, "limits") == 0) {
-		struct error e2 = {0};
-		snprintf(spec, sizeof spec, "%s=%s", name, value);
-		if (pkg_limits_set(&x->verify.limits, spec, &e2) == -1) {
-			why = "unknown limit or bad value";
-			goto bad;
-		}
-	} else if (IS("accept", "filters")) {
-		if (conf_list(value, conf_filter_bit, &x->verify.filters) ==
-		    -1) {
-			why = "expected a list of none, gzip, zstd";
-			goto bad;
-		}
-	} else if (IS("accept", "digests")) {
-		if (conf_list(value, conf_digest_bit, &x->verify.digests) ==
-		    -1) {
-			why = "expected a list of streebog256, sha256";
-			goto bad;
-		}
-	} else if (IS("accept", "algorithms")) {
-		if (conf_list(value, sig_alg_from_name, &x->verify.sig_algs) ==
-		    -1) {
-			why = "expected a list of gost256, gost512, ecdsa, "
-			      "ed25519";
-			goto bad;
-		}
-	} else if (IS("smev", "base")) {
-		c->smev.present = 1;
-		conf_set(&c->smev.base, value);
-	} else if (IS("smev", "mnemonic")) {
-		c->smev.present = 1;
-		conf_set(&c->smev.mnemonic, value);
-	} else if (IS("smev", "attachments_in")) {
-		c->smev.present = 1;
-		conf_set(&c->smev.attachments_in, value);
-	} else if (IS("smev", "attachments_out")) {
-		c->smev.present = 1;
-		conf_set(&c->smev.attachments_out, value);
-	} else if (IS("smev", "attachment_wait")) {
-		NUM(86400);
-		c->smev.present = 1;
-		c->smev.attachment_wait = (unsigned)n;
-	} else if (IS("smev", "settle")) {
-		NUM(3600);
-		c->smev.present = 1;
-		c->smev.settle = (unsigned)n;
-	} else if (IS("smev", "retry_min")) {
-		NUM(86400);
-		c->smev.present = 1;
-		c->smev.retry_min = (unsigned)(n ? n : 1);
-	} else if (IS("smev", "retry_max")) {
-		NUM(604800);
-		c->smev.present = 1;
-		c->smev.retry_max = (unsigned)(n ? n : 1);
-	} else if (IS("smev", "test_message")) {
-		c->smev.present = 1;
-		if (strcmp(value, "yes") == 0)
-			c->smev.test_message = 1;
-		else if (strcmp(value, "no") == 0)
-			c->smev.test_message = 0;
-		else {
-			why = "expected yes or no";
-			goto bad;
-		}
-	} else if (IS("edms", "export")) {
-		c->edms.present = 1;
-		conf_set(&c->edms.export_dir, value);
-	} else if (IS("edms", "import")) {
-		c->edms.present = 1;
-		conf_set(&c->edms.import_dir, value);
-	} else if (IS("edms", "signer_trust")) {
-		c->edms.present = 1;
-		if (c->edms.nsigner_trust >= XFER_MAX_TRUST) {
-			why = "too many signer_trust lines (at most 8)";
-			goto bad;
-		}
-		c->edms.signer_trust[c->edms.nsigner_trust++] = xstrdup(value);
-	} else if (IS("edms", "appeal_days")) {
-		NUM(365);
-		c->edms.present = 1;
-		c->edms.appeal_days = (unsigned)(n ? n : 1);
-	} else if (IS("edms", "message_days")) {
-		NUM(365);
-		c->edms.present = 1;
-		c->edms.message_days = (unsigned)(n ? n : 1);
-	} else if (IS("log", "level")) {
-		if (strcmp(value, "error") == 0)
-			c->log_level = LOG_LEVEL_ERROR;
-		else if (strcmp(value, "warning") == 0)
-			c->log_level = LOG_LEVEL_WARN;
-		else if (strcmp(value, "info") == 0)
-			c->log_level = LOG_LEVEL_INFO;
-		else if (strcmp(value, "debug") == 0)
-			c->log_level = LOG_LEVEL_DEBUG;
-		else {
-			why = "expected error, warning, info or debug";
-			goto bad;
-		}
-	} else
-		goto bad;
-	return 1;
-bad:
-	err_set(ctx->err, ERR_NONE, "%s line %d: [%s] %s = %s: %s", c->path,
-	    line, section, name, value, why);
+	if (why == NULL)
+		return 1;
+	err_set(ctx->err, ERR_NONE, "%s line %d: [%s] %s = %s: %s",
+	    ctx->c->path, ctx->line, section, name, value, why);
 	return 0;
-#undef IS
-#undef NUM
 }
 
 static int conf_load_checked(const char *, struct conf *, struct error *);

@@ -30,6 +30,25 @@
 static volatile sig_atomic_t gatewayd_stop;
 static volatile sig_atomic_t gatewayd_reload;
 
+/* What the daemon was asked on its command line. */
+struct gatewayd_opts {
+	const char *path;  /* the configuration */
+	const char *probe; /* --sandbox-check PATH */
+	int check, once, verbose, scprobe;
+};
+
+static void gatewayd_signal(int sig);
+static void gatewayd_usage(FILE *f, const char *role);
+static int gatewayd_lock(
+    const char *state, const char *progname, struct error *err);
+static void gatewayd_reload_config(
+    const char *path, struct xfer *x, struct conf *cur);
+static int gatewayd_probe(const char *path);
+static int gatewayd_opts(const char *role, int argc, char **argv,
+    struct gatewayd_opts *o, int *status);
+static int gatewayd_serve(const struct gatewayd_opts *o, struct conf *c,
+    struct xfer *x, const char *progname, const char *role);
+
 /* Signal handler: only sets flags. */
 static void
 gatewayd_signal(int sig)
@@ -170,9 +189,10 @@ gatewayd_probe(const char *path)
 	return 1;
 }
 
-/* main() of both daemons. */
-int
-gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
+/* Read the command line; returns -1 to exit with *status. */
+static int
+gatewayd_opts(const char *role, int argc, char **argv, struct gatewayd_opts *o,
+    int *status)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -185,74 +205,87 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char progname[32], *path = NULL;
-	struct error err = {0};
-	struct sigaction sa;
-	struct conf c;
-	struct xfer *x;
-	void *rs = NULL;
-	const char *role = gr->name;
-	int ch, check = 0, once = 0, verbose = 0, did = 0, lockfd = -1;
-	const char *probe = NULL;
-	int scprobe = 0, tool;
+	static char dflt[256];
+	int ch;
 
-	snprintf(progname, sizeof progname, "posgw-%s", role);
-	log_init(progname, LOG_LEVEL_INFO);
+	memset(o, 0, sizeof *o);
 	while ((ch = getopt_long(argc, argv, "c:fhnv1", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			o->path = optarg;
 			break;
 		case 'f':
 			break;
 		case 'n':
-			check = 1;
+			o->check = 1;
 			break;
 		case '1':
-			once = 1;
+			o->once = 1;
 			break;
 		case 'S':
-			probe = optarg;
+			o->probe = optarg;
 			break;
 		case 'Y':
-			scprobe = 1;
+			o->scprobe = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			o->verbose = 1;
 			break;
 		case 'h':
 			gatewayd_usage(stdout, role);
-			return 0;
+			*status = 0;
+			return -1;
 		default:
 			gatewayd_usage(stderr, role);
-			return 2;
+			*status = 2;
+			return -1;
 		}
 	}
 	if (optind != argc) {
 		gatewayd_usage(stderr, role);
-		return 2;
+		*status = 2;
+		return -1;
 	}
-	if (path == NULL) {
-		static char dflt[256];
+	if (o->path == NULL) {
 		snprintf(
 		    dflt, sizeof dflt, "%s/posgw/%s.conf", SYSCONFDIR, role);
-		path = dflt;
+		o->path = dflt;
 	}
+	return 0;
+}
+
+/* main() of both daemons. */
+int
+gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
+{
+	struct gatewayd_opts o;
+	char progname[32];
+	struct error err = {0};
+	struct conf c;
+	struct xfer *x;
+	void *rs = NULL;
+	const char *role = gr->name;
+	int lockfd = -1, tool, status;
+
+	snprintf(progname, sizeof progname, "posgw-%s", role);
+	log_init(progname, LOG_LEVEL_INFO);
+	if (gatewayd_opts(role, argc, argv, &o, &status) == -1)
+		return status;
 	sig_init();
 	xmlsafe_init();
-	if (conf_load(path, &c, &err) == -1 ||
+	if (conf_load(o.path, &c, &err) == -1 ||
 	    conf_check_role(&c, role, &err) == -1) {
 		log_warnx("%s", err.text);
 		conf_free(&c);
 		return 1;
 	}
-	log_set_level(verbose ? LOG_LEVEL_DEBUG : c.log_level);
+	log_set_level(o.verbose ? LOG_LEVEL_DEBUG : c.log_level);
 	/*
 	 * A daemon (also --once) owns its state; the checks and probes only
 	 * look, so they may run beside it (they open the engine as a tool:
 	 * nothing of the running daemon's is cleaned away).
 	 */
-	tool = check || probe != NULL || scprobe;
+	tool = o.check || o.probe != NULL || o.scprobe;
 	if (!tool && (lockfd = gatewayd_lock(c.state, progname, &err)) == -1) {
 		log_warnx("%s", err.text);
 		conf_free(&c);
@@ -260,59 +293,61 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	}
 	if ((x = xfer_open(&c.x, tool, &err)) == NULL) {
 		log_warnx("%s", err.text);
-		conf_free(&c);
-		if (lockfd != -1)
-			close(lockfd);
-		return 1;
+		status = 1;
+		goto out_conf;
 	}
 	if (gr->open != NULL) {
 		if ((rs = gr->open(x, &c, &err)) == NULL) {
 			log_warnx("%s", err.text);
-			xfer_close(x);
-			conf_free(&c);
-			return 1;
+			status = 1;
+			goto out_xfer;
 		}
 		xfer_set_hook(x, gr->step, rs);
 	}
-	if (check) {
-		printf("%s: configuration ok (%s <-> %s, state %s)\n", path,
-		    c.own_id, c.peer_id, c.state);
-		if (gr->close != NULL)
-			gr->close(rs);
-		xfer_close(x);
-		conf_free(&c);
+	status = gatewayd_serve(&o, &c, x, progname, role);
+	if (gr->close != NULL)
+		gr->close(rs);
+out_xfer:
+	xfer_close(x);
+out_conf:
+	conf_free(&c);
+	if (lockfd != -1)
+		close(lockfd);
+	return status;
+}
+
+/*
+ * With everything open: print the check, or restrict the process (sandbox,
+ * seccomp) and run the probe asked for, one round or until a stop signal.
+ * Returns the exit status.
+ */
+static int
+gatewayd_serve(const struct gatewayd_opts *o, struct conf *c, struct xfer *x,
+    const char *progname, const char *role)
+{
+	struct error err = {0};
+	struct sigaction sa;
+	int did = 0;
+
+	if (o->check) {
+		printf("%s: configuration ok (%s <-> %s, state %s)\n", o->path,
+		    c->own_id, c->peer_id, c->state);
 		return 0;
 	}
-	if (((c.sandbox || probe != NULL) &&
-	        sandbox_apply(&c, role, &err) == -1) ||
-	    sysfilter_apply((enum sysfilter_mode)c.seccomp, progname, &err) ==
+	if (((c->sandbox || o->probe != NULL) &&
+	        sandbox_apply(c, role, &err) == -1) ||
+	    sysfilter_apply((enum sysfilter_mode)c->seccomp, progname, &err) ==
 	        -1) {
 		log_warnx("%s; set [gateway] %s = no to run without it",
 		    err.text,
 		    strncmp(err.text, "seccomp", 7) == 0 ? "seccomp"
 		                                         : "sandbox");
-		if (gr->close != NULL)
-			gr->close(rs);
-		xfer_close(x);
-		conf_free(&c);
 		return 1;
 	}
-	if (scprobe) {
-		ch = sysfilter_probe();
-		if (gr->close != NULL)
-			gr->close(rs);
-		xfer_close(x);
-		conf_free(&c);
-		return ch;
-	}
-	if (probe != NULL) {
-		ch = gatewayd_probe(probe);
-		if (gr->close != NULL)
-			gr->close(rs);
-		xfer_close(x);
-		conf_free(&c);
-		return ch;
-	}
+	if (o->scprobe)
+		return sysfilter_probe();
+	if (o->probe != NULL)
+		return gatewayd_probe(o->probe);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = gatewayd_signal;
 	sigemptyset(&sa.sa_mask);
@@ -320,23 +355,17 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (once) {
+	if (o->once) {
 		xfer_step(x, &did);
-	} else {
-		while (!gatewayd_stop) {
-			xfer_run(x, &gatewayd_stop, &gatewayd_reload);
-			if (gatewayd_reload) {
-				gatewayd_reload = 0;
-				gatewayd_reload_config(path, x, &c);
-			}
-		}
-		log_info("stopping");
+		return 0;
 	}
-	if (gr->close != NULL)
-		gr->close(rs);
-	xfer_close(x);
-	conf_free(&c);
-	if (lockfd != -1)
-		close(lockfd);
+	while (!gatewayd_stop) {
+		xfer_run(x, &gatewayd_stop, &gatewayd_reload);
+		if (gatewayd_reload) {
+			gatewayd_reload = 0;
+			gatewayd_reload_config(o->path, x, c);
+		}
+	}
+	log_info("stopping");
 	return 0;
 }
