@@ -44,7 +44,7 @@ digest_final_hex(struct digest *d, char hex[DIGEST_HEX_LEN + 1])
 	unsigned char out[32];
 
 	gnutls_hash_deinit(d->h, out);
-	hex_encode(out, sizeof out, hex);
+	digest_hex_encode(out, sizeof out, hex);
 }
 
 /* Digest a buffer in one call. */
@@ -128,7 +128,7 @@ digest_alg_from_name(const char *name, enum digest_alg *alg)
 
 /* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
 void
-hex_encode(const unsigned char *in, size_t len, char *out)
+digest_hex_encode(const unsigned char *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;

@@ -32,6 +32,6 @@ int digest_file_hex(enum digest_alg, const char *, char hex[DIGEST_HEX_LEN + 1],
     uint64_t *, struct error *);
 const char *digest_alg_name(enum digest_alg);
 int digest_alg_from_name(const char *, enum digest_alg *);
-void hex_encode(const unsigned char *, size_t, char *);
+void digest_hex_encode(const unsigned char *, size_t, char *);
 
 #endif

@@ -244,16 +244,16 @@ keys_show(const char *path, FILE *out, struct error *err)
 		return -1;
 	gnutls_x509_crt_get_dn3(certs[0], &dn, 0);
 	gnutls_x509_crt_get_issuer_dn3(certs[0], &idn, 0);
-	time_format(
+	pkg_time_format(
 	    gnutls_x509_crt_get_activation_time(certs[0]), t1, sizeof t1);
-	time_format(
+	pkg_time_format(
 	    gnutls_x509_crt_get_expiration_time(certs[0]), t2, sizeof t2);
 	pk = gnutls_x509_crt_get_pk_algorithm(certs[0], &bits);
 	fprintf(out, "file:        %s\n", path);
 	fprintf(out, "subject:     %s\n", dn.data ? (char *)dn.data : "");
 	fprintf(out, "issuer:      %s\n", idn.data ? (char *)idn.data : "");
 	if (gnutls_x509_crt_get_serial(certs[0], serial, &slen) >= 0) {
-		hex_encode(serial, slen, fp);
+		digest_hex_encode(serial, slen, fp);
 		fprintf(out, "serial:      %s\n", fp);
 	}
 	fprintf(out, "not before:  %s\n", t1);

@@ -31,22 +31,6 @@ manifest_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
-/* Parse YYYY-MM-DDTHH:MM:SSZ into a time_t. */
-int
-pkg_time_parse(const char *s, time_t *t)
-{
-	struct tm tm;
-	char *end;
-
-	memset(&tm, 0, sizeof tm);
-	if (s == NULL || strlen(s) != 20 ||
-	    (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
-	    *end != '\0')
-		return -1;
-	*t = timegm(&tm);
-	return 0;
-}
-
 /* Compare entries by path for duplicate detection. */
 static int
 manifest_cmp(const void *a, const void *b)
@@ -185,7 +169,7 @@ manifest_serialize(const struct manifest *m, size_t *lenp)
 
 	cap = 512 + m->nentries * (300 + DIGEST_HEX_LEN + 64);
 	buf = xmalloc(cap);
-	time_format(m->created, created, sizeof created);
+	pkg_time_format(m->created, created, sizeof created);
 	n = snprintf(buf, cap,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<package xmlns=\"%s\" format=\"1\" id=\"%s\" sender=\"%s\" "

@@ -443,8 +443,8 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	    pkg_writer_header(a, "manifest.xml.p7s", p7s.size, m.created) ==
 	        -1 ||
 	    pkg_writer_data(a, p7s.data, p7s.size) == -1) {
-		err_set(err, ERR_NONE, "writing %s: %s", tmp,
-		    pkg_archive_error(a));
+		err_set(
+		    err, ERR_NONE, "writing %s: %s", tmp, pkg_archive_error(a));
 		goto out;
 	}
 	for (i = 0; i < w->n; i++) {
@@ -465,8 +465,8 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 			goto out;
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		err_set(err, ERR_NONE, "writing %s: %s", tmp,
-		    pkg_archive_error(a));
+		err_set(
+		    err, ERR_NONE, "writing %s: %s", tmp, pkg_archive_error(a));
 		goto out;
 	}
 	if (fsync(fd) == -1 || close(fd) == -1) {

@@ -301,3 +301,30 @@ pkg_limits_set(struct pkg_limits *l, const char *spec, struct error *err)
 	    "depth<=256)",
 	    (int)n, spec);
 }
+
+/* Parse YYYY-MM-DDTHH:MM:SSZ into a time_t. */
+int
+pkg_time_parse(const char *s, time_t *t)
+{
+	struct tm tm;
+	char *end;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || strlen(s) != 20 ||
+	    (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	*t = timegm(&tm);
+	return 0;
+}
+
+/* Format a time as an ISO 8601 UTC timestamp. */
+void
+pkg_time_format(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}

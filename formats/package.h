@@ -97,6 +97,7 @@ int pkg_name_parse(const char *, char *, uint64_t *, char *);
 void pkg_name_format(char *, size_t, const char *, uint64_t, const char *);
 void pkg_uuid_new(char *);
 int pkg_time_parse(const char *, time_t *);
+void pkg_time_format(time_t, char *, size_t);
 int pkg_compress_from_name(const char *, enum pkg_compress *);
 const char *pkg_compress_name(enum pkg_compress);
 

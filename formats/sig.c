@@ -12,6 +12,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "package.h"
 #include "sig.h"
 #include "xmalloc.h"
 
@@ -40,17 +41,6 @@ sig_init(void)
 	if ((rc = gnutls_global_init()) < 0)
 		fatalx("cannot initialise GnuTLS: %s", gnutls_strerror(rc));
 	done = 1;
-}
-
-/* Format a time as an ISO 8601 UTC timestamp. */
-void
-time_format(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
 }
 
 /* Read a whole small file into a GnuTLS datum. */
@@ -118,7 +108,7 @@ cert_fingerprint(
 
 	if (gnutls_x509_crt_get_fingerprint(crt, dig, buf, &size) < 0)
 		return -1;
-	hex_encode(buf, size, out);
+	digest_hex_encode(buf, size, out);
 	return 0;
 }
 
@@ -527,8 +517,8 @@ sig_verify_named(const char *sname, const char *dname, struct trust *t,
 	nb = gnutls_x509_crt_get_expiration_time(signer);
 	if (now < na || now > nb || info.signing_time < na ||
 	    info.signing_time > nb) {
-		time_format(na, tbuf, sizeof tbuf);
-		time_format(nb, tbuf2, sizeof tbuf2);
+		pkg_time_format(na, tbuf, sizeof tbuf);
+		pkg_time_format(nb, tbuf2, sizeof tbuf2);
 		err_set(err, ERR_UNTRUSTED,
 		    "signer certificate valid %s to %s, not at %s (%s)", tbuf,
 		    tbuf2, (now < na || now > nb) ? "now" : "signingTime",

@@ -54,6 +54,5 @@ int cert_load_file(
     const char *, gnutls_x509_crt_t **, unsigned *, struct error *);
 int cert_cn(gnutls_x509_crt_t, char *, size_t);
 int cert_fingerprint(gnutls_x509_crt_t, gnutls_digest_algorithm_t, char *);
-void time_format(time_t, char *, size_t);
 
 #endif

@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
+#include "package.h"
 #include "schema.h"
 #include "xfer-int.h"
 #include "xmalloc.h"
@@ -130,7 +131,7 @@ ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 		    err.text);
 		err_clear(&err);
 	}
-	time_format(time(NULL), t, sizeof t);
+	pkg_time_format(time(NULL), t, sizeof t);
 	n = xasprintf(&reason,
 	    "%s: %s\npackage: %s\nsize: %lld\nreceived: %s\n",
 	    err_code_name(code), text, in->name, (long long)in->sb.st_size, t);
@@ -356,7 +357,7 @@ ingest_checkpoint(
 	}
 	if (signedn == NULL || cmsn == NULL ||
 	    ingest_b64(signedn, &text) == -1 || ingest_b64(cmsn, &cms) == -1 ||
-	    checkpoint_parse(text.data, text.size, &cp) == -1) {
+	    journal_checkpoint_parse(text.data, text.size, &cp) == -1) {
 		err_set(err, ERR_PAYLOAD, "checkpoint: malformed signed text");
 		goto out;
 	}

@@ -229,7 +229,8 @@ journal_since_checkpoint(struct db *db, time_t *last)
 
 /* Parse the signed checkpoint text; -1 unless it is exactly well-formed. */
 int
-checkpoint_parse(const unsigned char *buf, size_t len, struct checkpoint *c)
+journal_checkpoint_parse(
+    const unsigned char *buf, size_t len, struct checkpoint *c)
 {
 	char text[512], canon[512], gw[64], head[80], t[32], tc[32];
 	long long entry;
@@ -249,7 +250,7 @@ checkpoint_parse(const unsigned char *buf, size_t len, struct checkpoint *c)
 	    pkg_time_parse(t, &c->at) == -1)
 		return -1;
 	/* strptime takes February 30 and second 60; the signer never writes them */
-	time_format(c->at, tc, sizeof tc);
+	pkg_time_format(c->at, tc, sizeof tc);
 	if (strcmp(tc, t) != 0)
 		return -1;
 	snprintf(c->gateway, sizeof c->gateway, "%.32s", gw);
@@ -278,7 +279,7 @@ journal_checkpoint(struct db *db, struct signer *s, struct error *err)
 	entry = journal_head(db, head);
 	if (entry == 0 || journal_last_checkpoint(db, &last) >= entry)
 		return 0;
-	time_format(now, t, sizeof t);
+	pkg_time_format(now, t, sizeof t);
 	n = snprintf(text, sizeof text,
 	    "posgw-checkpoint 1\ngateway %s\nentry %" PRId64 "\nhead %s\n"
 	    "time %s\n",
@@ -362,7 +363,7 @@ journal_sigq_main(void *arg)
 		it = &q->item[q->head % JOURNAL_SIGQ];
 		pthread_mutex_unlock(&q->mu);
 		err_clear(&e);
-		ok = checkpoint_parse(it->buf, it->tlen, &c) == 0 &&
+		ok = journal_checkpoint_parse(it->buf, it->tlen, &c) == 0 &&
 		     journal_cp_signed(q->trust, it->buf, it->tlen,
 		         it->buf + it->tlen, it->clen, &c, &e) == 0;
 		pthread_mutex_lock(&q->mu);
@@ -690,7 +691,7 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 		size_t cl = (size_t)sqlite3_column_bytes(st, 2);
 
 		rc = 1;
-		if (checkpoint_parse(text, tl, &c) == -1) {
+		if (journal_checkpoint_parse(text, tl, &c) == -1) {
 			err_set(err, ERR_NONE,
 			    "checkpoint %" PRId64 ": malformed signed text",
 			    id);

@@ -23,7 +23,8 @@ int journal_append(struct db *, const char *, const char *, const char *,
 int64_t journal_head(struct db *, char *);
 int journal_checkpoint(struct db *, struct signer *, struct error *);
 int64_t journal_since_checkpoint(struct db *, time_t *);
-int checkpoint_parse(const unsigned char *, size_t, struct checkpoint *);
+int journal_checkpoint_parse(
+    const unsigned char *, size_t, struct checkpoint *);
 int journal_verify(struct db *, struct trust *, FILE *, struct error *);
 void journal_row_hash(const char *, int64_t, int64_t, const char *,
     const char *, const char *, const char *, char *);

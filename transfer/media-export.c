@@ -21,6 +21,7 @@
 
 #include "fsutil.h"
 #include "media-int.h"
+#include "package.h"
 #include "sig.h"
 #include "xmalloc.h"
 
@@ -119,7 +120,7 @@ media_export_log_append(const char *outbox, const struct media_entry *e)
 	int fd, saved, rc = -1;
 
 	xasprintf(&path, "%s/%s", outbox, MEDIA_EXPORT_LOG);
-	time_format(time(NULL), t, sizeof t);
+	pkg_time_format(time(NULL), t, sizeof t);
 	fd = open(
 	    path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd == -1)
@@ -329,7 +330,7 @@ media_export_inventory(const struct media_opts *o, struct media_pkg *v,
 	    media_text_valid(host) ? host : "unknown");
 	media_export_operator(
 	    o->operator_name, inv.operator_name, sizeof inv.operator_name);
-	time_format(time(NULL), inv.time, sizeof inv.time);
+	pkg_time_format(time(NULL), inv.time, sizeof inv.time);
 	inv.e = xreallocarray(NULL, nm ? nm : 1, sizeof *inv.e);
 	for (i = 0; i < nm; i++) {
 		e = &inv.e[inv.n];

@@ -21,6 +21,7 @@
 
 #include "fsutil.h"
 #include "media-int.h"
+#include "package.h"
 #include "sig.h"
 #include "xmalloc.h"
 

@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
+#include "package.h"
 #include "schema.h"
 #include "xfer-int.h"
 #include "xmalloc.h"
@@ -132,7 +133,7 @@ spool_receipt(struct xfer *x, const char *uuid, const char *sender,
 	char *xml, t[32];
 	int n, rc;
 
-	time_format(time(NULL), t, sizeof t);
+	pkg_time_format(time(NULL), t, sizeof t);
 	esc = xmlEncodeSpecialChars(NULL, (const xmlChar *)(text ? text : ""));
 	n = xasprintf(&xml,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -365,7 +366,7 @@ spool_ship_checkpoint(struct xfer *x, struct error *err)
 		return 0;
 	}
 	cid = sqlite3_column_int64(st, 0);
-	if (checkpoint_parse(sqlite3_column_blob(st, 1),
+	if (journal_checkpoint_parse(sqlite3_column_blob(st, 1),
 	        (size_t)sqlite3_column_bytes(st, 1), &c) == -1) {
 		sqlite3_finalize(st);
 		return err_set(
@@ -390,7 +391,7 @@ spool_ship_checkpoint(struct xfer *x, struct error *err)
 		gnutls_free(out.data);
 	}
 	sqlite3_finalize(st);
-	time_format(c.at, t, sizeof t);
+	pkg_time_format(c.at, t, sizeof t);
 	n = xasprintf(&xml,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<checkpoint xmlns=\"%s\" gateway=\"%s\" entry=\"%" PRId64 "\""

@@ -158,7 +158,8 @@ cmd_journal_show(int argc, char **argv)
 		const unsigned char *a = sqlite3_column_text(st, 4);
 		const unsigned char *d = sqlite3_column_text(st, 5);
 
-		time_format((time_t)sqlite3_column_int64(st, 1), t, sizeof t);
+		pkg_time_format(
+		    (time_t)sqlite3_column_int64(st, 1), t, sizeof t);
 		printf("%-7lld %-20s %-26s %-12s %s%s%s\n",
 		    (long long)sqlite3_column_int64(st, 0), t,
 		    (const char *)sqlite3_column_text(st, 2),

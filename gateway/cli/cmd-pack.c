@@ -355,7 +355,7 @@ cmd_pack_verify(int argc, char **argv)
 		}
 		printf("%s: ok\n", argv[i]);
 		if (v.verbose) {
-			time_format(p->sig.signing_time, t, sizeof t);
+			pkg_time_format(p->sig.signing_time, t, sizeof t);
 			printf("  sender %s, recipient %s, seq %" PRIu64
 			       ", %zu entries, %s, %s\n"
 			       "  signed %s by %s (%s), certificate sha256 %s\n"
@@ -471,7 +471,7 @@ cmd_pack_list(int argc, char **argv)
 	if (mbuf != NULL && mlen < cap &&
 	    manifest_parse(mbuf, mlen, l.max_depth, &m, &err) == 0) {
 		have_m = 1;
-		time_format(m.created, t, sizeof t);
+		pkg_time_format(m.created, t, sizeof t);
 		printf("manifest: package %s from %s to %s, seq %" PRIu64
 		       ", created %s, digest %s\n",
 		    m.uuid, m.sender, m.recipient, m.seq, t,

@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "log.h"
 #include "cli.h"
+#include "package.h"
 #include "xfer.h"
 #include "xmalloc.h"
 
@@ -234,7 +235,7 @@ cmd_report_time(FILE *f, int64_t t)
 {
 	char buf[32];
 
-	time_format((time_t)t, buf, sizeof buf);
+	pkg_time_format((time_t)t, buf, sizeof buf);
 	cmd_report_esc(f, buf);
 }
 

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "log.h"
 #include "cli.h"
+#include "package.h"
 #include "xfer.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
@@ -206,7 +207,8 @@ cmd_transfer_last(struct db *db, const char *dir, const char *label)
 	    " ORDER BY id DESC LIMIT 1");
 	sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		time_format((time_t)sqlite3_column_int64(st, 2), t, sizeof t);
+		pkg_time_format(
+		    (time_t)sqlite3_column_int64(st, 2), t, sizeof t);
 		printf("%s: %s (%s, %s)\n", label,
 		    (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1), t);
@@ -353,7 +355,8 @@ cmd_transfer_status(int argc, char **argv)
 	cmd_transfer_last(db, "out", "last package out");
 	cmd_transfer_last(db, "in", "last package in");
 	cmd_transfer_oldest_unanswered(db, c.own_id, now);
-	time_format((time_t)db_int(db, "SELECT MAX(at) FROM checkpoints", 0), t,
+	pkg_time_format(
+	    (time_t)db_int(db, "SELECT MAX(at) FROM checkpoints", 0), t,
 	    sizeof t);
 	printf("journal: %" PRId64 " entries, last checkpoint at entry %" PRId64
 	       " (%s), %" PRId64 " checkpoint(s) of the peer received\n",

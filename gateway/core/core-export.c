@@ -31,6 +31,7 @@
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
+#include "package.h"
 #include "schema.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
@@ -518,7 +519,7 @@ core_export_appeal(
 		goto out;
 	}
 	if (core_export_known(cs, pos, &when)) {
-		time_format((time_t)when, t, sizeof t);
+		pkg_time_format((time_t)when, t, sizeof t);
 		snprintf(detail, sizeof detail,
 		    "appeal %s was exported at %s; not exported again", pos, t);
 		log_info("%s", detail);

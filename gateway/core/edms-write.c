@@ -26,6 +26,7 @@
 #include "filename.h"
 #include "fsutil.h"
 #include "log.h"
+#include "package.h"
 #include "schema.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
@@ -118,7 +119,7 @@ edms_write_xml(const struct edms_new *s, const struct edms_file *files,
 	size_t i;
 	FILE *f;
 
-	time_format(time(NULL), at, sizeof at);
+	pkg_time_format(time(NULL), at, sizeof at);
 	if ((f = open_memstream(xml, len)) == NULL)
 		fatal("open_memstream");
 	fprintf(f,

@@ -39,7 +39,7 @@
 void
 edge_out_now(char *buf, size_t len)
 {
-	time_format(time(NULL), buf, len);
+	pkg_time_format(time(NULL), buf, len);
 }
 
 /*

@@ -231,7 +231,7 @@ posmap_time_ok(const char *s)
 
 	if (s == NULL || strlen(s) != 20 || pkg_time_parse(s, &t) == -1)
 		return 0;
-	time_format(t, canon, sizeof canon);
+	pkg_time_format(t, canon, sizeof canon);
 	return strcmp(canon, s) == 0;
 }
 

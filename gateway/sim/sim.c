@@ -46,7 +46,7 @@ sim_now(void)
 void
 sim_timestamp(time_t t, char *buf, size_t len)
 {
-	time_format(t, buf, len);
+	pkg_time_format(t, buf, len);
 }
 
 /* Append one decision to DIR/sim.log (and to stderr with --verbose). */

@@ -217,11 +217,11 @@ static const char good_cp[] = "posgw-checkpoint 1\n"
                               "head " HEAD1 "\n"
                               "time 2026-11-25T10:20:30Z\n";
 
-/* checkpoint_parse of a string (without its NUL). */
+/* journal_checkpoint_parse of a string (without its NUL). */
 static int
 parse(const char *s, struct checkpoint *c)
 {
-	return checkpoint_parse((const unsigned char *)s, strlen(s), c);
+	return journal_checkpoint_parse((const unsigned char *)s, strlen(s), c);
 }
 
 /* Rows of the journal must differ in hash pairwise. */
@@ -398,7 +398,7 @@ test_checkpoint_signs_head(void **state)
 	journal_head(f->db, head);
 	text = blob(f->db, "SELECT text FROM checkpoints", &tlen);
 	cms = blob(f->db, "SELECT cms FROM checkpoints", &clen);
-	assert_int_equal(checkpoint_parse(text, tlen, &c), 0);
+	assert_int_equal(journal_checkpoint_parse(text, tlen, &c), 0);
 	assert_string_equal(c.gateway, "edge-01");
 	assert_int_equal(c.entry, 3);
 	assert_string_equal(c.head, head);
@@ -524,26 +524,29 @@ test_checkpoint_parse_variants(void **state)
 		free(s);
 	}
 	/* a NUL byte anywhere, even at the end of an otherwise good text */
-	assert_int_equal(checkpoint_parse((const unsigned char *)good_cp,
-	                     sizeof good_cp, &c),
+	assert_int_equal(
+	    journal_checkpoint_parse(
+	        (const unsigned char *)good_cp, sizeof good_cp, &c),
 	    -1);
 	memcpy(buf, good_cp, sizeof good_cp);
 	buf[30] = '\0';
-	assert_int_equal(
-	    checkpoint_parse((const unsigned char *)buf, strlen(good_cp), &c),
+	assert_int_equal(journal_checkpoint_parse(
+	                     (const unsigned char *)buf, strlen(good_cp), &c),
 	    -1);
 	/* empty and over-long */
 	assert_int_equal(
-	    checkpoint_parse((const unsigned char *)"", 0, &c), -1);
+	    journal_checkpoint_parse((const unsigned char *)"", 0, &c), -1);
 	memset(buf, 'a', sizeof buf);
 	memcpy(buf, good_cp, strlen(good_cp));
+	assert_int_equal(journal_checkpoint_parse(
+	                     (const unsigned char *)buf, sizeof buf, &c),
+	    -1);
 	assert_int_equal(
-	    checkpoint_parse((const unsigned char *)buf, sizeof buf, &c), -1);
-	assert_int_equal(
-	    checkpoint_parse((const unsigned char *)buf, 512, &c), -1);
+	    journal_checkpoint_parse((const unsigned char *)buf, 512, &c), -1);
 	/* the text is taken by length, not by a terminator */
-	assert_int_equal(checkpoint_parse((const unsigned char *)good_cp,
-	                     strlen(good_cp) - 1, &c),
+	assert_int_equal(
+	    journal_checkpoint_parse(
+	        (const unsigned char *)good_cp, strlen(good_cp) - 1, &c),
 	    -1);
 }
 
