@@ -1,6 +1,7 @@
 /* error.c: an error with a stable rejection code and a human text. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,20 +23,89 @@ static const char *const err_names[] = {
     [ERR_CONFLICT] = "conflict",
 };
 
-/* Record an error; the first error recorded wins. Returns -1 for tail calls. */
+/* Format an error into err (code, no class): the one writer of text. */
+static void
+err_vset(struct error *err, enum err_code code, const char *fmt, va_list ap)
+{
+	size_t len;
+
+	err->code = code;
+	err->what = NULL;
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	len = strlen(err->text);
+	while (len > 0 && isspace((unsigned char)err->text[len - 1]))
+		err->text[--len] = '\0'; /* libraries end messages in "\n" */
+	if (err->text[0] == '\0')
+		snprintf(err->text, sizeof err->text, "unknown error");
+}
+
+/* Record an error, replacing any recorded before. Returns -1 for tail calls. */
 int
 err_set(struct error *err, enum err_code code, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	err_vset(err, code, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Record an error only if none is recorded yet: where a library callback
+ * recorded the precise cause and the caller's own text would be vaguer.
+ */
+int
+err_keep(struct error *err, enum err_code code, const char *fmt, ...)
+{
+	va_list ap;
+
 	if (err == NULL || err->text[0] != '\0')
 		return -1;
-	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	err_vset(err, code, fmt, ap);
 	va_end(ap);
-	if (err->text[0] == '\0')
-		strcpy(err->text, "unknown error");
+	return -1;
+}
+
+/*
+ * Put context before the recorded message ("context: message"), keeping
+ * its code and class; with none recorded, the context is the message.
+ */
+int
+err_wrap(struct error *err, const char *fmt, ...)
+{
+	char ctx[sizeof err->text], was[sizeof err->text];
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof ctx, fmt, ap);
+	va_end(ap);
+	if (err->text[0] == '\0') {
+		snprintf(err->text, sizeof err->text, "%s", ctx);
+		return -1;
+	}
+	snprintf(was, sizeof was, "%s", err->text);
+	snprintf(err->text, sizeof err->text, "%.400s: %.620s", ctx, was);
+	return -1;
+}
+
+/* Record an error of a domain's class (what is a static string). */
+int
+err_what(struct error *err, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	err_vset(err, ERR_NONE, fmt, ap);
+	va_end(ap);
+	err->what = what;
 	return -1;
 }
 
@@ -44,6 +114,7 @@ void
 err_clear(struct error *err)
 {
 	err->code = ERR_NONE;
+	err->what = NULL;
 	err->text[0] = '\0';
 }
 

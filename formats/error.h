@@ -1,4 +1,14 @@
-/* error.h: an error with a stable rejection code and a human text. */
+/*
+ * error.h: an error with a stable rejection code and a human text.
+ *
+ * One convention across posgw: every struct error is declared with an
+ * initialiser (= {0}); err_set records an error, replacing whatever the
+ * value held, so a reused value never keeps a stale message; err_keep
+ * records one only if none is there (where a library callback already
+ * recorded the precise cause); err_wrap puts context before the message
+ * and keeps its code. A domain with classes of its own (the EDMS import's
+ * "schema", "signature", ...) names the class in what.
+ */
 #ifndef POSGW_ERROR_H
 #define POSGW_ERROR_H
 
@@ -20,10 +30,17 @@ enum err_code {
 
 struct error {
 	enum err_code code;
+	const char *what; /* a domain's class of the failure, or NULL */
 	char text[1024];
 };
 
 int err_set(struct error *, enum err_code, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+int err_keep(struct error *, enum err_code, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+int err_wrap(struct error *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+int err_what(struct error *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 void err_clear(struct error *);
 const char *err_code_name(enum err_code);

@@ -480,6 +480,7 @@ pkg_read(const char *path, const char *stagebase,
 	struct pkg *p;
 	int fd = -1, ok = 0;
 
+	err_clear(err);
 	memset(&r, 0, sizeof r);
 	p = xcalloc(1, sizeof *p);
 	copy = xstrdup(path);
@@ -542,8 +543,7 @@ out:
 	free(r.index);
 	free(r.seen);
 	if (!ok) {
-		if (err->text[0] == '\0')
-			err_set(err, ERR_ARCHIVE, "unreadable package");
+		err_keep(err, ERR_ARCHIVE, "unreadable package");
 		pkg_free(p);
 		return NULL;
 	}
@@ -671,6 +671,7 @@ pkg_extract(const struct pkg *p, const char *dir, struct error *err)
 	size_t i;
 	int root, dfd, next;
 
+	err_clear(err);
 	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return err_set(
 		    err, ERR_NONE, "cannot open %s: %s", dir, strerror(errno));
@@ -724,8 +725,7 @@ pkg_extract(const struct pkg *p, const char *dir, struct error *err)
 	return 0;
 fail:
 	close(root);
-	if (err->text[0] == '\0')
-		err_set(err, ERR_NONE, "cannot extract into %s: %s", dir,
-		    strerror(errno));
+	err_keep(
+	    err, ERR_NONE, "cannot extract into %s: %s", dir, strerror(errno));
 	return -1;
 }

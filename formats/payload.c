@@ -214,8 +214,7 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 					    entries[i].path,
 					    err->text +
 					        strlen(entries[i].staged));
-					snprintf(err->text, sizeof err->text,
-					    "%s", t);
+					err_set(err, err->code, "%s", t);
 				}
 				if (err->code == ERR_NONE)
 					err->code = ERR_PAYLOAD;

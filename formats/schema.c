@@ -19,10 +19,6 @@ static const char *const schema_files[] = {
 };
 static xmlSchemaPtr schemas[2];
 
-struct schema_err {
-	char text[600];
-};
-
 /* Where schemas are read from: $POSGW_SCHEMADIR, else the installed copy. */
 const char *
 schema_dir(void)
@@ -38,11 +34,9 @@ schema_dir(void)
 static void
 schema_error(void *ctx, xmlErrorPtr xe)
 {
-	struct schema_err *se = ctx;
-
-	if (se->text[0] != '\0' || xe == NULL || xe->message == NULL)
+	if (xe == NULL || xe->message == NULL)
 		return;
-	snprintf(se->text, sizeof se->text, "line %d: %.*s", xe->line,
+	err_keep(ctx, ERR_NONE, "line %d: %.*s", xe->line,
 	    (int)strcspn(xe->message, "\n"), xe->message);
 }
 
@@ -51,7 +45,7 @@ int
 schema_load(struct error *err)
 {
 	xmlSchemaParserCtxtPtr pc;
-	struct schema_err se;
+	struct error se = {0};
 	const char *dir = schema_dir();
 	char *path;
 	size_t i;
@@ -69,7 +63,7 @@ schema_load(struct error *err)
 			free(path);
 			return -1;
 		}
-		memset(&se, 0, sizeof se);
+		err_clear(&se);
 		xmlsafe_allow_dir(dir);
 		if ((pc = xmlSchemaNewParserCtxt(path)) == NULL)
 			fatalx("cannot allocate a schema parser");
@@ -94,14 +88,14 @@ schema_validate(enum schema_kind kind, xmlDocPtr doc, const char *name,
     enum err_code code, struct error *err)
 {
 	xmlSchemaValidCtxtPtr vc;
-	struct schema_err se;
+	struct error se = {0};
 	int rc;
 
 	if (schema_load(err) == -1)
 		return -1;
 	if ((vc = xmlSchemaNewValidCtxt(schemas[kind])) == NULL)
 		fatalx("cannot allocate a schema validator");
-	memset(&se, 0, sizeof se);
+	err_clear(&se);
 	xmlSchemaSetValidStructuredErrors(vc, schema_error, &se);
 	rc = xmlSchemaValidateDoc(vc, doc);
 	xmlSchemaFreeValidCtxt(vc);

@@ -351,7 +351,7 @@ journal_sigq_main(void *arg)
 	struct journal_sigq *q = arg;
 	struct journal_sigitem *it;
 	struct checkpoint c;
-	struct error e;
+	struct error e = {0};
 	int ok;
 
 	pthread_mutex_lock(&q->mu);
@@ -508,7 +508,7 @@ journal_own_trust(struct db *db, int *stored)
 {
 	char tmpl[] = "/tmp/posgw-cert-XXXXXX";
 	struct trust *own = NULL;
-	struct error e2;
+	struct error e2 = {0};
 	char *cert;
 	int fd;
 
@@ -634,7 +634,7 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 	struct journal_clock clk = {0, 0, 0};
 	struct journal_sigq q;
 	struct checkpoint c;
-	struct error e2;
+	struct error e2 = {0};
 	struct trust *own = NULL, *t;
 	sqlite3_stmt *cst, *st = NULL, *hq = NULL;
 	int64_t last, ncp = 0;

@@ -580,7 +580,7 @@ spool_pack(struct xfer *x, int force, int *did)
 int
 spool_reoffer(struct xfer *x, int force, int *did)
 {
-	struct error err;
+	struct error err = {0};
 	sqlite3_stmt *st;
 	int64_t now = (int64_t)time(NULL), *ids = NULL;
 	char **names = NULL;

@@ -275,7 +275,7 @@ int
 xfer_scan(struct xfer *x, int *did)
 {
 	char sender[33], uuid[37], **names = NULL;
-	struct error err;
+	struct error err = {0};
 	struct dirent *de;
 	size_t n = 0, cap = 0, i;
 	uint64_t seq;

@@ -218,7 +218,7 @@ cmd_edms_replay(
     const struct conf *c, const char *pos, struct db *db, struct edms_appeal *a)
 {
 	struct edms_event *w = NULL;
-	struct edms_why why;
+	struct error why = {0};
 	size_t nw = 0, i;
 	int rc = -1;
 

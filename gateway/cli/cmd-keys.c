@@ -133,7 +133,7 @@ cmd_keys_show_main(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	for (i = 1; i < argc; i++) {
-		err.text[0] = '\0';
+		err_clear(&err);
 		if (keys_show(argv[i], stdout, &err) == -1) {
 			fprintf(stderr, "posgw: keys show: %s\n", err.text);
 			rc = 1;

@@ -330,7 +330,7 @@ static int
 cmd_pack_verify(int argc, char **argv)
 {
 	struct pack_vopts v = {0};
-	struct error err;
+	struct error err = {0};
 	struct pkg *p;
 	char *stage, t[32];
 	int i, first, rc = 0;

@@ -40,11 +40,11 @@ static void core_import_free_name(
 static int core_import_move_rejected(
     struct core *cs, const char *rejdir, const char *name, struct error *err);
 static int core_import_reject(struct core *cs, const char *name,
-    const struct edms_event *ev, const struct edms_why *why);
+    const struct edms_event *ev, const struct error *why);
 static void core_import_remove(
     struct core *cs, const char *name, const struct edms_event *ev);
 static int core_import_stage(struct core *cs, const char *rel, const char *role,
-    const char *tmp, uint64_t max, struct edms_why *why, struct error *err);
+    const char *tmp, uint64_t max, struct error *why, struct error *err);
 static int core_import_seen(
     struct core *cs, const struct edms_event *ev, const char *hex);
 static int core_import_record(struct core *cs, const char *name,
@@ -113,7 +113,7 @@ core_import_move_rejected(
  */
 static int
 core_import_reject(struct core *cs, const char *name,
-    const struct edms_event *ev, const struct edms_why *why)
+    const struct edms_event *ev, const struct error *why)
 {
 	struct error err = {0};
 	char *rejdir, final[512], *reason, rname[600], detail[1200];
@@ -219,7 +219,7 @@ core_import_remove(
  */
 static int
 core_import_stage(struct core *cs, const char *rel, const char *role,
-    const char *tmp, uint64_t max, struct edms_why *why, struct error *err)
+    const char *tmp, uint64_t max, struct error *why, struct error *err)
 {
 	struct stat sb;
 	char *src;
@@ -228,7 +228,7 @@ core_import_stage(struct core *cs, const char *rel, const char *role,
 	xasprintf(&src, "%s/%s", cs->e.import_dir, rel);
 	if (lstat(src, &sb) == -1) {
 		rc = errno == ENOENT
-		         ? edms_why(why, "file",
+		         ? err_what(why, "file",
 		               "%s %s is not in the import folder %s", role,
 		               rel, cs->e.import_dir)
 		         : (err_set(err, ERR_NONE, "cannot read %s: %s", src,
@@ -239,14 +239,14 @@ core_import_stage(struct core *cs, const char *rel, const char *role,
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		free(src);
-		return edms_why(why, "file",
+		return err_what(why, "file",
 		    "%s %s is not a regular file (a link or a folder?)", role,
 		    rel);
 	}
 	rc = fs_copy_file(src, cs->staging, tmp, 0600, max, 0, err);
 	free(src);
 	if (rc == -1 && err->code == ERR_SIZE)
-		return edms_why(why, "size", "%s %s: %s", role, rel, err->text);
+		return err_what(why, "size", "%s %s: %s", role, rel, err->text);
 	return rc == -1 ? -2 : 0;
 }
 
@@ -348,7 +348,7 @@ core_import_event(struct core *cs, const char *name, struct edms_event *ev)
 {
 	struct xfer_file *xf = NULL;
 	struct edms_appeal a;
-	struct edms_why why = {0};
+	struct error why = {0};
 	struct error err = {0};
 	char hex[DIGEST_HEX_LEN + 1], *path, **src = NULL, tmp[32];
 	xmlChar *xml = NULL;
@@ -360,7 +360,7 @@ core_import_event(struct core *cs, const char *name, struct edms_event *ev)
 	if (digest_file_hex(DIGEST_STREEBOG256, path, hex, &size, &err) == -1)
 		goto out;
 	if (!edms_appeal_load(cs->db, ev->pos_id, &a)) {
-		edms_why(&why, "appeal",
+		err_what(&why, "appeal",
 		    "appeal %s is unknown to posgw-core: it was never exported "
 		    "to the EDMS",
 		    ev->pos_id);
@@ -425,7 +425,7 @@ core_import_event(struct core *cs, const char *name, struct edms_event *ev)
 	        nsrc, &err) == -1) {
 		db_rollback(cs->db);
 		if (err.code == ERR_PAYLOAD) {
-			edms_why(&why, "schema", "%s", err.text);
+			err_what(&why, "schema", "%s", err.text);
 			rc = core_import_reject(cs, name, ev, &why);
 		}
 		goto out;
@@ -494,7 +494,7 @@ core_import(struct core *cs, int *did)
 {
 	struct core_item *items = NULL;
 	struct edms_event ev;
-	struct edms_why why;
+	struct error why = {0};
 	struct stat sb;
 	char **names, *path;
 	size_t n, i, nitems = 0;
@@ -513,7 +513,7 @@ core_import(struct core *cs, int *did)
 		if (r == -1 || S_ISDIR(sb.st_mode))
 			continue;
 		if (!S_ISREG(sb.st_mode)) {
-			edms_why(&why, "file",
+			err_what(&why, "file",
 			    "%s is not a regular file (a symbolic link?)",
 			    names[i]);
 			if (core_import_reject(cs, names[i], NULL, &why) == 0)

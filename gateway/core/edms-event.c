@@ -35,9 +35,9 @@ static int edms_event_digits(const char *s, size_t max, int nozero);
 static char *edms_event_file_name(
     xmlNodePtr node, const char *name, const struct edms_event *ev);
 static int edms_event_file_node(xmlNodePtr node, const char *label,
-    struct edms_event *ev, struct edms_why *why);
+    struct edms_event *ev, struct error *why);
 static int edms_event_walk(xmlNodePtr node, const char *label,
-    struct edms_event *ev, struct edms_why *why);
+    struct edms_event *ev, struct error *why);
 static int edms_event_cmp_n(const void *a, const void *b);
 
 /*
@@ -123,7 +123,7 @@ edms_event_file_name(
 /* Record one file element and rewrite its references to payload paths. */
 static int
 edms_event_file_node(xmlNodePtr node, const char *label, struct edms_event *ev,
-    struct edms_why *why)
+    struct error *why)
 {
 	const char *path = xmlsafe_attr(node, "path");
 	const char *sig = xmlsafe_attr(node, "signature");
@@ -133,14 +133,14 @@ edms_event_file_node(xmlNodePtr node, const char *label, struct edms_event *ev,
 	struct edms_file *f;
 
 	if (ev->nfiles >= EDMS_MAX_FILES)
-		return edms_why(why, "schema", "%s: more than %d files", label,
+		return err_what(why, "schema", "%s: more than %d files", label,
 		    EDMS_MAX_FILES);
 	if (path != NULL && (r = edms_event_plain_why(path)) != NULL)
-		return edms_why(why, "file",
+		return err_what(why, "file",
 		    "%s: line %ld: file/@path \"%.100s\" %s", label,
 		    xmlGetLineNo(node), path, r);
 	if (sig != NULL && (r = edms_event_plain_why(sig)) != NULL)
-		return edms_why(why, "file",
+		return err_what(why, "file",
 		    "%s: line %ld: file/@signature \"%.100s\" %s", label,
 		    xmlGetLineNo(node), sig, r);
 	ev->files = xreallocarray(ev->files, ev->nfiles + 1, sizeof *ev->files);
@@ -167,7 +167,7 @@ edms_event_file_node(xmlNodePtr node, const char *label, struct edms_event *ev,
 /* Walk the document for file elements (depth is bounded by the parser). */
 static int
 edms_event_walk(xmlNodePtr node, const char *label, struct edms_event *ev,
-    struct edms_why *why)
+    struct error *why)
 {
 	xmlNodePtr c;
 
@@ -191,8 +191,8 @@ edms_event_walk(xmlNodePtr node, const char *label, struct edms_event *ev,
  * names. Takes the document (edms_event_free frees it).
  */
 int
-edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
-    struct edms_why *why)
+edms_event_prepare(
+    xmlDocPtr doc, const char *label, struct edms_event *ev, struct error *why)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), c, child = NULL;
 	const char *pos, *n, *v, *want;
@@ -201,7 +201,7 @@ edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
 	memset(ev, 0, sizeof *ev);
 	ev->doc = doc;
 	if (!xmlsafe_is(root, NS_EXCHANGE, "event"))
-		return edms_why(why, "schema",
+		return err_what(why, "schema",
 		    "%s: the root element is <%s>; an event file holds an "
 		    "<event> of namespace %s",
 		    label, root != NULL ? (const char *)root->name : "",
@@ -209,10 +209,10 @@ edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
 	pos = xmlsafe_attr(root, "pos-id");
 	n = xmlsafe_attr(root, "n");
 	if (!edms_event_digits(pos, 20, 0))
-		return edms_why(why, "schema",
+		return err_what(why, "schema",
 		    "%s: event/@pos-id is missing or not 1..20 digits", label);
 	if (!edms_event_digits(n, 9, 1))
-		return edms_why(why, "schema",
+		return err_what(why, "schema",
 		    "%s: event/@n is missing or not a number 1..999999999",
 		    label);
 	snprintf(ev->pos_id, sizeof ev->pos_id, "%s", pos);
@@ -220,7 +220,7 @@ edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
 	if (edms_event_walk(root->children, label, ev, why) == -1)
 		return -1;
 	if (schema_validate(SCHEMA_EXCHANGE, doc, label, ERR_PAYLOAD, &e) == -1)
-		return edms_why(why, "schema", "%s", e.text);
+		return err_what(why, "schema", "%s", e.text);
 	v = xmlsafe_attr(root, "type");
 	snprintf(ev->type, sizeof ev->type, "%s", v != NULL ? v : "");
 	v = xmlsafe_attr(root, "at");
@@ -231,7 +231,7 @@ edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
 	want = payload_event_child(ev->type);
 	if (want == NULL || child == NULL ||
 	    strcmp((const char *)child->name, want) != 0)
-		return edms_why(why, "schema",
+		return err_what(why, "schema",
 		    "%s: an event of type %s must carry <%s>", label, ev->type,
 		    want != NULL ? want : "?");
 	if ((v = xmlsafe_attr(child, "date")) != NULL ||
@@ -248,7 +248,7 @@ edms_event_prepare(xmlDocPtr doc, const char *label, struct edms_event *ev,
  */
 int
 edms_event_read(const char *dir, const char *name, const struct pkg_limits *l,
-    struct edms_event *ev, struct edms_why *why, int *malformed)
+    struct edms_event *ev, struct error *why, int *malformed)
 {
 	struct error e = {0};
 	xmlDocPtr doc;
@@ -262,11 +262,11 @@ edms_event_read(const char *dir, const char *name, const struct pkg_limits *l,
 	free(path);
 	if (doc == NULL) {
 		if (e.code == ERR_NONE) {
-			edms_why(why, "file", "%s", e.text);
+			err_what(why, "file", "%s", e.text);
 			return -2;
 		}
 		*malformed = strstr(e.text, "not well-formed") != NULL;
-		return edms_why(
+		return err_what(
 		    why, e.code == ERR_SIZE ? "size" : "xml", "%s", e.text);
 	}
 	return edms_event_prepare(doc, name, ev, why);
@@ -308,7 +308,7 @@ edms_event_waiting(const char *dir, const char *pos_id,
     const struct pkg_limits *l, struct edms_event **out, size_t *nout)
 {
 	struct edms_event ev, *evs = NULL;
-	struct edms_why why;
+	struct error why = {0};
 	char **names;
 	size_t n = 0, nnames, i;
 	int malformed;

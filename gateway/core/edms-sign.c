@@ -44,12 +44,10 @@ edms_sign_trust(const struct conf_edms *e, struct error *err)
 
 	for (i = 0; i < e->nsigner_trust; i++) {
 		if (trust_add_file(t, e->signer_trust[i], err) == -1) {
-			char text[sizeof err->text];
-			snprintf(text, sizeof text, "%s", err->text);
-			err_set(err, ERR_NONE,
-			    "[edms] signer_trust: %s; give the officials' "
-			    "certificates or their CA",
-			    text);
+			/* regression edms-trust-context-lost: this context
+			 * never showed while errors kept the first text */
+			err_wrap(err, "[edms] signer_trust (the officials' "
+			              "certificates or their CA)");
 			trust_free(t);
 			return NULL;
 		}
@@ -168,7 +166,7 @@ edms_sign_replace(char *s, size_t len, const char *from, const char *to)
 int
 edms_sign_verify(const char *rel, const char *data, const char *sigrel,
     const char *sigpath, uint64_t size, struct trust *t, unsigned algs,
-    struct edms_why *why)
+    struct error *why)
 {
 	unsigned char *sig = NULL;
 	gnutls_datum_t in, der = {NULL, 0};
@@ -182,28 +180,28 @@ edms_sign_verify(const char *rel, const char *data, const char *sigrel,
 	int fd, rc = -1, pem;
 
 	if ((fd = open(data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return edms_why(
+		return err_what(
 		    why, "file", "answer file %s: %s", rel, strerror(errno));
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return edms_why(
+		return err_what(
 		    why, "file", "answer file %s is not a regular file", rel);
 	}
 	if ((uint64_t)sb.st_size != size) {
 		close(fd);
-		return edms_why(why, "size",
+		return err_what(why, "size",
 		    "answer file %s has %lld bytes, the event says %llu", rel,
 		    (long long)sb.st_size, (unsigned long long)size);
 	}
 	if (sb.st_size > 0 && (map = mmap(NULL, (size_t)sb.st_size, PROT_READ,
 	                           MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		close(fd);
-		return edms_why(why, "file", "cannot read answer file %s: %s",
+		return err_what(why, "file", "cannot read answer file %s: %s",
 		    rel, strerror(errno));
 	}
 	close(fd);
 	if (edms_sign_slurp(sigpath, EDMS_SIG_MAX, &sig, &siglen, &e) == -1) {
-		edms_why(why, "signature", "signature %s of %s: %s", sigrel,
+		err_what(why, "signature", "signature %s of %s: %s", sigrel,
 		    rel,
 		    e.code == ERR_SIZE ? "larger than 1 MiB" : strerror(errno));
 		goto out;
@@ -215,7 +213,7 @@ edms_sign_verify(const char *rel, const char *data, const char *sigrel,
 	if (gnutls_pkcs7_import(
 	        p7, &in, pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER) < 0 ||
 	    gnutls_pkcs7_export2(p7, GNUTLS_X509_FMT_DER, &der) < 0) {
-		edms_why(why, "signature",
+		err_what(why, "signature",
 		    "signature %s of %s is not a CMS SignedData (DER or PEM)",
 		    sigrel, rel);
 		goto out;
@@ -228,9 +226,9 @@ edms_sign_verify(const char *rel, const char *data, const char *sigrel,
 		    "a trusted peer certificate",
 		    "an official of [edms] signer_trust");
 		if (strncmp(e.text, sigrel, strlen(sigrel)) == 0)
-			edms_why(why, "signature", "%s", e.text);
+			err_what(why, "signature", "%s", e.text);
 		else
-			edms_why(why, "signature", "%s: %s", sigrel, e.text);
+			err_what(why, "signature", "%s: %s", sigrel, e.text);
 		goto out;
 	}
 	rc = 0;

@@ -201,7 +201,7 @@ edms_write(const struct conf *c, const struct edms_new *s, struct trust *t,
 	struct edms_file *files;
 	struct edms_event ev;
 	struct edms_appeal next;
-	struct edms_why why = {0};
+	struct error why = {0};
 	struct error e = {0};
 	struct stat sb;
 	char name[64], *xml = NULL, *path;

@@ -41,7 +41,7 @@
 static long edms_days_from_civil(long y, int m, int d);
 static void edms_col(sqlite3_stmt *st, int i, char *buf, size_t len);
 static int edms_postpone(
-    struct edms_appeal *a, const struct edms_event *ev, struct edms_why *why);
+    struct edms_appeal *a, const struct edms_event *ev, struct error *why);
 
 /* Forward migrations of the core's tables; [i] takes version i to i+1. */
 static const char *const edms_migrations[] = {
@@ -81,23 +81,6 @@ static const char *const edms_migrations[] = {
     " name TEXT,"
     " line INTEGER NOT NULL);",
 };
-
-/* Fill a rejection reason; returns -1. */
-int
-edms_why(struct edms_why *why, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-	size_t len;
-
-	why->what = what;
-	va_start(ap, fmt);
-	vsnprintf(why->text, sizeof why->text, fmt, ap);
-	va_end(ap);
-	len = strlen(why->text);
-	while (len > 0 && isspace((unsigned char)why->text[len - 1]))
-		why->text[--len] = '\0';
-	return -1;
-}
 
 _Static_assert(
     sizeof edms_migrations / sizeof edms_migrations[0] == EDMS_SCHEMA_VERSION,
@@ -273,29 +256,29 @@ edms_state_label(const char *state)
 /* Apply a postpone to the due date, or say why it is not allowed. */
 static int
 edms_postpone(
-    struct edms_appeal *a, const struct edms_event *ev, struct edms_why *why)
+    struct edms_appeal *a, const struct edms_event *ev, struct error *why)
 {
 	long until, due;
 	char lim[11];
 
 	if (strcmp(a->kind, "appeal59") == 0 && a->postpones >= 1)
-		return edms_why(why, "transition",
+		return err_what(why, "transition",
 		    "appeal %s was postponed already; a 59-FZ appeal may be "
 		    "postponed once",
 		    a->pos_id);
 	if (edms_date_parse(ev->date, &until) == -1)
-		return edms_why(why, "schema",
+		return err_what(why, "schema",
 		    "postpone/@until %s is not a date", ev->date);
 	if (a->due[0] != '\0' && edms_date_parse(a->due, &due) == 0) {
 		if (until <= due)
-			return edms_why(why, "transition",
+			return err_what(why, "transition",
 			    "postpone until %s is not after the due date %s "
 			    "of appeal %s",
 			    ev->date, a->due, a->pos_id);
 		if (strcmp(a->kind, "appeal59") == 0 &&
 		    until > due + EDMS_POSTPONE_DAYS) {
 			edms_date_format(due + EDMS_POSTPONE_DAYS, lim);
-			return edms_why(why, "transition",
+			return err_what(why, "transition",
 			    "postpone until %s: 59-FZ allows at most %d more "
 			    "days, i.e. until %s",
 			    ev->date, EDMS_POSTPONE_DAYS, lim);
@@ -317,36 +300,36 @@ edms_postpone(
  */
 int
 edms_advance(struct edms_appeal *a, const struct edms_event *ev,
-    const struct conf_edms *e, struct edms_why *why)
+    const struct conf_edms *e, struct error *why)
 {
 	const char *s = a->state, *t = ev->type, *next = s;
 	long reg, created;
 
 	if (ev->n <= a->last_n)
-		return edms_why(why, "order",
+		return err_what(why, "order",
 		    "event n=%ld of appeal %s was accepted already; the next "
 		    "one is n=%ld",
 		    ev->n, a->pos_id, a->last_n + 1);
 	if (ev->n != a->last_n + 1)
-		return edms_why(why, "order",
+		return err_what(why, "order",
 		    "event n=%ld of appeal %s is not next: the next one is "
 		    "n=%ld",
 		    ev->n, a->pos_id, a->last_n + 1);
 	if (strcmp(s, "declined") == 0 || strcmp(s, "answered") == 0 ||
 	    strcmp(s, "forwarded") == 0)
-		return edms_why(why, "transition",
+		return err_what(why, "transition",
 		    "appeal %s was %s (event n=%ld); no %s may follow",
 		    a->pos_id, s, a->last_n, t);
 	if (strcmp(t, "registered") == 0) {
 		if (strcmp(s, "new") != 0)
-			return edms_why(why, "transition",
+			return err_what(why, "transition",
 			    "appeal %s is registered already", a->pos_id);
 		if (edms_date_parse(ev->date, &reg) == -1)
-			return edms_why(why, "schema",
+			return err_what(why, "schema",
 			    "registration/@date %s is not a date", ev->date);
 		if (edms_date_parse(a->created, &created) == 0 &&
 		    reg < created - 1)
-			return edms_why(why, "transition",
+			return err_what(why, "transition",
 			    "registration date %s is before appeal %s was "
 			    "filed (%s)",
 			    ev->date, a->pos_id, a->created);
@@ -359,7 +342,7 @@ edms_advance(struct edms_appeal *a, const struct edms_event *ev,
 	} else if (strcmp(t, "forward") == 0) {
 		next = "forwarded";
 	} else if (strcmp(s, "new") == 0) {
-		return edms_why(why, "transition",
+		return err_what(why, "transition",
 		    "appeal %s is not registered yet: its first event must be "
 		    "registered (or decline, forward), not %s",
 		    a->pos_id, t);
@@ -374,7 +357,7 @@ edms_advance(struct edms_appeal *a, const struct edms_event *ev,
 	} else if (strcmp(t, "answer") == 0) {
 		next = "answered";
 	} else
-		return edms_why(why, "schema", "unknown event type %s", t);
+		return err_what(why, "schema", "unknown event type %s", t);
 	if (next != a->state)
 		snprintf(a->state, sizeof a->state, "%s", next);
 	a->last_n = ev->n;

@@ -22,13 +22,6 @@
 #define EDMS_SIG_MAX 1048576  /* bytes of one detached signature */
 #define EDMS_POSTPONE_DAYS 30 /* 59-FZ: one extension of up to 30 days */
 
-/* Why an event file is rejected: a short class and a human text. */
-struct edms_why {
-	const char *what; /* xml, schema, file, size, signature, appeal,
-	                     order, transition */
-	char text[1024];
-};
-
 /* One answer file of an event, as named in the import folder. */
 struct edms_file {
 	char *rel;        /* file/@path as given: a plain file name */
@@ -79,9 +72,6 @@ struct edms_new {
 	size_t nfiles;
 };
 
-int edms_why(struct edms_why *, const char *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
 extern const struct db_schema edms_db_schema;
 int edms_have_schema(struct db *);
 char *edms_db_path(const struct conf *);
@@ -93,22 +83,22 @@ int edms_initial_due(
     const char *, const char *, const struct conf_edms *, char *);
 int edms_appeal_load(struct db *, const char *, struct edms_appeal *);
 int edms_advance(struct edms_appeal *, const struct edms_event *,
-    const struct conf_edms *, struct edms_why *);
+    const struct conf_edms *, struct error *);
 const char *edms_state_label(const char *);
 int edms_state_open(const char *);
 
 int edms_event_plain_name(const char *);
 int edms_event_prepare(
-    xmlDocPtr, const char *, struct edms_event *, struct edms_why *);
+    xmlDocPtr, const char *, struct edms_event *, struct error *);
 int edms_event_read(const char *, const char *, const struct pkg_limits *,
-    struct edms_event *, struct edms_why *, int *);
+    struct edms_event *, struct error *, int *);
 void edms_event_free(struct edms_event *);
 int edms_event_waiting(const char *, const char *, const struct pkg_limits *,
     struct edms_event **, size_t *);
 
 struct trust *edms_sign_trust(const struct conf_edms *, struct error *);
 int edms_sign_verify(const char *, const char *, const char *, const char *,
-    uint64_t, struct trust *, unsigned, struct edms_why *);
+    uint64_t, struct trust *, unsigned, struct error *);
 
 int edms_write_xml(
     const struct edms_new *, const struct edms_file *, char **, size_t *);

@@ -440,7 +440,8 @@ conf_handler(
 		}
 	if (why == NULL)
 		return 1;
-	err_set(ctx->err, ERR_NONE, "%s line %d: [%s] %s = %s: %s",
+	/* the first bad line is the one to fix first */
+	err_keep(ctx->err, ERR_NONE, "%s line %d: [%s] %s = %s: %s",
 	    ctx->c->path, ctx->line, section, name, value, why);
 	return 0;
 }
@@ -454,6 +455,7 @@ static int conf_load_checked(const char *, struct conf *, struct error *);
 int
 conf_load(const char *path, struct conf *c, struct error *err)
 {
+	err_clear(err);
 	if (conf_load_checked(path, c, err) == -1) {
 		conf_free(c);
 		return -1;

@@ -39,7 +39,7 @@ struct edge_event_files {
 static int edge_event_send(
     struct edge *, const char *, int64_t, int64_t, int *);
 static int edge_event_place(struct edge *, int64_t, const struct posmap_event *,
-    const char *, struct edge_event_files *, char *, size_t);
+    const char *, struct edge_event_files *, struct error *);
 static xmlDocPtr edge_event_request(struct edge *, const char *,
     const struct posmap_event *, const struct edge_event_files *);
 static int edge_event_record(struct edge *, const char *, int64_t, const char *,
@@ -157,22 +157,22 @@ edge_event_send(
 	struct edge_event_files f;
 	struct posmap_event ev;
 	struct error err = {0};
-	char cid[37], why[1200];
+	struct error why = {0};
+	char cid[37];
 	void *body;
 	size_t len;
 	int r;
 
 	if (edge_db_document(e, docid, &body, &len) == -1) {
-		snprintf(
-		    why, sizeof why, "document %" PRId64 " is gone", docid);
-		return edge_event_broken(e, pos, n, why, did);
+		err_set(&why, ERR_NONE, "document %" PRId64 " is gone", docid);
+		return edge_event_broken(e, pos, n, why.text, did);
 	}
 	r = posmap_event_read(body, len, &ev, &err);
 	free(body);
 	if (r == -1)
 		return edge_event_broken(e, pos, n, err.text, did);
 	pkg_uuid_new(cid);
-	r = edge_event_place(e, docid, &ev, cid, &f, why, sizeof why);
+	r = edge_event_place(e, docid, &ev, cid, &f, &why);
 	if (r == 0 && edge_out_write(e, cid,
 	                  edge_event_request(e, cid, &ev, &f), &err) == -1) {
 		log_warnx("appeal %s event %" PRId64 ": %s", pos, n, err.text);
@@ -183,7 +183,7 @@ edge_event_send(
 	edge_event_files_free(&f, r != 0);
 	posmap_event_free(&ev);
 	if (r == -2)
-		return edge_event_broken(e, pos, n, why, did);
+		return edge_event_broken(e, pos, n, why.text, did);
 	return r;
 }
 
@@ -194,7 +194,7 @@ edge_event_send(
  */
 static int
 edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
-    const char *cid, struct edge_event_files *f, char *why, size_t whylen)
+    const char *cid, struct edge_event_files *f, struct error *why)
 {
 	struct error err = {0};
 	const char *base;
@@ -219,7 +219,7 @@ edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
 		pkg_uuid_new(f->ids[i]);
 		if ((digest = edge_db_file_digest(
 		         e, docid, ev->files[i].path)) == NULL) {
-			snprintf(why, whylen,
+			err_set(why, ERR_NONE,
 			    "%s is not in the edge's file store",
 			    ev->files[i].path);
 			return -2;
@@ -235,7 +235,7 @@ edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
 			free(src);
 			free(name);
 			if (lost) {
-				snprintf(why, whylen, "%s", err.text);
+				*why = err;
 				return -2;
 			}
 			log_warnx("appeal %s event %" PRId64 ": %s; will retry",
@@ -246,7 +246,7 @@ edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
 		free(name);
 		if ((digest = edge_db_file_digest(
 		         e, docid, ev->files[i].signature)) == NULL) {
-			snprintf(why, whylen,
+			err_set(why, ERR_NONE,
 			    "signature %s is not in the edge's file store",
 			    ev->files[i].signature);
 			return -2;
@@ -256,7 +256,7 @@ edge_event_place(struct edge *e, int64_t docid, const struct posmap_event *ev,
 		f->sigs[i] = edge_event_base64(src, &err);
 		free(src);
 		if (f->sigs[i] == NULL) {
-			snprintf(why, whylen, "%s", err.text);
+			*why = err;
 			return -2;
 		}
 	}

@@ -343,8 +343,7 @@ edge_msg_leftover_attachments(struct edge *e, struct edge_msg *m)
 	    m->path, e->max_xml, e->max_depth, ERR_PAYLOAD, &err);
 	if (doc == NULL)
 		return;
-	if (smev_read(doc, &sm, err.text, sizeof err.text) == 0 &&
-	    sm.kind == SMEV_REQUEST) {
+	if (smev_read(doc, &sm, &err) == 0 && sm.kind == SMEV_REQUEST) {
 		memset(&t, 0, sizeof t);
 		t.message = sm.message;
 		t.client_id = sm.client_id;

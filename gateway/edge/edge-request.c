@@ -36,7 +36,7 @@
 static int edge_request_appeal(
     struct edge *e, struct edge_msg *m, xmlNodePtr content, int *did);
 static int edge_request_attachments(struct edge *, struct edge_msg *,
-    struct posmap_appeal *, char **, char *, size_t, char *, size_t);
+    struct posmap_appeal *, char **, char *, size_t, struct error *);
 static int edge_request_custody(struct edge *, struct edge_msg *,
     const struct posmap_appeal *, char *const *, const char *, size_t, int *);
 static char *edge_request_locate(struct edge *e, const char *id,
@@ -92,12 +92,12 @@ edge_request_handle(struct edge *e, struct edge_msg *m, int *did)
 /*
  * Where each attachment of an appeal is (src[k]) and whether all are
  * complete: 0 if they are; 1 if one is not yet (why in missing); -1 if the
- * request cannot be taken (why in text).
+ * request cannot be taken (why says why).
  */
 static int
 edge_request_attachments(struct edge *e, struct edge_msg *m,
     struct posmap_appeal *pa, char **src, char *missing, size_t mlen,
-    char *text, size_t tlen)
+    struct error *why)
 {
 	struct posmap_attachment *a;
 	struct stat sb;
@@ -105,7 +105,7 @@ edge_request_attachments(struct edge *e, struct edge_msg *m,
 	size_t k;
 
 	if (pa->natt > 0 && !smev_id_ok(m->client_id)) {
-		snprintf(text, tlen,
+		err_set(why, ERR_NONE,
 		    "appeal %s: clientId \"%.100s\" cannot name an attachment "
 		    "directory",
 		    pa->pos_id, m->client_id);
@@ -116,7 +116,7 @@ edge_request_attachments(struct edge *e, struct edge_msg *m,
 		a = &pa->att[k];
 		fp = smev_attachment_path(m->message, a->header_id);
 		if (!smev_id_ok(a->header_id) || fp == NULL) {
-			snprintf(text, tlen,
+			err_set(why, ERR_NONE,
 			    "appeal %s: P:Attachment headerId \"%.100s\" has "
 			    "no AttachmentHeader with a usable Id and filePath",
 			    pa->pos_id, a->header_id);
@@ -128,7 +128,7 @@ edge_request_attachments(struct edge *e, struct edge_msg *m,
 		if (src[k] != NULL && a->declared > 0 &&
 		    a->size > a->declared && edge_request_settled(e, &sb)) {
 			/* no more writing makes it the file ПОС declared */
-			snprintf(text, tlen,
+			err_set(why, ERR_NONE,
 			    "appeal %s: attachment %s (%.200s) has %" PRIu64
 			    " bytes, but ПОС declared %" PRIu64
 			    ": not the file ПОС sent",
@@ -165,7 +165,7 @@ edge_request_appeal(
 {
 	struct posmap_appeal pa;
 	struct error err = {0};
-	char **src = NULL, missing[512], text[1200];
+	char **src = NULL, missing[512];
 	char *xml = NULL;
 	size_t len, k;
 	int rc;
@@ -180,10 +180,10 @@ edge_request_appeal(
 	}
 	src = xcalloc(pa.natt + 1, sizeof *src);
 	rc = edge_request_attachments(
-	    e, m, &pa, src, missing, sizeof missing, text, sizeof text);
+	    e, m, &pa, src, missing, sizeof missing, &err);
 	if (rc == -1)
 		rc = edge_msg_reject(e, m, "FAILURE", 1, "appeal.rejected",
-		    pa.pos_id, text, did);
+		    pa.pos_id, err.text, did);
 	else if (rc == 1)
 		rc = edge_request_wait(e, m, pa.pos_id, missing, did);
 	else if (posmap_appeal_doc(content, &pa, &xml, &len, &err) == -1)

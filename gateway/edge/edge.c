@@ -260,18 +260,18 @@ edge_in_file(struct edge *e, const char *name, int *did)
 		if (strncmp(err.text, m.path, strlen(m.path)) == 0) {
 			snprintf(text, sizeof text, "%s%s", name,
 			    err.text + strlen(m.path));
-			snprintf(err.text, sizeof err.text, "%.1000s", text);
+			err_set(&err, err.code, "%.1000s", text);
 		}
 		rc = edge_msg_reject(
 		    e, &m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
 		goto out;
 	}
-	if (smev_read(m.doc, &sm, text, sizeof text) == -1) {
+	if (smev_read(m.doc, &sm, &err) == -1) {
 		m.client_id = sm.client_id;
 		sm.client_id = NULL;
 		smev_free(&sm);
 		rc = edge_msg_reject(
-		    e, &m, "FAILURE", 1, "smev.rejected", NULL, text, did);
+		    e, &m, "FAILURE", 1, "smev.rejected", NULL, err.text, did);
 		goto out;
 	}
 	m.message = sm.message;

@@ -134,7 +134,7 @@ smev_relpath_ok(const char *s)
  * in why (m->client_id is filled either way, to answer a reject).
  */
 int
-smev_read(xmlDocPtr doc, struct smev_msg *m, char *why, size_t len)
+smev_read(xmlDocPtr doc, struct smev_msg *m, struct error *err)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	xmlChar *type;
@@ -142,8 +142,8 @@ smev_read(xmlDocPtr doc, struct smev_msg *m, char *why, size_t len)
 
 	memset(m, 0, sizeof *m);
 	if (root == NULL) {
-		snprintf(why, len, "an XML document without a root element");
-		return -1;
+		return err_set(
+		    err, ERR_NONE, "an XML document without a root element");
 	}
 	m->message = smev_child(root, "Message");
 	m->message_id =
@@ -159,7 +159,7 @@ smev_read(xmlDocPtr doc, struct smev_msg *m, char *why, size_t len)
 	    smev_path(smev_find(root, "RequestMetadata"), "clientId", NULL));
 	if (!xmlsafe_is(root, SMEV_NS, "QueryResult") || m->message == NULL ||
 	    m->type == NULL || !smev_id_ok(m->message_id)) {
-		snprintf(why, len,
+		err_set(err, ERR_NONE,
 		    "not a QueryResult with smevMetadata/MessageId and a "
 		    "typed Message (root <%.100s>)",
 		    (const char *)root->name);

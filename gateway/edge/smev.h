@@ -6,6 +6,8 @@
 
 #include <libxml/tree.h>
 
+#include "error.h"
+
 /* The adapter's envelope namespace (T) and XML Schema instance. */
 #define SMEV_NS "urn://x-artefacts-smev-gov-ru/services/service-adapter/types"
 #define SMEV_XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
@@ -42,7 +44,7 @@ xmlNodePtr smev_first(xmlNodePtr);
 char *smev_text(xmlNodePtr);
 int smev_id_ok(const char *);
 int smev_relpath_ok(const char *);
-int smev_read(xmlDocPtr, struct smev_msg *, char *, size_t);
+int smev_read(xmlDocPtr, struct smev_msg *, struct error *);
 void smev_free(struct smev_msg *);
 xmlNodePtr smev_request_content(xmlNodePtr);
 char *smev_attachment_path(xmlNodePtr, const char *);

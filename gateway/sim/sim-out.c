@@ -620,7 +620,7 @@ sim_out_one(struct sim *s, struct sim_out_msg *m)
 	}
 	if (sim_req_find(s, e.client_id) != NULL) {
 		e.duplicate = 1;
-		snprintf(err.text, sizeof err.text,
+		err_set(&err, ERR_NONE,
 		    "clientId %s was already used; every message needs a new "
 		    "one",
 		    e.client_id);

@@ -19,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pkg_limits l;
 	struct edms_event ev;
-	struct edms_why why;
+	struct error why = {0};
 	int malformed = 0;
 
 	fuzz_init_xml();

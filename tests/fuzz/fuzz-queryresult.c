@@ -89,7 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smev_msg m;
 	struct error err = {0};
 	xmlDocPtr doc;
-	char why[512], *s;
+	struct error why = {0};
+	char *s;
 
 	fuzz_init_xml();
 	free(smev_salvage((const char *)data, size));
@@ -97,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    data, size, "in.xml", XMLSAFE_DEFAULT_DEPTH, ERR_PAYLOAD, &err);
 	if (doc == NULL)
 		return 0;
-	if (smev_read(doc, &m, why, sizeof why) == 0) {
+	if (smev_read(doc, &m, &why) == 0) {
 		switch (m.kind) {
 		case SMEV_REQUEST:
 			fuzz_request(m.message);

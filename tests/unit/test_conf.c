@@ -80,7 +80,7 @@ static void
 load_ok(const char *dir, const char *text, struct conf *c)
 {
 	char *path = write_conf(dir, text);
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (conf_load(path, c, &err) == -1)
@@ -97,7 +97,7 @@ static void
 load_fails(const char *dir, const char *text, const char *after)
 {
 	char *path = write_conf(dir, text), *want;
-	struct error err;
+	struct error err = {0};
 	struct conf c;
 
 	xasprintf(&want, "%s%s", path, after);
@@ -617,7 +617,7 @@ static void
 test_missing_file(void **state)
 {
 	char *path = tu_path(*state, "none.conf"), *want;
-	struct error err;
+	struct error err = {0};
 	struct conf c;
 
 	err_clear(&err);

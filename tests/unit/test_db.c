@@ -28,7 +28,7 @@ static struct db *
 open_ok(const char *dir, const char *name, int create)
 {
 	char *path = tu_path(dir, name);
-	struct error err;
+	struct error err = {0};
 	struct db *db;
 
 	err_clear(&err);
@@ -43,7 +43,7 @@ static void
 open_fails(const char *dir, const char *name, int create, const char *needle)
 {
 	char *path = tu_path(dir, name);
-	struct error err;
+	struct error err = {0};
 	struct db *db;
 
 	err_clear(&err);
@@ -139,7 +139,7 @@ test_open_schema(void **state)
 static void
 test_reopen_no_migration(void **state)
 {
-	struct error err;
+	struct error err = {0};
 	struct db *db;
 	char *log, *v;
 
@@ -170,7 +170,7 @@ test_reopen_no_migration(void **state)
 static void
 test_newer_schema_refused(void **state)
 {
-	struct error err;
+	struct error err = {0};
 	struct db *db = open_ok(*state, "g.db", 1);
 	char want[64];
 
@@ -225,7 +225,7 @@ test_open_existing_migrates(void **state)
 static void
 test_read_only(void **state)
 {
-	struct error err;
+	struct error err = {0};
 	struct db *db = open_ok(*state, "g.db", 1);
 	char *v, *path;
 	sqlite3 *h;
@@ -279,7 +279,7 @@ static void
 test_meta_roundtrip(void **state)
 {
 	struct db *db = open_ok(*state, "g.db", 1);
-	struct error err;
+	struct error err = {0};
 	char *v;
 
 	assert_null(db_meta_get(db, "peer_id"));
@@ -316,7 +316,7 @@ static void
 test_transactions(void **state)
 {
 	struct db *db = open_ok(*state, "g.db", 1);
-	struct error err;
+	struct error err = {0};
 	char *v;
 
 	err_clear(&err);
@@ -347,7 +347,7 @@ static void
 test_journal_append_only(void **state)
 {
 	struct db *db = open_ok(*state, "g.db", 1);
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	assert_int_equal(db_exec(db,
@@ -388,7 +388,7 @@ static void
 test_constraints(void **state)
 {
 	struct db *db = open_ok(*state, "g.db", 1);
-	struct error err;
+	struct error err = {0};
 
 #define PKG(dir, seq, st)                                                      \
 	"INSERT INTO packages (direction, name, sender, recipient, seq, uuid," \

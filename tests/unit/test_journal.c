@@ -68,7 +68,7 @@ static int
 fix_setup(void **state)
 {
 	struct fix *f = xcalloc(1, sizeof *f);
-	struct error err;
+	struct error err = {0};
 	char *path;
 
 	f->dir = tu_mkdtemp();
@@ -100,7 +100,7 @@ append_n(struct db *db, int n)
 {
 	static const char *const kinds[] = {"document.queued", "package.sent",
 	    "package.accepted", "receipt.again"};
-	struct error err;
+	struct error err = {0};
 	char pkg[64], detail[64];
 	int i;
 
@@ -119,7 +119,7 @@ append_n(struct db *db, int n)
 static void
 checkpoint_ok(struct db *db, struct signer *s)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (journal_checkpoint(db, s, &err) == -1)
@@ -130,7 +130,7 @@ checkpoint_ok(struct db *db, struct signer *s)
 static void
 exec_ok(struct db *db, const char *sql)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (db_exec(db, sql, &err) == -1)
@@ -166,7 +166,7 @@ verify(struct db *db, struct trust *t, char **out, struct error *err)
 static void
 verify_fails(struct db *db, struct trust *t, const char *needle)
 {
-	struct error err;
+	struct error err = {0};
 	char *out;
 	int rc = verify(db, t, &out, &err);
 
@@ -181,7 +181,7 @@ verify_fails(struct db *db, struct trust *t, const char *needle)
 static char *
 verify_ok(struct db *db, struct trust *t)
 {
-	struct error err;
+	struct error err = {0};
 	char *out;
 	int rc = verify(db, t, &out, &err);
 
@@ -302,7 +302,7 @@ test_append_chains(void **state)
 	struct fix *f = *state;
 	char head[DIGEST_HEX_LEN + 1], prev[DIGEST_HEX_LEN + 1] = ZERO64;
 	char hash[DIGEST_HEX_LEN + 1];
-	struct error err;
+	struct error err = {0};
 	sqlite3_stmt *st;
 	int64_t n = 0, now = (int64_t)time(NULL);
 
@@ -354,7 +354,7 @@ test_append_rollback(void **state)
 	struct fix *f = *state;
 	char head[DIGEST_HEX_LEN + 1], before[DIGEST_HEX_LEN + 1];
 	unsigned char *prev;
-	struct error err;
+	struct error err = {0};
 
 	append_n(f->db, 2);
 	journal_head(f->db, before);
@@ -383,7 +383,7 @@ test_checkpoint_signs_head(void **state)
 	size_t tlen, clen;
 	struct checkpoint c;
 	struct sig_info si;
-	struct error err;
+	struct error err = {0};
 	time_t now = time(NULL);
 
 	/* nothing to sign in an empty journal */
@@ -706,7 +706,7 @@ static void
 test_verify_cms_swapped(void **state)
 {
 	struct fix *f = *state;
-	struct error err;
+	struct error err = {0};
 	char *out;
 
 	append_n(f->db, 3);
@@ -745,7 +745,7 @@ test_verify_rewritten(void **state)
 	char prev[DIGEST_HEX_LEN + 1] = ZERO64, hash[DIGEST_HEX_LEN + 1];
 	char sql[256];
 	sqlite3_stmt *st;
-	struct error err;
+	struct error err = {0};
 	int64_t seq;
 
 	append_n(f->db, 5);
@@ -801,7 +801,7 @@ static void
 test_verify_signature_report(void **state)
 {
 	struct fix *f = *state;
-	struct error err;
+	struct error err = {0};
 	char *out, *pem;
 
 	append_n(f->db, 3);

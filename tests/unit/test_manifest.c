@@ -60,7 +60,7 @@ good_text(void)
 static void
 expect_reject(const char *s, const char *needle)
 {
-	struct error err;
+	struct error err = {0};
 	struct manifest m;
 
 	err_clear(&err);
@@ -78,7 +78,7 @@ expect_reject(const char *s, const char *needle)
 static void
 parse_ok(const char *s, size_t len, struct manifest *m)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (manifest_parse(s, len, 64, m, &err) == -1)

@@ -266,21 +266,43 @@ test_err_codes(void **state)
 	assert_int_equal(c, ERR_SIZE);
 }
 
-/* The first error recorded wins and err_clear forgets it. */
+/* The error idiom: set replaces, keep keeps the first, wrap adds context. */
 static void
-test_err_first_wins(void **state)
+test_err_idiom(void **state)
 {
-	struct error err;
+	struct error err = {0};
 
-	err_clear(&err);
+	(void)state;
+	/* err_set replaces: a reused value never keeps a stale message */
 	assert_int_equal(err_set(&err, ERR_DIGEST, "first %d", 1), -1);
 	assert_int_equal(err_set(&err, ERR_NAME, "second"), -1);
-	assert_int_equal(err.code, ERR_DIGEST);
-	assert_string_equal(err.text, "first 1");
+	assert_int_equal(err.code, ERR_NAME);
+	assert_string_equal(err.text, "second");
+	/* err_keep keeps what a callback recorded first */
+	assert_int_equal(err_keep(&err, ERR_DIGEST, "vaguer"), -1);
+	assert_int_equal(err.code, ERR_NAME);
+	assert_string_equal(err.text, "second");
+	/* err_wrap adds context and keeps the code */
+	assert_int_equal(err_wrap(&err, "reading %s", "x.pkg"), -1);
+	assert_int_equal(err.code, ERR_NAME);
+	assert_string_equal(err.text, "reading x.pkg: second");
+	/* err_what names a domain's class; trailing line breaks go */
+	assert_int_equal(err_what(&err, "schema", "bad\n"), -1);
+	assert_int_equal(err.code, ERR_NONE);
+	assert_string_equal(err.what, "schema");
+	assert_string_equal(err.text, "bad");
 	err_clear(&err);
 	assert_int_equal(err.code, ERR_NONE);
+	assert_null(err.what);
 	assert_string_equal(err.text, "");
+	assert_int_equal(err_keep(&err, ERR_SIZE, "now %s", "kept"), -1);
+	assert_string_equal(err.text, "now kept");
+	err_clear(&err);
+	assert_int_equal(err_wrap(&err, "context only"), -1);
+	assert_string_equal(err.text, "context only");
 	assert_int_equal(err_set(NULL, ERR_NAME, "ignored"), -1);
+	assert_int_equal(err_keep(NULL, ERR_NAME, "ignored"), -1);
+	assert_int_equal(err_wrap(NULL, "ignored"), -1);
 }
 
 /* Manifest times are exactly YYYY-MM-DDTHH:MM:SSZ in UTC. */
@@ -440,7 +462,7 @@ main(void)
 	    cmocka_unit_test(test_name_rejects),
 	    cmocka_unit_test(test_uuid_new),
 	    cmocka_unit_test(test_err_codes),
-	    cmocka_unit_test(test_err_first_wins),
+	    cmocka_unit_test(test_err_idiom),
 	    cmocka_unit_test(test_time_parse),
 	    cmocka_unit_test(test_compress_names),
 	    cmocka_unit_test(test_filename_sanitize),

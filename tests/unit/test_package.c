@@ -123,7 +123,7 @@ writer(const struct fix *f, uint64_t seq)
 static void
 add_mem(struct pkg_writer *w, const char *path, const void *buf, size_t len)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (pkg_writer_add_mem(w, path, buf, len, &err) == -1)
@@ -134,7 +134,7 @@ add_mem(struct pkg_writer *w, const char *path, const void *buf, size_t len)
 static void
 add_file(struct pkg_writer *w, const char *path, const char *src)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (pkg_writer_add_file(w, path, src, &err) == -1)
@@ -145,7 +145,7 @@ add_file(struct pkg_writer *w, const char *path, const char *src)
 static void
 write_ok(const struct fix *f, struct pkg_writer *w, char *name)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	name[0] = '\0';
@@ -159,7 +159,7 @@ static void
 write_fails(const struct fix *f, struct pkg_writer *w, const char *needle)
 {
 	char name[PKG_NAME_MAX] = "";
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (pkg_writer_write(w, f->out, name, sizeof name, &err) != -1)
@@ -195,7 +195,7 @@ static struct pkg *
 read_ok(const struct fix *f, const char *name, const struct pkg_verify_opts *o)
 {
 	char *path = tu_path(f->out, name);
-	struct error err;
+	struct error err = {0};
 	struct pkg *p;
 
 	err_clear(&err);
@@ -212,7 +212,7 @@ read_fails(const struct fix *f, const char *name,
     const struct pkg_verify_opts *o, enum err_code code)
 {
 	char *path = tu_path(f->out, name);
-	struct error err;
+	struct error err = {0};
 	struct pkg *p;
 
 	err_clear(&err);
@@ -505,7 +505,7 @@ test_writer_bad_path(void **state)
 	struct pkg_writer *w = writer(f, 1);
 	char name[PKG_NAME_MAX];
 	struct pkg_verify_opts o;
-	struct error err;
+	struct error err = {0};
 	struct pkg *p;
 	size_t i;
 
@@ -534,7 +534,7 @@ test_writer_same_path_twice(void **state)
 {
 	struct fix *f = *state;
 	struct pkg_writer *w = writer(f, 1);
-	struct error err;
+	struct error err = {0};
 
 	add_mem(w, ATT_PATH, ATT, ATT_LEN);
 	err_clear(&err);
@@ -842,7 +842,7 @@ test_extract(void **state)
 	struct pkg_verify_opts o;
 	struct manifest man;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 	struct pkg *p;
 
 	write_appeal(f, 9, name);
@@ -898,7 +898,7 @@ test_extract_no_overwrite(void **state)
 	struct fix *f = *state;
 	char name[PKG_NAME_MAX], *sub, *path, *s;
 	struct pkg_verify_opts o;
-	struct error err;
+	struct error err = {0};
 	struct pkg *p;
 	size_t len;
 

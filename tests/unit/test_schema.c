@@ -40,7 +40,7 @@ validate_text(enum schema_kind kind, const char *s, struct error *err)
 static void
 expect_invalid(enum schema_kind kind, const char *s)
 {
-	struct error err;
+	struct error err = {0};
 
 	if (validate_text(kind, s, &err) != -1)
 		fail_msg("valid: %.300s", s);
@@ -95,7 +95,7 @@ static void
 test_examples_valid(void **state)
 {
 	struct dirent *de;
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 	size_t n = 0;
 	char *path;
@@ -138,7 +138,7 @@ static void
 test_manifest_valid(void **state)
 {
 	char *s = manifest_text(DIGEST_A, DIGEST_B);
-	struct error err;
+	struct error err = {0};
 
 	if (validate_text(SCHEMA_PACKAGE, s, &err) == -1)
 		fail_msg("%s\n%s", err.text, s);
@@ -151,7 +151,7 @@ static void
 test_appeal_without_pos_id(void **state)
 {
 	char *s = example("appeal.xml"), *bad;
-	struct error err;
+	struct error err = {0};
 
 	assert_int_equal(validate_text(SCHEMA_EXCHANGE, s, &err), 0);
 	assert_string_equal(err.text, "");
@@ -265,7 +265,7 @@ run_cases(const char *kind, enum schema_kind sk, int want_ok)
 {
 	char dir[1024], path[2048];
 	struct dirent *de;
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 	DIR *d;
 	int n = 0, rc;

@@ -48,7 +48,7 @@ alg_bit(enum key_alg alg)
 static void
 sign(struct signer *s, const void *buf, size_t len, gnutls_datum_t *out)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (signer_sign(s, buf, len, out, &err) == -1)
@@ -120,7 +120,7 @@ test_sign_verify(void **state)
 	struct fix *f = *state;
 	gnutls_x509_crt_t *certs;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 	char fp[129];
 	time_t now = time(NULL);
 	unsigned n, i;
@@ -157,7 +157,7 @@ test_altered_data(void **state)
 {
 	struct fix *f = *state;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 	char copy[sizeof data];
 
 	memcpy(copy, data, sizeof data);
@@ -179,7 +179,7 @@ test_other_certificate(void **state)
 	char *odir = tu_path(f->dir, "other"), *okey, *ocert;
 	struct trust *t;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 
 	tu_keys(odir, "edge-01", f->alg, &okey, &ocert);
 	t = tu_trust(ocert);
@@ -205,7 +205,7 @@ test_wrong_cn(void **state)
 {
 	struct fix *f = *state;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-02", time(NULL),
 	                SIG_ALLOW_ALL, &info, &err),
@@ -222,7 +222,7 @@ test_alg_not_allowed(void **state)
 {
 	struct fix *f = *state;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-01", time(NULL),
 	                SIG_ALLOW_ALL & ~alg_bit(f->alg), &info, &err),
@@ -240,7 +240,7 @@ test_expired(void **state)
 {
 	struct fix *f = *state;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 	time_t now = time(NULL);
 
 	expect_fail(verify(f->t, data, DATA_LEN, &f->p7s, "edge-01",
@@ -267,7 +267,7 @@ test_ca_issued(void **state)
 	struct trust *t;
 	gnutls_datum_t p7s = {NULL, 0};
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 
 	tu_keys_full(
 	    cadir, "posgw-ca", f->alg, NULL, NULL, 1, 3650, &cakey, &cacert);
@@ -309,7 +309,7 @@ test_non_ca_cannot_issue(void **state)
 	struct fix *f = *state;
 	char *gwdir = tu_path(f->dir, "gw"), *key = NULL, *cert = NULL;
 	struct keys_params kp;
-	struct error err;
+	struct error err = {0};
 
 	memset(&kp, 0, sizeof kp);
 	kp.id = "edge-02";
@@ -332,7 +332,7 @@ test_key_mismatch(void **state)
 {
 	struct fix *f = *state;
 	char *odir = tu_path(f->dir, "other"), *okey, *ocert;
-	struct error err;
+	struct error err = {0};
 
 	tu_keys(odir, "edge-01", f->alg, &okey, &ocert);
 	err_clear(&err);
@@ -354,7 +354,7 @@ test_garbage_p7s(void **state)
 	unsigned char junk[256];
 	gnutls_datum_t d;
 	struct sig_info info;
-	struct error err;
+	struct error err = {0};
 	size_t i;
 
 	for (i = 0; i < sizeof junk; i++)
@@ -389,7 +389,7 @@ test_load_errors(void **state)
 	char *missing = tu_path(f->dir, "missing.crt");
 	char *junk = tu_path(f->dir, "junk.crt");
 	struct trust *t = trust_new();
-	struct error err;
+	struct error err = {0};
 
 	tu_write_file(junk, "not a certificate\n", 18);
 	err_clear(&err);

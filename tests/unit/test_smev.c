@@ -50,10 +50,11 @@ test_request(void **state)
 	struct smev_msg m;
 	xmlDocPtr doc = parse(s);
 	xmlNodePtr content;
-	char why[256], *fp;
+	struct error why = {0};
+	char *fp;
 
 	(void)state;
-	assert_int_equal(smev_read(doc, &m, why, sizeof why), 0);
+	assert_int_equal(smev_read(doc, &m, &why), 0);
 	assert_string_equal(m.message_id, "m-1");
 	assert_string_equal(m.type, "RequestMessageType");
 	assert_int_equal(m.kind, SMEV_REQUEST);
@@ -85,10 +86,11 @@ test_response(void **state)
 	struct smev_msg m;
 	struct smev_answer a;
 	xmlDocPtr doc = parse(s);
-	char why[256], *t;
+	struct error why = {0};
+	char *t;
 
 	(void)state;
-	assert_int_equal(smev_read(doc, &m, why, sizeof why), 0);
+	assert_int_equal(smev_read(doc, &m, &why), 0);
 	assert_int_equal(m.kind, SMEV_RESPONSE);
 	assert_null(m.client_id);
 	assert_int_equal(smev_answer(m.message, &a), 0);
@@ -127,14 +129,14 @@ test_refused_envelopes(void **state)
 	};
 	struct smev_msg m;
 	xmlDocPtr doc;
-	char why[256];
+	struct error why = {0};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		doc = parse(bad[i]);
-		assert_int_equal(smev_read(doc, &m, why, sizeof why), -1);
-		assert_non_null(strstr(why, "not a QueryResult"));
+		assert_int_equal(smev_read(doc, &m, &why), -1);
+		assert_non_null(strstr(why.text, "not a QueryResult"));
 		assert_null(m.message_id);
 		if (i == 3) /* the clientId still answers the reject */
 			assert_string_equal(m.client_id, "keep");
@@ -151,10 +153,10 @@ test_unknown_type(void **state)
 	    T_OPEN "<T:Message xsi:type=\"T:SomethingElse\"/>" T_CLOSE;
 	struct smev_msg m;
 	xmlDocPtr doc = parse(s);
-	char why[256];
+	struct error why = {0};
 
 	(void)state;
-	assert_int_equal(smev_read(doc, &m, why, sizeof why), 0);
+	assert_int_equal(smev_read(doc, &m, &why), 0);
 	assert_int_equal(m.kind, SMEV_UNKNOWN);
 	assert_string_equal(m.type, "SomethingElse");
 	smev_free(&m);

@@ -141,7 +141,7 @@ fix_teardown(void **state)
 static struct xfer *
 open_ok(const struct xfer_config *c)
 {
-	struct error err;
+	struct error err = {0};
 	struct xfer *x;
 
 	err_clear(&err);
@@ -154,7 +154,7 @@ open_ok(const struct xfer_config *c)
 static void
 open_fails(const struct xfer_config *c, const char *needle)
 {
-	struct error err;
+	struct error err = {0};
 	struct xfer *x;
 
 	err_clear(&err);
@@ -208,7 +208,7 @@ q_text(struct xfer *x, const char *fmt, ...)
 static void
 sql_ok(struct xfer *x, const char *sql)
 {
-	struct error err;
+	struct error err = {0};
 
 	err_clear(&err);
 	if (db_exec(xfer_db(x), sql, &err) == -1)
@@ -237,7 +237,7 @@ enqueue_example(struct fix *f, struct xfer *x)
 {
 	char *xml, *att = tu_path(f->src, "att.bin");
 	struct xfer_file file = {ATT_PATH, att, 0};
-	struct error err;
+	struct error err = {0};
 	size_t len;
 
 	tu_write_file(att, ATT, ATT_LEN);
@@ -254,7 +254,7 @@ enqueue_nth(struct fix *f, struct xfer *x, int n)
 {
 	char xml[4096], path[64], pos[16], body[64], *att;
 	struct xfer_file file;
-	struct error err;
+	struct error err = {0};
 	int blen;
 
 	blen = snprintf(body, sizeof body, "attachment of %d", n);
@@ -319,7 +319,7 @@ static void
 assert_journal_ok(struct xfer *x, const char *cert)
 {
 	struct trust *t = tu_trust(cert);
-	struct error err;
+	struct error err = {0};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&out, &len);
@@ -351,7 +351,7 @@ test_enqueue_take_links(void **state)
 	struct xfer_file keep = {ATT_PATH, kept, 0};
 	char other[ATT_LEN];
 	struct stat a, b;
-	struct error err;
+	struct error err = {0};
 	size_t len;
 
 	f->ex = open_ok(&f->e);
@@ -397,7 +397,7 @@ test_enqueue_refuses(void **state)
 	struct xfer_file gone = {ATT_PATH, missing, 0};
 	struct xfer_file two[] = {
 	    {ATT_PATH, att, 0}, {"payload/att/x.bin", extra, 0}};
-	struct error err;
+	struct error err = {0};
 	size_t len;
 
 	f->ex = open_ok(&f->e);

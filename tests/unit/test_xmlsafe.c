@@ -22,7 +22,7 @@ parse(const char *s, int max_depth, struct error *err)
 static void
 expect_reject(const char *s, int max_depth, const char *needle)
 {
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 
 	doc = parse(s, max_depth, &err);
@@ -63,7 +63,7 @@ test_accepts_namespaced(void **state)
 	    "  <text>Яма &amp; лужа &#x41;<![CDATA[<raw>]]></text>\n"
 	    "  <x:other/>\n"
 	    "</appeal>\n";
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 	xmlNodePtr root, n;
 	xmlChar *content;
@@ -184,7 +184,7 @@ test_rejects_unbound_prefix(void **state)
 static void
 test_depth_64_accepted(void **state)
 {
-	struct error err;
+	struct error err = {0};
 	char *s = nested(64);
 	xmlDocPtr doc;
 	xmlNodePtr n;
@@ -233,7 +233,7 @@ test_depth_20000_rejected(void **state)
 static void
 test_rejects_latin1(void **state)
 {
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 
 	expect_reject("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
@@ -266,7 +266,7 @@ test_rejects_malformed(void **state)
 	    "<a>\xff\xfe</a>",
 	    "<a>\x01</a>",
 	};
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 	size_t i;
 
@@ -287,7 +287,7 @@ test_xinclude_not_processed(void **state)
 {
 	const char *dir = *state;
 	char *secret = tu_path(dir, "secret.txt"), *s, *text;
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 	xmlNodePtr root, n;
 	xmlChar *dump = NULL;
@@ -330,7 +330,7 @@ test_parse_file_limits(void **state)
 	const char *dir = *state;
 	char *path = tu_path(dir, "doc.xml"), *missing;
 	const char *s = "<a xmlns=\"urn:x\"><b/></a>";
-	struct error err;
+	struct error err = {0};
 	xmlDocPtr doc;
 
 	tu_write_file(path, s, strlen(s));
