@@ -1,4 +1,10 @@
-/* schema.c: the project's XSDs, loaded once and used through libxml2. */
+/*
+ * schema.c: the project's XSDs, loaded once and used through libxml2. They
+ * are compiled into every program (schemas-data.c, made by
+ * build-aux/embed-xsd), includes resolved from that embedded set and never
+ * from disk or network; POSGW_SCHEMADIR names a directory to read instead
+ * (an integrator swapping in official schemas).
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -19,15 +25,25 @@ static const char *const schema_files[] = {
 };
 static xmlSchemaPtr schemas[2];
 
-/* Where schemas are read from: $POSGW_SCHEMADIR, else the installed copy. */
+/* The directory that overrides the embedded schemas ($POSGW_SCHEMADIR), or NULL. */
 const char *
 schema_dir(void)
 {
 	const char *env = getenv("POSGW_SCHEMADIR");
 
-	if (env != NULL && *env != '\0')
-		return env;
-	return POSGW_SCHEMADIR;
+	return env != NULL && *env != '\0' ? env : NULL;
+}
+
+/* An embedded schema by file name, or NULL. */
+static const struct xmlsafe_blob *
+schema_blob(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < schema_nblobs; i++)
+		if (strcmp(schema_blobs[i].name, name) == 0)
+			return &schema_blobs[i];
+	return NULL;
 }
 
 /* Keep the first structured error of a schema parse or validation. */
@@ -40,44 +56,67 @@ schema_error(void *ctx, xmlErrorPtr xe)
 	    (int)strcspn(xe->message, "\n"), xe->message);
 }
 
+/*
+ * Compile one schema: the embedded copy, or with dir the file there. Its
+ * name for messages goes to shown.
+ */
+static xmlSchemaPtr
+schema_compile(const char *dir, const char *file, char **shown,
+    struct error *err)
+{
+	const struct xmlsafe_blob *b;
+	xmlSchemaParserCtxtPtr pc;
+	struct error se = {0};
+	xmlSchemaPtr sc;
+
+	if (dir != NULL) {
+		xasprintf(shown, "%s/%s", dir, file);
+		if (access(*shown, R_OK) == -1) {
+			err_set(err, ERR_NONE,
+			    "cannot read schema %s: %s (POSGW_SCHEMADIR names "
+			    "%s; unset it to use the schemas built into posgw)",
+			    *shown, strerror(errno), dir);
+			return NULL;
+		}
+		xmlsafe_allow_dir(dir);
+		pc = xmlSchemaNewParserCtxt(*shown);
+	} else {
+		xasprintf(shown, "%s (built in)", file);
+		if ((b = schema_blob(file)) == NULL)
+			fatalx("schema %s is not built in", file);
+		xmlsafe_allow_blobs(schema_blobs, schema_nblobs);
+		pc = xmlSchemaNewMemParserCtxt(
+		    (const char *)b->data, (int)b->len);
+	}
+	if (pc == NULL)
+		fatalx("cannot allocate a schema parser");
+	xmlSchemaSetParserStructuredErrors(pc, schema_error, &se);
+	sc = xmlSchemaParse(pc);
+	xmlSchemaFreeParserCtxt(pc);
+	xmlsafe_allow_dir(NULL);
+	xmlsafe_allow_blobs(NULL, 0);
+	if (sc == NULL)
+		err_set(err, ERR_NONE, "schema %s does not compile: %s", *shown,
+		    se.text[0] ? se.text : "unknown error");
+	return sc;
+}
+
 /* Load and compile both schemas, once. */
 int
 schema_load(struct error *err)
 {
-	xmlSchemaParserCtxtPtr pc;
-	struct error se = {0};
 	const char *dir = schema_dir();
-	char *path;
+	char *shown;
 	size_t i;
 
 	xmlsafe_init();
 	for (i = 0; i < 2; i++) {
 		if (schemas[i] != NULL)
 			continue;
-		xasprintf(&path, "%s/%s", dir, schema_files[i]);
-		if (access(path, R_OK) == -1) {
-			err_set(err, ERR_NONE,
-			    "cannot read schema %s: %s (set POSGW_SCHEMADIR "
-			    "or reinstall posgw)",
-			    path, strerror(errno));
-			free(path);
+		schemas[i] = schema_compile(dir, schema_files[i], &shown, err);
+		free(shown);
+		if (schemas[i] == NULL)
 			return -1;
-		}
-		err_clear(&se);
-		xmlsafe_allow_dir(dir);
-		if ((pc = xmlSchemaNewParserCtxt(path)) == NULL)
-			fatalx("cannot allocate a schema parser");
-		xmlSchemaSetParserStructuredErrors(pc, schema_error, &se);
-		schemas[i] = xmlSchemaParse(pc);
-		xmlSchemaFreeParserCtxt(pc);
-		xmlsafe_allow_dir(NULL);
-		if (schemas[i] == NULL) {
-			err_set(err, ERR_NONE, "schema %s does not compile: %s",
-			    path, se.text[0] ? se.text : "unknown error");
-			free(path);
-			return -1;
-		}
-		free(path);
 	}
 	return 0;
 }

@@ -2,14 +2,21 @@
 #ifndef POSGW_SCHEMA_H
 #define POSGW_SCHEMA_H
 
+#include <stddef.h>
+
 #include <libxml/tree.h>
 
 #include "error.h"
+#include "xmlsafe.h"
 
 #define NS_PACKAGE "urn:posgw:package:1"
 #define NS_EXCHANGE "urn:posgw:exchange:1"
 
 enum schema_kind { SCHEMA_PACKAGE = 0, SCHEMA_EXCHANGE = 1 };
+
+/* The XSDs compiled into the programs (schemas-data.c, generated). */
+extern const struct xmlsafe_blob schema_blobs[];
+extern const size_t schema_nblobs;
 
 const char *schema_dir(void);
 int schema_load(struct error *);

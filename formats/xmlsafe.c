@@ -33,15 +33,38 @@ struct xmlsafe_state {
 };
 
 static char *xmlsafe_dir; /* the only directory the loader may read */
+static const struct xmlsafe_blob *xmlsafe_blobs; /* or these, by name */
+static size_t xmlsafe_nblobs;
 
-/* Refuse every external entity, DTD and URL, except trusted schema files. */
+/*
+ * Refuse every external entity, DTD and URL, except trusted schema files:
+ * those of the embedded set (by file name, never from disk) or under the
+ * one allowed directory.
+ */
 static xmlParserInputPtr
 xmlsafe_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 {
+	xmlParserInputBufferPtr in;
 	char real[PATH_MAX];
-	const char *path = url;
-	size_t n;
+	const char *path = url, *base;
+	size_t n, i;
 
+	if (xmlsafe_blobs != NULL && url != NULL) {
+		base = strrchr(url, '/') != NULL ? strrchr(url, '/') + 1 : url;
+		for (i = 0; i < xmlsafe_nblobs; i++) {
+			if (strcmp(base, xmlsafe_blobs[i].name) != 0)
+				continue;
+			log_debug("serving %s as the built-in %s", url,
+			    xmlsafe_blobs[i].name);
+			in = xmlParserInputBufferCreateMem(
+			    (const char *)xmlsafe_blobs[i].data,
+			    (int)xmlsafe_blobs[i].len, XML_CHAR_ENCODING_NONE);
+			if (in == NULL)
+				fatalx("cannot allocate a parser input");
+			return xmlNewIOInputStream(
+			    ctxt, in, XML_CHAR_ENCODING_NONE);
+		}
+	}
 	if (xmlsafe_dir != NULL && url != NULL) {
 		if (strncmp(path, "file://", 7) == 0)
 			path += 7;
@@ -65,6 +88,17 @@ xmlsafe_init(void)
 	done = 1;
 	xmlInitParser();
 	xmlSetExternalEntityLoader(xmlsafe_loader);
+}
+
+/*
+ * Let the loader serve a set of documents by file name (the embedded
+ * schemas, for their includes); NULL to stop.
+ */
+void
+xmlsafe_allow_blobs(const struct xmlsafe_blob *blobs, size_t n)
+{
+	xmlsafe_blobs = blobs;
+	xmlsafe_nblobs = blobs != NULL ? n : 0;
 }
 
 /* Let the loader read files under one trusted directory (schemas); NULL to stop. */

@@ -11,7 +11,7 @@
 #                       background processes that e2e_stop must reach)
 #   e2e_stop            stop everything started
 # Needs from the caller: $WORK, $POSGW, $POSGW_EDGE, $POSGW_CORE, $POSGW_SIM,
-# $POSGW_SCHEMADIR, make_pair from tests/shell/lib.sh.
+# make_pair from tests/shell/lib.sh.
 
 E2E_DIR=$(cd "$(dirname "${E2E_SELF:-$0}")" && pwd)
 E2E_PIDS=""

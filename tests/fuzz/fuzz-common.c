@@ -69,8 +69,6 @@ fuzz_init_xml(void)
 	done = 1;
 	log_init("fuzz", LOG_LEVEL_ERROR);
 	xmlsafe_init();
-	if (getenv("POSGW_SCHEMADIR") == NULL)
-		setenv("POSGW_SCHEMADIR", FUZZ_SCHEMADIR, 0);
 	if (schema_load(&err) == -1) {
 		fprintf(stderr, "fuzz: %s\n", err.text);
 		abort();

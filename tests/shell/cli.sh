@@ -100,6 +100,37 @@ ok $? "a non-CA certificate cannot issue"
 [ $? -eq 1 ] && grep -q 'does not belong to CA certificate' "$WORK/err" && [ ! -e "$WORK/bad2/edge-04.key" ]
 ok $? "a CA key that does not match the CA certificate cannot issue"
 
+# pack-verify-schemadir-garbage: with POSGW_SCHEMADIR naming a missing
+# directory, pack verify printed stack garbage ("posgw: M\177": an
+# uninitialised error value, never written because it looked full).
+S0=$WORK/src0
+sample_payload "$S0"
+mkdir -p "$WORK/out0"
+f0=$("$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/edge-01.key" \
+	--cert "$KEYS/edge-01.crt" --out "$WORK/out0" "$S0/payload/appeal.xml" \
+	"payload/att/177073571-1.bin=$S0/payload/att/177073571-1.bin")
+out=$(POSGW_SCHEMADIR=/nonexistent "$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" "$f0" 2>&1)
+rc=$?
+[ $rc -eq 1 ] && [ "$out" = "posgw: cannot read schema /nonexistent/package.xsd: No such file or directory (POSGW_SCHEMADIR names /nonexistent; unset it to use the schemas built into posgw)" ]
+ok $? "regression pack-verify-schemadir-garbage: a missing POSGW_SCHEMADIR is named, never garbage"
+[ $rc -eq 1 ] || diag "exit $rc: $out"
+# The schemas are built in: the build tree's posgw verifies with no schema
+# directory anywhere and opens no schema file.
+out=$(env -u POSGW_SCHEMADIR "$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" "$f0" 2>&1)
+[ "$out" = "$f0: ok" ]
+ok $? "pack verify with the built-in schemas (no POSGW_SCHEMADIR, nothing installed)"
+if have strace && env -u POSGW_SCHEMADIR strace -f -qq -e trace=open,openat -o "$WORK/trace" \
+	"$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" "$f0" >/dev/null 2>&1 &&
+	grep -q 'openat' "$WORK/trace"; then
+	! grep -q '\.xsd"' "$WORK/trace"
+	ok $? "... and it opens no schema file"
+else
+	skip "pack verify opens no schema file" "strace missing or not permitted here"
+fi
+out=$(POSGW_SCHEMADIR=$SCHEMAS "$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" "$f0" 2>&1)
+[ "$out" = "$f0: ok" ]
+ok $? "POSGW_SCHEMADIR still overrides with a directory of schemas (an integrator's)"
+
 # pack create as an operator uses it, and its refusals.
 S=$WORK/src
 sample_payload "$S"

@@ -71,7 +71,7 @@ core_once
 ok $? "an appeal is exported as <pos-id>/appeal.xml with its attachment under its original name"
 [ -z "$(ls -A "$EXP" | grep '^\.')" ] && [ "$(ls "$EXP/177073571" | wc -l)" -eq 2 ]
 ok $? "no temp folder or temp file is left in the export folder"
-xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$EXP/177073571/appeal.xml" 2>/dev/null
+xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$EXP/177073571/appeal.xml" 2>/dev/null
 ok $? "the exported appeal.xml matches the schema"
 [ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='appeal' AND consumed IS NOT NULL")" = 1 ] &&
 	[ "$(q "$CORE_DB" "SELECT state || ' ' || due FROM core_appeals WHERE pos_id='177073571'")" = "new 2026-12-24" ] &&
@@ -122,7 +122,7 @@ for f in $(echo "$files" | tr ' ' '\001'); do
 done
 [ $good -eq 1 ] && [ $k -eq 6 ] && [ "$(echo "$paths" | wc -l)" -eq 6 ] &&
 	echo "$files" | sed -n 3p | grep -qx 'Фото.jpg' && echo "$files" | sed -n 4p | grep -qx 'Фото (2).jpg' &&
-	xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$A/appeal.xml" 2>/dev/null
+	xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$A/appeal.xml" 2>/dev/null
 ok $? "regression export-names-attachment-files: each exported attachment element names its file beside appeal.xml"
 q "$CORE_DB" "UPDATE documents SET consumed = NULL WHERE kind = 'appeal' AND pos_id = '177073577';
 	DELETE FROM core_appeals WHERE pos_id = '177073577'"
@@ -130,7 +130,7 @@ mkdir "$EXP/.177073577.tmp" && echo torn >"$EXP/.177073577.tmp/appeal.xml"
 core_once
 [ "$(ls -A "$A" | wc -l)" -eq 7 ] && [ ! -e "$EXP/.177073577.tmp" ] &&
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_appeals WHERE pos_id='177073577'")" = 1 ] &&
-	xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$A/appeal.xml" 2>/dev/null
+	xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$A/appeal.xml" 2>/dev/null
 ok $? "an export redone after a crash rewrites the same folder and drops the torn temp folder"
 
 # --- ССТУ map -------------------------------------------------------------
@@ -147,7 +147,7 @@ ok $? "edms map import loads the CSV (quoted fields, repeated names) and journal
 send_appeal 177073572
 grep -A1 '<subcategory code="2104"' "$EXP/177073572/appeal.xml" |
 	grep -q '<topic sstu-code="0003.0009.0097.0690">Ямы "и" выбоины</topic>' &&
-	xmllint --noout --schema "$POSGW_SCHEMADIR/exchange.xsd" "$EXP/177073572/appeal.xml" 2>/dev/null
+	xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$EXP/177073572/appeal.xml" 2>/dev/null
 ok $? "an appeal exported after the import carries the ССТУ <topic> right after its subcategory"
 printf 'pos_code,sstu_code\n21,1\n22,2\n\n21,3\n' >"$WORK/dup.csv"
 out=$("$POSGW" edms map import "$WORK/dup.csv" --config "$CORE_CONF" 2>&1)
@@ -336,6 +336,14 @@ body=$(q "$CORE_DB" "SELECT body FROM documents WHERE kind='event' AND direction
 	! echo "$body" | grep -q 'name="[^"]*[/\\]' &&
 	grep -q 'answer file name "../../../../tmp/x/PWNED.pdf" is sent as "_._.._.._.._tmp_x_PWNED.pdf"' "$WORK/core.log"
 ok $? "regression answer-file-name-leaves-zone: the core queues an answer file's name sanitised, and logs it"
+
+# edms-trust-context-lost: an unreadable [edms] signer_trust file was named
+# without saying which setting it came from (the context was dropped
+# because the first error recorded kept its place).
+sed "s|^signer_trust = .*|signer_trust = $WORK/nope.crt|" "$CORE_CONF" >"$WORK/bad-trust.conf"
+"$POSGW_CORE" --config "$WORK/bad-trust.conf" --check-config >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q "\\[edms\\] signer_trust (the officials' certificates or their CA): cannot read $WORK/nope.crt" "$WORK/err"
+ok $? "regression edms-trust-context-lost: a bad signer_trust file is named with its setting"
 
 # --- no network -----------------------------------------------------------
 # No network function is linked (the --seccomp-check probe makes a raw

@@ -614,6 +614,22 @@ ok $? "unfinished out/ temporaries: a recorded request is published, a stray one
 [ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 2 ] &&
 	"$POSGW" journal verify "$EDGE_DB" --trust "$KEYS/edge-01.crt" >/dev/null 2>&1
 ok $? "edge tables are versioned and the journal chain verifies"
+# take-events-error-lost: an unreadable event document from the core, and
+# the database failing when it is to be set aside: the log said the parse
+# error (the database's message was lost behind it). A trigger injects the
+# failure.
+q "$EDGE_DB" "INSERT INTO documents (direction, kind, path, body, created) VALUES ('in', 'event', 'payload/bad.xml', '<not-an-event/>', 0);
+	CREATE TRIGGER inject_fail BEFORE UPDATE OF consumed ON documents WHEN NEW.path = 'payload/bad.xml' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+: >"$WORK/edge.log.bad"
+"$POSGW_EDGE" --config "$EDGE_CONF" --once 2>"$WORK/edge.log.bad"
+grep -q 'taking events: .*injected failure' "$WORK/edge.log.bad" &&
+	! grep -q 'taking events: .*not an event document' "$WORK/edge.log.bad"
+ok $? "regression take-events-error-lost: a database failure after an unreadable event is logged as itself"
+q "$EDGE_DB" "DROP TRIGGER inject_fail"
+edge_once
+[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE path = 'payload/bad.xml' AND consumed IS NOT NULL")" = 1 ] &&
+	[ "$(journal event.invalid)" = 1 ]
+ok $? "... and once the database works, the document is set aside and journaled"
 q "$EDGE_DB" "DROP TABLE edge_in_handled; DROP INDEX edge_requests_reply; UPDATE meta SET value = '1' WHERE key = 'edge_schema'"
 edge_once
 [ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 2 ] &&

@@ -7,8 +7,9 @@ set -u
 : "${POSGW:=$TOP_SRCDIR/posgw}"
 : "${PKGCRAFT:=$TOP_SRCDIR/tests/tools/pkgcraft}"
 : "${TESTDATA:=$TOP_SRCDIR/tests/data}"
-: "${POSGW_SCHEMADIR:=$TOP_SRCDIR/formats/schemas}"
-export POSGW_SCHEMADIR
+# The programs use the schemas built into them; SCHEMAS is the source copy
+# for stock tools (xmllint).
+SCHEMAS=$TOP_SRCDIR/formats/schemas
 
 T_NUM=0
 T_FAIL=0

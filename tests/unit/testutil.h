@@ -36,7 +36,6 @@
 static TU_UNUSED void
 tu_init(void)
 {
-	setenv("POSGW_SCHEMADIR", TESTDATA "/../../formats/schemas", 0);
 	sig_init();
 }
 
