@@ -1,9 +1,9 @@
 /*
  * cmd-edms.c: posgw edms: the EDMS's events by hand (register, take,
- * executor, postpone, forward, decline, answer), the ПОС-category to
- * ССТУ-topic map, and the list of appeals with their deadlines. The event
- * commands write event files into the core's import folder exactly as an
- * EDMS would (edms.c), so posgw-core checks and takes them the same way.
+ * executor, postpone, forward, decline, answer), written into the core's
+ * import folder exactly as an EDMS would (edms-write.c), so posgw-core
+ * checks and takes them the same way; and what the map (cmd-edms-map.c)
+ * and list (cmd-edms-list.c) commands share.
  */
 #include "config.h"
 

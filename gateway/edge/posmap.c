@@ -4,7 +4,8 @@
  * and P:StatusUpdate out, P:StatusAccepted / P:StatusRefused back. It maps
  * them to and from posgw's own documents (appeal, event, outcome,
  * classifier; formats/schemas). The envelope (QueryResult, ClientMessage,
- * AttachmentHeader, directories, correlation) is edge.c's business.
+ * AttachmentHeader) is smev.c's, directories and correlation the edge-*.c
+ * modules'.
  *
  * The content here is posgw's MODEL of the ПОС schema (formats/smev/README.md,
  * namespace urn:posgw:pos:1), because the official schema is published only
@@ -15,7 +16,7 @@
  *      posmap_classifier_doc() and posmap_verdict_read(), and written in
  *      posmap_received() and posmap_status_update() (the status codes are
  *      in posmap_statuses[]);
- *   3. keep the contracts of the functions in posmap.h: edge.c only learns
+ *   3. keep the contracts of the functions in posmap.h: the edge only learns
  *      an appeal's ПОС id and attachments (AttachmentHeader Ids, declared
  *      sizes), gets back finished posgw documents (they are validated
  *      against the posgw schemas when queued, so a mapping mistake shows
