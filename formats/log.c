@@ -1,15 +1,53 @@
-/* log.c: logging to stderr with levels, and fatal exits. */
+/*
+ * log.c: logging to stderr with levels, and fatal exits. On a terminal or
+ * in a file a line reads "prog: warning: text"; when stderr is journald's
+ * stream (JOURNAL_STREAM names fd 2's device and inode, as systemd sets it
+ * for a unit), each line starts with its sd-daemon priority ("<4>text"),
+ * so that journalctl -p warning finds the warnings.
+ */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
+/* sd-daemon priorities (syslog's) of the levels, and of security events. */
+#define LOG_PRIO_CRIT 2
+static const int log_prio[] = {
+    [LOG_LEVEL_ERROR] = 3,
+    [LOG_LEVEL_WARN] = 4,
+    [LOG_LEVEL_INFO] = 6,
+    [LOG_LEVEL_DEBUG] = 7,
+};
+
 static const char *log_progname = "posgw";
 static int log_level = LOG_LEVEL_INFO;
+static int log_journal; /* stderr is journald's stream */
+
+static void log_vline(int, int, const char *, int, const char *, va_list);
+
+/*
+ * True if stderr is the stream journald gave this process: JOURNAL_STREAM
+ * is "DEVICE:INODE" of fd 2 (sd_journal_stream_fd(3)).
+ */
+static int
+log_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &sb) == -1)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev &&
+	       (unsigned long long)sb.st_ino == ino;
+}
 
 /* Set the program name shown in front of each line and the level. */
 void
@@ -17,6 +55,7 @@ log_init(const char *progname, int level)
 {
 	log_progname = progname;
 	log_level = level;
+	log_journal = log_is_journal();
 }
 
 /* Change the level of messages that are printed. */
@@ -33,13 +72,21 @@ log_get_level(void)
 	return log_level;
 }
 
-/* Print one line with a level tag and an optional errno text. */
+/*
+ * Print one line of a level: with its priority for journald, else with
+ * the program name and a tag; errnum's text appended if not 0.
+ */
 static void
-log_vline(int level, const char *tag, int errnum, const char *fmt, va_list ap)
+log_vline(int level, int prio, const char *tag, int errnum, const char *fmt,
+    va_list ap)
 {
 	if (level > log_level)
 		return;
-	fprintf(stderr, "%s: %s", log_progname, tag);
+	if (log_journal)
+		fprintf(
+		    stderr, "<%d>%s", prio, prio == LOG_PRIO_CRIT ? tag : "");
+	else
+		fprintf(stderr, "%s: %s", log_progname, tag);
 	vfprintf(stderr, fmt, ap);
 	if (errnum != 0)
 		fprintf(stderr, ": %s", strerror(errnum));
@@ -54,7 +101,8 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline(LOG_LEVEL_WARN, "warning: ", saved, fmt, ap);
+	log_vline(LOG_LEVEL_WARN, log_prio[LOG_LEVEL_WARN], "warning: ", saved,
+	    fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -66,7 +114,8 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline(LOG_LEVEL_WARN, "warning: ", 0, fmt, ap);
+	log_vline(
+	    LOG_LEVEL_WARN, log_prio[LOG_LEVEL_WARN], "warning: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -77,7 +126,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline(LOG_LEVEL_INFO, "", 0, fmt, ap);
+	log_vline(LOG_LEVEL_INFO, log_prio[LOG_LEVEL_INFO], "", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -88,7 +137,34 @@ log_debug(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline(LOG_LEVEL_DEBUG, "debug: ", 0, fmt, ap);
+	log_vline(
+	    LOG_LEVEL_DEBUG, log_prio[LOG_LEVEL_DEBUG], "debug: ", 0, fmt, ap);
+	va_end(ap);
+}
+
+/* An error the program stops on or cannot work around (not exiting here). */
+void
+log_errorx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(
+	    LOG_LEVEL_ERROR, log_prio[LOG_LEVEL_ERROR], "error: ", 0, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A security event (a forged or replayed package, a conflict): always
+ * logged, "SECURITY: " first, critical for journald.
+ */
+void
+log_security(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_LEVEL_ERROR, LOG_PRIO_CRIT, "SECURITY: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -100,7 +176,8 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline(LOG_LEVEL_ERROR, "error: ", saved, fmt, ap);
+	log_vline(LOG_LEVEL_ERROR, log_prio[LOG_LEVEL_ERROR], "error: ", saved,
+	    fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -112,7 +189,8 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline(LOG_LEVEL_ERROR, "error: ", 0, fmt, ap);
+	log_vline(
+	    LOG_LEVEL_ERROR, log_prio[LOG_LEVEL_ERROR], "error: ", 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

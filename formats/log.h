@@ -18,6 +18,8 @@ void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx_changed(char **, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_security(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -221,9 +221,8 @@ ingest_reject(
 	if (db_commit(db, err) == -1)
 		return -1;
 	if (code == ERR_CONFLICT)
-		log_warnx(
-		    "SECURITY: %s conflicts with an accepted package of the "
-		    "same sender and seq; quarantined: %s",
+		log_security("%s conflicts with an accepted package of the "
+		             "same sender and seq; quarantined: %s",
 		    in->name, text);
 	else
 		log_warnx("rejected %s: %s", in->name, detail);

@@ -275,7 +275,7 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	xmlsafe_init();
 	if (conf_load(o.path, &c, &err) == -1 ||
 	    conf_check_role(&c, role, &err) == -1) {
-		log_warnx("%s", err.text);
+		log_errorx("%s", err.text);
 		conf_free(&c);
 		return 1;
 	}
@@ -287,18 +287,18 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	 */
 	tool = o.check || o.probe != NULL || o.scprobe;
 	if (!tool && (lockfd = gatewayd_lock(c.state, progname, &err)) == -1) {
-		log_warnx("%s", err.text);
+		log_errorx("%s", err.text);
 		conf_free(&c);
 		return 1;
 	}
 	if ((x = xfer_open(&c.x, tool, &err)) == NULL) {
-		log_warnx("%s", err.text);
+		log_errorx("%s", err.text);
 		status = 1;
 		goto out_conf;
 	}
 	if (gr->open != NULL) {
 		if ((rs = gr->open(x, &c, &err)) == NULL) {
-			log_warnx("%s", err.text);
+			log_errorx("%s", err.text);
 			status = 1;
 			goto out_xfer;
 		}
@@ -338,7 +338,7 @@ gatewayd_serve(const struct gatewayd_opts *o, struct conf *c, struct xfer *x,
 	        sandbox_apply(c, role, &err) == -1) ||
 	    sysfilter_apply((enum sysfilter_mode)c->seccomp, progname, &err) ==
 	        -1) {
-		log_warnx("%s; set [gateway] %s = no to run without it",
+		log_errorx("%s; set [gateway] %s = no to run without it",
 		    err.text,
 		    strncmp(err.text, "seccomp", 7) == 0 ? "seccomp"
 		                                         : "sandbox");
