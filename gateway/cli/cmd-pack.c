@@ -340,6 +340,7 @@ cmd_pack_verify(int argc, char **argv)
 		cli_usage_error("pack verify: no FILE given (see --help)");
 	if (schema_load(&err) == -1) {
 		fprintf(stderr, "posgw: %s\n", err.text);
+		trust_free(v.o.trust);
 		return 1;
 	}
 	stage = cmd_pack_staging();
