@@ -21,6 +21,19 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
+static const char status_usage[] =
+    "usage: posgw status --config FILE\n"
+    "\n"
+    "A gateway at a glance, beside the running daemon: its queues, the "
+    "last\n"
+    "packages sent and received, packages awaiting a receipt or rejected "
+    "by\n"
+    "the peer, gaps in what the peer sent, the quarantine, the journal "
+    "and\n"
+    "its checkpoints, and the oldest appeal ПОС has no answer to yet. The\n"
+    "same as posgw transfer status. Exit 0, 1 on failure, 2 on a usage "
+    "error.\n";
+
 static const char transfer_usage[] =
     "usage: posgw transfer enqueue --config FILE DOC.xml "
     "[payload/PATH=FILE]...\n"
@@ -39,7 +52,8 @@ static const char transfer_usage[] =
 
 /* Parse --config (and --all) for a transfer subcommand. */
 static int
-cmd_transfer_opts(int argc, char **argv, const char **config, int *all)
+cmd_transfer_opts(
+    int argc, char **argv, const char **config, int *all, const char *usage)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -62,10 +76,10 @@ cmd_transfer_opts(int argc, char **argv, const char **config, int *all)
 			*all = 1;
 			break;
 		case 'h':
-			fputs(transfer_usage, stdout);
+			fputs(usage, stdout);
 			exit(0);
 		default:
-			fputs(transfer_usage, stderr);
+			fputs(usage, stderr);
 			exit(EXIT_USAGE);
 		}
 	}
@@ -108,7 +122,7 @@ cmd_transfer_enqueue(int argc, char **argv)
 	int i, first, rc = 1;
 	FILE *f;
 
-	first = cmd_transfer_opts(argc, argv, &path, NULL);
+	first = cmd_transfer_opts(argc, argv, &path, NULL, transfer_usage);
 	if (first == argc)
 		cli_usage_error("transfer enqueue needs DOC.xml (see --help)");
 	for (i = first + 1; i < argc; i++) {
@@ -275,7 +289,7 @@ cmd_transfer_status(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	char age[32], t[32];
 
-	if (cmd_transfer_opts(argc, argv, &path, NULL) != argc)
+	if (cmd_transfer_opts(argc, argv, &path, NULL, transfer_usage) != argc)
 		cli_usage_error("transfer status takes no operands");
 	if ((x = cmd_transfer_open(path, &c)) == NULL)
 		return 1;
@@ -379,7 +393,7 @@ cmd_transfer_resend(int argc, char **argv)
 	sqlite3_stmt *st;
 	int i, first, all = 0, rc = 0, n;
 
-	first = cmd_transfer_opts(argc, argv, &path, &all);
+	first = cmd_transfer_opts(argc, argv, &path, &all, transfer_usage);
 	if (all == (first < argc))
 		cli_usage_error("transfer resend needs --all or package names");
 	if ((x = cmd_transfer_open(path, &c)) == NULL)
@@ -429,6 +443,11 @@ fail:
 int
 cmd_transfer_overview(int argc, char **argv)
 {
+	const char *path;
+
+	/* its own help; the work is transfer status's */
+	cmd_transfer_opts(argc, argv, &path, NULL, status_usage);
+	optind = 0; /* getopt starts afresh */
 	return cmd_transfer_status(argc, argv);
 }
 

@@ -66,7 +66,7 @@ gatewayd_usage(FILE *f, const char *role)
 	fprintf(f,
 	    "usage: posgw-%s [--config FILE] [--foreground] [--check-config]\n"
 	    "                  [--once] [--verbose] [--sandbox-check PATH]\n"
-	    "                  [--seccomp-check]\n"
+	    "                  [--seccomp-check] [--version]\n"
 	    "\n"
 	    "Run the %s gateway: pack queued documents for the peer, watch "
 	    "the\n"
@@ -202,6 +202,7 @@ gatewayd_opts(const char *role, int argc, char **argv, struct gatewayd_opts *o,
 	    {"sandbox-check", required_argument, NULL, 'S'},
 	    {"seccomp-check", no_argument, NULL, 'Y'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -231,6 +232,10 @@ gatewayd_opts(const char *role, int argc, char **argv, struct gatewayd_opts *o,
 		case 'v':
 			o->verbose = 1;
 			break;
+		case 'V':
+			printf("posgw-%s %s\n", role, PACKAGE_VERSION);
+			*status = 0;
+			return -1;
 		case 'h':
 			gatewayd_usage(stdout, role);
 			*status = 0;
