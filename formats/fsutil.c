@@ -397,3 +397,24 @@ fs_names_free(char **names, size_t n)
 		free(names[i]);
 	free(names);
 }
+
+/*
+ * Give a file in dir (open as fd) what another account of dir's group
+ * needs: dir's group (what a setgid folder gives new files, and a hard
+ * link does not carry) and at least the group bits of mode. Only the
+ * file's owner may: -1 with errno if that is not possible.
+ */
+int
+fs_share_group(int fd, const char *dir, mode_t mode)
+{
+	struct stat ds, fs;
+
+	if (stat(dir, &ds) == -1 || fstat(fd, &fs) == -1)
+		return -1;
+	if (fs.st_gid != ds.st_gid && fchown(fd, (uid_t)-1, ds.st_gid) == -1)
+		return -1;
+	if ((fs.st_mode & mode & 0070) != (mode & 0070) &&
+	    fchmod(fd, (fs.st_mode & 07777) | (mode & 0070)) == -1)
+		return -1;
+	return 0;
+}

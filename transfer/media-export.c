@@ -121,12 +121,19 @@ media_export_log_append(const char *outbox, const struct media_entry *e)
 
 	xasprintf(&path, "%s/%s", outbox, MEDIA_EXPORT_LOG);
 	pkg_time_format(time(NULL), t, sizeof t);
+	/* every operator of the outbox's group appends to it, shift after
+	 * shift: group-writable, in the outbox's group */
 	fd = open(
-	    path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	    path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (fd == -1)
 		goto fail;
 	if (fstat(fd, &sb) == -1)
 		goto fail;
+	if (sb.st_uid == geteuid() && fs_share_group(fd, outbox, 0660) == -1)
+		media_warn("cannot make the export log %s writable for the "
+		           "group of %s: %s; other operators will not be able to "
+		           "export",
+		    path, outbox, strerror(errno));
 	/* A torn last line from a crash must not swallow this one. */
 	if (sb.st_size > 0 && pread(fd, &last, 1, sb.st_size - 1) != 1)
 		goto fail;
@@ -147,8 +154,11 @@ media_export_log_append(const char *outbox, const struct media_entry *e)
 fail:
 	saved = errno;
 	media_warn("cannot append to the export log %s: %s; %s is on the "
-	           "medium but the next export will copy it again",
-	    path, strerror(saved), e->name);
+	           "medium but the next export will copy it again%s",
+	    path, strerror(saved), e->name,
+	    saved == EACCES ? " (the log's owner makes it writable for the "
+	                      "transfer group: chmod g+w)"
+	                    : "");
 	if (fd != -1)
 		close(fd);
 	free(path);

@@ -337,6 +337,11 @@ media_copy(int src, const char *dir, const char *name,
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1)
 		goto write_fail;
+	/* the next account (the daemon of the inbox, the operator of the
+	 * other zone) reads it through the folder's group */
+	if (fs_share_group(fd, dir, 0640) == -1)
+		media_warn("cannot give %s the group of %s: %s", tmp, dir,
+		    strerror(errno));
 	digest_init(&d, DIGEST_STREEBOG256);
 	for (;;) {
 		n = read(src, buf, MEDIA_BUFSZ);

@@ -27,6 +27,14 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
+static int64_t spool_insert_doc(struct xfer *x, const char *kind, const char *pos_id, const void *xml, size_t len, struct error *err);
+static int spool_share(const char *path, const char *outbox);
+static int spool_mark_sent(struct xfer *x, int64_t id, const char *name, const char *mdigest, int control, struct error *err);
+static int spool_build(struct xfer *x, int64_t id, struct error *err);
+static int spool_ship_checkpoint(struct xfer *x, struct error *err);
+static int spool_is_control(const char *kind);
+static int64_t spool_batch(struct xfer *x, int force, struct error *err);
+
 /* Insert a document row for sending and name its payload path after its id. */
 static int64_t
 spool_insert_doc(struct xfer *x, const char *kind, const char *pos_id,
@@ -149,13 +157,30 @@ spool_receipt(struct xfer *x, const char *uuid, const char *sender,
 	return rc;
 }
 
+/*
+ * A package linked into the outbox is read by other accounts (an operator
+ * carrying media, the peer daemon on a shared folder): it gets the
+ * outbox's group and group read, as a file created there would.
+ */
+static int
+spool_share(const char *path, const char *outbox)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	rc = fs_share_group(fd, outbox, 0640);
+	close(fd);
+	return rc;
+}
+
 /* Put a package from sent/ into the outbox (link or copy, then rename). */
 int
 spool_offer(struct xfer *x, const char *name, struct error *err)
 {
 	char *src, *dst, *tmp;
 	struct stat sa, sb;
-	int rc = -1;
+	int rc = -1, linked, saved = 0;
 
 	xasprintf(&src, "%s/%s", x->dir_sent, name);
 	xasprintf(&dst, "%s/%s", x->c.outbox, name);
@@ -170,7 +195,17 @@ spool_offer(struct xfer *x, const char *name, struct error *err)
 		goto out;
 	}
 	unlink(tmp);
-	if (link(src, tmp) == 0) {
+	if ((linked = link(src, tmp) == 0) == 0)
+		saved = errno;
+	else if (spool_share(tmp, x->c.outbox) == -1) {
+		/* the operators' group cannot be given to the link: copy */
+		log_warn("cannot give %s the group of %s; copying it instead",
+		    tmp, x->c.outbox);
+		unlink(tmp);
+		linked = 0;
+		saved = EPERM;
+	}
+	if (linked) {
 		if (rename(tmp, dst) == -1) {
 			err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
 			    strerror(errno));
@@ -181,8 +216,9 @@ spool_offer(struct xfer *x, const char *name, struct error *err)
 		goto out;
 	}
 	/* another file system or no hard links there is normal: copy */
-	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
-	    errno != EOPNOTSUPP && errno != EACCES)
+	errno = saved;
+	if (saved != EXDEV && saved != EPERM && saved != EMLINK &&
+	    saved != EOPNOTSUPP && saved != EACCES)
 		log_warn("cannot link %s as %s; copying it instead", src, tmp);
 	rc = fs_copy_file(
 	    src, x->c.outbox, name, 0640, UINT64_MAX, FS_COPY_SYNC, err);
