@@ -117,16 +117,23 @@ handle_in() {
 	cp "$_in" "$_b/seen/" && rm -f "$_in"
 }
 
-# fake_edge BASE MODE: poll BASE/in/ until killed (or BASE disappears).
+# fake_edge BASE MODE: poll BASE/in/ until BASE/stop appears (or BASE goes);
+# a stop file, not a kill, so that no file is caught between cp and rm.
 fake_edge() {
 	mkdir -p "$1/seen"
-	while [ -d "$1/in" ]; do
+	while [ -d "$1/in" ] && [ ! -e "$1/stop" ]; do
 		for _in in "$1"/in/*.xml; do
 			[ -e "$_in" ] || continue
 			handle_in "$1" "$2" "$_in" || continue
 		done
 		sleep 0.1
 	done
+}
+
+# stop_edge BASE PID: ask the fake edge to stop and wait until it has.
+stop_edge() {
+	: >"$1/stop"
+	wait "$2" 2>/dev/null
 }
 
 # in_files BASE PATTERN: how many files ПОС sent (seen or still in in/) match.
@@ -143,8 +150,7 @@ edge_pid=$!
 	--attachment-size 3000 --feedback 100 --signer-trust "$KEYS/official.crt" \
 	--until-complete --timeout 40 --summary "$A/summary.txt" >"$A/stdout" 2>"$A/stderr"
 rc=$?
-kill $edge_pid
-wait $edge_pid 2>/dev/null
+stop_edge "$A" $edge_pid
 [ $rc -eq 0 ]
 ok $? "a complete round trip exits 0"
 [ $rc -eq 0 ] || diag "exit $rc: $(cat "$A/stderr")"
@@ -222,8 +228,7 @@ edge_pid=$!
 "$POSGW_SIM" --base "$B" --count 3 --rate 0 --signer-trust "$KEYS/official.crt" \
 	--timeout 5 --summary "$B/summary.txt" >"$B/stdout" 2>"$B/stderr"
 rc=$?
-kill $edge_pid
-wait $edge_pid 2>/dev/null
+stop_edge "$B" $edge_pid
 last=$(tail -1 "$B/stdout")
 [ $rc -eq 1 ] && [ "$last" = "sim: issued 3, acknowledged 3, answered 1, declined 0, forwarded 0, refused-by-pos 0, out-of-order 1, invalid 2, missing 2, complete 1/3" ]
 ok $? "a run with faults exits 1 and counts them"
