@@ -142,19 +142,42 @@ fs_write_all(int fd, const void *buf, size_t len)
 }
 
 /*
+ * Give an open file the group of its folder and mode's group bits, for an
+ * account of that group to read; say on which file it failed and why.
+ */
+static int
+fs_share_or_say(
+    int fd, const char *dir, const char *path, mode_t mode, struct error *err)
+{
+	struct stat ds;
+
+	if (fs_share_group(fd, dir, mode) == 0)
+		return 0;
+	if (errno == EPERM && stat(dir, &ds) == 0)
+		return err_set(err, ERR_NONE,
+		    "cannot give %s the group of %s (gid %lu): this account "
+		    "is not a member of it; run as a member of the folder's "
+		    "group",
+		    path, dir, (unsigned long)ds.st_gid);
+	return err_set(err, ERR_NONE, "cannot give %s the group of %s: %s",
+	    path, dir, strerror(errno));
+}
+
+/*
  * Write dir/name durably through dir/.name: create (refusing to replace an
- * existing file unless replace), fsync, rename, fsync the directory.
+ * existing file unless FS_WRITE_REPLACE), fsync, rename, fsync the
+ * directory. FS_WRITE_SHARE gives it the folder's group (fs_share_group).
  */
 int
 fs_write_file(const char *dir, const char *name, const void *buf, size_t len,
-    int mode, int replace, struct error *err)
+    int mode, int flags, struct error *err)
 {
 	char *tmp, *dst;
 	int fd, saved;
 
 	xasprintf(&tmp, "%s/.%s", dir, name);
 	xasprintf(&dst, "%s/%s", dir, name);
-	if (!replace && access(dst, F_OK) == 0) {
+	if (!(flags & FS_WRITE_REPLACE) && access(dst, F_OK) == 0) {
 		err_set(err, ERR_NONE, "%s already exists; move it away first",
 		    dst);
 		goto fail;
@@ -173,6 +196,12 @@ fs_write_file(const char *dir, const char *name, const void *buf, size_t len,
 		unlink(tmp);
 		err_set(
 		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
+		goto fail;
+	}
+	if ((flags & FS_WRITE_SHARE) &&
+	    fs_share_or_say(fd, dir, dst, (mode_t)mode, err) == -1) {
+		close(fd);
+		unlink(tmp);
 		goto fail;
 	}
 	if (close(fd) == -1 || rename(tmp, dst) == -1) {
@@ -248,7 +277,8 @@ fs_mkdir_p(const char *path, int mode)
 /*
  * Copy src to dir/name through dir/.name.tmp, at most max bytes (ERR_SIZE
  * beyond). Flags: FS_COPY_SYNC fsyncs the file and the directory,
- * FS_COPY_NOREPLACE refuses an existing dir/name. src must be a regular
+ * FS_COPY_NOREPLACE refuses an existing dir/name, FS_COPY_SHARE gives it
+ * the folder's group and mode's group bits. src must be a regular
  * file and is never followed as a symbolic link.
  */
 int
@@ -285,6 +315,9 @@ fs_copy_file(const char *src, const char *dir, const char *name, int mode,
 		    strerror(errno));
 		goto fail_in;
 	}
+	if ((flags & FS_COPY_SHARE) &&
+	    fs_share_or_say(out, dir, dst, (mode_t)mode, err) == -1)
+		goto fail_out;
 	while ((n = read(in, buf, sizeof buf)) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;

@@ -26,6 +26,8 @@ struct fs_syncset {
 void fs_syncset_add(struct fs_syncset *, const char *);
 int fs_syncset_sync(struct fs_syncset *, const char *, struct error *);
 void fs_syncset_clear(struct fs_syncset *);
+#define FS_WRITE_REPLACE 0x1 /* replace an existing file */
+#define FS_WRITE_SHARE 0x2   /* give it the folder's group */
 int fs_write_file(
     const char *, const char *, const void *, size_t, int, int, struct error *);
 int fs_write_all(int, const void *, size_t);
@@ -39,6 +41,7 @@ int64_t fs_ctime_ns(const struct stat *);
 
 #define FS_COPY_SYNC 0x1      /* fsync the file and the directory */
 #define FS_COPY_NOREPLACE 0x2 /* refuse an existing target */
+#define FS_COPY_SHARE 0x4     /* give it the folder's group */
 int fs_copy_file(const char *, const char *, const char *, int, uint64_t, int,
     struct error *);
 

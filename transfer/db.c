@@ -1,6 +1,7 @@
 /* db.c: the gateway's SQLite database: open, migrate, transactions, helpers. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -116,6 +117,8 @@ const struct db_schema db_engine_schema = {
     "engine", NULL, db_migrations, DB_SCHEMA_VERSION};
 
 static int db_wal_hook(void *, sqlite3 *, const char *, int);
+static int db_ro_wal_absent(const char *);
+static int db_open_immutable(struct db *, struct error *);
 
 /*
  * SQLite's message for h, or msg if given, with the system error behind an
@@ -341,8 +344,15 @@ db_open(const char *path, int create, struct error *err)
 	else
 		flags =
 		    SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-	if (create != 1 && access(path, F_OK) == -1) {
-		err_set(err, ERR_NONE, "database %s does not exist", path);
+	if (create != 1 &&
+	    access(path, create == -1 ? R_OK : R_OK | W_OK) == -1) {
+		if (errno == ENOENT)
+			err_set(
+			    err, ERR_NONE, "database %s does not exist", path);
+		else
+			err_set(err, ERR_NONE, "cannot %s database %s: %s",
+			    create == -1 ? "read" : "write", path,
+			    strerror(errno));
 		goto fail;
 	}
 	if (create == 1 && strcmp(path, ":memory:") != 0 &&
@@ -371,7 +381,22 @@ db_open(const char *path, int create, struct error *err)
 	sqlite3_busy_timeout(db->h, 10000);
 	sqlite3_extended_result_codes(db->h, 1);
 	if (create == -1) {
-		if (db_exec(db, "PRAGMA query_only = ON", err) == -1)
+		/* read now, so that a reader who may not is told here */
+		if (db_exec(db,
+		        "PRAGMA query_only = ON; SELECT COUNT(*) FROM "
+		        "sqlite_schema",
+		        err) == 0)
+			return db;
+		if ((sqlite3_extended_errcode(db->h) & 0xff) !=
+		        SQLITE_READONLY ||
+		    db_ro_wal_absent(path) != 1)
+			goto fail;
+		/* no -wal: no writer has it open and the file holds all;
+		 * this account may not create -shm, so read it as it is */
+		sqlite3_close(db->h);
+		db->h = NULL;
+		err_clear(err);
+		if (db_open_immutable(db, err) == -1)
 			goto fail;
 		return db;
 	}
@@ -484,6 +509,56 @@ int
 db_nested(struct db *db)
 {
 	return db->depth > 1 && !sqlite3_get_autocommit(db->h);
+}
+
+/* 1 when path's -wal file does not exist, 0 when it does, -1 on error. */
+static int
+db_ro_wal_absent(const char *path)
+{
+	char *wal;
+	int rc;
+
+	xasprintf(&wal, "%s-wal", path);
+	rc = access(wal, F_OK) == 0 ? 0 : errno == ENOENT ? 1 : -1;
+	free(wal);
+	return rc;
+}
+
+/*
+ * Open db->path read-only as an immutable file (no locks, no -shm), for a
+ * reader that may not create -shm beside a database no writer has open.
+ */
+static int
+db_open_immutable(struct db *db, struct error *err)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	char *uri, *u;
+	int rc;
+
+	uri = xmalloc(strlen(db->path) * 3 + 32);
+	u = uri + sprintf(uri, "file:");
+	for (p = (const unsigned char *)db->path; *p != '\0'; p++) {
+		if (isalnum(*p) || strchr("/-._~", *p) != NULL)
+			*u++ = (char)*p;
+		else {
+			*u++ = '%';
+			*u++ = hex[*p >> 4];
+			*u++ = hex[*p & 15];
+		}
+	}
+	strcpy(u, "?immutable=1");
+	rc = sqlite3_open_v2(uri, &db->h,
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	if (rc != SQLITE_OK)
+		return err_set(err, ERR_NONE, "cannot read database %s: %s",
+		    db->path,
+		    db->h ? db_errmsg(db->h, NULL) : sqlite3_errstr(rc));
+	return db_exec(db,
+	    "PRAGMA query_only = ON; SELECT COUNT(*) FROM "
+	    "sqlite_schema",
+	    err);
 }
 
 /*

@@ -139,7 +139,7 @@ ingest_quarantine(struct ingest *in, enum err_code code, const char *text)
 		char *base = strrchr(dst, '/') + 1, *rname;
 		xasprintf(&rname, "%s.reason", base);
 		if (fs_write_file(in->x->dir_quarantine, rname, reason,
-		        (size_t)n, 0640, 1, &err) == -1)
+		        (size_t)n, 0640, FS_WRITE_REPLACE, &err) == -1)
 			log_warnx("%s", err.text);
 		free(rname);
 	}

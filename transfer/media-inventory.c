@@ -383,7 +383,8 @@ media_inventory_write(
 		    inv->e[i].size, inv->e[i].digest);
 		len += (size_t)n;
 	}
-	rc = fs_write_file(dir, MEDIA_INVENTORY, buf, len, 0644, 1, err);
+	rc = fs_write_file(
+	    dir, MEDIA_INVENTORY, buf, len, 0644, FS_WRITE_REPLACE, err);
 	free(buf);
 	return rc;
 }

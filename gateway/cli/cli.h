@@ -18,6 +18,8 @@ void cli_usage_error(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 const char *cli_operator(void);
 void cli_print_gaps(struct db *, const char *, FILE *);
+struct db *cli_db_read(const char *, const char *);
+int cli_as_owner(const char *, const char *);
 
 /* the families, each in cmd-<family>.c */
 int cmd_keys(int, char **);
@@ -29,7 +31,7 @@ int cmd_journal(int, char **);
 int cmd_report(int, char **);
 int cmd_edms(int, char **);
 int cmd_edms_conf(const char *, struct conf *);
-struct db *cmd_edms_db_ro(const struct conf *, int);
+struct db *cmd_edms_db_ro(const struct conf *, int, const char *);
 int cmd_edms_map(int, char **);
 int cmd_edms_list(int, char **);
 int cmd_edms_overdue(int, char **);

@@ -118,7 +118,8 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 		cli_usage_error("give --overdue or --due-within, not both");
 	if (cmd_edms_conf(config, &c) == -1)
 		return 1;
-	if ((db = cmd_edms_db_ro(&c, 0)) == NULL) {
+	if ((db = cmd_edms_db_ro(
+	         &c, 0, overdue_only ? "edms overdue" : "edms list")) == NULL) {
 		conf_free(&c);
 		return 1;
 	}

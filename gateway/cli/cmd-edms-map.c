@@ -499,6 +499,10 @@ cmd_edms_map(int argc, char **argv)
 		return 1;
 	if (cmd_edms_conf(config, &c) == -1)
 		goto out;
+	if (cli_as_owner(c.state, "edms map import") == -1) {
+		conf_free(&c);
+		goto out;
+	}
 	if ((x = xfer_open(&c.x, 1, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);
 		conf_free(&c);

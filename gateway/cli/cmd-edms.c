@@ -139,7 +139,12 @@ static const char edms_usage[] =
     "category -> ССТУ topic table; list shows appeals, deadlines and the "
     "counts\n"
     "the ПОС statistics ask for. 'posgw edms COMMAND --help' describes "
-    "each.\n";
+    "each.\n"
+    "Event commands run as an EDMS clerk (groups posgw-edms and "
+    "posgw-core)\n"
+    "or root, list and overdue as any reader of the core's state, map "
+    "import\n"
+    "as posgw-core (posgw(1) ACCOUNTS).\n";
 
 static int cmd_edms_is_pos_id(const char *s);
 static int cmd_edms_replay(const struct conf *c, const char *pos, struct db *db,
@@ -172,19 +177,24 @@ cmd_edms_conf(const char *path, struct conf *c)
 	return 0;
 }
 
-/* Open the core's database read-only, with its tables, or print why not. */
+/*
+ * Open the core's database read-only, with its tables, for command, or
+ * print why not (and which accounts may read it).
+ */
 struct db *
-cmd_edms_db_ro(const struct conf *c, int need_tables)
+cmd_edms_db_ro(const struct conf *c, int need_tables, const char *command)
 {
-	struct error err = {0};
 	struct db *db;
 	char *path = edms_db_path(c);
 
-	db = db_open(path, -1, &err);
-	if (db == NULL)
+	if (access(path, F_OK) == -1 && errno == ENOENT) {
 		fprintf(stderr,
-		    "posgw: %s; has posgw-core run with this configuration?\n",
-		    err.text);
+		    "posgw: %s: database %s does not exist; has posgw-core "
+		    "run with this configuration?\n",
+		    command, path);
+		db = NULL;
+	} else if ((db = cli_db_read(path, command)) == NULL)
+		;
 	else if (need_tables && !edms_have_schema(db)) {
 		fprintf(stderr,
 		    "posgw: %s: posgw-core has not exported any appeal yet\n",
@@ -411,9 +421,10 @@ cmd_edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 	struct trust *t = NULL;
 	struct conf c;
 	struct db *db;
-	char written[128];
+	char written[128], command[32];
 	int rc = 1;
 
+	snprintf(command, sizeof command, "edms %s", cmd->name);
 	cmd_edms_event_opts(cmd, argc, argv, &s, &config);
 	if (cmd_edms_conf(config, &c) == -1)
 		goto out_free;
@@ -422,7 +433,7 @@ cmd_edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "posgw: %s\n", err.text);
 		goto out_conf;
 	}
-	if ((db = cmd_edms_db_ro(&c, 1)) == NULL)
+	if ((db = cmd_edms_db_ro(&c, 1, command)) == NULL)
 		goto out_conf;
 	if (cmd_edms_replay(&c, s.pos_id, db, &a) == -1) {
 		db_close(db);

@@ -36,16 +36,11 @@ static const char journal_usage[] =
     "           Exit 1 on a digest mismatch, a loss, or a rewritten history.\n"
     "Databases are opened read-only.\n";
 
-/* Open a database read-only for an auditor. */
+/* Open a database read-only for an auditor, or say why not and who may. */
 static struct db *
 cmd_journal_open(const char *path)
 {
-	struct error err = {0};
-	struct db *db;
-
-	if ((db = db_open(path, -1, &err)) == NULL)
-		fprintf(stderr, "posgw: %s\n", err.text);
-	return db;
+	return cli_db_read(path, "journal");
 }
 
 /* posgw journal verify */

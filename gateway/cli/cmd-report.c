@@ -879,7 +879,6 @@ cmd_report(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *peerpath = NULL, *out = NULL;
-	struct error err = {0};
 	struct db *db, *peer = NULL;
 	char *buf = NULL, *own;
 	size_t len = 0;
@@ -906,10 +905,8 @@ cmd_report(int argc, char **argv)
 		cli_usage_error("journal report needs one DB (see --help)");
 	if (out == NULL)
 		cli_usage_error("journal report needs --out REPORT.html");
-	if ((db = db_open(argv[optind], -1, &err)) == NULL) {
-		fprintf(stderr, "posgw: %s\n", err.text);
+	if ((db = cli_db_read(argv[optind], "journal report")) == NULL)
 		return 1;
-	}
 	if ((own = db_meta_get(db, "own_id")) == NULL) {
 		fprintf(stderr,
 		    "posgw: journal report: %s is not a posgw gateway "
@@ -918,8 +915,8 @@ cmd_report(int argc, char **argv)
 		db_close(db);
 		return 1;
 	}
-	if (peerpath != NULL && (peer = db_open(peerpath, -1, &err)) == NULL) {
-		fprintf(stderr, "posgw: --peer: %s\n", err.text);
+	if (peerpath != NULL &&
+	    (peer = cli_db_read(peerpath, "journal report --peer")) == NULL) {
 		free(own);
 		db_close(db);
 		return 1;

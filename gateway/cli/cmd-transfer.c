@@ -31,7 +31,10 @@ static const char status_usage[] =
     "the peer, gaps in what the peer sent, the quarantine, the journal "
     "and\n"
     "its checkpoints, and the oldest appeal ПОС has no answer to yet. The\n"
-    "same as posgw transfer status. Exit 0, 1 on failure, 2 on a usage "
+    "same as posgw transfer status. It opens the database read-only and\n"
+    "creates nothing: run it as the gateway's account, a member of its "
+    "group\n"
+    "or root (posgw(1) ACCOUNTS). Exit 0, 1 on failure, 2 on a usage "
     "error.\n";
 
 static const char transfer_usage[] =
@@ -48,6 +51,8 @@ static const char transfer_usage[] =
     "         inbound counts and gaps, quarantine, journal and checkpoints.\n"
     "resend   ask the running daemon to offer unreceipted packages again now\n"
     "         (all of them, or the named ones): the same files, same bytes.\n"
+    "enqueue and resend run as the gateway's account (sudo -u ACCOUNT);\n"
+    "status reads only (posgw(1) ACCOUNTS).\n"
     "Exit 0 on success, 1 on failure, 2 on a usage error.\n";
 
 /* Parse --config (and --all) for a transfer subcommand. */
@@ -88,15 +93,22 @@ cmd_transfer_opts(
 	return optind;
 }
 
-/* Open the engine as a tool, or print why not. */
+/*
+ * Open the engine as a tool for a command that changes the gateway's state
+ * (as the account that owns it), or print why not.
+ */
 static struct xfer *
-cmd_transfer_open(const char *path, struct conf *c)
+cmd_transfer_open(const char *path, struct conf *c, const char *command)
 {
 	struct error err = {0};
 	struct xfer *x;
 
 	if (conf_load(path, c, &err) == -1) {
 		fprintf(stderr, "posgw: %s\n", err.text);
+		conf_free(c);
+		return NULL;
+	}
+	if (cli_as_owner(c->state, command) == -1) {
 		conf_free(c);
 		return NULL;
 	}
@@ -172,7 +184,7 @@ cmd_transfer_enqueue(int argc, char **argv)
 		    kind);
 		goto out;
 	}
-	if ((x = cmd_transfer_open(path, &c)) == NULL)
+	if ((x = cmd_transfer_open(path, &c, "transfer enqueue")) == NULL)
 		goto out;
 	if (db_begin(xfer_db(x), &err) == -1 ||
 	    spool_enqueue(x, kind, pos, buf, len, files, n, &err) == -1 ||
@@ -277,23 +289,36 @@ cmd_transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
 	sqlite3_finalize(st);
 }
 
-/* posgw transfer status */
+/*
+ * posgw transfer status (and posgw status, named by command): the database
+ * opened read-only, nothing created, no key loaded, so that an account of
+ * the gateway's group can run it.
+ */
 static int
-cmd_transfer_status(int argc, char **argv)
+cmd_transfer_status(int argc, char **argv, const char *command)
 {
+	struct error err = {0};
 	const char *path;
 	struct conf c;
-	struct xfer *x;
 	struct db *db;
 	sqlite3_stmt *st;
 	int64_t now = (int64_t)time(NULL);
-	char age[32], t[32];
+	char age[32], t[32], *dbpath;
 
 	if (cmd_transfer_opts(argc, argv, &path, NULL, transfer_usage) != argc)
-		cli_usage_error("transfer status takes no operands");
-	if ((x = cmd_transfer_open(path, &c)) == NULL)
+		cli_usage_error("%s takes no operands", command);
+	if (conf_load(path, &c, &err) == -1) {
+		fprintf(stderr, "posgw: %s\n", err.text);
+		conf_free(&c);
 		return 1;
-	db = xfer_db(x);
+	}
+	xasprintf(&dbpath, "%s/posgw.db", c.state);
+	db = cli_db_read(dbpath, command);
+	free(dbpath);
+	if (db == NULL) {
+		conf_free(&c);
+		return 1;
+	}
 	printf("gateway %s <-> %s, state %s\n", c.own_id, c.peer_id, c.state);
 	printf("outbound: %" PRId64 " document(s) queued, %" PRId64
 	       " receipt(s) queued\n",
@@ -377,7 +402,7 @@ cmd_transfer_status(int argc, char **argv)
 	    db_int(db, "SELECT MAX(seq) FROM journal", 0),
 	    db_int(db, "SELECT MAX(entry) FROM checkpoints", 0), t,
 	    db_int(db, "SELECT COUNT(*) FROM peer_checkpoints", 0));
-	xfer_close(x);
+	db_close(db);
 	conf_free(&c);
 	return 0;
 }
@@ -396,7 +421,7 @@ cmd_transfer_resend(int argc, char **argv)
 	first = cmd_transfer_opts(argc, argv, &path, &all, transfer_usage);
 	if (all == (first < argc))
 		cli_usage_error("transfer resend needs --all or package names");
-	if ((x = cmd_transfer_open(path, &c)) == NULL)
+	if ((x = cmd_transfer_open(path, &c, "transfer resend")) == NULL)
 		return 1;
 	if (db_begin(xfer_db(x), &err) == -1)
 		goto fail;
@@ -448,7 +473,7 @@ cmd_transfer_overview(int argc, char **argv)
 	/* its own help; the work is transfer status's */
 	cmd_transfer_opts(argc, argv, &path, NULL, status_usage);
 	optind = 0; /* getopt starts afresh */
-	return cmd_transfer_status(argc, argv);
+	return cmd_transfer_status(argc, argv, "status");
 }
 
 /* posgw transfer SUBCOMMAND */
@@ -462,7 +487,8 @@ cmd_transfer(int argc, char **argv)
 	if (strcmp(argv[1], "enqueue") == 0)
 		return cmd_transfer_enqueue(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
-		return cmd_transfer_status(argc - 1, argv + 1);
+		return cmd_transfer_status(
+		    argc - 1, argv + 1, "transfer status");
 	if (strcmp(argv[1], "resend") == 0)
 		return cmd_transfer_resend(argc - 1, argv + 1);
 	cli_usage_error(

@@ -274,8 +274,8 @@ core_export_place(struct core *cs, const char *src, const char *dir,
 	free(dst);
 	if (rc == 0)
 		return 0;
-	return fs_copy_file(
-	    src, dir, name, 0640, UINT64_MAX, FS_COPY_SYNC, err);
+	return fs_copy_file(src, dir, name, 0640, UINT64_MAX,
+	    FS_COPY_SYNC | FS_COPY_SHARE, err);
 }
 
 /*
@@ -631,7 +631,7 @@ core_export_write_outcome(struct core *cs, const char *pos, char *name,
 		snprintf(name, len, "%s", orig);
 		filename_unique(name, len, used, nused);
 	}
-	rc = fs_write_file(dir, name, body, blen, 0660, 0, err);
+	rc = fs_write_file(dir, name, body, blen, 0660, FS_WRITE_SHARE, err);
 out:
 	for (i = 0; i < nused; i++)
 		free(used[i]);
@@ -777,7 +777,8 @@ core_export_classifier(
 	    cs->e.export_dir, version != NULL ? version : "?", ncat);
 	xmlFreeDoc(doc);
 	if (fs_write_file(cs->e.export_dir, "classifier.xml", body,
-	        (size_t)blen, 0660, 1, err) == -1 ||
+	        (size_t)blen, 0660, FS_WRITE_REPLACE | FS_WRITE_SHARE,
+	        err) == -1 ||
 	    core_export_consume_only(
 	        cs, id, "classifier.exported", NULL, detail, err) == -1)
 		return -1;

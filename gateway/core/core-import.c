@@ -53,6 +53,8 @@ static int core_import_record(struct core *cs, const char *name,
 static void core_import_unstage(struct core *cs, size_t nfiles);
 static int core_import_event(
     struct core *cs, const char *name, struct edms_event *ev);
+static void core_import_trouble(struct core *cs, const char *name,
+    const struct stat *sb, const struct error *why);
 static int core_import_item_cmp(const void *a, const void *b);
 static int core_import_list(struct core *cs, char ***out, size_t *n);
 
@@ -132,8 +134,8 @@ core_import_reject(struct core *cs, const char *name,
 	core_import_free_name(rejdir, name, final, sizeof final);
 	snprintf(rname, sizeof rname, "%s.reason", final);
 	n = xasprintf(&reason, "%s: %s\n", why->what, why->text);
-	if (fs_write_file(rejdir, rname, reason, (size_t)n, 0660, 1, &err) ==
-	    -1)
+	if (fs_write_file(rejdir, rname, reason, (size_t)n, 0660,
+	        FS_WRITE_REPLACE | FS_WRITE_SHARE, &err) == -1)
 		goto out;
 	for (i = 0; ev != NULL && i < ev->nfiles; i++) {
 		if (edms_event_plain_name(ev->files[i].rel) &&
@@ -454,6 +456,31 @@ out:
 	return rc;
 }
 
+/*
+ * Log (once while it lasts) why an event file could not be read; when the
+ * core may not, say whose file it is and how to let the core read it.
+ */
+static void
+core_import_trouble(struct core *cs, const char *name, const struct stat *sb,
+    const struct error *why)
+{
+	char *path;
+
+	xasprintf(&path, "%s/%s", cs->e.import_dir, name);
+	if (access(path, R_OK) == -1 && errno == EACCES)
+		log_warnx_changed(&cs->last_trouble,
+		    "import: cannot read %s (owner uid %lu, group gid %lu, "
+		    "mode %04o): posgw-core may not; give it the import "
+		    "folder's group with group read (chgrp GROUP FILE; chmod "
+		    "g+r FILE), as posgw edms commands do; will retry",
+		    path, (unsigned long)sb->st_uid, (unsigned long)sb->st_gid,
+		    (unsigned)(sb->st_mode & 07777));
+	else
+		log_warnx_changed(
+		    &cs->last_trouble, "import: %s; will retry", why->text);
+	free(path);
+}
+
 /* Order event files by appeal, then n, then name. */
 static int
 core_import_item_cmp(const void *a, const void *b)
@@ -523,8 +550,7 @@ core_import(struct core *cs, int *did)
 		r = edms_event_read(cs->e.import_dir, names[i], &cs->limits,
 		    &ev, &why, &malformed);
 		if (r == -2) {
-			log_warnx_changed(&cs->last_trouble,
-			    "import: %s; will retry", why.text);
+			core_import_trouble(cs, names[i], &sb, &why);
 			edms_event_free(&ev);
 			rc = -1;
 			continue;

@@ -272,18 +272,20 @@ edms_write(const struct conf *c, const struct edms_new *s, struct trust *t,
 	free(path);
 	for (i = 0; i < s->nfiles; i++) {
 		if (fs_copy_file(s->file_src[i], dir, files[i].rel, 0660,
-		        UINT64_MAX, FS_COPY_SYNC | FS_COPY_NOREPLACE,
+		        UINT64_MAX,
+		        FS_COPY_SYNC | FS_COPY_NOREPLACE | FS_COPY_SHARE,
 		        err) == -1)
 			break;
 		made++;
 		if (fs_copy_file(s->sig_src[i], dir, files[i].sig, 0660,
-		        EDMS_SIG_MAX, FS_COPY_SYNC | FS_COPY_NOREPLACE,
+		        EDMS_SIG_MAX,
+		        FS_COPY_SYNC | FS_COPY_NOREPLACE | FS_COPY_SHARE,
 		        err) == -1)
 			break;
 		made++;
 	}
-	if (i == s->nfiles &&
-	    fs_write_file(dir, name, xml, len, 0660, 0, err) == 0) {
+	if (i == s->nfiles && fs_write_file(dir, name, xml, len, 0660,
+	                          FS_WRITE_SHARE, err) == 0) {
 		snprintf(out, outlen, "%s", name);
 		rc = 0;
 		goto out;

@@ -172,8 +172,8 @@ edge_msg_move(struct edge *e, const char *path, const char *name,
 	n = xasprintf(&reason, "%s: %s\nfile: %s\nMessageId: %s\nat: %s\n",
 	    code, text, name, message_id ? message_id : "(none)", t);
 	xasprintf(&rname, "%s.reason", strrchr(dst, '/') + 1);
-	if (fs_write_file(
-	        e->rejected, rname, reason, (size_t)n, 0640, 1, &err) == -1)
+	if (fs_write_file(e->rejected, rname, reason, (size_t)n, 0640,
+	        FS_WRITE_REPLACE, &err) == -1)
 		log_warnx("%s", err.text);
 	if (rename(path, dst) == -1) {
 		log_warn("cannot move %s to %s; it will be ignored until "

@@ -521,7 +521,8 @@ sim_out_invalid(
 	moved = sim_out_move(s, name, s->error);
 	xasprintf(&reason, "%s.reason", moved);
 	sim_buf_addf(&b, "%s\n", why);
-	if (fs_write_file(s->error, reason, b.s, b.len, 0644, 1, &err) == -1)
+	if (fs_write_file(s->error, reason, b.s, b.len, 0644, FS_WRITE_REPLACE,
+	        &err) == -1)
 		log_warnx("%s", err.text);
 	sim_log(s, "invalid %s -> out/error/%s: %s", name, moved, why);
 	if (e != NULL && e->appeal >= 0)

@@ -399,8 +399,8 @@ sim_run_summary_file(struct sim *s, const char *line)
 	}
 	d = xstrdup(s->o.summary);
 	f = xstrdup(s->o.summary);
-	if (fs_write_file(dirname(d), basename(f), b.s, b.len, 0644, 1, &err) ==
-	    -1)
+	if (fs_write_file(dirname(d), basename(f), b.s, b.len, 0644,
+	        FS_WRITE_REPLACE, &err) == -1)
 		log_warnx("--summary: %s; the summary is only on standard "
 		          "output",
 		    err.text);

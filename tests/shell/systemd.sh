@@ -37,10 +37,10 @@ for r in edge core; do
 	ok $? "posgw-$r.service starts $sbindir/posgw-$r with $sysconfdir/posgw/$r.conf"
 	grep -qx "User=posgw-$r" "$u" && grep -qx "Group=posgw-$r" "$u" &&
 		grep -qx "StateDirectory=posgw-$r" "$u" &&
-		grep -qx "StateDirectoryMode=0700" "$u" &&
+		grep -qx "StateDirectoryMode=0750" "$u" &&
 		grep -qx "Type=simple" "$u" &&
 		grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$u"
-	ok $? "posgw-$r.service: own user, private state directory, simple, SIGHUP reload"
+	ok $? "posgw-$r.service: own user, state directory for its group only, simple, SIGHUP reload"
 	# The unit's state directory is the user's home in sysusers.d.
 	grep -q "^u posgw-$r - .* /var/lib/posgw-$r /usr/sbin/nologin\$" \
 		"$TOP_SRCDIR/ops/systemd/posgw.sysusers"
@@ -165,8 +165,9 @@ else
 		grep -q '^posgw-edge:x:[0-9]*:[0-9]*:[^:]*:/var/lib/posgw-edge:/usr/sbin/nologin$' "$SR/etc/passwd" &&
 		grep -q '^posgw-core:x:[0-9]*:[0-9]*:[^:]*:/var/lib/posgw-core:/usr/sbin/nologin$' "$SR/etc/passwd" &&
 		grep -q '^posgw-transfer:x:[0-9]*:.*posgw-edge' "$SR/etc/group" &&
-		grep -q '^posgw-transfer:x:[0-9]*:.*posgw-core' "$SR/etc/group"
-	ok $? "systemd-sysusers creates posgw-edge, posgw-core and posgw-transfer"
+		grep -q '^posgw-transfer:x:[0-9]*:.*posgw-core' "$SR/etc/group" &&
+		grep -q '^posgw-edms:x:[0-9]*:posgw-core$' "$SR/etc/group"
+	ok $? "systemd-sysusers creates posgw-edge, posgw-core, posgw-transfer and posgw-edms"
 	[ -s "$SR/etc/passwd" ] || diag "$(cat "$WORK/sysusers.log")"
 fi
 if ! have systemd-tmpfiles || ! have systemd-sysusers; then
@@ -176,8 +177,10 @@ elif [ "$(id -u)" -ne 0 ]; then
 else
 	systemd-tmpfiles --root="$SR" --create >"$WORK/tmpfiles.log" 2>&1 &&
 		[ "$(stat -c %a "$SR/srv/posgw/edge-to-core")" = 2770 ] &&
-		[ "$(stat -c %a "$SR/srv/posgw/core-to-edge")" = 2770 ]
-	ok $? "systemd-tmpfiles creates the transfer folders (2770)"
+		[ "$(stat -c %a "$SR/srv/posgw/core-to-edge")" = 2770 ] &&
+		[ "$(stat -c %a "$SR/srv/edms/posgw/import")" = 2770 ] &&
+		[ "$(stat -c %a "$SR/srv/edms/posgw/export")" = 2770 ]
+	ok $? "systemd-tmpfiles creates the transfer and EDMS folders (2770)"
 	[ -d "$SR/srv/posgw/edge-to-core" ] || diag "$(cat "$WORK/tmpfiles.log")"
 fi
 
