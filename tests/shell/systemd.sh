@@ -2,15 +2,16 @@
 # systemd.sh: the deployment files. The units are generated with the
 # configured paths, verify with systemd-analyze, keep their exposure low
 # (core <= 2.0, edge <= 3.0; the core has no network), and make install
-# puts programs, schemas, man pages, units, sysusers.d/tmpfiles.d files and
-# the sample configurations where configure said.
+# puts programs, schemas, man pages, units, each gateway's sysusers.d and
+# tmpfiles.d files and the sample configurations (documentation, never in
+# /etc) where configure said; each zone's files create only its accounts.
 . "$(dirname "$0")/lib.sh"
 
 : "${TOP_BUILDDIR:=$TOP_SRCDIR}"
 UNITDIR=$TOP_BUILDDIR/ops/systemd
 
 # The configured directories, fully expanded, from the build tree's Makefile.
-printf 'posgw-print-dirs:\n\t@echo "prefix=$(prefix)"; echo "bindir=$(bindir)"; echo "sbindir=$(sbindir)"; echo "sysconfdir=$(sysconfdir)"; echo "mandir=$(mandir)"; echo "schemadir=$(schemadir)"; echo "systemdsystemunitdir=$(systemdsystemunitdir)"; echo "sysusersdir=$(sysusersdir)"; echo "tmpfilesdir=$(tmpfilesdir)"\n' >"$WORK/print.mk"
+printf 'posgw-print-dirs:\n\t@echo "prefix=$(prefix)"; echo "bindir=$(bindir)"; echo "sbindir=$(sbindir)"; echo "sysconfdir=$(sysconfdir)"; echo "mandir=$(mandir)"; echo "schemadir=$(schemadir)"; echo "systemdsystemunitdir=$(systemdsystemunitdir)"; echo "sysusersdir=$(sysusersdir)"; echo "tmpfilesdir=$(tmpfilesdir)"; echo "docdir=$(docdir)"\n' >"$WORK/print.mk"
 # The nested make must not inherit the harness's make (TESTS=..., jobserver).
 submake() {
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP_BUILDDIR" "$@"
@@ -43,7 +44,7 @@ for r in edge core; do
 	ok $? "posgw-$r.service: own user, state directory for its group only, simple, SIGHUP reload"
 	# The unit's state directory is the user's home in sysusers.d.
 	grep -q "^u posgw-$r - .* /var/lib/posgw-$r /usr/sbin/nologin\$" \
-		"$TOP_SRCDIR/ops/systemd/posgw.sysusers"
+		"$TOP_SRCDIR/ops/systemd/posgw-$r.sysusers"
 	ok $? "sysusers.d: posgw-$r, no shell, home /var/lib/posgw-$r"
 	# Runnable copies pointing at the binaries of this build.
 	if [ $r = edge ]; then bin=$POSGW_EDGE; else bin=$POSGW_CORE; fi
@@ -56,12 +57,15 @@ core=$UNITDIR/posgw-core.service
 grep -qx 'PrivateNetwork=yes' "$core" && grep -qx 'RestrictAddressFamilies=none' "$core" &&
 	grep -qx 'IPAddressDeny=any' "$core"
 ok $? "posgw-core.service: no network at all"
-grep -qx 'RestrictAddressFamilies=AF_UNIX' "$UNITDIR/posgw-edge.service" &&
-	grep -qx 'IPAddressDeny=any' "$UNITDIR/posgw-edge.service"
-ok $? "posgw-edge.service: no IP sockets of its own"
-grep -q '^d /srv/posgw/edge-to-core ' "$TOP_SRCDIR/ops/systemd/posgw.tmpfiles" &&
-	grep -q '^d /srv/posgw/core-to-edge ' "$TOP_SRCDIR/ops/systemd/posgw.tmpfiles"
-ok $? "tmpfiles.d: both transfer folders"
+edge=$UNITDIR/posgw-edge.service
+grep -qx 'PrivateNetwork=yes' "$edge" && grep -qx 'RestrictAddressFamilies=none' "$edge" &&
+	grep -qx 'IPAddressDeny=any' "$edge"
+ok $? "posgw-edge.service: no network either (its network is the adapter's file channel)"
+for r in edge core; do
+	grep -q '^d /srv/posgw/edge-to-core ' "$TOP_SRCDIR/ops/systemd/posgw-$r.tmpfiles" &&
+		grep -q '^d /srv/posgw/core-to-edge ' "$TOP_SRCDIR/ops/systemd/posgw-$r.tmpfiles" || break
+done
+ok $? "tmpfiles.d: both transfer folders, in each gateway's file"
 
 # 2. systemd-analyze verify and security.
 if ! have systemd-analyze; then
@@ -75,7 +79,7 @@ else
 		[ -s "$WORK/verify-$r" ] && diag "$(cat "$WORK/verify-$r")"
 	done
 	for r in core edge; do
-		if [ $r = core ]; then max=2.0; else max=3.0; fi
+		if [ $r = core ]; then max=0.6; else max=0.8; fi
 		systemd-analyze security --offline=true --no-pager \
 			"$WORK/units/posgw-$r.service" >"$WORK/sec-$r" 2>&1
 		rc=$?
@@ -141,59 +145,96 @@ for d in systemdsystemunitdir sysusersdir tmpfilesdir; do
 		[ -z "$missing" ] && ! grep -q '@[A-Za-z_]*@' "$ROOT$(get $d)"/posgw-*.service
 		;;
 	*)
-		want "$(get $d)/posgw.conf"
+		want "$(get $d)/posgw-edge.conf"
+		want "$(get $d)/posgw-core.conf"
 		[ -z "$missing" ]
 		;;
 	esac
 	ok $? "$d files installed in $(get $d)"
 	[ -z "$missing" ] || diag "missing:$missing"
 done
-cmp -s "$ROOT$(get sysusersdir)/posgw.conf" "$TOP_SRCDIR/ops/systemd/posgw.sysusers" ||
+{ cmp -s "$ROOT$(get sysusersdir)/posgw-edge.conf" "$TOP_SRCDIR/ops/systemd/posgw-edge.sysusers" &&
+	cmp -s "$ROOT$(get sysusersdir)/posgw-core.conf" "$TOP_SRCDIR/ops/systemd/posgw-core.sysusers"; } ||
 	[ -z "$(get sysusersdir)" ]
-ok $? "the installed sysusers.d file is posgw.sysusers"
+ok $? "the installed sysusers.d files are posgw-edge.sysusers and posgw-core.sysusers"
 
-# systemd's own tools accept the sysusers.d and tmpfiles.d files, in a
-# scratch root (never the host's).
-SR=$WORK/sysroot
-mkdir -p "$SR/etc" "$SR/usr/lib/sysusers.d" "$SR/usr/lib/tmpfiles.d"
-cp "$TOP_SRCDIR/ops/systemd/posgw.sysusers" "$SR/usr/lib/sysusers.d/posgw.conf"
-cp "$TOP_SRCDIR/ops/systemd/posgw.tmpfiles" "$SR/usr/lib/tmpfiles.d/posgw.conf"
+# systemd's own tools accept the sysusers.d and tmpfiles.d files, in
+# scratch roots (never the host's): one zone with its own package's files
+# only, as the .debs install them, and a host with both.
+# zone_root NAME ZONES...: a scratch root with the files of ZONES.
+zone_root() {
+	_sr=$WORK/sysroot-$1
+	shift
+	mkdir -p "$_sr/etc" "$_sr/usr/lib/sysusers.d" "$_sr/usr/lib/tmpfiles.d"
+	for _z in "$@"; do
+		cp "$TOP_SRCDIR/ops/systemd/posgw-$_z.sysusers" "$_sr/usr/lib/sysusers.d/posgw-$_z.conf"
+		cp "$TOP_SRCDIR/ops/systemd/posgw-$_z.tmpfiles" "$_sr/usr/lib/tmpfiles.d/posgw-$_z.conf"
+	done
+	echo "$_sr"
+}
 if ! have systemd-sysusers; then
 	skip "systemd-sysusers creates the users" "no systemd-sysusers"
 else
+	SR=$(zone_root edge edge)
 	systemd-sysusers --root="$SR" >"$WORK/sysusers.log" 2>&1 &&
 		grep -q '^posgw-edge:x:[0-9]*:[0-9]*:[^:]*:/var/lib/posgw-edge:/usr/sbin/nologin$' "$SR/etc/passwd" &&
-		grep -q '^posgw-core:x:[0-9]*:[0-9]*:[^:]*:/var/lib/posgw-core:/usr/sbin/nologin$' "$SR/etc/passwd" &&
-		grep -q '^posgw-transfer:x:[0-9]*:.*posgw-edge' "$SR/etc/group" &&
-		grep -q '^posgw-transfer:x:[0-9]*:.*posgw-core' "$SR/etc/group" &&
-		grep -q '^posgw-edms:x:[0-9]*:posgw-core$' "$SR/etc/group"
-	ok $? "systemd-sysusers creates posgw-edge, posgw-core, posgw-transfer and posgw-edms"
+		grep -q '^posgw-transfer:x:[0-9]*:posgw-edge$' "$SR/etc/group" &&
+		! grep -q '^posgw-core:' "$SR/etc/passwd" && ! grep -q '^posgw-edms:' "$SR/etc/group"
+	ok $? "the edge zone gets posgw-edge and posgw-transfer only"
 	[ -s "$SR/etc/passwd" ] || diag "$(cat "$WORK/sysusers.log")"
+	SR=$(zone_root core core)
+	systemd-sysusers --root="$SR" >"$WORK/sysusers.log" 2>&1 &&
+		grep -q '^posgw-core:x:[0-9]*:[0-9]*:[^:]*:/var/lib/posgw-core:/usr/sbin/nologin$' "$SR/etc/passwd" &&
+		grep -q '^posgw-transfer:x:[0-9]*:posgw-core$' "$SR/etc/group" &&
+		grep -q '^posgw-edms:x:[0-9]*:posgw-core$' "$SR/etc/group" &&
+		! grep -q '^posgw-edge:' "$SR/etc/passwd"
+	ok $? "the core zone gets posgw-core, posgw-transfer and posgw-edms only"
+	SR=$(zone_root both edge core)
+	systemd-sysusers --root="$SR" >"$WORK/sysusers.log" 2>&1 &&
+		grep -q '^posgw-transfer:x:[0-9]*:.*posgw-edge' "$SR/etc/group" &&
+		grep -q '^posgw-transfer:x:[0-9]*:.*posgw-core' "$SR/etc/group"
+	ok $? "a host with both gateways gets both, sharing posgw-transfer"
 fi
 if ! have systemd-tmpfiles || ! have systemd-sysusers; then
 	skip "systemd-tmpfiles creates the transfer folders" "no systemd-tmpfiles"
 elif [ "$(id -u)" -ne 0 ]; then
 	skip "systemd-tmpfiles creates the transfer folders" "not root (chown)"
 else
+	# sr_gid ROOT GROUP: GROUP's number in the scratch root's /etc/group
+	sr_gid() { sed -n "s/^$2:x:\([0-9]*\):.*/\1/p" "$1/etc/group"; }
+	SR=$WORK/sysroot-edge
+	systemd-tmpfiles --root="$SR" --create >"$WORK/tmpfiles.log" 2>&1 &&
+		[ "$(stat -c '%a %g' "$SR/srv/posgw/edge-to-core")" = "2770 $(sr_gid "$SR" posgw-transfer)" ] &&
+		[ "$(stat -c %a "$SR/srv/posgw/core-to-edge")" = 2770 ] &&
+		[ ! -e "$SR/srv/edms" ]
+	ok $? "systemd-tmpfiles creates the edge zone's transfer folders (2770) and no EDMS folder"
+	[ -d "$SR/srv/posgw/edge-to-core" ] || diag "$(cat "$WORK/tmpfiles.log")"
+	SR=$WORK/sysroot-core
 	systemd-tmpfiles --root="$SR" --create >"$WORK/tmpfiles.log" 2>&1 &&
 		[ "$(stat -c %a "$SR/srv/posgw/edge-to-core")" = 2770 ] &&
-		[ "$(stat -c %a "$SR/srv/posgw/core-to-edge")" = 2770 ] &&
-		[ "$(stat -c %a "$SR/srv/edms/posgw/import")" = 2770 ] &&
+		[ "$(stat -c '%a %g' "$SR/srv/edms/posgw/import")" = "2770 $(sr_gid "$SR" posgw-edms)" ] &&
 		[ "$(stat -c %a "$SR/srv/edms/posgw/export")" = 2770 ]
-	ok $? "systemd-tmpfiles creates the transfer and EDMS folders (2770)"
+	ok $? "systemd-tmpfiles creates the core zone's transfer and EDMS folders (2770)"
+	SR=$WORK/sysroot-both
+	systemd-tmpfiles --root="$SR" --create >"$WORK/tmpfiles.log" 2>&1 &&
+		[ "$(stat -c %a "$SR/srv/posgw/edge-to-core")" = 2770 ] &&
+		[ "$(stat -c %a "$SR/srv/edms/posgw/import")" = 2770 ]
+	ok $? "... and both files together on one host"
 	[ -d "$SR/srv/posgw/edge-to-core" ] || diag "$(cat "$WORK/tmpfiles.log")"
 fi
 
 confdir=$(get sysconfdir)/posgw
-cmp -s "$ROOT$confdir/edge.conf.sample" "$TOP_SRCDIR/ops/examples/edge.conf" &&
-	cmp -s "$ROOT$confdir/core.conf.sample" "$TOP_SRCDIR/ops/examples/core.conf" &&
-	[ ! -e "$ROOT$confdir/edge.conf" ] && [ ! -e "$ROOT$confdir/core.conf" ]
-ok $? "sample configurations installed as $confdir/*.conf.sample only"
+cmp -s "$ROOT$(get docdir)/examples/edge.conf" "$TOP_SRCDIR/ops/examples/edge.conf" &&
+	cmp -s "$ROOT$(get docdir)/examples/core.conf" "$TOP_SRCDIR/ops/examples/core.conf" &&
+	[ ! -e "$ROOT$confdir" ]
+ok $? "sample configurations installed in $(get docdir)/examples, nothing in $confdir"
 
 # A real configuration survives a second install.
+mkdir -p "$ROOT$confdir"
 echo '; mine' >"$ROOT$confdir/edge.conf"
 submake install DESTDIR="$ROOT" >>"$WORK/install.log" 2>&1 &&
-	[ "$(cat "$ROOT$confdir/edge.conf")" = '; mine' ]
-ok $? "make install keeps an existing edge.conf"
+	[ "$(cat "$ROOT$confdir/edge.conf")" = '; mine' ] &&
+	[ "$(ls "$ROOT$confdir")" = edge.conf ]
+ok $? "make install keeps an existing edge.conf and adds nothing beside it"
 
 done_testing
