@@ -251,27 +251,33 @@ fs_rmtree(const char *path)
 	return rc;
 }
 
-/* Create a directory and its parents with the given mode. */
+/* Create a directory and its parents, each one made with exactly mode. */
 int
 fs_mkdir_p(const char *path, int mode)
 {
 	char buf[PATH_MAX], *p;
+	int end;
 
 	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
+	for (p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
 			continue;
+		end = *p == '\0';
 		*p = '\0';
-		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+		if (mkdir(buf, (mode_t)mode) == 0) {
+			/* exactly mode, whatever the umask: a folder made
+			 * 0750 under umask 0027 would lock out its readers */
+			if (chmod(buf, (mode_t)mode) == -1)
+				return -1;
+		} else if (errno != EEXIST)
 			return -1;
+		if (end)
+			return 0;
 		*p = '/';
 	}
-	if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /*

@@ -124,19 +124,23 @@ for z in edge core; do
 		done_testing
 	fi
 	inroot $z sh -c '
+		echo "127.0.1.1 $(hostname)" >>/etc/hosts &&
 		useradd --create-home --shell /bin/bash admin &&
 		echo "admin ALL=(ALL:ALL) NOPASSWD: ALL" >/etc/sudoers.d/guide-admin &&
 		chmod 0440 /etc/sudoers.d/guide-admin' >>"$WORK/setup.log" 2>&1 &&
-		cp "$top/tests/guide/systemctl" "$ROOTS/$z/m/usr/local/sbin/systemctl" &&
-		chmod 0755 "$ROOTS/$z/m/usr/local/sbin/systemctl"
+		inroot $z sh -c 'cat >/usr/local/sbin/systemctl &&
+			chmod 0755 /usr/local/sbin/systemctl' <"$top/tests/guide/systemctl"
 	ok $? "the $z machine: a scratch root with an admin login (sudo)"
 done
 
 # --- the guide's blocks -----------------------------------------------------------
 # blocks.txt: one line per block "N ZONE ACCOUNT MODE LINE", the block's
 # text in blocks/N.sh.
+# A block may be indented (inside a list item): the fence's indentation is
+# taken off its lines.
 awk -v dir="$WORK/blocks" '
-	/^```sh guide=/ {
+	/^ *```sh guide=/ {
+		ind = index($0, "`") - 1
 		split(substr($2, 7), t, ":")
 		n++
 		f = sprintf("%s/%03d.sh", dir, n)
@@ -144,8 +148,8 @@ awk -v dir="$WORK/blocks" '
 		inblock = 1
 		next
 	}
-	inblock && /^```/ { inblock = 0; close(f); next }
-	inblock { print > f }
+	inblock && /^ *```/ { inblock = 0; close(f); next }
+	inblock { print substr($0, 1, ind) ~ /^ *$/ ? substr($0, ind + 1) : $0 > f }
 ' "$GUIDE" >"$WORK/blocks.txt"
 [ -s "$WORK/blocks.txt" ]
 ok $? "the guide has $(wc -l <"$WORK/blocks.txt") marked command blocks"

@@ -1,6 +1,8 @@
 /* test_package.c: the package writer, the verifying reader and extraction. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <libxml/tree.h>
 
 #include "testutil.h"
@@ -940,6 +942,38 @@ test_extract_no_overwrite(void **state)
 	assert_int_equal(tu_dir_count(f->stage, 0), 0);
 }
 
+/*
+ * Regression mkdir-under-umask-0027: posgw keys generate --out
+ * /etc/posgw/keys under sudo with umask 0027 made /etc/posgw 0750
+ * root:root, and the daemon could not read its configuration there. Every
+ * folder fs_mkdir_p makes has exactly the mode asked for.
+ */
+static void
+test_mkdir_under_umask_0027(void **state)
+{
+	struct fix *f = *state;
+	struct stat sb;
+	char *top, *sub;
+	mode_t old;
+
+	top = tu_path(f->x, "etc-posgw");
+	sub = tu_path(f->x, "etc-posgw/keys");
+	old = umask(0027);
+	assert_int_equal(fs_mkdir_p(sub, 0755), 0);
+	umask(old);
+	assert_int_equal(stat(top, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0755);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0755);
+	/* an existing folder keeps its mode */
+	assert_int_equal(chmod(sub, 0700), 0);
+	assert_int_equal(fs_mkdir_p(sub, 0755), 0);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	free(top);
+	free(sub);
+}
+
 #define FIXED(f) cmocka_unit_test_setup_teardown(f, pkg_setup, pkg_teardown)
 
 int
@@ -971,6 +1005,7 @@ main(void)
 	    FIXED(test_read_discard),
 	    FIXED(test_extract),
 	    FIXED(test_extract_no_overwrite),
+	    FIXED(test_mkdir_under_umask_0027),
 	};
 	struct CMUnitTest tests[24 + sizeof fixed / sizeof fixed[0]];
 	size_t n = 0, i;
