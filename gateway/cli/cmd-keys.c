@@ -8,6 +8,7 @@
 #include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "fsutil.h"
@@ -239,7 +240,13 @@ cmd_keys_import_main(int argc, char **argv)
 		dir = xstrdup(".");
 		base = (char *)(uintptr_t)to;
 	}
-	rc = fs_write_file(dir, base, d.data, d.size, 0644, 0, &err);
+	/* the folder of trusted certificates (/etc/posgw/peer) is made
+	 * here, readable by the daemons */
+	if (fs_mkdir_p(dir, 0755) == -1)
+		rc = err_set(&err, ERR_NONE, "cannot create the folder %s: %s",
+		    dir, strerror(errno));
+	else
+		rc = fs_write_file(dir, base, d.data, d.size, 0644, 0, &err);
 	gnutls_free(d.data);
 	free(dir);
 	if (rc == -1) {

@@ -75,6 +75,14 @@ ok $? "keys import never trusts silently without a fingerprint"
 "$POSGW" keys import "$KEYS/edge-01.crt" --to "$WORK/peer.crt" --fingerprint "$fp" >/dev/null 2>"$WORK/err"
 [ $? -eq 1 ] && grep -q 'already exists' "$WORK/err"
 ok $? "keys import never replaces an existing trust file"
+# regression peer-folder-missing: /etc/posgw/peer did not exist on a fresh
+# install, and keys import failed after the fingerprint was confirmed
+(umask 0027 && "$POSGW" keys import "$KEYS/edge-01.crt" --to "$WORK/etc/peer/edge-01.crt" \
+	--fingerprint "$fp" >/dev/null 2>"$WORK/err") &&
+	cmp -s "$WORK/etc/peer/edge-01.crt" "$KEYS/edge-01.crt" &&
+	[ "$(stat -c %a "$WORK/etc/peer")" = 755 ] && [ "$(stat -c %a "$WORK/etc")" = 755 ]
+ok $? "regression peer-folder-missing: keys import makes the trust folder (0755, whatever the umask)"
+[ $? -eq 0 ] || diag "$(cat "$WORK/err")"
 
 if have script; then
 	sha=$(grep '^sha256:' "$WORK/show" | awk '{print $2}')
