@@ -206,8 +206,9 @@ else
 	systemd-tmpfiles --root="$SR" --create >"$WORK/tmpfiles.log" 2>&1 &&
 		[ "$(stat -c '%a %g' "$SR/srv/posgw/edge-to-core")" = "2770 $(sr_gid "$SR" posgw-transfer)" ] &&
 		[ "$(stat -c %a "$SR/srv/posgw/core-to-edge")" = 2770 ] &&
-		[ ! -e "$SR/srv/edms" ]
-	ok $? "systemd-tmpfiles creates the edge zone's transfer folders (2770) and no EDMS folder"
+		[ ! -e "$SR/srv/edms" ] &&
+		[ "$(stat -c '%a %u' "$SR/var/lib/posgw-edge")" = "750 $(sed -n 's/^posgw-edge:x:\([0-9]*\):.*/\1/p' "$SR/etc/passwd")" ]
+	ok $? "systemd-tmpfiles creates the edge zone's transfer folders (2770), its state folder (0750) and no EDMS folder"
 	[ -d "$SR/srv/posgw/edge-to-core" ] || diag "$(cat "$WORK/tmpfiles.log")"
 	SR=$WORK/sysroot-core
 	systemd-tmpfiles --root="$SR" --create >"$WORK/tmpfiles.log" 2>&1 &&
