@@ -86,9 +86,10 @@ media_import_one(const struct media_opts *o, struct media_entry *e,
 	char hex[DIGEST_HEX_LEN + 1], *path;
 	struct media_copied c;
 	struct stat sb;
-	uint64_t sz;
+	uint64_t sz, counted = 0;
 	int fd, r;
 
+	memset(&c, 0, sizeof c);
 	xasprintf(&path, "%s/%s", o->from, e->name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	free(path);
@@ -133,6 +134,7 @@ media_import_one(const struct media_opts *o, struct media_entry *e,
 	if (media_bar_on())
 		media_bar_label("copying %s", e->name);
 	r = media_copy(fd, o->to, e->name, e, &c);
+	counted = c.size; /* the progress bar has these bytes already */
 	close(fd);
 	fd = -1;
 	switch (r) {
@@ -170,7 +172,7 @@ mismatch:
 refused:
 	if (fd != -1)
 		close(fd);
-	media_bar_add(e->size);
+	media_bar_add(e->size > counted ? e->size - counted : 0);
 	st->refused++;
 	*rc = 1;
 	return 0;

@@ -310,8 +310,22 @@ if have script; then
 	script -qec "\"$POSGW\" media export --from \"$H/out\" --to \"$G/m\" --resend" /dev/null >"$G/tty" 2>&1
 	grep -q '100% \[####################\]' "$G/tty" && [ "$(npkgs "$G/m")" -eq 2 ]
 	ok $? "progress bar drawn when stderr is a terminal"
+	# regression progress-over-total: a copy refused at the end of its
+	# copy was counted twice, and the bar showed 3.6 KiB / 2.3 KiB
+	mkdir -p "$G/in"
+	T=$(ls "$G/m" | grep '\.pkg$' | head -1)
+	flip "$G/m/$T" 100
+	script -qec "\"$POSGW\" media import --from \"$G/m\" --to \"$G/in\"" /dev/null >"$G/tty2" 2>&1
+	tr '\r' '\n' <"$G/tty2" | sed -n 's/.*\] \([0-9.]*\) \([KMG]*i*B\) \/ \([0-9.]*\) \([KMG]*i*B\) .*/\1 \2 \3 \4/p' >"$G/bars"
+	[ -s "$G/bars" ] && awk '
+		function b(v, u) { return v * (u == "KiB" ? 1024 : u == "MiB" ? 1048576 : u == "GiB" ? 1073741824 : 1) }
+		b($1, $2) > b($3, $4) * 1.05 { bad = 1 } END { exit bad }' "$G/bars" &&
+		grep -q 'refused 1' "$G/tty2"
+	ok $? "regression progress-over-total: a refused copy does not push the bar past its total"
+	[ $? -eq 0 ] || diag "$(cat "$G/bars")"
 else
 	skip "progress bar drawn when stderr is a terminal" "script(1) not installed"
+	skip "regression progress-over-total" "script(1) not installed"
 fi
 
 # --- a medium that fills up mid-copy -------------------------------------
