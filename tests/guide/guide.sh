@@ -75,6 +75,9 @@ root_up() {
 		set -e
 		r=$1 usb=$2 blocks=$3 zone=$4
 		mount -t overlay overlay -o "lowerdir=/,upperdir=$r/upper,workdir=$r/work" "$r/m"
+		# a fresh machine: nothing of posgw'"'"'s from this one shows through
+		rm -rf "$r/m/srv/smev-adapter" "$r/m/srv/posgw" "$r/m/etc/posgw" \
+			"$r/m/var/lib/posgw-edge" "$r/m/var/lib/posgw-core"
 		mount -t proc proc "$r/m/proc"
 		mount --rbind /dev "$r/m/dev"
 		mount -t tmpfs -o mode=1777 tmpfs "$r/m/tmp"
@@ -118,6 +121,11 @@ cleanup_guide() {
 }
 trap cleanup_guide EXIT
 
+# Leftovers of posgw on this machine (a test or a manual run that wrote
+# outside its own directory) are hidden in the scratch roots, and named.
+for d in /srv/smev-adapter /srv/posgw /etc/posgw /var/lib/posgw-edge /var/lib/posgw-core; do
+	[ -e "$d" ] && diag "note: $d exists on this machine; hidden in the scratch roots"
+done
 for z in edge core; do
 	if ! root_up $z; then
 		skip "the operator's guide" "cannot make a scratch root (overlay of /): $(cat "$ROOTS/$z/up.log")"

@@ -38,7 +38,16 @@ done <"$WORK/keylist"
 [ -z "$bad" ] && [ $keys -ge 30 ]
 ok $? "all $keys documented keys appear in the sample configuration"
 [ -z "$bad" ] || diag "missing:$bad"
-sed 's/^;\([a-z_]* = \)/\1/' "$WORK/edge.conf" >"$WORK/all.conf"
+# The documented defaults name the system's folders: they are moved under
+# $WORK, since --check-config opens the gateway and makes its folders (a
+# test never writes outside its own directory; regression
+# docs-test-writes-srv: /srv/smev-adapter and /var/lib/posgw-edge were left
+# on the machine as root's and leaked into the guide's scratch roots).
+sed -e 's/^;\([a-z_]* = \)/\1/' -e "s|= /var/lib/posgw-edge/|= $WORK/edge-state/|" \
+	-e "s|= /srv/smev-adapter/POSGW/|= $WORK/smev/|" "$WORK/edge.conf" >"$WORK/all.conf"
+grep -q "^quarantine = $WORK/" "$WORK/all.conf" && grep -q "^attachments_out = $WORK/" "$WORK/all.conf" &&
+	! grep -Eq '= /(srv|var)/' "$WORK/all.conf"
+ok $? "the uncommented sample names no folder outside the test's own"
 "$POSGW_EDGE" --config "$WORK/all.conf" --check-config >/dev/null
 ok $? "the sample with every optional key uncommented (documented defaults) loads"
 
