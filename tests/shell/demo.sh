@@ -17,4 +17,6 @@ echo "$out" | tail -1 | grep -q "^sim: issued $n, .* complete $n/$n\$"
 ok $? "demo-run ends with the simulator's summary: complete $n/$n"
 echo "$out" | grep -q '^demo: journals: .*consistent$'
 ok $? "demo-run reconciles both journals"
+echo "$out" | grep -q "^demo: auditors' report: ПРОВЕРКА ПРОЙДЕНА\$"
+ok $? "the demo's auditors' report opens with the green verdict"
 done_testing
