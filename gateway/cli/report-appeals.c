@@ -62,7 +62,7 @@ report_appeals(FILE *f, struct report *r)
 		    " substr(created, 1, 10) BETWEEN :dfrom AND :dto"
 		    " GROUP BY state ORDER BY 2 DESC, 1");
 		while (sqlite3_step(st) == SQLITE_ROW)
-			report_bars_add(&bs, report_col(st, 0), NULL,
+			report_html_bars_add(&bs, report_col(st, 0), NULL,
 			    sqlite3_column_int64(st, 1), 0);
 		sqlite3_finalize(st);
 	} else {
@@ -83,7 +83,7 @@ report_appeals(FILE *f, struct report *r)
 				if (strcmp(bs.b[i].label, s) == 0)
 					break;
 			if (i == bs.n)
-				report_bars_add(&bs, s, NULL, 0, 0);
+				report_html_bars_add(&bs, s, NULL, 0, 0);
 			bs.b[i].v[0]++;
 		}
 		sqlite3_finalize(st);
@@ -104,7 +104,7 @@ report_appeals(FILE *f, struct report *r)
 	}
 	fputs("</table>\n", f);
 	report_html_chart(f, &bs, 1, NULL, "Обращения по статусам");
-	report_bars_free(&bs);
+	report_html_bars_free(&bs);
 }
 
 /* The open appeals past their due date, as of now. */

@@ -95,8 +95,8 @@ report_html_duration(char *buf, size_t len, int64_t s)
 
 /* Append a bar; title (the tooltip) defaults to the label. */
 void
-report_bars_add(struct report_bars *bs, const char *label, const char *title,
-    int64_t v0, int64_t v1)
+report_html_bars_add(struct report_bars *bs, const char *label,
+    const char *title, int64_t v0, int64_t v1)
 {
 	bs->b = xreallocarray(bs->b, bs->n + 1, sizeof *bs->b);
 	bs->b[bs->n].label = xstrdup(label);
@@ -108,7 +108,7 @@ report_bars_add(struct report_bars *bs, const char *label, const char *title,
 
 /* Free a list of bars. */
 void
-report_bars_free(struct report_bars *bs)
+report_html_bars_free(struct report_bars *bs)
 {
 	for (size_t i = 0; i < bs->n; i++) {
 		free(bs->b[i].label);

@@ -84,7 +84,7 @@ report_packages_days(FILE *f, struct report *r)
 	    " SUM(direction = 'in') FROM packages WHERE state != 'building'"
 	    " AND created BETWEEN :from AND :to GROUP BY d ORDER BY d");
 	while (sqlite3_step(st) == SQLITE_ROW)
-		report_bars_add(&bs, report_col(st, 0), NULL,
+		report_html_bars_add(&bs, report_col(st, 0), NULL,
 		    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
 	if (bs.n == 0) {
@@ -104,7 +104,7 @@ report_packages_days(FILE *f, struct report *r)
 		    bs.b[i].v[0], bs.b[i].v[1]);
 	}
 	fputs("</table>\n", f);
-	report_bars_free(&bs);
+	report_html_bars_free(&bs);
 }
 
 /* The rejected packages of the period by code, both directions. */
@@ -135,7 +135,7 @@ report_packages_rejects(FILE *f, struct report *r)
 	    " state = 'rejected')) AND created BETWEEN :from AND :to GROUP BY"
 	    " c ORDER BY SUM(1) DESC, c");
 	while (sqlite3_step(st) == SQLITE_ROW)
-		report_bars_add(&bs, report_col(st, 0), NULL,
+		report_html_bars_add(&bs, report_col(st, 0), NULL,
 		    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
 	if (bs.n == 0) {
@@ -190,7 +190,7 @@ report_packages_rejects(FILE *f, struct report *r)
 	}
 	sqlite3_finalize(st);
 	fputs("</table>\n", f);
-	report_bars_free(&bs);
+	report_html_bars_free(&bs);
 }
 
 /* Compare two latencies for qsort. */
@@ -249,7 +249,7 @@ report_packages_latency(FILE *f, struct report *r)
 			snprintf(label, sizeof label, "%s", a);
 		else
 			snprintf(label, sizeof label, "%s – %s", a, b);
-		report_bars_add(&bs, label, NULL, 0, 0);
+		report_html_bars_add(&bs, label, NULL, 0, 0);
 	}
 	for (i = 0; i < n; i++) {
 		size_t k = (size_t)(v[i] / width);
@@ -265,7 +265,7 @@ report_packages_latency(FILE *f, struct report *r)
 	    "<b>%s</b>, p95: <b>%s</b>, p99: <b>%s</b>, максимум: %s.</p>\n",
 	    n, p[0], p[1], p[2], p[3]);
 	report_html_chart(f, &bs, 1, NULL, "Распределение задержки доставки");
-	report_bars_free(&bs);
+	report_html_bars_free(&bs);
 	free(v);
 }
 

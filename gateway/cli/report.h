@@ -79,9 +79,9 @@ void report_appeals_overdue(FILE *, struct report *);
 void report_html_esc(FILE *, const char *);
 void report_html_time(FILE *, int64_t);
 void report_html_duration(char *, size_t, int64_t);
-void report_bars_add(
+void report_html_bars_add(
     struct report_bars *, const char *, const char *, int64_t, int64_t);
-void report_bars_free(struct report_bars *);
+void report_html_bars_free(struct report_bars *);
 void report_html_chart(
     FILE *, const struct report_bars *, int, const char *const *, const char *);
 int64_t report_html_axis_step(int64_t);
