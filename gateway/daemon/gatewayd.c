@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -38,6 +40,7 @@ struct gatewayd_opts {
 };
 
 static void gatewayd_signal(int sig);
+static int gatewayd_owner(const char *, const char *, int, struct error *);
 static void gatewayd_usage(FILE *f, const char *role);
 static int gatewayd_lock(
     const char *state, const char *progname, struct error *err);
@@ -88,6 +91,39 @@ gatewayd_usage(FILE *f, const char *role)
 	    "SIGSYS (exit 1 if the call was allowed).\n"
 	    "See posgw-%s(8) and posgw-gateway.conf(5).\n",
 	    role, role, SYSCONFDIR, role, role);
+}
+
+/*
+ * Refuse to run as another account than the one that owns the state folder
+ * (root too): a check, probe or --once started by hand as root would leave
+ * folders and a database the gateway's own account cannot use. A state not
+ * made yet is made by whoever runs first.
+ */
+static int
+gatewayd_owner(
+    const char *state, const char *progname, int check, struct error *err)
+{
+	struct passwd *pw;
+	struct stat st;
+	char owner[64], me[64];
+
+	if (stat(state, &st) == -1 || st.st_uid == geteuid())
+		return 0;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(owner, sizeof owner, "%s", pw->pw_name);
+	else
+		snprintf(
+		    owner, sizeof owner, "uid %lu", (unsigned long)st.st_uid);
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(me, sizeof me, "%s", pw->pw_name);
+	else
+		snprintf(me, sizeof me, "uid %lu", (unsigned long)geteuid());
+	return err_set(err, ERR_NONE,
+	    "the state %s belongs to %s, so %s runs as that account, not as "
+	    "%s: sudo -u %s %s%s --config FILE (run as %s it would leave "
+	    "files the gateway cannot use)",
+	    state, owner, progname, me, owner, progname,
+	    check ? " --check-config" : "", me);
 }
 
 /*
@@ -291,7 +327,9 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	 * nothing of the running daemon's is cleaned away).
 	 */
 	tool = o.check || o.probe != NULL || o.scprobe;
-	if (!tool && (lockfd = gatewayd_lock(c.state, progname, &err)) == -1) {
+	if (gatewayd_owner(c.state, progname, o.check, &err) == -1 ||
+	    (!tool &&
+	        (lockfd = gatewayd_lock(c.state, progname, &err)) == -1)) {
 		log_errorx("%s", err.text);
 		conf_free(&c);
 		return 1;

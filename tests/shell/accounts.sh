@@ -182,6 +182,24 @@ ok $? "transfer resend refuses an operator and root, naming the edge's account"
 [ $rc1 -eq 1 ] && [ $rc2 -eq 1 ] || diag "$rc1 $rc2: $(cat "$WORK/rs.out" "$WORK/rs2.out")"
 as "$EU" "$POSGW" transfer resend --all --config "$BASE/edge.conf" >"$WORK/rs3.out" 2>&1
 ok $? "... and works as the edge's account"
+# regression check-config-as-root: root's --check-config made the adapter's
+# folders and the state's subfolders as root's, which the daemon then could
+# not write into
+rm -rf "$BASE/smev/in-rejected"
+"$POSGW_EDGE" --config "$BASE/edge.conf" --check-config >"$WORK/cc.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] &&
+	grep -q "the state $BASE/edge-state belongs to $EU, so posgw-edge runs as that account, not as root: sudo -u $EU posgw-edge --check-config" "$WORK/cc.out" &&
+	[ ! -e "$BASE/smev/in-rejected" ] && [ -z "$(find "$BASE/edge-state" "$BASE/smev" -user root)" ]
+ok $? "regression check-config-as-root: root's posgw-edge --check-config is refused naming the account, and makes nothing"
+[ $rc -eq 1 ] || diag "exit $rc: $(cat "$WORK/cc.out")"
+"$POSGW_CORE" --config "$BASE/core.conf" --once >"$WORK/once.out" 2>&1
+[ $? -eq 1 ] && grep -q "belongs to $CU, so posgw-core runs as that account, not as root" "$WORK/once.out" &&
+	[ -z "$(find "$BASE/core-state" -user root)" ]
+ok $? "root's posgw-core --once is refused the same way"
+as "$EU" "$POSGW_EDGE" --config "$BASE/edge.conf" --check-config >/dev/null 2>&1 &&
+	[ -d "$BASE/smev/in-rejected" ]
+ok $? "... and the check works as the edge's account"
 
 pos=$(sqlite3 "$BASE/core-state/posgw.db" "SELECT pos_id FROM core_appeals ORDER BY pos_id LIMIT 1")
 [ -n "$pos" ] && as "$K" cat "$BASE/edms/export/$pos/appeal.xml" >/dev/null 2>&1
