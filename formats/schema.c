@@ -61,8 +61,8 @@ schema_error(void *ctx, xmlErrorPtr xe)
  * name for messages goes to shown.
  */
 static xmlSchemaPtr
-schema_compile(const char *dir, const char *file, char **shown,
-    struct error *err)
+schema_compile(
+    const char *dir, const char *file, char **shown, struct error *err)
 {
 	const struct xmlsafe_blob *b;
 	xmlSchemaParserCtxtPtr pc;

@@ -130,9 +130,10 @@ media_export_log_append(const char *outbox, const struct media_entry *e)
 	if (fstat(fd, &sb) == -1)
 		goto fail;
 	if (sb.st_uid == geteuid() && fs_share_group(fd, outbox, 0660) == -1)
-		media_warn("cannot make the export log %s writable for the "
-		           "group of %s: %s; other operators will not be able to "
-		           "export",
+		media_warn(
+		    "cannot make the export log %s writable for the "
+		    "group of %s: %s; other operators will not be able to "
+		    "export",
 		    path, outbox, strerror(errno));
 	/* A torn last line from a crash must not swallow this one. */
 	if (sb.st_size > 0 && pread(fd, &last, 1, sb.st_size - 1) != 1)

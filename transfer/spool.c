@@ -27,9 +27,11 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-static int64_t spool_insert_doc(struct xfer *x, const char *kind, const char *pos_id, const void *xml, size_t len, struct error *err);
+static int64_t spool_insert_doc(struct xfer *x, const char *kind,
+    const char *pos_id, const void *xml, size_t len, struct error *err);
 static int spool_share(const char *path, const char *outbox);
-static int spool_mark_sent(struct xfer *x, int64_t id, const char *name, const char *mdigest, int control, struct error *err);
+static int spool_mark_sent(struct xfer *x, int64_t id, const char *name,
+    const char *mdigest, int control, struct error *err);
 static int spool_build(struct xfer *x, int64_t id, struct error *err);
 static int spool_ship_checkpoint(struct xfer *x, struct error *err);
 static int spool_is_control(const char *kind);
