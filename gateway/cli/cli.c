@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,6 +25,8 @@
 static void cli_gap(int64_t, int64_t, void *);
 static const char *cli_user_name(uid_t, char *, size_t);
 static const char *cli_group_name(gid_t, char *, size_t);
+static int cli_reconcile_found(const char *, const char *, const char *,
+    const char *, const char *, const char *, const char *, int *, FILE *);
 
 /* Report a usage error and exit with status 2. */
 void
@@ -177,4 +180,110 @@ cli_as_owner(const char *dir, const char *command)
 	    command, cli_user_name(st.st_uid, ub, sizeof ub), dir,
 	    cli_user_name(geteuid(), mb, sizeof mb), ub, command);
 	return -1;
+}
+
+/* Report one package the other side recorded; 1 if that is a problem. */
+static int
+cli_reconcile_found(const char *name, const char *fromname, const char *toname,
+    const char *dig, const char *state, const char *d2, const char *code,
+    int *counts, FILE *out)
+{
+	if (strcmp(state, "accepted") != 0) {
+		if (out != NULL)
+			fprintf(out, "rejected  %s: %s by %s\n", name,
+			    code ? code : state, toname);
+		counts[1]++;
+		return 0;
+	}
+	if (dig && d2 && strcmp(dig, d2) == 0) {
+		counts[0]++;
+		return 0;
+	}
+	if (out != NULL)
+		fprintf(out,
+		    "MISMATCH  %s: %s sent manifest %s, %s received %s\n", name,
+		    fromname, dig ? dig : "?", toname, d2 ? d2 : "?");
+	counts[3]++;
+	return 1;
+}
+
+/*
+ * Reconcile the packages one side sent with what the other recorded: the
+ * row of the same uuid and seq, an accepted one first; counts[0..4] are
+ * received, rejected, in flight, mismatched, lost, and each is told to out
+ * (NULL: counted only). Returns 1 when something is wrong. The accepted row
+ * from this sender is looked up by (sender, seq), the index the receiver
+ * keeps in seq order, so the lookups follow the scan; anything else (a
+ * rejected, unseen or odd package) by uuid as before.
+ */
+int
+cli_reconcile_dir(struct db *from, const char *fromname, struct db *to,
+    const char *toname, int64_t maxage, int *counts, FILE *out)
+{
+	sqlite3_stmt *st, *acc, *q;
+	int64_t now = (int64_t)time(NULL);
+	int bad = 0;
+
+	st = db_prepare(from,
+	    "SELECT name, seq, uuid, manifest_digest, created,"
+	    " state FROM packages WHERE direction = 'out' AND state !="
+	    " 'building' ORDER BY seq");
+	/* the lookup statements serve all packages, reset after each */
+	acc = db_prepare(to, "SELECT manifest_digest FROM packages WHERE"
+	                     " direction = 'in' AND state = 'accepted' AND"
+	                     " sender = ? AND seq = ? AND uuid = ?");
+	sqlite3_bind_text(acc, 1, fromname, -1, SQLITE_STATIC);
+	q = db_prepare(to, "SELECT state, manifest_digest, code FROM packages"
+	                   " WHERE direction = 'in' AND uuid = ? AND seq = ?"
+	                   " ORDER BY state = 'accepted' DESC");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *uuid = (const char *)sqlite3_column_text(st, 2);
+		const char *dig = (const char *)sqlite3_column_text(st, 3);
+		int64_t seq = sqlite3_column_int64(st, 1);
+		int64_t created = sqlite3_column_int64(st, 4);
+		int64_t age = now - created;
+
+		sqlite3_bind_int64(acc, 2, seq);
+		sqlite3_bind_text(acc, 3, uuid, -1, SQLITE_STATIC);
+		if (sqlite3_step(acc) == SQLITE_ROW) {
+			bad |= cli_reconcile_found(name, fromname, toname, dig,
+			    "accepted",
+			    (const char *)sqlite3_column_text(acc, 0), NULL,
+			    counts, out);
+			sqlite3_reset(acc);
+			continue;
+		}
+		sqlite3_reset(acc);
+		sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, seq);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			bad |= cli_reconcile_found(name, fromname, toname, dig,
+			    (const char *)sqlite3_column_text(q, 0),
+			    (const char *)sqlite3_column_text(q, 1),
+			    (const char *)sqlite3_column_text(q, 2), counts,
+			    out);
+		else if (age >= maxage) {
+			if (out != NULL)
+				fprintf(out,
+				    "LOST      %s: sent by %s %lld h ago, "
+				    "never "
+				    "seen by %s\n",
+				    name, fromname, (long long)age / 3600,
+				    toname);
+			counts[4]++;
+			bad = 1;
+		} else {
+			if (out != NULL)
+				fprintf(out,
+				    "in flight %s: sent by %s %lld min ago\n",
+				    name, fromname, (long long)age / 60);
+			counts[2]++;
+		}
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(acc);
+	sqlite3_finalize(q);
+	sqlite3_finalize(st);
+	return bad;
 }

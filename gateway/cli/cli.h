@@ -5,6 +5,7 @@
 #ifndef POSGW_CLI_H
 #define POSGW_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conf.h"
@@ -20,6 +21,8 @@ const char *cli_operator(void);
 void cli_print_gaps(struct db *, const char *, FILE *);
 struct db *cli_db_read(const char *, const char *);
 int cli_as_owner(const char *, const char *);
+int cli_reconcile_dir(struct db *, const char *, struct db *, const char *,
+    int64_t, int *, FILE *);
 
 /* the families, each in cmd-<family>.c */
 int cmd_keys(int, char **);

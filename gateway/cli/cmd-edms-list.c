@@ -53,8 +53,6 @@ struct edms_cat {
 static const char *cmd_edms_list_text(sqlite3_stmt *st, int i);
 static int cmd_edms_list_run(int argc, char **argv, int overdue_only);
 
-static const char *cmd_edms_list_text(sqlite3_stmt *st, int i);
-
 /* A text column, or NULL. */
 static const char *
 cmd_edms_list_text(sqlite3_stmt *st, int i)

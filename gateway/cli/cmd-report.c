@@ -67,8 +67,8 @@ cmd_report(int argc, char **argv)
 	struct report r = {0};
 	struct error err = {0};
 	const char *out = NULL;
-	char *head = NULL, *body = NULL, *all;
-	size_t hlen = 0, blen = 0;
+	char *doc = NULL, *body = NULL;
+	size_t dlen = 0, blen = 0;
 	FILE *fh, *fb;
 	int ch, rc;
 
@@ -135,11 +135,18 @@ cmd_report(int argc, char **argv)
 		if ((r.peer = cli_db_read(
 		         r.peerpath, "journal report --peer")) == NULL)
 			goto fail;
-		r.peer_own = db_meta_get(r.peer, "own_id");
+		if ((r.peer_own = db_meta_get(r.peer, "own_id")) == NULL) {
+			fprintf(stderr,
+			    "posgw: journal report: --peer %s is not a posgw "
+			    "gateway database (no own_id); give the other "
+			    "gateway's posgw.db\n",
+			    r.peerpath);
+			goto fail;
+		}
 	}
 
 	if ((fb = open_memstream(&body, &blen)) == NULL ||
-	    (fh = open_memstream(&head, &hlen)) == NULL)
+	    (fh = open_memstream(&doc, &dlen)) == NULL)
 		fatal("journal report: open_memstream");
 	report_packages_totals(fb, &r);
 	report_verdict_verify(fb, &r);
@@ -155,16 +162,16 @@ cmd_report(int argc, char **argv)
 	      "journal report</code>; базы открыты только для чтения.</p>\n"
 	      "</body>\n</html>\n",
 	    fb);
+	/* the verdict, made from the sections' findings, comes first */
+	if (fclose(fb) != 0)
+		fatal("journal report: building the report in memory");
 	report_verdict_head(fh, &r);
 	report_verdict(fh, &r);
-	if (fclose(fb) != 0 || fclose(fh) != 0)
+	fwrite(body, 1, blen, fh);
+	if (fclose(fh) != 0)
 		fatal("journal report: building the report in memory");
-	all = xmalloc(hlen + blen + 1);
-	memcpy(all, head, hlen);
-	memcpy(all + hlen, body, blen);
-	rc = report_html_write(out, all, hlen + blen) == 0 ? 0 : 1;
-	free(all);
-	free(head);
+	rc = report_html_write(out, doc, dlen) == 0 ? 0 : 1;
+	free(doc);
 	free(body);
 	goto out;
 fail:

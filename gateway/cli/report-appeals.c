@@ -53,7 +53,7 @@ report_appeals(FILE *f, struct report *r)
 	size_t i;
 
 	fputs("<h2 id=\"appeals\">Обращения по статусам</h2>\n", f);
-	if (report_has_table(r->db, "core_appeals")) {
+	if (db_exists(r->db, REPORT_HAS_TABLE, "core_appeals")) {
 		fputs("<p>Обращения, поступившие за период, по текущему "
 		      "статусу (учёт обращений ядра).</p>\n",
 		    f);
@@ -114,7 +114,7 @@ report_appeals_overdue(FILE *f, struct report *r)
 	sqlite3_stmt *st;
 
 	fputs("<h2 id=\"overdue\">Просроченные обращения</h2>\n", f);
-	if (!report_has_table(r->db, "core_appeals")) {
+	if (!db_exists(r->db, REPORT_HAS_TABLE, "core_appeals")) {
 		fputs(
 		    "<p>Сроки рассмотрения ведёт ядро (внутренний контур); "
 		    "в этой базе их нет. Сформируйте отчёт по базе ядра.</p>\n",

@@ -26,8 +26,6 @@ static int64_t report_packages_pct(const int64_t *v, size_t n, int p);
 static void report_packages_gap_row(int64_t from, int64_t to, void *arg);
 static int report_packages_peer_saw(
     struct report *r, const char *uuid, int64_t seq);
-static void report_packages_reconcile_dir(
-    struct report *r, struct db *from, struct db *to, int *c);
 
 /* Totals for the period. */
 void
@@ -118,25 +116,23 @@ report_packages_rejects(FILE *f, struct report *r)
 	char title[160];
 
 	fputs("<h2 id=\"rejects\">Отклонённые пакеты по кодам</h2>\n", f);
-	r->rej_in = report_int(r, r->db,
-	    "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND state IN"
-	    " ('rejected', 'conflict') AND created BETWEEN :from AND :to");
-	r->rej_out = report_int(r, r->db,
-	    "SELECT COUNT(*) FROM packages WHERE direction = 'out' AND state ="
-	    " 'rejected' AND created BETWEEN :from AND :to");
-	r->conflicts = report_int(r, r->db,
-	    "SELECT COUNT(*) FROM packages WHERE direction = 'in' AND (state ="
-	    " 'conflict' OR code = 'conflict') AND created BETWEEN :from AND"
-	    " :to");
 	st = report_stmt(r, r->db,
 	    "SELECT COALESCE(code, state) AS c, SUM(direction = 'in'),"
 	    " SUM(direction = 'out') FROM packages WHERE ((direction = 'in'"
 	    " AND state IN ('rejected', 'conflict')) OR (direction = 'out' AND"
 	    " state = 'rejected')) AND created BETWEEN :from AND :to GROUP BY"
 	    " c ORDER BY SUM(1) DESC, c");
-	while (sqlite3_step(st) == SQLITE_ROW)
-		report_html_bars_add(&bs, report_col(st, 0), NULL,
-		    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+	/* the verdict's counts are these rows' sums */
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t in = sqlite3_column_int64(st, 1);
+		int64_t out = sqlite3_column_int64(st, 2);
+
+		report_html_bars_add(&bs, report_col(st, 0), NULL, in, out);
+		r->rej_in += in;
+		r->rej_out += out;
+		if (strcmp(report_col(st, 0), "conflict") == 0)
+			r->conflicts += in;
+	}
 	sqlite3_finalize(st);
 	if (bs.n == 0) {
 		fputs("<p>Отклонённых пакетов за период нет.</p>\n", f);
@@ -374,46 +370,6 @@ report_packages_gaps(FILE *f, struct report *r)
 	                   : "");
 }
 
-/* Count how the packages one side sent fared at the other (see reconcile). */
-static void
-report_packages_reconcile_dir(
-    struct report *r, struct db *from, struct db *to, int *c)
-{
-	sqlite3_stmt *st, *q;
-
-	st = db_prepare(from,
-	    "SELECT seq, uuid, manifest_digest, created FROM packages"
-	    " WHERE direction = 'out' AND state != 'building'");
-	q = db_prepare(to,
-	    "SELECT state, manifest_digest FROM packages WHERE direction ="
-	    " 'in' AND uuid = ? AND seq = ? ORDER BY state = 'accepted' DESC");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *dig = (const char *)sqlite3_column_text(st, 2);
-
-		sqlite3_reset(q);
-		sqlite3_bind_text(
-		    q, 1, report_col(st, 1), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(q, 2, sqlite3_column_int64(st, 0));
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			const char *d2 =
-			    (const char *)sqlite3_column_text(q, 1);
-
-			if (strcmp(report_col(q, 0), "accepted") != 0)
-				c[1]++;
-			else if (dig && d2 && strcmp(dig, d2) == 0)
-				c[0]++;
-			else
-				c[3]++;
-		} else if (r->now - sqlite3_column_int64(st, 3) >=
-		           REPORT_MAX_AGE)
-			c[4]++;
-		else
-			c[2]++;
-	}
-	sqlite3_finalize(q);
-	sqlite3_finalize(st);
-}
-
 /* Reconciliation counts and the peer's copies of this side's checkpoints. */
 void
 report_packages_peer(FILE *f, struct report *r)
@@ -433,8 +389,10 @@ report_packages_peer(FILE *f, struct report *r)
 	fputs("</code> (шлюз ", f);
 	report_html_esc(f, r->peer_own ? r->peer_own : "?");
 	fputs("). Сверяется вся история, не только период.</p>\n", f);
-	report_packages_reconcile_dir(r, r->db, r->peer, c[0]);
-	report_packages_reconcile_dir(r, r->peer, r->db, c[1]);
+	cli_reconcile_dir(
+	    r->db, r->own, r->peer, r->peer_own, REPORT_MAX_AGE, c[0], NULL);
+	cli_reconcile_dir(
+	    r->peer, r->peer_own, r->db, r->own, REPORT_MAX_AGE, c[1], NULL);
 	fputs("<table>\n<tr><th>Пакеты</th><th>Отправлены этим шлюзом</th>"
 	      "<th>Отправлены партнёром</th><th>Всего</th></tr>\n",
 	    f);

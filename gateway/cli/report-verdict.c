@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,8 @@
 #include "xfer.h"
 #include "xmalloc.h"
 
-static void report_verdict_line(
-    FILE *f, int bad, const char *anchor, const char *text);
+static void report_verdict_line(FILE *f, int bad, const char *anchor,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void report_verdict_verify_ru(
     const struct report *r, char *buf, size_t len);
 
@@ -87,14 +88,18 @@ report_verdict_head(FILE *f, struct report *r)
 
 /* One line of the verdict: a problem (linked to its section) or a pass. */
 static void
-report_verdict_line(FILE *f, int bad, const char *anchor, const char *text)
+report_verdict_line(FILE *f, int bad, const char *anchor, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (bad)
-		fprintf(f,
-		    "<li class=\"problem\"><a href=\"#%s\">%s</a></li>\n",
-		    anchor, text);
+		fprintf(f, "<li class=\"problem\"><a href=\"#%s\">", anchor);
 	else
-		fprintf(f, "<li>%s</li>\n", text);
+		fputs("<li>", f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputs(bad ? "</a></li>\n" : "</li>\n", f);
 }
 
 /* The verification's first problem in Russian, for the verdict. */
@@ -156,7 +161,7 @@ report_verdict_verify_ru(const struct report *r, char *buf, size_t len)
 void
 report_verdict(FILE *f, struct report *r)
 {
-	char t[512], v[384];
+	char v[384];
 	int bad, warn;
 
 	bad = r->vrc != 0 || r->gaps > 0 || r->rej_in > 0 || r->rej_out > 0 ||
@@ -173,68 +178,51 @@ report_verdict(FILE *f, struct report *r)
 	           : "ПРОВЕРКА ПРОЙДЕНА");
 	if (r->vrc != 0) {
 		report_verdict_verify_ru(r, v, sizeof v);
-		snprintf(t, sizeof t, "Журнал: %s.", v);
-		report_verdict_line(f, 1, "verify", t);
+		report_verdict_line(f, 1, "verify", "Журнал: %s.", v);
 	}
-	if (r->gaps > 0) {
-		snprintf(t, sizeof t,
+	if (r->gaps > 0)
+		report_verdict_line(f, 1, "gaps",
 		    "Пропущено пакетов партнёра: %" PRId64
 		    " (номера не получены ни разу).",
 		    r->gaps);
-		report_verdict_line(f, 1, "gaps", t);
-	}
-	if (r->conflicts > 0) {
-		snprintf(t, sizeof t,
+	if (r->conflicts > 0)
+		report_verdict_line(f, 1, "rejects",
 		    "Конфликты номеров: %" PRId64
 		    " (пакет с уже принятым номером и другим содержимым — "
 		    "признак подмены).",
 		    r->conflicts);
-		report_verdict_line(f, 1, "rejects", t);
-	}
-	if (r->rej_in - r->conflicts > 0) {
-		snprintf(t, sizeof t,
+	if (r->rej_in - r->conflicts > 0)
+		report_verdict_line(f, 1, "rejects",
 		    "Отклонено пакетов партнёра этим шлюзом: %" PRId64 ".",
 		    r->rej_in - r->conflicts);
-		report_verdict_line(f, 1, "rejects", t);
-	}
-	if (r->rej_out > 0) {
-		snprintf(t, sizeof t,
+	if (r->rej_out > 0)
+		report_verdict_line(f, 1, "rejects",
 		    "Отклонено пакетов этого шлюза партнёром: %" PRId64 ".",
 		    r->rej_out);
-		report_verdict_line(f, 1, "rejects", t);
-	}
-	if (r->lost > 0) {
-		snprintf(t, sizeof t,
+	if (r->lost > 0)
+		report_verdict_line(f, 1, "peer",
 		    "Утеряно пакетов: %" PRId64
 		    " (отправлены более суток назад, другая сторона их не "
 		    "получала).",
 		    r->lost);
-		report_verdict_line(f, 1, "peer", t);
-	}
-	if (r->mismatch > 0) {
-		snprintf(t, sizeof t,
+	if (r->mismatch > 0)
+		report_verdict_line(f, 1, "peer",
 		    "Расхождение содержимого: %" PRId64
 		    " пакетов получены другой стороной не такими, какими "
 		    "отправлены.",
 		    r->mismatch);
-		report_verdict_line(f, 1, "peer", t);
-	}
-	if (r->stale > 0) {
-		snprintf(t, sizeof t,
+	if (r->stale > 0)
+		report_verdict_line(f, 1, "gaps",
 		    "Без квитанции более суток: %" PRId64 " пакетов.",
 		    r->stale);
-		report_verdict_line(f, 1, "gaps", t);
-	}
 	if (r->cp_bad)
 		report_verdict_line(f, 1, "peer",
 		    "Копии контрольных точек у партнёра не совпадают с "
 		    "журналом: "
 		    "история журнала переписана после их передачи.");
-	if (r->overdue > 0) {
-		snprintf(t, sizeof t, "Просрочено обращений: %" PRId64 ".",
-		    r->overdue);
-		report_verdict_line(f, 1, "overdue", t);
-	}
+	if (r->overdue > 0)
+		report_verdict_line(f, 1, "overdue",
+		    "Просрочено обращений: %" PRId64 ".", r->overdue);
 	if (r->trust == NULL)
 		report_verdict_line(f, 1, "verify",
 		    "Контрольные точки не проверены независимо: сертификат "
@@ -244,20 +232,15 @@ report_verdict(FILE *f, struct report *r)
 		report_verdict_line(f, 1, "verify",
 		    "Подписанных контрольных точек в журнале нет: "
 		    "целостность журнала не подтверждена подписью.");
-	if (r->vrc == 0) {
-		snprintf(t, sizeof t,
+	if (r->vrc == 0)
+		report_verdict_line(f, 0, "verify",
 		    "Цепочка хешей журнала цела (записей: %" PRId64 ").",
 		    r->entries);
-		report_verdict_line(f, 0, "verify", t);
-		if (r->trust != NULL && r->ncp > 0) {
-			snprintf(t, sizeof t,
-			    "Контрольные точки подписаны сертификатом, "
-			    "указанным проверяющим, и совпадают с журналом "
-			    "(точек: %" PRId64 ").",
-			    r->ncp);
-			report_verdict_line(f, 0, "verify", t);
-		}
-	}
+	if (r->vrc == 0 && r->trust != NULL && r->ncp > 0)
+		report_verdict_line(f, 0, "verify",
+		    "Контрольные точки подписаны сертификатом, указанным "
+		    "проверяющим, и совпадают с журналом (точек: %" PRId64 ").",
+		    r->ncp);
 	if (r->gaps == 0)
 		report_verdict_line(f, 0, "gaps", "Пропусков в нумерации нет.");
 	if (r->rej_in == 0 && r->rej_out == 0)

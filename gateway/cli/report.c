@@ -65,20 +65,6 @@ report_col(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
-/* Does a table exist in the database? */
-int
-report_has_table(struct db *db, const char *name)
-{
-	sqlite3_stmt *st = db_prepare(db,
-	    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-	int yes;
-
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
-}
-
 /* A rejection code (package.md section 9) in words for the auditors. */
 const char *
 report_code_ru(const char *code)

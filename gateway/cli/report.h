@@ -30,6 +30,10 @@ struct report_bars {
 /* Packages older than this that the other side never saw count as lost. */
 #define REPORT_MAX_AGE (24 * 3600)
 
+/* With db_exists: is there a table of this name? */
+#define REPORT_HAS_TABLE                                                       \
+	"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
 /* What the sections found; the verdict is made from it. */
 struct report {
 	struct db *db, *peer;
@@ -53,7 +57,6 @@ struct report {
 sqlite3_stmt *report_stmt(struct report *, struct db *, const char *);
 int64_t report_int(struct report *, struct db *, const char *);
 const char *report_col(sqlite3_stmt *, int);
-int report_has_table(struct db *, const char *);
 const char *report_code_ru(const char *);
 const char *report_state_ru(const char *);
 void report_term(FILE *, const char *, const char *);

@@ -122,6 +122,7 @@ conf_list(const char *v, int (*fn)(const char *, unsigned *), unsigned *out)
 	return 0;
 }
 
+/* The bit of a compression filter named s, for a mask of allowed ones. */
 static int
 conf_filter_bit(const char *s, unsigned *bit)
 {
@@ -133,6 +134,7 @@ conf_filter_bit(const char *s, unsigned *bit)
 	return 0;
 }
 
+/* The bit of a digest algorithm named s, for a mask of allowed ones. */
 static int
 conf_digest_bit(const char *s, unsigned *bit)
 {
