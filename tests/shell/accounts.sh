@@ -14,16 +14,16 @@
 # Needs root (it creates and removes the accounts), setpriv and useradd.
 . "$(dirname "$0")/lib.sh"
 
+if [ "$(id -u)" -ne 0 ]; then
+	skip "accounts" "needs root to create the accounts"
+	done_testing
+fi
 for t in setpriv useradd groupadd userdel groupdel sqlite3; do
 	if ! have $t; then
 		skip "accounts" "$t missing"
 		done_testing
 	fi
 done
-if [ "$(id -u)" -ne 0 ]; then
-	skip "accounts" "needs root to create the accounts"
-	done_testing
-fi
 : "${SPOOLGEN:=$TOP_SRCDIR/tests/tools/spoolgen}"
 
 sfx=$$
