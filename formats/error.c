@@ -21,6 +21,10 @@ static const char *const err_names[] = {
     [ERR_DIGEST] = "digest",
     [ERR_PAYLOAD] = "payload",
     [ERR_CONFLICT] = "conflict",
+    [ERR_ENVELOPE] = "envelope",
+    [ERR_KEY] = "key",
+    [ERR_DECRYPT] = "decrypt",
+    [ERR_PLAIN] = "plain",
 };
 
 /* Format an error into err (code, no class): the one writer of text. */

@@ -12,7 +12,10 @@
 #ifndef POSGW_ERROR_H
 #define POSGW_ERROR_H
 
-/* Stable rejection codes of package.md section 9; ERR_NONE for other failures. */
+/*
+ * Stable rejection codes of package.md section 9 and formats/envelope.md
+ * section 7; ERR_NONE for other failures.
+ */
 enum err_code {
 	ERR_NONE = 0,
 	ERR_NAME,
@@ -26,6 +29,10 @@ enum err_code {
 	ERR_DIGEST,
 	ERR_PAYLOAD,
 	ERR_CONFLICT,
+	ERR_ENVELOPE,
+	ERR_KEY,
+	ERR_DECRYPT,
+	ERR_PLAIN,
 };
 
 struct error {

@@ -252,7 +252,7 @@ pkg_writer_check(struct pkg_writer *w, struct error *err)
 }
 
 /* Write one tar header for a regular file. */
-static int
+int
 pkg_writer_header(
     struct archive *a, const char *path, uint64_t size, time_t mtime)
 {
@@ -273,7 +273,7 @@ pkg_writer_header(
 }
 
 /* Write bytes into the current entry. */
-static int
+int
 pkg_writer_data(struct archive *a, const void *buf, size_t len)
 {
 	la_ssize_t n;

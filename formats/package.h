@@ -115,6 +115,8 @@ const char *pkg_writer_manifest_digest(const struct pkg_writer *);
 int pkg_writer_write(
     struct pkg_writer *, const char *, char *, size_t, struct error *);
 void pkg_writer_free(struct pkg_writer *);
+int pkg_writer_header(struct archive *, const char *, uint64_t, time_t);
+int pkg_writer_data(struct archive *, const void *, size_t);
 
 struct pkg *pkg_read(
     const char *, const char *, const struct pkg_verify_opts *, struct error *);

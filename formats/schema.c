@@ -22,8 +22,9 @@
 static const char *const schema_files[] = {
     [SCHEMA_PACKAGE] = "package.xsd",
     [SCHEMA_EXCHANGE] = "exchange.xsd",
+    [SCHEMA_ENVELOPE] = "envelope.xsd",
 };
-static xmlSchemaPtr schemas[2];
+static xmlSchemaPtr schemas[SCHEMA_COUNT];
 
 /* The directory that overrides the embedded schemas ($POSGW_SCHEMADIR), or NULL. */
 const char *
@@ -110,7 +111,7 @@ schema_load(struct error *err)
 	size_t i;
 
 	xmlsafe_init();
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < SCHEMA_COUNT; i++) {
 		if (schemas[i] != NULL)
 			continue;
 		schemas[i] = schema_compile(dir, schema_files[i], &shown, err);
@@ -150,7 +151,7 @@ schema_free(void)
 {
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < SCHEMA_COUNT; i++) {
 		if (schemas[i] != NULL)
 			xmlSchemaFree(schemas[i]);
 		schemas[i] = NULL;

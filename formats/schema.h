@@ -11,8 +11,14 @@
 
 #define NS_PACKAGE "urn:posgw:package:1"
 #define NS_EXCHANGE "urn:posgw:exchange:1"
+#define NS_ENVELOPE "urn:posgw:envelope:1"
 
-enum schema_kind { SCHEMA_PACKAGE = 0, SCHEMA_EXCHANGE = 1 };
+enum schema_kind {
+	SCHEMA_PACKAGE = 0,
+	SCHEMA_EXCHANGE = 1,
+	SCHEMA_ENVELOPE = 2,
+	SCHEMA_COUNT
+};
 
 /* The XSDs compiled into the programs (schemas-data.c, generated). */
 extern const struct xmlsafe_blob schema_blobs[];

@@ -17,6 +17,7 @@
 
 #include <libxml/tree.h>
 
+#include "envelope.h"
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
@@ -659,6 +660,51 @@ fail:
 }
 
 /*
+ * Open an envelope into a private directory in staging and read the plain
+ * package inside; the plain file is gone when this returns (what pkg_read
+ * keeps is staged on its own). Codes as for a package.
+ */
+static int
+ingest_open_envelope(struct ingest *in, struct error *err)
+{
+	struct xfer *x = in->x;
+	struct env_open_opts eo;
+	struct env_info info;
+	char *dir, *plain;
+	int rc = -1;
+
+	memset(&eo, 0, sizeof eo);
+	eo.own_id = x->c.own_id;
+	eo.trust = x->trust;
+	eo.sig_algs = x->c.verify.sig_algs;
+	eo.digests = x->c.verify.digests;
+	eo.max_file = x->c.verify.limits.max_file;
+	eo.now = x->c.verify.now;
+	if (x->kex != NULL)
+		eo.keys[eo.nkeys++] = x->kex;
+	xasprintf(&dir, "%s/.env-XXXXXX", x->dir_staging);
+	if (mkdtemp(dir) == NULL) {
+		err_set(err, ERR_NONE, "cannot create staging in %s: %s",
+		    x->dir_staging, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	xasprintf(&plain, "%s/%s", dir, in->name);
+	if (env_open(in->inpath, plain, &eo, &info, err) == 0) {
+		in->p = pkg_read(plain, x->dir_staging, &x->c.verify, err);
+		if (in->p != NULL)
+			rc = 0;
+		else if (err->code != ERR_NONE)
+			err_wrap(err, "inside the envelope");
+		unlink(plain);
+	}
+	rmdir(dir);
+	free(plain);
+	free(dir);
+	return rc;
+}
+
+/*
  * Handle one inbox file by name. Returns -1 only when the work could not be
  * done (I/O or database trouble): the file stays for the next scan.
  */
@@ -712,7 +758,31 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 	 */
 	free(in.staged);
 	in.staged = NULL;
-	in.p = pkg_read(in.inpath, x->dir_staging, &x->c.verify, &perr);
+	if (env_detect(in.inpath)) {
+		if (ingest_open_envelope(&in, &perr) == -1) {
+			if (perr.code == ERR_NONE) {
+				err_set(
+				    err, ERR_NONE, "%s: %s", name, perr.text);
+				goto out;
+			}
+			rc = ingest_reject(&in, perr.code, perr.text, err);
+			goto out;
+		}
+	} else if (!x->c.accept_plain) {
+		rc = env_plain_like(in.inpath)
+		         ? ingest_reject(&in, ERR_PLAIN,
+		               "a plain package, not encrypted for this "
+		               "gateway; it takes only envelopes "
+		               "(formats/envelope.md) while [transfer] "
+		               "accept_plain = no",
+		               err)
+		         : ingest_reject(&in, ERR_ENVELOPE,
+		               "neither an envelope (a tar starting with "
+		               "envelope.xml) nor a package",
+		               err);
+		goto out;
+	} else
+		in.p = pkg_read(in.inpath, x->dir_staging, &x->c.verify, &perr);
 	if (in.p == NULL) {
 		if (perr.code == ERR_NONE) {
 			/* our own trouble (disk, staging), not the package's */

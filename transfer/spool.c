@@ -18,6 +18,7 @@
 
 #include <libxml/tree.h>
 
+#include "envelope.h"
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
@@ -32,6 +33,8 @@ static int64_t spool_insert_doc(struct xfer *x, const char *kind,
 static int spool_share(const char *path, const char *outbox);
 static int spool_mark_sent(struct xfer *x, int64_t id, const char *name,
     const char *mdigest, int control, struct error *err);
+static int spool_seal(
+    struct xfer *x, const char *name, time_t created, struct error *err);
 static int spool_build(struct xfer *x, int64_t id, struct error *err);
 static int spool_ship_checkpoint(struct xfer *x, struct error *err);
 static int spool_is_control(const char *kind);
@@ -280,6 +283,30 @@ fail:
 	return -1;
 }
 
+/*
+ * Seal the plain package staging/<name> into sent/<name> for the peer
+ * (formats/envelope.md); the plain file is removed either way.
+ */
+static int
+spool_seal(struct xfer *x, const char *name, time_t created, struct error *err)
+{
+	struct env_seal_opts so;
+	char *plain;
+	int rc;
+
+	memset(&so, 0, sizeof so);
+	so.signer = x->signer;
+	so.to = x->peer_kex;
+	so.recipient = x->c.peer_id;
+	so.digest = x->c.digest;
+	so.created = created;
+	xasprintf(&plain, "%s/%s", x->dir_staging, name);
+	rc = env_seal(&so, plain, x->dir_sent, name, err);
+	unlink(plain);
+	free(plain);
+	return rc;
+}
+
 /* Write (or rewrite identically) the package of row id into sent/. */
 static int
 spool_build(struct xfer *x, int64_t id, struct error *err)
@@ -310,7 +337,14 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	sqlite3_finalize(st);
 
 	xasprintf(&path, "%s/%s", x->dir_sent, name);
-	if (access(path, F_OK) == 0) {
+	if (access(path, F_OK) == 0 && env_detect(path)) {
+		/*
+		 * Sealed before a crash: only the peer can open it. The
+		 * rebuilt package has the same manifest, so a copy of the
+		 * old one that got out is the peer's duplicate, nothing more.
+		 */
+		unlink(path);
+	} else if (access(path, F_OK) == 0) {
 		/* Written before a crash: keep those bytes, they may be out. */
 		struct pkg_verify_opts o = x->c.verify;
 		o.own_id = x->c.peer_id;
@@ -363,12 +397,18 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (pkg_writer_write(w, x->dir_sent, built, sizeof built, err) == -1)
+	if (pkg_writer_write(w,
+	        x->peer_kex != NULL ? x->dir_staging : x->dir_sent, built,
+	        sizeof built, err) == -1)
 		goto fail;
 	if (strcmp(built, name) != 0)
 		fatalx("packer built %s instead of %s", built, name);
 	memcpy(mdigest, pkg_writer_manifest_digest(w), sizeof mdigest);
 	pkg_writer_free(w);
+	w = NULL;
+	if (x->peer_kex != NULL &&
+	    spool_seal(x, name, (time_t)created, err) == -1)
+		goto out;
 offer:
 	if (spool_offer(x, name, err) == -1 ||
 	    spool_mark_sent(x, id, name, mdigest, (int)control, err) == -1)

@@ -5,6 +5,7 @@
 #include "xfer.h"
 
 #include "fsutil.h"
+#include "kex.h"
 
 struct xfer {
 	struct xfer_config c;
@@ -12,6 +13,8 @@ struct xfer {
 	struct signer *signer;
 	struct trust *trust; /* the peer's anchors */
 	struct trust *self;  /* our own certificate, to re-read our packages */
+	struct kex_key *kex; /* ours, to open envelopes for us */
+	struct kex_pub *peer_kex; /* the peer's, to seal for it */
 	char *dir_files;
 	char *dir_staging;
 	char *dir_sent;

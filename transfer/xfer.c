@@ -44,7 +44,49 @@ xfer_config_default(struct xfer_config *c)
 	c->checkpoint_minutes = 10;
 	c->compress = PKG_COMPRESS_ZSTD;
 	c->digest = DIGEST_STREEBOG256;
+	c->encrypt = 1;
 	pkg_verify_opts_default(&c->verify);
+}
+
+/*
+ * Load the envelope keys: ours to open what comes in (unless only plain
+ * packages are taken), the peer's to seal what goes out (when encrypting).
+ */
+static int
+xfer_open_kex(struct xfer *x, struct error *err)
+{
+	const struct xfer_config *c = &x->c;
+	const char *key = c->exchange_key ? c->exchange_key : c->key;
+	const char *cert = c->exchange_cert ? c->exchange_cert : c->cert;
+	const char *peer = c->peer_exchange_cert;
+
+	if (!c->accept_plain || c->exchange_key != NULL) {
+		if ((x->kex = kex_key_load(key, cert, err)) == NULL)
+			return err_wrap(err,
+			    "cannot open envelopes for this gateway (set "
+			    "[gateway] exchange_key and exchange_cert to a "
+			    "GOST key-agreement pair, or accept_plain = yes "
+			    "in [transfer] while the peer sends plain "
+			    "packages)");
+	}
+	if (!c->encrypt)
+		return 0;
+	if (peer == NULL && c->ntrust == 1)
+		peer = c->trust[0];
+	if (peer == NULL)
+		return err_set(err, ERR_NONE,
+		    "[gateway] peer_exchange_cert is required to encrypt "
+		    "packages when trust names a CA or several files: give "
+		    "%s's key-agreement certificate (or encrypt = no in "
+		    "[transfer])",
+		    c->peer_id);
+	if ((x->peer_kex = kex_pub_load(peer, c->peer_id, err)) == NULL)
+		return err_wrap(err,
+		    "cannot encrypt packages for %s (set [gateway] "
+		    "peer_exchange_cert to its key-agreement certificate, or "
+		    "encrypt = no in [transfer])",
+		    c->peer_id);
+	return 0;
 }
 
 /* Create a private directory (0700) if missing. */
@@ -215,6 +257,8 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 		goto fail;
 	x->c.verify.own_id = x->c.own_id;
 	x->c.verify.trust = x->trust;
+	if (xfer_open_kex(x, err) == -1)
+		goto fail;
 
 	xasprintf(&dbpath, "%s/posgw.db", c->state_dir);
 	x->db = db_open(dbpath, 1, err);
@@ -465,6 +509,8 @@ xfer_close(struct xfer *x)
 	signer_free(x->signer);
 	trust_free(x->trust);
 	trust_free(x->self);
+	kex_key_free(x->kex);
+	kex_pub_free(x->peer_kex);
 	fs_syncset_clear(&x->store_unsynced);
 	if (x->ifd != -1)
 		close(x->ifd);

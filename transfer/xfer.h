@@ -26,6 +26,18 @@ struct xfer_config {
 	const char *cert;
 	const char *trust[XFER_MAX_TRUST];
 	size_t ntrust;
+	/*
+	 * Envelopes (formats/envelope.md): our key-agreement key and its
+	 * certificate (default: key and cert), the peer's key-agreement
+	 * certificate (default: the one trust file), whether packages leave
+	 * encrypted (default yes) and whether plain ones are still taken in
+	 * (default no).
+	 */
+	const char *exchange_key;
+	const char *exchange_cert;
+	const char *peer_exchange_cert;
+	int encrypt;
+	int accept_plain;
 	const char
 	    *state_dir; /* db, spool files, staging, sent copies, quarantine */
 	const char *inbox;

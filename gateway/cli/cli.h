@@ -10,6 +10,8 @@
 
 #include "conf.h"
 #include "db.h"
+#include "kex.h"
+#include "package.h"
 
 #define EXIT_REJECTED 1 /* the work failed or a package was rejected */
 #define EXIT_USAGE 2    /* the command line was wrong */
@@ -27,6 +29,12 @@ int cli_reconcile_dir(struct db *, const char *, struct db *, const char *,
 /* the families, each in cmd-<family>.c */
 int cmd_keys(int, char **);
 int cmd_pack(int, char **);
+int cmd_pack_env_encrypt(int, char **);
+int cmd_pack_env_decrypt(int, char **);
+int cmd_pack_env_seal(struct signer *, const char *, enum digest_alg,
+    const char *, const char *, const char *, struct error *);
+int cmd_pack_env_verify(const char *, const struct pkg_verify_opts *,
+    const struct kex_key *, const char *, int);
 int cmd_media(int, char **);
 int cmd_transfer(int, char **);
 int cmd_transfer_overview(int, char **);

@@ -14,6 +14,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "envelope.h"
 #include "fsutil.h"
 #include "log.h"
 #include "package.h"
@@ -25,6 +26,7 @@ static const char create_usage[] =
     "usage: posgw pack create --id SENDER --to RECIPIENT --seq N --key KEY "
     "--cert CERT\n"
     "                         --out DIR [--compress zstd|gzip|none]\n"
+    "                         [--encrypt-for EXCHANGE_CERT]\n"
     "                         [--digest streebog256|sha256] [--limit "
     "NAME=VALUE]... FILE...\n"
     "\n"
@@ -35,7 +37,9 @@ static const char create_usage[] =
     "Documents (payload/*.xml) are validated and every attachment must be\n"
     "referenced by one, exactly as the receiver will check. Prints the file "
     "made.\n"
-    "--limit raises or lowers the receiver limits checked (see pack verify).\n";
+    "--limit raises or lowers the receiver limits checked (see pack verify).\n"
+    "--encrypt-for CERT seals the package for the recipient whose\n"
+    "key-agreement certificate CERT is (as pack encrypt does).\n";
 
 static const char verify_usage[] =
     "usage: posgw pack verify --id OWN_ID --trust CERT [--trust CERT]...\n"
@@ -52,7 +56,11 @@ static const char verify_usage[] =
     "gost256,gost512,ecdsa,ed25519 (default: all). --limit changes a limit of\n"
     "package.md section 7: file=1G entries=10000 manifest=8M xml=16M "
     "entry=512M\n"
-    "total=2G depth=64 (sizes take K, M, G, T).\n";
+    "total=2G depth=64 (sizes take K, M, G, T).\n"
+    "An envelope (formats/envelope.md) is opened with --exchange-key KEY\n"
+    "--exchange-cert CERT and the package inside verified; without them\n"
+    "only its structure, the sender's signature and the digest of\n"
+    "package.enc are checked, as an auditor outside the zones can.\n";
 
 static const char list_usage[] =
     "usage: posgw pack list FILE\n"
@@ -67,6 +75,8 @@ static const char extract_usage[] =
     "Verify FILE as pack verify does; only if it passes, write manifest.xml,\n"
     "manifest.xml.p7s and payload/... under DIR (created if missing). Nothing\n"
     "is written outside DIR and no existing file is replaced.\n";
+
+static char *cmd_pack_staging(void);
 
 /* Parse a comma-separated allow-list with a name-to-bit function. */
 static unsigned
@@ -116,6 +126,7 @@ cmd_pack_digest_bit(const char *s, unsigned *bit)
 struct pack_vopts {
 	struct pkg_verify_opts o;
 	int verbose;
+	const char *exchange_key, *exchange_cert; /* to open envelopes */
 };
 
 /* Parse verify/extract options; returns the index of the first operand. */
@@ -131,6 +142,8 @@ cmd_pack_parse_verify(
 	    {"algorithms", required_argument, NULL, 'a'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"limit", required_argument, NULL, 'l'},
+	    {"exchange-key", required_argument, NULL, 'K'},
+	    {"exchange-cert", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -170,6 +183,12 @@ cmd_pack_parse_verify(
 			if (pkg_limits_set(&v->o.limits, optarg, &err) == -1)
 				cli_usage_error("--limit: %s", err.text);
 			break;
+		case 'K':
+			v->exchange_key = optarg;
+			break;
+		case 'C':
+			v->exchange_cert = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -183,6 +202,9 @@ cmd_pack_parse_verify(
 	if (trust_count(v->o.trust) == 0)
 		cli_usage_error(
 		    "at least one --trust CERT is required (see --help)");
+	if ((v->exchange_key == NULL) != (v->exchange_cert == NULL))
+		cli_usage_error(
+		    "--exchange-key and --exchange-cert go together");
 	return optind;
 }
 
@@ -200,18 +222,19 @@ cmd_pack_create(int argc, char **argv)
 	    {"compress", required_argument, NULL, 'z'},
 	    {"digest", required_argument, NULL, 'd'},
 	    {"limit", required_argument, NULL, 'l'},
+	    {"encrypt-for", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *id = NULL, *to = NULL, *key = NULL, *cert = NULL,
-	           *out = NULL;
+	           *out = NULL, *encfor = NULL;
 	enum pkg_compress comp = PKG_COMPRESS_ZSTD;
 	enum digest_alg alg = DIGEST_STREEBOG256;
 	struct error err = {0};
 	struct pkg_limits limits;
 	struct pkg_writer *w;
 	struct signer *s;
-	char name[PKG_NAME_MAX], *end, *copy, *eq, *ppath;
+	char name[PKG_NAME_MAX], *end, *copy, *eq, *ppath, *plaindir = NULL;
 	uint64_t seq = 0;
 	int ch, i, rc;
 
@@ -254,6 +277,9 @@ cmd_pack_create(int argc, char **argv)
 		case 'l':
 			if (pkg_limits_set(&limits, optarg, &err) == -1)
 				cli_usage_error("--limit: %s", err.text);
+			break;
+		case 'e':
+			encfor = optarg;
 			break;
 		case 'h':
 			fputs(create_usage, stdout);
@@ -299,17 +325,32 @@ cmd_pack_create(int argc, char **argv)
 		if (rc == -1)
 			goto fail;
 	}
-	if (pkg_writer_write(w, out, name, sizeof name, &err) == -1)
+	if (encfor != NULL)
+		plaindir = cmd_pack_staging();
+	if (pkg_writer_write(w, plaindir != NULL ? plaindir : out, name,
+	        sizeof name, &err) == -1)
 		goto fail;
+	if (plaindir != NULL) {
+		xasprintf(&ppath, "%s/%s", plaindir, name);
+		rc = cmd_pack_env_seal(s, encfor, alg, ppath, out, name, &err);
+		free(ppath);
+		if (rc == -1)
+			goto fail;
+	}
 	printf("%s/%s\n", out, name);
-	pkg_writer_free(w);
-	signer_free(s);
-	return 0;
+	rc = 0;
+	goto out;
 fail:
 	fprintf(stderr, "posgw: pack create: %s\n", err.text);
+	rc = 1;
+out:
+	if (plaindir != NULL) {
+		fs_rmtree(plaindir);
+		free(plaindir);
+	}
 	pkg_writer_free(w);
 	signer_free(s);
-	return 1;
+	return rc;
 }
 
 /* A private staging directory for verification. */
@@ -331,6 +372,7 @@ cmd_pack_verify(int argc, char **argv)
 {
 	struct pack_vopts v = {0};
 	struct error err = {0};
+	struct kex_key *kk = NULL;
 	struct pkg *p;
 	char *stage, t[32];
 	int i, first, rc = 0;
@@ -343,10 +385,22 @@ cmd_pack_verify(int argc, char **argv)
 		trust_free(v.o.trust);
 		return 1;
 	}
+	if (v.exchange_key != NULL && (kk = kex_key_load(v.exchange_key,
+	                                   v.exchange_cert, &err)) == NULL) {
+		fprintf(stderr, "posgw: pack verify: %s\n", err.text);
+		trust_free(v.o.trust);
+		return 1;
+	}
 	stage = cmd_pack_staging();
 	v.o.discard = 1; /* verify keeps nothing: attachments are only hashed */
 	for (i = first; i < argc; i++) {
 		err_clear(&err);
+		if (env_detect(argv[i])) {
+			if (cmd_pack_env_verify(
+			        argv[i], &v.o, kk, stage, v.verbose) == -1)
+				rc = 1;
+			continue;
+		}
 		p = pkg_read(argv[i], stage, &v.o, &err);
 		if (p == NULL) {
 			printf("%s: %s: %s\n", argv[i], err_code_name(err.code),
@@ -371,6 +425,7 @@ cmd_pack_verify(int argc, char **argv)
 	}
 	fs_rmtree(stage);
 	free(stage);
+	kex_key_free(kk);
 	trust_free(v.o.trust);
 	return rc;
 }
@@ -509,7 +564,11 @@ cmd_pack(int argc, char **argv)
 		return cmd_pack_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "extract") == 0)
 		return cmd_pack_extract(argc - 1, argv + 1);
-	cli_usage_error(
-	    "unknown pack command '%s' (create, verify, list, extract)",
+	if (strcmp(argv[1], "encrypt") == 0)
+		return cmd_pack_env_encrypt(argc - 1, argv + 1);
+	if (strcmp(argv[1], "decrypt") == 0)
+		return cmd_pack_env_decrypt(argc - 1, argv + 1);
+	cli_usage_error("unknown pack command '%s' (create, verify, list, "
+	                "extract, encrypt, decrypt)",
 	    argv[1]);
 }

@@ -190,6 +190,12 @@ conf_gateway(
 		conf_set(&c->key, value);
 	else if (strcmp(name, "cert") == 0)
 		conf_set(&c->cert, value);
+	else if (strcmp(name, "exchange_key") == 0)
+		conf_set(&c->exchange_key, value);
+	else if (strcmp(name, "exchange_cert") == 0)
+		conf_set(&c->exchange_cert, value);
+	else if (strcmp(name, "peer_exchange_cert") == 0)
+		conf_set(&c->peer_exchange_cert, value);
 	else if (strcmp(name, "trust") == 0) {
 		if (x->ntrust >= XFER_MAX_TRUST)
 			return "too many trust lines (at most 8)";
@@ -265,7 +271,11 @@ conf_transfer(
 	} else if (strcmp(name, "digest") == 0) {
 		if (digest_alg_from_name(value, &x->digest) == -1)
 			return "expected streebog256 or sha256";
-	} else
+	} else if (strcmp(name, "encrypt") == 0)
+		return conf_yes_no(value, &x->encrypt);
+	else if (strcmp(name, "accept_plain") == 0)
+		return conf_yes_no(value, &x->accept_plain);
+	else
 		return "unknown key";
 	return NULL;
 }
@@ -520,6 +530,14 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 	c->x.peer_id = c->peer_id;
 	c->x.key = c->key;
 	c->x.cert = c->cert;
+	if ((c->exchange_key == NULL) != (c->exchange_cert == NULL))
+		return err_set(err, ERR_NONE,
+		    "%s: [gateway] exchange_key and exchange_cert go together "
+		    "(the key-agreement key and its certificate)",
+		    path);
+	c->x.exchange_key = c->exchange_key;
+	c->x.exchange_cert = c->exchange_cert;
+	c->x.peer_exchange_cert = c->peer_exchange_cert;
 	c->x.state_dir = c->state;
 	c->x.inbox = c->inbox;
 	c->x.outbox = c->outbox;
@@ -538,6 +556,9 @@ conf_free(struct conf *c)
 	free(c->peer_id);
 	free(c->key);
 	free(c->cert);
+	free(c->exchange_key);
+	free(c->exchange_cert);
+	free(c->peer_exchange_cert);
 	free(c->state);
 	free(c->inbox);
 	free(c->outbox);

@@ -39,6 +39,7 @@ struct conf {
 	/* owned strings behind the const pointers in x */
 	char *own_id, *peer_id, *key, *cert, *state, *inbox, *outbox,
 	    *quarantine;
+	char *exchange_key, *exchange_cert, *peer_exchange_cert;
 	char *trust[XFER_MAX_TRUST];
 	struct conf_smev smev;
 	struct conf_edms edms;
