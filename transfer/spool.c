@@ -33,6 +33,8 @@ static int64_t spool_insert_doc(struct xfer *x, const char *kind,
 static int spool_share(const char *path, const char *outbox);
 static int spool_mark_sent(struct xfer *x, int64_t id, const char *name,
     const char *mdigest, int control, struct error *err);
+static int spool_check_sealed(
+    struct xfer *x, const char *path, struct error *err);
 static int spool_seal(
     struct xfer *x, const char *name, time_t created, struct error *err);
 static int spool_build(struct xfer *x, int64_t id, struct error *err);
@@ -284,6 +286,25 @@ fail:
 }
 
 /*
+ * Check a sealed copy of ours as an outsider can (structure, our own
+ * signature, the digest of package.enc); -1 with err if it is unusable.
+ */
+static int
+spool_check_sealed(struct xfer *x, const char *path, struct error *err)
+{
+	struct env_open_opts eo;
+	struct env_info info;
+
+	memset(&eo, 0, sizeof eo);
+	eo.own_id = x->c.peer_id;
+	eo.trust = x->self;
+	eo.sig_algs = SIG_ALLOW_ALL;
+	eo.digests = DIGEST_ALLOW_ALL;
+	eo.max_file = UINT64_MAX;
+	return env_open(path, NULL, &eo, &info, err);
+}
+
+/*
  * Seal the plain package staging/<name> into sent/<name> for the peer
  * (formats/envelope.md); the plain file is removed either way.
  */
@@ -315,9 +336,9 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	struct pkg_writer *w;
 	struct pkg *p = NULL;
 	char name[PKG_NAME_MAX], built[PKG_NAME_MAX], *path, uuid[37];
-	char mdigest[DIGEST_HEX_LEN + 1];
+	char mdigest[DIGEST_HEX_LEN + 1], *plain;
 	int64_t seq, created, control;
-	int rc = -1;
+	int rc = -1, sealed = 0;
 
 	st = db_prepare(x->db, "SELECT name, seq, uuid, created, control FROM"
 	                       " packages WHERE id = ?");
@@ -339,11 +360,19 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	xasprintf(&path, "%s/%s", x->dir_sent, name);
 	if (access(path, F_OK) == 0 && env_detect(path)) {
 		/*
-		 * Sealed before a crash: only the peer can open it. The
-		 * rebuilt package has the same manifest, so a copy of the
-		 * old one that got out is the peer's duplicate, nothing more.
+		 * Sealed before a crash: only the peer can open it, so check
+		 * what we can (our signature, its digest) and rebuild the
+		 * plain package only for its manifest digest, which the
+		 * rows give again; the sealed bytes are kept, they may be out.
 		 */
-		unlink(path);
+		if (spool_check_sealed(x, path, err) == -1) {
+			log_warnx(
+			    "kept copy %s is unusable (%s); rebuilding it",
+			    path, err->text);
+			err_clear(err);
+			unlink(path);
+		} else
+			sealed = 1;
 	} else if (access(path, F_OK) == 0) {
 		/* Written before a crash: keep those bytes, they may be out. */
 		struct pkg_verify_opts o = x->c.verify;
@@ -398,16 +427,20 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (pkg_writer_write(w,
-	        x->peer_kex != NULL ? x->dir_staging : x->dir_sent, built,
-	        sizeof built, err) == -1)
+	        x->peer_kex != NULL || sealed ? x->dir_staging : x->dir_sent,
+	        built, sizeof built, err) == -1)
 		goto fail;
 	if (strcmp(built, name) != 0)
 		fatalx("packer built %s instead of %s", built, name);
 	memcpy(mdigest, pkg_writer_manifest_digest(w), sizeof mdigest);
 	pkg_writer_free(w);
 	w = NULL;
-	if (x->peer_kex != NULL &&
-	    spool_seal(x, name, (time_t)created, err) == -1)
+	if (sealed) {
+		xasprintf(&plain, "%s/%s", x->dir_staging, name);
+		unlink(plain);
+		free(plain);
+	} else if (x->peer_kex != NULL &&
+	           spool_seal(x, name, (time_t)created, err) == -1)
 		goto out;
 offer:
 	if (spool_offer(x, name, err) == -1 ||

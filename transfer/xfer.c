@@ -257,13 +257,12 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 		goto fail;
 	x->c.verify.own_id = x->c.own_id;
 	x->c.verify.trust = x->trust;
-	if (xfer_open_kex(x, err) == -1)
-		goto fail;
 
 	xasprintf(&dbpath, "%s/posgw.db", c->state_dir);
 	x->db = db_open(dbpath, 1, err);
 	free(dbpath);
-	if (x->db == NULL || xfer_identity(x, err) == -1)
+	if (x->db == NULL || xfer_identity(x, err) == -1 ||
+	    xfer_open_kex(x, err) == -1)
 		goto fail;
 	x->tool = tool;
 	if (tool)

@@ -296,20 +296,26 @@ cmd_pack_env_verify(const char *path, const struct pkg_verify_opts *o,
 		return -1;
 	}
 	pkg_time_format(info.sig.signing_time, t, sizeof t);
-	if (p == NULL)
+	if (verbose)
+		printf("%s: envelope from %s to %s, signed %s by %s (%s), "
+		       "certificate sha256 %s; for key-agreement certificate "
+		       "sha256 %s; package.enc %llu bytes, %s %s\n",
+		    path, info.sender, info.recipient, t, info.sig.signer,
+		    info.sig.algorithm, info.sig.fingerprint, info.key,
+		    (unsigned long long)info.size,
+		    digest_alg_name(info.digest_alg), info.digest);
+	if (p == NULL) {
 		printf("%s: ok (envelope from %s to %s, signed %s by %s; "
 		       "content not opened: give --exchange-key and "
 		       "--exchange-cert to check the package inside)\n",
 		    path, info.sender, info.recipient, t, info.sig.signer);
-	else
-		printf("%s: ok (envelope from %s, signed %s; the package "
-		       "inside: %zu entries, manifest streebog256 %s)\n",
-		    path, info.sender, t, p->nentries, p->manifest_digest);
+		return 0;
+	}
+	printf("%s: ok\n", path);
 	if (verbose)
-		printf("  envelope for key sha256 %s, package.enc %llu bytes, "
-		       "%s %s\n",
-		    info.key, (unsigned long long)info.size,
-		    digest_alg_name(info.digest_alg), info.digest);
+		printf("  the package inside: %zu entries, manifest "
+		       "streebog256 %s\n",
+		    p->nentries, p->manifest_digest);
 	pkg_free(p);
 	return 0;
 }

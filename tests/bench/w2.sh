@@ -102,6 +102,8 @@ inbox = $1/inbox
 outbox = $1/outbox
 max_wait_ms = 0
 receipt_delay = 0
+; W2 imports what the stock-tools pipeline packs: plain packages
+accept_plain = yes
 
 [limits]
 entry = $LIM_ENTRY

@@ -54,7 +54,7 @@ files=$(ls "$E2C" | grep -c '\.pkg$')
 [ "$files" -eq "$(q "$EDGE_DB" "SELECT COUNT(*) FROM packages WHERE direction='out'")" ] &&
 	[ -z "$(ls -a "$E2C" | grep '^\.edge')" ] || [ "$(ls -a "$E2C" | grep -c '^\.')" -le 3 ]
 ok $? "one file per package in the transfer folder ($files)"
-out=$("$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" "$E2C"/*.pkg | grep -v ': ok$')
+out=$("$POSGW" pack verify --id core-01 --trust "$KEYS/edge-01.crt" --exchange-key "$KEYS/core-01.key" --exchange-cert "$KEYS/core-01.crt" "$E2C"/*.pkg | grep -v ': ok$')
 [ -z "$out" ]
 ok $? "every package file verifies"
 [ -z "$out" ] || diag "$out"

@@ -208,7 +208,7 @@ ok $? "regression media-inventory-stale-error: a failed inventory write names it
 # archive-write-errno: libarchive's "Write error" alone hid a full disk.
 restore queued
 faulty 2 "$WORK/edge-state/sent/" "" "$POSGW_EDGE" --config "$EDGE_CONF" --once
-grep -q '^fault 2 write' "$WORK/fault.log" && grep -q 'Write error (Input/output error)' "$WORK/run.log"
+grep -q '^fault 2 write' "$WORK/fault.log" && grep -Eq '(Write error \(|writing .*: )Input/output error' "$WORK/run.log"
 ok $? "regression archive-write-errno: a package write failure names the system error"
 # link-fallback-silent: a link into the outbox failing for another reason
 # than another file system fell back to a copy without a word.

@@ -43,11 +43,11 @@ rm -f "$E2C/README.txt"
 # event: priority 2.
 mkdir -p "$WORK/p1" "$WORK/p2"
 "$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/edge-01.key" \
-	--cert "$KEYS/edge-01.crt" --out "$WORK/p1" "$S/payload/appeal.xml" \
+	--cert "$KEYS/edge-01.crt" --encrypt-for "$KEYS/core-01.crt" --out "$WORK/p1" "$S/payload/appeal.xml" \
 	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin" >/dev/null
 sed 's/глубокая яма/огромная яма/' "$S/payload/appeal.xml" >"$WORK/p2/appeal.xml"
 "$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/edge-01.key" \
-	--cert "$KEYS/edge-01.crt" --out "$WORK/p2" "$WORK/p2/appeal.xml" \
+	--cert "$KEYS/edge-01.crt" --encrypt-for "$KEYS/core-01.crt" --out "$WORK/p2" "$WORK/p2/appeal.xml" \
 	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin" >/dev/null
 cp "$WORK/p1"/*.pkg "$E2C/"
 core_once

@@ -45,7 +45,7 @@ check() {
 }
 
 for c in "keys generate" "keys show" "keys import" "pack create" "pack verify" \
-	"pack list" "pack extract" "media export" "media import" "transfer enqueue" \
+	"pack list" "pack extract" "pack encrypt" "pack decrypt" "media export" "media import" "transfer enqueue" \
 	"transfer status" "transfer resend" "status" "edms map import" "edms list" \
 	"edms overdue" "journal verify" "journal show" "journal reconcile" \
 	"journal report"; do

@@ -53,7 +53,7 @@ ok $? "a duplicate is answered with a duplicate receipt"
 mkdir -p "$WORK/conflict"
 sed 's/глубокая яма/огромная яма/' "$S/payload/appeal.xml" >"$WORK/conflict/appeal.xml"
 c=$("$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/edge-01.key" \
-	--cert "$KEYS/edge-01.crt" --out "$WORK/conflict" "$WORK/conflict/appeal.xml" \
+	--cert "$KEYS/edge-01.crt" --encrypt-for "$KEYS/core-01.crt" --out "$WORK/conflict" "$WORK/conflict/appeal.xml" \
 	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin")
 cp "$c" "$E2C/"
 core_once
@@ -71,10 +71,10 @@ bad=edge-01.000000000002.$(new_uuid).pkg
 head -c 5000 /dev/urandom >"$E2C/$bad"
 core_once
 [ -f "$WORK/core-state/quarantine/$bad" ] &&
-	head -1 "$WORK/core-state/quarantine/$bad.reason" | grep -q '^archive: ' &&
+	head -1 "$WORK/core-state/quarantine/$bad.reason" | grep -q '^envelope: neither an envelope' &&
 	[ ! -e "$E2C/$bad" ]
-ok $? "a broken package goes to quarantine/<name> with <name>.reason 'archive: ...'"
-[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='receipt' AND instr(body, 'result=\"rejected\" code=\"archive\"') > 0")" = 1 ]
+ok $? "a broken file goes to quarantine/<name> with <name>.reason 'envelope: ...'"
+[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE direction='out' AND kind='receipt' AND instr(body, 'result=\"rejected\" code=\"envelope\"') > 0")" = 1 ]
 ok $? "the reject is answered with a rejected receipt carrying the code"
 edge_once
 grep -q 'receipt for unknown package' "$WORK/edge.log" &&
