@@ -731,7 +731,7 @@ env_open(const char *path, const char *out, const struct env_open_opts *o,
 	if (out != NULL && env_unlock(o, &h, cek, err) == -1)
 		goto out;
 	/* 7: the ciphertext, authenticated before anything reads the plain */
-	if (env_next(a, "package.enc", h.size, &sz, err) == -1)
+	if (env_next(a, "package.enc", o->max_file, &sz, err) == -1)
 		goto out;
 	if (sz != h.size) {
 		err_set(err, ERR_ENVELOPE,
