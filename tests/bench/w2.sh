@@ -159,6 +159,33 @@ w2_variant() {
 	q_pack=$BT_WALL s_pack=$BT_RSS
 	ppkg=$(cat "$v/peer.path")
 
+	# seal and open (formats/envelope.md): posgw only, stock tools have no
+	# Kuznyechik; the floor is one Kuznyechik CTR-ACPKM + OMAC pass and one
+	# digest pass (the auditors' digest of package.enc) over the package
+	bench_drop_caches
+	bench_time "$v/kuz.run" "$T/benchfloor" encrypt "$pkg" >"$v/kuz.out" ||
+		w2_fail "benchfloor encrypt"
+	t_kuz=$(awk '{print $2}' "$v/kuz.out")
+	bench_drop_caches
+	bench_time "$v/phash.run" "$T/benchfloor" hash "$dig" "$pkg" >"$v/phash.out" ||
+		w2_fail "benchfloor hash of the package"
+	t_phash=$(awk '{print $2}' "$v/phash.out")
+	mkdir -p "$v/sealed" "$v/opened" || exit 1
+	bench_log "w2: seal and open$sfx"
+	bench_drop_caches
+	bench_time "$v/seal.run" "$POSGW" pack encrypt --key "$KEYS/edge-01.key" \
+		--cert "$KEYS/edge-01.crt" --to "$KEYS/core-01.crt" --digest "$dig" \
+		"$pkg" "$v/sealed" >"$v/seal.path" || w2_fail "posgw pack encrypt failed"
+	p_seal=$BT_WALL r_seal=$BT_RSS
+	bench_drop_caches
+	bench_time "$v/open.run" "$POSGW" pack decrypt --id core-01 --trust "$KEYS/edge-01.crt" \
+		--exchange-key "$KEYS/core-01.key" --exchange-cert "$KEYS/core-01.crt" \
+		"$(cat "$v/seal.path")" "$v/opened" >"$v/open.out" 2>&1 ||
+		w2_fail "posgw pack decrypt failed: $(cat "$v/open.out")"
+	p_open=$BT_WALL r_open=$BT_RSS
+	cmp -s "$v/opened/$(basename "$pkg")" "$pkg" || w2_fail "the opened package differs from the sealed one"
+	rm -rf "$v/sealed" "$v/opened"
+
 	bench_drop_caches
 	bench_time "$v/zd.run" zstd -d -q -c "$pkg" >/dev/null || w2_fail "zstd -d"
 	t_zd=$BT_WALL
@@ -216,6 +243,13 @@ w2_variant() {
 		"$(w2_mbs "$f_verify")" "$what alone = $h_verify % of the wall; rest zstd -d and reading the package (attachments hashed and dropped)"
 	bench_row w2 "import throughput$sfx" MB/s higher "$(w2_mbs "$p_import")" "$(w2_mbs "$q_import")" \
 		"$(w2_mbs "$f_import")" "$what alone = $h_import % of the wall; rest one write of the bytes (staged entry = store file; syncfs) + zstd -d; the export is a hard link"
+	f_seal=$(w2_add "$t_kuz" "$t_phash")
+	bench_row w2 "seal throughput$sfx" MB/s higher "$(w2_mbs "$p_seal")" - \
+		"$(w2_mbs "$f_seal")" "Kuznyechik CTR-ACPKM+OMAC $t_kuz s + $what of package.enc $t_phash s; then the ciphertext is written twice (a private file, then the envelope) + fsync"
+	bench_row w2 "open throughput$sfx" MB/s higher "$(w2_mbs "$p_open")" - \
+		"$(w2_mbs "$f_seal")" "the same two passes in one read; the plain package written once to the private file"
+	bench_row w2 "seal peak RSS$sfx" MiB lower "$(w2_mib "$r_seal")" - - "streaming: 256 KiB chunks"
+	bench_row w2 "open peak RSS$sfx" MiB lower "$(w2_mib "$r_open")" - - "streaming: 256 KiB chunks"
 	bench_row w2 "pack peak RSS$sfx" MiB lower "$(w2_mib "$r_pack")" "$(w2_mib "$s_pack")" - \
 		"target <= 32 MiB; streaming: 256 KiB chunks + libzstd level-3 context whatever the size"
 	bench_row w2 "verify peak RSS$sfx" MiB lower "$(w2_mib "$r_verify")" "$(w2_mib "$s_verify")" - \
