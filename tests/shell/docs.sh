@@ -44,6 +44,7 @@ ok $? "all $keys documented keys appear in the sample configuration"
 # docs-test-writes-srv: /srv/smev-adapter and /var/lib/posgw-edge were left
 # on the machine as root's and leaked into the guide's scratch roots).
 sed -e 's/^;\([a-z_]* = \)/\1/' -e "s|= /var/lib/posgw-edge/|= $WORK/edge-state/|" \
+	-e "s|= /etc/posgw/keys/|= $KEYS/|" -e "s|= /etc/posgw/peer/|= $KEYS/|" \
 	-e "s|= /srv/smev-adapter/POSGW/|= $WORK/smev/|" "$WORK/edge.conf" >"$WORK/all.conf"
 grep -q "^quarantine = $WORK/" "$WORK/all.conf" && grep -q "^attachments_out = $WORK/" "$WORK/all.conf" &&
 	! grep -Eq '= /(srv|var)/' "$WORK/all.conf"
