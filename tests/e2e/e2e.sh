@@ -65,8 +65,39 @@ e2e_carrier() {
 	done
 }
 
+# e2e_tap: someone on the way keeps a copy of every package that shows in
+# the transfer folders or on the medium (what an eavesdropper gets).
+e2e_tap() {
+	mkdir -p "$WORK/tap"
+	while :; do
+		for d in "$E2C" "$C2E" "$WORK/media" "$WORK/edge-out" "$WORK/core-out"; do
+			[ -d "$d" ] && cp -n "$d"/*.pkg "$WORK/tap/" 2>/dev/null
+		done
+		sleep 0.2
+	done
+}
+
+# e2e_tap_check: the packages seen on the way (and the medium, the transfer
+# folders now) hold none of the applicants' surnames or e-mails that reached
+# the EDMS folder; prints what it checked, returns 1 if any is found.
+e2e_tap_check() {
+	find "$EDMS/export" -name appeal.xml -exec cat {} + 2>/dev/null |
+		sed -n 's/.*<\(surname\|email\)>\([^<]*\)<.*/\2/p' | sort -u >"$WORK/pd.txt"
+	_n=$(ls "$WORK/tap" 2>/dev/null | wc -l)
+	_k=$(wc -l <"$WORK/pd.txt")
+	if [ "$_n" -eq 0 ] || [ "$_k" -eq 0 ]; then
+		echo "nothing to check: $_n packages seen, $_k names and e-mails in the EDMS folder"
+		return 1
+	fi
+	_hits=$(grep -r -a -l -F -f "$WORK/pd.txt" "$WORK/tap" "$E2C" "$C2E" $(ls -d "$WORK/media" 2>/dev/null) | wc -l)
+	echo "$_n packages seen on the way, $_k applicants' surnames and e-mails looked for: found in $_hits files"
+	[ "$_hits" -eq 0 ]
+}
+
 # e2e_run N TIMEOUT: start the chain, run the simulator to completion.
 e2e_run() {
+	e2e_tap >/dev/null 2>&1 &
+	E2E_PIDS="$E2E_PIDS $!"
 	"$POSGW_EDGE" --config "$EDGE_CONF" >/dev/null 2>>"$WORK/edge.log" &
 	E2E_PIDS="$E2E_PIDS $!"
 	"$POSGW_CORE" --config "$CORE_CONF" >/dev/null 2>>"$WORK/core.log" &
@@ -125,4 +156,6 @@ e2e_test() {
 	ok $? "both journals verify"
 	"$POSGW" journal reconcile "$EDGE_DB" "$CORE_DB" >"$WORK/reconcile.txt"
 	ok $? "the journals reconcile"
+	tap=$(e2e_tap_check)
+	ok $? "packages leave encrypted: $tap"
 }
