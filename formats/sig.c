@@ -24,9 +24,21 @@ struct signer {
 	char id[65];
 };
 
+/* A CRL a trust list holds, kept to name revocations and check freshness. */
+struct trust_crl {
+	gnutls_x509_crl_t crl;
+	char *path;
+	int warned; /* past nextUpdate, logged once */
+};
+
 struct trust {
 	gnutls_x509_trust_list_t tl;
 	size_t count;
+	struct trust_crl *crls;
+	size_t ncrls;
+	int crl_strict;             /* a CRL past its nextUpdate fails closed */
+	gnutls_x509_crt_t *anchors; /* copies, to check CRLs against */
+	unsigned nanchors;
 };
 
 /* Initialise GnuTLS once per process. */
@@ -322,7 +334,200 @@ trust_add_file(struct trust *t, const char *path, struct error *err)
 	}
 	gnutls_free(certs); /* the list owns the certificates now */
 	t->count += n;
+	if (cert_load_file(path, &certs, &n, err) == -1)
+		return -1;
+	t->anchors =
+	    xreallocarray(t->anchors, t->nanchors + n, sizeof *t->anchors);
+	memcpy(t->anchors + t->nanchors, certs, n * sizeof *certs);
+	t->nanchors += n;
+	gnutls_free(certs);
 	return 0;
+}
+
+/*
+ * True if an anchor of the list signed crl. Its age does not matter here
+ * (trust_crl_fresh judges it): GnuTLS reports an old CRL as superseded.
+ */
+int
+trust_crl_signed(const struct trust *t, gnutls_x509_crl_t crl)
+{
+	unsigned vs = 0;
+
+	if (t->nanchors == 0 ||
+	    gnutls_x509_crl_verify(crl, t->anchors, t->nanchors,
+	        GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &vs) < 0)
+		return 0;
+	if (vs == 0)
+		return 1;
+	if ((vs & (GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
+	              GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE)) == 0)
+		return 0;
+	return (vs &
+	           ~(unsigned)(GNUTLS_CERT_INVALID |
+	                       GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
+	                       GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE)) ==
+	       0;
+}
+
+/* Load the CRLs of a file (PEM or DER); the caller frees them. */
+int
+crl_load_file(
+    const char *path, gnutls_x509_crl_t **crls, unsigned *n, struct error *err)
+{
+	gnutls_datum_t d;
+	int rc;
+
+	sig_init();
+	if (sig_read_file(path, &d, err) == -1)
+		return -1;
+	rc = gnutls_x509_crl_list_import2(crls, n, &d, GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0 || *n == 0)
+		rc = gnutls_x509_crl_list_import2(
+		    crls, n, &d, GNUTLS_X509_FMT_DER, 0);
+	gnutls_free(d.data);
+	if (rc < 0 || *n == 0)
+		return err_set(err, ERR_NONE,
+		    "%s: no X.509 CRL in it (PEM or DER expected): %s", path,
+		    gnutls_strerror(rc));
+	return 0;
+}
+
+/*
+ * Add the CRLs of a file to the trust list: those one of its anchors
+ * signed (whatever their age). Returns the number added (0: the file's
+ * issuers are not anchors of this list), -1 on a file that is not a CRL.
+ */
+int
+trust_add_crl_file(struct trust *t, const char *path, struct error *err)
+{
+	gnutls_x509_crl_t *crls, *copy;
+	unsigned n, nc, i, added = 0;
+	int rc;
+
+	if (crl_load_file(path, &crls, &n, err) == -1)
+		return -1;
+	if (crl_load_file(path, &copy, &nc, err) == -1) {
+		for (i = 0; i < n; i++)
+			gnutls_x509_crl_deinit(crls[i]);
+		gnutls_free(crls);
+		return -1;
+	}
+	for (i = 0; i < n && i < nc; i++) {
+		if (!trust_crl_signed(t, crls[i])) {
+			gnutls_x509_crl_deinit(crls[i]);
+			gnutls_x509_crl_deinit(copy[i]);
+			continue;
+		}
+		rc = gnutls_x509_trust_list_add_crls(t->tl, &crls[i], 1, 0, 0);
+		if (rc != 1) {
+			gnutls_x509_crl_deinit(copy[i]);
+			continue; /* the list freed it */
+		}
+		t->crls = xreallocarray(t->crls, t->ncrls + 1, sizeof *t->crls);
+		t->crls[t->ncrls].crl = copy[i];
+		t->crls[t->ncrls].path = xstrdup(path);
+		t->crls[t->ncrls].warned = 0;
+		t->ncrls++;
+		added++;
+	}
+	gnutls_free(crls);
+	gnutls_free(copy);
+	return (int)added;
+}
+
+/* Make a CRL past its nextUpdate refuse its issuer's certificates. */
+void
+trust_set_crl_strict(struct trust *t, int strict)
+{
+	t->crl_strict = strict;
+}
+
+/* The CRL of the list whose issuer issued crt, or NULL. */
+static struct trust_crl *
+trust_crl_for(struct trust *t, gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t a, b;
+	size_t i;
+	int same;
+
+	if (gnutls_x509_crt_get_raw_issuer_dn(crt, &a) < 0)
+		return NULL;
+	for (i = 0; i < t->ncrls; i++) {
+		if (gnutls_x509_crl_get_raw_issuer_dn(t->crls[i].crl, &b) < 0)
+			continue;
+		same = a.size == b.size && memcmp(a.data, b.data, a.size) == 0;
+		gnutls_free(b.data);
+		if (same) {
+			gnutls_free(a.data);
+			return &t->crls[i];
+		}
+	}
+	gnutls_free(a.data);
+	return NULL;
+}
+
+/*
+ * Check the freshness of the CRL covering crt: past its nextUpdate it is
+ * logged once, or with crl_strict refused (code untrusted).
+ */
+static int
+trust_crl_fresh(
+    struct trust *t, gnutls_x509_crt_t crt, time_t now, struct error *err)
+{
+	struct trust_crl *c = trust_crl_for(t, crt);
+	time_t next;
+	char when[32];
+
+	if (c == NULL)
+		return 0;
+	next = gnutls_x509_crl_get_next_update(c->crl);
+	if (next == (time_t)-1 || now <= next)
+		return 0;
+	pkg_time_format(next, when, sizeof when);
+	if (t->crl_strict)
+		return err_set(err, ERR_UNTRUSTED,
+		    "the CRL %s of the signer's issuer is past its nextUpdate "
+		    "%s and [gateway] crl_strict = yes: import a fresh one "
+		    "(posgw keys crl import)",
+		    c->path, when);
+	if (!c->warned)
+		log_warnx("CRL %s is past its nextUpdate %s: revocations since "
+		          "then are unknown; import a fresh one (posgw keys "
+		          "crl import)",
+		    c->path, when);
+	c->warned = 1;
+	return 0;
+}
+
+/* Say which CRL revoked crt and since when, into err (code untrusted). */
+static int
+trust_revoked(
+    struct trust *t, gnutls_x509_crt_t crt, const char *cn, struct error *err)
+{
+	struct trust_crl *c = trust_crl_for(t, crt);
+	unsigned char serial[64], rs[64];
+	char hex[129], when[32] = "?";
+	size_t len = sizeof serial, rlen;
+	time_t rt;
+	int i, n;
+
+	if (gnutls_x509_crt_get_serial(crt, serial, &len) < 0)
+		len = 0;
+	digest_hex_encode(serial, len, hex);
+	if (c != NULL) {
+		n = gnutls_x509_crl_get_crt_count(c->crl);
+		for (i = 0; i < n; i++) {
+			rlen = sizeof rs;
+			if (gnutls_x509_crl_get_crt_serial(
+			        c->crl, i, rs, &rlen, &rt) >= 0 &&
+			    rlen == len && memcmp(rs, serial, len) == 0)
+				pkg_time_format(rt, when, sizeof when);
+		}
+	}
+	return err_set(err, ERR_UNTRUSTED,
+	    "signer certificate of %s (serial %s) is revoked since %s by the "
+	    "CRL %s: refused; a revoked signer must get a new certificate",
+	    cn, hex, when, c != NULL ? c->path : "(unknown)");
 }
 
 /* Number of anchors loaded. */
@@ -336,9 +541,19 @@ trust_count(const struct trust *t)
 void
 trust_free(struct trust *t)
 {
+	size_t i;
+
 	if (t == NULL)
 		return;
 	gnutls_x509_trust_list_deinit(t->tl, 1);
+	for (i = 0; i < t->nanchors; i++)
+		gnutls_x509_crt_deinit(t->anchors[i]);
+	free(t->anchors);
+	for (i = 0; i < t->ncrls; i++) {
+		gnutls_x509_crl_deinit(t->crls[i].crl);
+		free(t->crls[i].path);
+	}
+	free(t->crls);
 	free(t);
 }
 
@@ -532,8 +747,16 @@ sig_verify_named(const char *sname, const char *dname, struct trust *t,
 		    gnutls_strerror(rc));
 		goto out;
 	}
+	if (cert_cn(signer, cn, sizeof cn) == -1)
+		cn[0] = '\0';
+	if (trust_crl_fresh(t, signer, now, err) == -1)
+		goto out;
 	rc = gnutls_x509_trust_list_verify_crt2(
 	    t->tl, chain, nchain, NULL, 0, 0, &status, NULL);
+	if (rc >= 0 && (status & GNUTLS_CERT_REVOKED)) {
+		trust_revoked(t, signer, cn, err);
+		goto out;
+	}
 	if (rc < 0 || status != 0) {
 		txt.data = NULL;
 		if (rc >= 0)

@@ -38,6 +38,11 @@ void signer_free(struct signer *);
 struct trust *trust_new(void);
 int trust_add_file(struct trust *, const char *, struct error *);
 size_t trust_count(const struct trust *);
+int trust_add_crl_file(struct trust *, const char *, struct error *);
+void trust_set_crl_strict(struct trust *, int);
+int trust_crl_signed(const struct trust *, gnutls_x509_crl_t);
+int crl_load_file(
+    const char *, gnutls_x509_crl_t **, unsigned *, struct error *);
 void trust_free(struct trust *);
 
 int sig_verify_named(const char *, const char *, struct trust *, const void *,

@@ -252,6 +252,8 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 		    err, ERR_NONE, "no trusted peer certificate configured");
 		goto fail;
 	}
+	if (xfer_trust_crls(x->trust, c, "the peer's certificates", err) == -1)
+		goto fail;
 	x->self = trust_new();
 	if (trust_add_file(x->self, c->cert, err) == -1)
 		goto fail;
@@ -490,6 +492,28 @@ xfer_run(
 		pfd.events = POLLIN;
 		if (poll(&pfd, x->ifd == -1 ? 0 : 1, timeout) > 0)
 			xfer_events(x);
+	}
+	return 0;
+}
+
+/*
+ * Add the configured CRLs ([gateway] crl) to a trust list: those its anchors
+ * issued; the others are for another list (what names it for the log).
+ */
+int
+xfer_trust_crls(struct trust *t, const struct xfer_config *c, const char *what,
+    struct error *err)
+{
+	size_t i;
+	int rc;
+
+	trust_set_crl_strict(t, c->crl_strict);
+	for (i = 0; i < c->ncrl; i++) {
+		if ((rc = trust_add_crl_file(t, c->crl[i], err)) == -1)
+			return err_wrap(err, "[gateway] crl");
+		if (rc == 0)
+			log_debug("CRL %s is not issued by an anchor of %s",
+			    c->crl[i], what);
 	}
 	return 0;
 }

@@ -33,6 +33,10 @@ struct xfer_config {
 	 * encrypted (default yes) and whether plain ones are still taken in
 	 * (default no).
 	 */
+	/* CRLs (PEM or DER) for the peer's and the officials' issuers */
+	const char *crl[XFER_MAX_TRUST];
+	size_t ncrl;
+	int crl_strict; /* a CRL past its nextUpdate refuses, not warns */
 	const char *exchange_key;
 	const char *exchange_cert;
 	const char *peer_exchange_cert;
@@ -89,6 +93,8 @@ void xfer_reconfigure(struct xfer *, const struct xfer_config *);
 int xfer_scan(struct xfer *, int *);
 int xfer_checkpoint(struct xfer *, int);
 void xfer_close(struct xfer *);
+int xfer_trust_crls(
+    struct trust *, const struct xfer_config *, const char *, struct error *);
 
 /* spool.c */
 int spool_enqueue(struct xfer *, const char *, const char *, const void *,

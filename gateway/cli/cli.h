@@ -28,6 +28,7 @@ int cli_reconcile_dir(struct db *, const char *, struct db *, const char *,
 
 /* the families, each in cmd-<family>.c */
 int cmd_keys(int, char **);
+int cmd_keys_crl(int, char **);
 int cmd_pack(int, char **);
 int cmd_pack_env_encrypt(int, char **);
 int cmd_pack_env_decrypt(int, char **);

@@ -429,7 +429,7 @@ cmd_edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 	if (cmd_edms_conf(config, &c) == -1)
 		goto out_free;
 	if (schema_load(&err) == -1 ||
-	    (t = edms_sign_trust(&c.edms, &err)) == NULL) {
+	    (t = edms_sign_trust(&c.edms, &c.x, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);
 		goto out_conf;
 	}

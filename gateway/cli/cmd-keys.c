@@ -275,6 +275,8 @@ cmd_keys(int argc, char **argv)
 		return cmd_keys_show_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
 		return cmd_keys_import_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "crl") == 0)
+		return cmd_keys_crl(argc - 1, argv + 1);
 	cli_usage_error(
-	    "unknown keys command '%s' (generate, show, import)", argv[1]);
+	    "unknown keys command '%s' (generate, show, import, crl)", argv[1]);
 }

@@ -34,6 +34,8 @@ static const struct posgw_cmd posgw_cmds[] = {
         "print a certificate's subject, validity and fingerprints"},
     {"keys", "import", cmd_keys, 0,
         "trust a peer certificate after its fingerprint is confirmed"},
+    {"keys", "crl", cmd_keys, 0,
+        "install a CA's revocation list after checking its signature"},
     {"pack", "create", cmd_pack, 0, "build and sign an exchange package"},
     {"pack", "verify", cmd_pack, 0,
         "check packages as a receiving gateway would"},

@@ -68,7 +68,7 @@ core_open(struct xfer *x, struct conf *c, struct error *err)
 	cs->e.nsigner_trust = 0;
 	cs->limits = xc->verify.limits;
 	cs->sig_algs = xc->verify.sig_algs;
-	if ((cs->signers = edms_sign_trust(&c->edms, err)) == NULL ||
+	if ((cs->signers = edms_sign_trust(&c->edms, &c->x, err)) == NULL ||
 	    db_upgrade(cs->db, &edms_db_schema, err) == -1)
 		goto fail;
 	/* never emptied here: --check-config may run beside the daemon */

@@ -37,7 +37,8 @@ static void edms_sign_replace(
 
 /* Load [edms] signer_trust: the officials whose answer signatures count. */
 struct trust *
-edms_sign_trust(const struct conf_edms *e, struct error *err)
+edms_sign_trust(
+    const struct conf_edms *e, const struct xfer_config *x, struct error *err)
 {
 	struct trust *t = trust_new();
 	size_t i;
@@ -57,6 +58,11 @@ edms_sign_trust(const struct conf_edms *e, struct error *err)
 		err_set(err, ERR_NONE,
 		    "[edms] signer_trust is required: the officials' "
 		    "certificates or their CA");
+		return NULL;
+	}
+	if (x != NULL &&
+	    xfer_trust_crls(t, x, "the officials' certificates", err) == -1) {
+		trust_free(t);
 		return NULL;
 	}
 	return t;

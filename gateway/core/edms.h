@@ -96,7 +96,8 @@ void edms_event_free(struct edms_event *);
 int edms_event_waiting(const char *, const char *, const struct pkg_limits *,
     struct edms_event **, size_t *);
 
-struct trust *edms_sign_trust(const struct conf_edms *, struct error *);
+struct trust *edms_sign_trust(
+    const struct conf_edms *, const struct xfer_config *, struct error *);
 int edms_sign_verify(const char *, const char *, const char *, const char *,
     uint64_t, struct trust *, unsigned, struct error *);
 

@@ -190,6 +190,14 @@ conf_gateway(
 		conf_set(&c->key, value);
 	else if (strcmp(name, "cert") == 0)
 		conf_set(&c->cert, value);
+	else if (strcmp(name, "crl") == 0) {
+		if (x->ncrl >= XFER_MAX_TRUST)
+			return "too many crl lines (at most 8)";
+		c->crl[x->ncrl] = xstrdup(value);
+		x->crl[x->ncrl] = c->crl[x->ncrl];
+		x->ncrl++;
+	} else if (strcmp(name, "crl_strict") == 0)
+		return conf_yes_no(value, &x->crl_strict);
 	else if (strcmp(name, "exchange_key") == 0)
 		conf_set(&c->exchange_key, value);
 	else if (strcmp(name, "exchange_cert") == 0)
@@ -565,6 +573,7 @@ conf_free(struct conf *c)
 	free(c->quarantine);
 	for (i = 0; i < XFER_MAX_TRUST; i++) {
 		free(c->trust[i]);
+		free(c->crl[i]);
 		free(c->edms.signer_trust[i]);
 	}
 	free(c->smev.base);

@@ -41,6 +41,7 @@ struct conf {
 	    *quarantine;
 	char *exchange_key, *exchange_cert, *peer_exchange_cert;
 	char *trust[XFER_MAX_TRUST];
+	char *crl[XFER_MAX_TRUST];
 	struct conf_smev smev;
 	struct conf_edms edms;
 };

@@ -43,8 +43,13 @@ ok $? "all $keys documented keys appear in the sample configuration"
 # test never writes outside its own directory; regression
 # docs-test-writes-srv: /srv/smev-adapter and /var/lib/posgw-edge were left
 # on the machine as root's and leaked into the guide's scratch roots).
+printf 'crl_next_update = 30\n' >"$WORK/crl.tmpl"
+"$POSGW" keys generate --id agency-ca --ca --out "$WORK/ca" >/dev/null
+certtool --generate-crl --load-ca-privkey "$WORK/ca/agency-ca.key" --load-ca-certificate "$WORK/ca/agency-ca.crt" \
+	--template "$WORK/crl.tmpl" --outfile "$WORK/agency.crl" >/dev/null 2>&1
 sed -e 's/^;\([a-z_]* = \)/\1/' -e "s|= /var/lib/posgw-edge/|= $WORK/edge-state/|" \
 	-e "s|= /etc/posgw/keys/|= $KEYS/|" -e "s|= /etc/posgw/peer/|= $KEYS/|" \
+	-e "s|^crl = .*|crl = $WORK/agency.crl|" \
 	-e "s|= /srv/smev-adapter/POSGW/|= $WORK/smev/|" "$WORK/edge.conf" >"$WORK/all.conf"
 grep -q "^quarantine = $WORK/" "$WORK/all.conf" && grep -q "^attachments_out = $WORK/" "$WORK/all.conf" &&
 	! grep -Eq '= /(srv|var)/' "$WORK/all.conf"

@@ -44,7 +44,7 @@ check() {
 	[ -z "$_missing" ] || diag "$1 lacks:$_missing"
 }
 
-for c in "keys generate" "keys show" "keys import" "pack create" "pack verify" \
+for c in "keys generate" "keys show" "keys import" "keys crl import" "pack create" "pack verify" \
 	"pack list" "pack extract" "pack encrypt" "pack decrypt" "media export" "media import" "transfer enqueue" \
 	"transfer status" "transfer resend" "status" "edms map import" "edms list" \
 	"edms overdue" "journal verify" "journal show" "journal reconcile" \
