@@ -153,7 +153,7 @@ kex_key_load(const char *keyfile, const char *certfile, struct error *err)
 		err_set(err, ERR_NONE,
 		    "%s: not a GOST R 34.10-2012 key on a curve posgw agrees "
 		    "keys on (256-bit CryptoPro-A/TC26-256-B or TC26-512-A); "
-		    "make one with posgw keys generate --alg gost256",
+		    "make one with posgw keys generate --algorithm gost256",
 		    keyfile);
 		goto out;
 	}
@@ -246,7 +246,7 @@ kex_pub_load(const char *certfile, const char *cn, struct error *err)
 		    "%s: its key is not a GOST R 34.10-2012 key on a curve "
 		    "posgw agrees keys on (256-bit CryptoPro-A/TC26-256-B or "
 		    "TC26-512-A); the recipient needs a key-agreement key "
-		    "from posgw keys generate --alg gost256",
+		    "from posgw keys generate --algorithm gost256",
 		    certfile);
 		goto out;
 	}

@@ -12,10 +12,11 @@
 
 #include <libxml/tree.h>
 
+#include "certwatch.h"
+#include "cli.h"
 #include "conf.h"
 #include "journal.h"
 #include "log.h"
-#include "cli.h"
 #include "package.h"
 #include "xfer.h"
 #include "xmalloc.h"
@@ -289,6 +290,17 @@ cmd_transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
 	sqlite3_finalize(st);
 }
 
+/* posgw status: one expiring certificate. */
+static void
+cmd_transfer_cert(const struct certwatch_item *it, void *arg)
+{
+	char line[600];
+
+	(void)arg;
+	certwatch_format(it, line, sizeof line);
+	printf("certificates: %s\n", line);
+}
+
 /*
  * posgw transfer status (and posgw status, named by command): the database
  * opened read-only, nothing created, no key loaded, so that an account of
@@ -394,6 +406,11 @@ cmd_transfer_status(int argc, char **argv, const char *command)
 	cmd_transfer_last(db, "out", "last package out");
 	cmd_transfer_last(db, "in", "last package in");
 	cmd_transfer_oldest_unanswered(db, c.own_id, now);
+	if (certwatch_scan(&c, (time_t)now, c.expiry_warn_days,
+	        cmd_transfer_cert, NULL) == 0 &&
+	    c.expiry_warn_days > 0)
+		printf("certificates: none expires within %d days\n",
+		    c.expiry_warn_days);
 	pkg_time_format(
 	    (time_t)db_int(db, "SELECT MAX(at) FROM checkpoints", 0), t,
 	    sizeof t);

@@ -22,6 +22,7 @@
 #include "xfer.h"
 #include "xmalloc.h"
 
+static void report_verdict_certs(FILE *f, const struct report *r);
 static void report_verdict_line(FILE *f, int bad, const char *anchor,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void report_verdict_verify_ru(
@@ -100,6 +101,29 @@ report_verdict_line(FILE *f, int bad, const char *anchor, const char *fmt, ...)
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	fputs(bad ? "</a></li>\n" : "</li>\n", f);
+}
+
+/*
+ * Certificates the gateway journaled as expiring (cert.expiring, once
+ * each): a warning line each, the verdict itself unchanged.
+ */
+static void
+report_verdict_certs(FILE *f, const struct report *r)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(r->db, "SELECT at, detail FROM journal WHERE kind ="
+	                       " 'cert.expiring' ORDER BY seq DESC LIMIT 10");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		fputs("<li class=\"problem\"><a href=\"#verify\">"
+		      "Истекает срок сертификата (запись журнала от ",
+		    f);
+		report_html_time(f, sqlite3_column_int64(st, 0));
+		fputs("): ", f);
+		report_html_esc(f, (const char *)sqlite3_column_text(st, 1));
+		fputs("</a></li>\n", f);
+	}
+	sqlite3_finalize(st);
 }
 
 /* The verification's first problem in Russian, for the verdict. */
@@ -223,6 +247,7 @@ report_verdict(FILE *f, struct report *r)
 	if (r->overdue > 0)
 		report_verdict_line(f, 1, "overdue",
 		    "Просрочено обращений: %" PRId64 ".", r->overdue);
+	report_verdict_certs(f, r);
 	if (r->trust == NULL)
 		report_verdict_line(f, 1, "verify",
 		    "Контрольные точки не проверены независимо: сертификат "

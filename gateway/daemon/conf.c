@@ -198,7 +198,13 @@ conf_gateway(
 		x->ncrl++;
 	} else if (strcmp(name, "crl_strict") == 0)
 		return conf_yes_no(value, &x->crl_strict);
-	else if (strcmp(name, "exchange_key") == 0)
+	else if (strcmp(name, "expiry_warn_days") == 0) {
+		uint64_t n = 0;
+		const char *why = conf_num(value, 3650, &n, spec, len);
+		if (why != NULL)
+			return why;
+		c->expiry_warn_days = (int)n;
+	} else if (strcmp(name, "exchange_key") == 0)
 		conf_set(&c->exchange_key, value);
 	else if (strcmp(name, "exchange_cert") == 0)
 		conf_set(&c->exchange_cert, value);
@@ -496,6 +502,7 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 	c->log_level = LOG_LEVEL_INFO;
 	c->sandbox = 1;
 	c->seccomp = SYSFILTER_KILL;
+	c->expiry_warn_days = 30;
 	xfer_config_default(&c->x);
 	c->smev.attachment_wait = 600;
 	c->smev.settle = 5;

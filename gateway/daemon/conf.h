@@ -34,8 +34,9 @@ struct conf {
 	char *path;
 	struct xfer_config x;
 	int log_level;
-	int sandbox; /* [gateway] sandbox: Landlock after start-up */
-	int seccomp; /* [gateway] seccomp: enum sysfilter_mode */
+	int sandbox;          /* [gateway] sandbox: Landlock after start-up */
+	int seccomp;          /* [gateway] seccomp: enum sysfilter_mode */
+	int expiry_warn_days; /* [gateway] expiry_warn_days (30; 0 off) */
 	/* owned strings behind the const pointers in x */
 	char *own_id, *peer_id, *key, *cert, *state, *inbox, *outbox,
 	    *quarantine;

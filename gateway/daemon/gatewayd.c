@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "certwatch.h"
 #include "conf.h"
 #include "fsutil.h"
 #include "gatewayd.h"
@@ -33,6 +34,13 @@ static volatile sig_atomic_t gatewayd_stop;
 static volatile sig_atomic_t gatewayd_reload;
 
 /* What the daemon was asked on its command line. */
+/* What each round of the engine runs: see gatewayd_round. */
+struct gatewayd_round {
+	int (*step)(struct xfer *, void *, int *);
+	void *rs;
+	struct certwatch cw;
+};
+
 struct gatewayd_opts {
 	const char *path;  /* the configuration */
 	const char *probe; /* --sandbox-check PATH */
@@ -40,6 +48,7 @@ struct gatewayd_opts {
 };
 
 static void gatewayd_signal(int sig);
+static int gatewayd_round(struct xfer *, void *, int *);
 static int gatewayd_owner(const char *, const char *, int, struct error *);
 static void gatewayd_usage(FILE *f, const char *role);
 static int gatewayd_lock(
@@ -295,6 +304,19 @@ gatewayd_opts(const char *role, int argc, char **argv, struct gatewayd_opts *o,
 	return 0;
 }
 
+/*
+ * Each round of the engine: the certificates' daily check, then the
+ * role's own work (the ПОС side or the EDMS side).
+ */
+static int
+gatewayd_round(struct xfer *x, void *arg, int *did)
+{
+	struct gatewayd_round *r = arg;
+
+	certwatch_daily(&r->cw, xfer_db(x), time(NULL));
+	return r->step != NULL ? r->step(x, r->rs, did) : 0;
+}
+
 /* main() of both daemons. */
 int
 gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
@@ -304,10 +326,12 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 	struct error err = {0};
 	struct conf c;
 	struct xfer *x;
+	struct gatewayd_round round;
 	void *rs = NULL;
 	const char *role = gr->name;
 	int lockfd = -1, tool, status;
 
+	memset(&round, 0, sizeof round);
 	snprintf(progname, sizeof progname, "posgw-%s", role);
 	log_init(progname, LOG_LEVEL_INFO);
 	if (gatewayd_opts(role, argc, argv, &o, &status) == -1)
@@ -345,8 +369,11 @@ gatewayd_main(const struct gateway_role *gr, int argc, char **argv)
 			status = 1;
 			goto out_xfer;
 		}
-		xfer_set_hook(x, gr->step, rs);
+		round.step = gr->step;
+		round.rs = rs;
 	}
+	round.cw.conf = &c;
+	xfer_set_hook(x, gatewayd_round, &round);
 	status = gatewayd_serve(&o, &c, x, progname, role);
 	if (gr->close != NULL)
 		gr->close(rs);

@@ -197,7 +197,8 @@ test_not_gost(void **state)
 
 	tu_keys(d, "core-01", KEY_ECDSA, &k, &c);
 	assert_null(kex_key_load(k, c, &err));
-	assert_non_null(strstr(err.text, "posgw keys generate --alg gost256"));
+	assert_non_null(
+	    strstr(err.text, "posgw keys generate --algorithm gost256"));
 	err_clear(&err);
 	assert_null(kex_pub_load(c, NULL, &err));
 	assert_non_null(strstr(err.text, "key-agreement key"));
