@@ -682,6 +682,8 @@ ingest_open_envelope(struct ingest *in, struct error *err)
 	eo.now = x->c.verify.now;
 	if (x->kex != NULL)
 		eo.keys[eo.nkeys++] = x->kex;
+	if (x->kex_prev != NULL)
+		eo.keys[eo.nkeys++] = x->kex_prev;
 	xasprintf(&dir, "%s/.env-XXXXXX", x->dir_staging);
 	if (mkdtemp(dir) == NULL) {
 		err_set(err, ERR_NONE, "cannot create staging in %s: %s",

@@ -14,6 +14,7 @@ struct xfer {
 	struct trust *trust; /* the peer's anchors */
 	struct trust *self;  /* our own certificate, to re-read our packages */
 	struct kex_key *kex; /* ours, to open envelopes for us */
+	struct kex_key *kex_prev; /* our previous one, during a rollover */
 	struct kex_pub *peer_kex; /* the peer's, to seal for it */
 	char *dir_files;
 	char *dir_staging;

@@ -69,6 +69,10 @@ xfer_open_kex(struct xfer *x, struct error *err)
 			    "in [transfer] while the peer sends plain "
 			    "packages)");
 	}
+	if (c->previous_exchange_key != NULL &&
+	    (x->kex_prev = kex_key_load(c->previous_exchange_key,
+	         c->previous_exchange_cert, err)) == NULL)
+		return err_wrap(err, "[gateway] previous_exchange_key");
 	if (!c->encrypt)
 		return 0;
 	if (peer == NULL && c->ntrust == 1)
@@ -533,6 +537,7 @@ xfer_close(struct xfer *x)
 	trust_free(x->trust);
 	trust_free(x->self);
 	kex_key_free(x->kex);
+	kex_key_free(x->kex_prev);
 	kex_pub_free(x->peer_kex);
 	fs_syncset_clear(&x->store_unsynced);
 	if (x->ifd != -1)

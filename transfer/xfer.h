@@ -37,6 +37,8 @@ struct xfer_config {
 	const char *crl[XFER_MAX_TRUST];
 	size_t ncrl;
 	int crl_strict; /* a CRL past its nextUpdate refuses, not warns */
+	const char *previous_exchange_key; /* still opened during a rollover */
+	const char *previous_exchange_cert;
 	const char *exchange_key;
 	const char *exchange_cert;
 	const char *peer_exchange_cert;

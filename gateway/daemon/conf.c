@@ -204,7 +204,11 @@ conf_gateway(
 		if (why != NULL)
 			return why;
 		c->expiry_warn_days = (int)n;
-	} else if (strcmp(name, "exchange_key") == 0)
+	} else if (strcmp(name, "previous_exchange_key") == 0)
+		conf_set(&c->previous_exchange_key, value);
+	else if (strcmp(name, "previous_exchange_cert") == 0)
+		conf_set(&c->previous_exchange_cert, value);
+	else if (strcmp(name, "exchange_key") == 0)
 		conf_set(&c->exchange_key, value);
 	else if (strcmp(name, "exchange_cert") == 0)
 		conf_set(&c->exchange_cert, value);
@@ -550,6 +554,14 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 		    "%s: [gateway] exchange_key and exchange_cert go together "
 		    "(the key-agreement key and its certificate)",
 		    path);
+	if ((c->previous_exchange_key == NULL) !=
+	    (c->previous_exchange_cert == NULL))
+		return err_set(err, ERR_NONE,
+		    "%s: [gateway] previous_exchange_key and "
+		    "previous_exchange_cert go together",
+		    path);
+	c->x.previous_exchange_key = c->previous_exchange_key;
+	c->x.previous_exchange_cert = c->previous_exchange_cert;
 	c->x.exchange_key = c->exchange_key;
 	c->x.exchange_cert = c->exchange_cert;
 	c->x.peer_exchange_cert = c->peer_exchange_cert;
@@ -572,6 +584,8 @@ conf_free(struct conf *c)
 	free(c->key);
 	free(c->cert);
 	free(c->exchange_key);
+	free(c->previous_exchange_key);
+	free(c->previous_exchange_cert);
 	free(c->exchange_cert);
 	free(c->peer_exchange_cert);
 	free(c->state);

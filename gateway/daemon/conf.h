@@ -41,6 +41,7 @@ struct conf {
 	char *own_id, *peer_id, *key, *cert, *state, *inbox, *outbox,
 	    *quarantine;
 	char *exchange_key, *exchange_cert, *peer_exchange_cert;
+	char *previous_exchange_key, *previous_exchange_cert;
 	char *trust[XFER_MAX_TRUST];
 	char *crl[XFER_MAX_TRUST];
 	struct conf_smev smev;
