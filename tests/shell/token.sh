@@ -118,6 +118,12 @@ ok $? "the gateways run with the default sandbox = yes and seccomp = kill"
 [ $? -ne 0 ] && grep -q "the signing key is on a token: set \[gateway\] exchange_key/exchange_cert to a file-based GOST key-agreement pair" "$WORK/nokex.log"
 ok $? "a token signing key without exchange_key is refused, saying what to set"
 
+cp "$WORK/edge-nokex.conf" "$WORK/edge-tokkex.conf"
+sed -i "s|^\[gateway\]$|[gateway]\nexchange_key = $KEY\nexchange_cert = $TOK/edge-01.crt|" "$WORK/edge-tokkex.conf"
+"$POSGW_EDGE" --config "$WORK/edge-tokkex.conf" --once >/dev/null 2>"$WORK/tokkex.log"
+[ $? -ne 0 ] && grep -q "is on a token, but GnuTLS cannot agree keys (VKO) through PKCS#11: set \[gateway\] exchange_key/exchange_cert to a file-based GOST key-agreement pair" "$WORK/tokkex.log"
+ok $? "an exchange_key on a token is refused, saying why and what to set"
+
 "$POSGW" transfer enqueue --config "$EDGE_CONF" "$S/payload/appeal.xml" \
 	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin" >/dev/null 2>"$WORK/enq.err"
 ok $? "transfer enqueue opens the edge with its token key"
