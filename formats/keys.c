@@ -115,8 +115,36 @@ keys_load_ca(const char *keyfile, const char *certfile, gnutls_privkey_t *key,
 }
 
 /*
+ * Load an existing key to certify (a file, or a key on a token) and its
+ * public half; it must be one posgw signs with.
+ */
+static int
+keys_load_given(const char *keyarg, gnutls_privkey_t *key, gnutls_pubkey_t *pub,
+    struct error *err)
+{
+	int pk, rc;
+
+	if (key_load_file(keyarg, key, err) == -1)
+		return -1;
+	pk = gnutls_privkey_get_pk_algorithm(*key, NULL);
+	if (sig_digest_for((gnutls_pk_algorithm_t)pk) == GNUTLS_DIG_UNKNOWN)
+		return err_set(err, ERR_NONE,
+		    "%s: %s keys cannot sign packages; use gost256, gost512, "
+		    "ecdsa (P-256) or ed25519",
+		    keyarg, gnutls_pk_get_name((gnutls_pk_algorithm_t)pk));
+	gnutls_pubkey_init(pub);
+	if ((rc = gnutls_pubkey_import_privkey(*pub, *key, 0, 0)) < 0)
+		return err_set(err, ERR_NONE,
+		    "%s: cannot read the public half of the key: %s", keyarg,
+		    gnutls_strerror(rc));
+	return 0;
+}
+
+/*
  * Generate a key pair and certificate with CN=id and digitalSignature into
  * outdir/<id>.key (0600) and outdir/<id>.crt; self-signed or CA-issued.
+ * With p->key (a key file or a pkcs11: URI) only the certificate is made,
+ * for that key.
  */
 int
 keys_generate(const struct keys_params *p, char **keypath, char **certpath,
@@ -125,6 +153,7 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 	gnutls_x509_privkey_t xk = NULL;
 	gnutls_privkey_t key = NULL, cakey = NULL;
 	gnutls_x509_crt_t crt = NULL, cacrt = NULL;
+	gnutls_pubkey_t pub = NULL;
 	gnutls_datum_t kpem = {NULL, 0}, cpem = {NULL, 0};
 	unsigned char serial[20], kid[64];
 	size_t kidlen = sizeof kid;
@@ -152,13 +181,17 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 	if (p->ca_key != NULL &&
 	    keys_load_ca(p->ca_key, p->ca_cert, &cakey, &cacrt, err) == -1)
 		goto out;
-	if ((rc = keys_new_key(p->alg, &xk)) < 0) {
+	if (p->key != NULL && keys_load_given(p->key, &key, &pub, err) == -1)
+		goto out;
+	if (p->key == NULL && (rc = keys_new_key(p->alg, &xk)) < 0) {
 		err_set(err, ERR_NONE, "key generation failed: %s",
 		    gnutls_strerror(rc));
 		goto out;
 	}
-	gnutls_privkey_init(&key);
-	gnutls_privkey_import_x509(key, xk, 0);
+	if (p->key == NULL) {
+		gnutls_privkey_init(&key);
+		gnutls_privkey_import_x509(key, xk, 0);
+	}
 
 	gnutls_x509_crt_init(&crt);
 	gnutls_x509_crt_set_version(crt, 3);
@@ -170,7 +203,10 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 	gnutls_x509_crt_set_expiration_time(crt, now + (time_t)p->days * 86400);
 	gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
 	    p->id, (unsigned)strlen(p->id));
-	gnutls_x509_crt_set_key(crt, xk);
+	if (pub != NULL)
+		gnutls_x509_crt_set_pubkey(crt, pub);
+	else
+		gnutls_x509_crt_set_key(crt, xk);
 	gnutls_x509_crt_set_basic_constraints(crt, p->is_ca ? 1 : 0, -1);
 	usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
 	if (p->is_ca)
@@ -193,18 +229,22 @@ keys_generate(const struct keys_params *p, char **keypath, char **certpath,
 		    gnutls_strerror(rc));
 		goto out;
 	}
-	if (gnutls_x509_privkey_export2_pkcs8(
-	        xk, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &kpem) < 0 ||
+	if ((xk != NULL &&
+	        gnutls_x509_privkey_export2_pkcs8(xk, GNUTLS_X509_FMT_PEM, NULL,
+	            GNUTLS_PKCS_PLAIN, &kpem) < 0) ||
 	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0) {
 		err_set(err, ERR_NONE, "exporting the key pair failed");
 		goto out;
 	}
-	if (fs_write_file(
-	        p->outdir, kname, kpem.data, kpem.size, 0600, 0, err) == -1 ||
+	if ((xk != NULL && fs_write_file(p->outdir, kname, kpem.data, kpem.size,
+	                       0600, 0, err) == -1) ||
 	    fs_write_file(
 	        p->outdir, cname, cpem.data, cpem.size, 0644, 0, err) == -1)
 		goto out;
-	xasprintf(keypath, "%s/%s", p->outdir, kname);
+	if (xk != NULL)
+		xasprintf(keypath, "%s/%s", p->outdir, kname);
+	else
+		*keypath = xstrdup(p->key);
 	xasprintf(certpath, "%s/%s", p->outdir, cname);
 	ret = 0;
 out:
@@ -215,6 +255,8 @@ out:
 	gnutls_free(cpem.data);
 	if (key != NULL)
 		gnutls_privkey_deinit(key);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
 	if (xk != NULL)
 		gnutls_x509_privkey_deinit(xk);
 	if (crt != NULL)

@@ -11,6 +11,7 @@ enum key_alg { KEY_GOST256 = 0, KEY_GOST512, KEY_ECDSA, KEY_ED25519 };
 struct keys_params {
 	const char *id;
 	enum key_alg alg;
+	const char *key; /* NULL: generate; else certify this key (file, URI) */
 	const char *ca_key; /* NULL: self-signed */
 	const char *ca_cert;
 	int days;

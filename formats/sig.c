@@ -14,6 +14,7 @@
 #include "log.h"
 #include "package.h"
 #include "sig.h"
+#include "token.h"
 #include "xmalloc.h"
 
 struct signer {
@@ -142,7 +143,10 @@ sig_digest_for(gnutls_pk_algorithm_t pk)
 	}
 }
 
-/* Load a private key (PKCS#8 or legacy, PEM or DER, unencrypted). */
+/*
+ * Load a private key (PKCS#8 or legacy, PEM or DER, unencrypted), or the
+ * key on a token that a pkcs11: URI names (formats/token.c).
+ */
 int
 key_load_file(const char *path, gnutls_privkey_t *key, struct error *err)
 {
@@ -151,6 +155,8 @@ key_load_file(const char *path, gnutls_privkey_t *key, struct error *err)
 	int rc;
 
 	*key = NULL;
+	if (token_is_url(path))
+		return token_key_load(path, key, err);
 	if (sig_read_file(path, &d, err) == -1)
 		return -1;
 	gnutls_x509_privkey_init(&xk);

@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "log.h"
 #include "schema.h"
+#include "token.h"
 #include "xfer-int.h"
 #include "xmalloc.h"
 
@@ -61,6 +62,21 @@ xfer_open_kex(struct xfer *x, struct error *err)
 	const char *peer = c->peer_exchange_cert;
 
 	if (!c->accept_plain || c->exchange_key != NULL) {
+		if (c->exchange_key != NULL && token_is_url(key))
+			return err_set(err, ERR_NONE,
+			    "exchange_key %s is on a token, but GnuTLS cannot "
+			    "agree keys (VKO) through PKCS#11: set [gateway] "
+			    "exchange_key/exchange_cert to a file-based GOST "
+			    "key-agreement pair (posgw keys generate "
+			    "--algorithm gost256)",
+			    key);
+		if (token_is_url(key))
+			return err_set(err, ERR_NONE,
+			    "cannot open envelopes: the signing key is on a "
+			    "token: set [gateway] exchange_key/exchange_cert "
+			    "to a file-based GOST key-agreement pair (posgw "
+			    "keys generate --algorithm gost256), and the "
+			    "peer's peer_exchange_cert to that certificate");
 		if ((x->kex = kex_key_load(key, cert, err)) == NULL)
 			return err_wrap(err,
 			    "cannot open envelopes for this gateway (set "

@@ -19,7 +19,7 @@
 
 static const char keys_generate_usage[] =
     "usage: posgw keys generate --id ID [--algorithm "
-    "gost256|gost512|ecdsa|ed25519]\n"
+    "gost256|gost512|ecdsa|ed25519 | --key KEY]\n"
     "                           [--ca-key KEY --ca-cert CERT] [--days N] "
     "[--ca] --out DIR\n"
     "\n"
@@ -30,7 +30,12 @@ static const char keys_generate_usage[] =
     "a CA certificate instead (keyCertSign), for agencies that issue their "
     "own.\n"
     "Default algorithm gost256 (GOST R 34.10-2012, 256 bit), default 730 "
-    "days.\n";
+    "days.\n"
+    "--key KEY certifies a key that exists instead (a key file, or a key on "
+    "a\n"
+    "token: pkcs11:token=...;object=...;type=private?pin-source=FILE) and "
+    "makes\n"
+    "DIR/ID.crt only. --ca-key also takes a pkcs11: URI.\n";
 
 static const char keys_show_usage[] =
     "usage: posgw keys show CERT\n"
@@ -47,6 +52,7 @@ cmd_keys_generate_main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"id", required_argument, NULL, 'i'},
 	    {"algorithm", required_argument, NULL, 'a'},
+	    {"key", required_argument, NULL, 'K'},
 	    {"ca-key", required_argument, NULL, 'k'},
 	    {"ca-cert", required_argument, NULL, 'c'},
 	    {"days", required_argument, NULL, 'd'},
@@ -58,7 +64,7 @@ cmd_keys_generate_main(int argc, char **argv)
 	struct keys_params p = {.alg = KEY_GOST256, .days = 730};
 	struct error err = {0};
 	char *keyp, *certp, *end;
-	int ch;
+	int ch, alg = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -71,6 +77,10 @@ cmd_keys_generate_main(int argc, char **argv)
 				    "unknown --algorithm %s (gost256, "
 				    "gost512, ecdsa, ed25519)",
 				    optarg);
+			alg = 1;
+			break;
+		case 'K':
+			p.key = optarg;
 			break;
 		case 'k':
 			p.ca_key = optarg;
@@ -104,6 +114,9 @@ cmd_keys_generate_main(int argc, char **argv)
 	if (p.id == NULL || p.outdir == NULL)
 		cli_usage_error(
 		    "keys generate needs --id and --out (see --help)");
+	if (alg && p.key != NULL)
+		cli_usage_error("--algorithm is for a new key, --key certifies "
+		                "an existing one: give one of them");
 	if ((p.ca_key == NULL) != (p.ca_cert == NULL))
 		cli_usage_error("--ca-key and --ca-cert go together");
 	if (keys_generate(&p, &keyp, &certp, &err) == -1) {

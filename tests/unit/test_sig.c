@@ -7,6 +7,8 @@
 
 #include "keys.h"
 #include "sig.h"
+#include "token.h"
+#include "xmalloc.h"
 
 #define THREE_YEARS ((time_t)3 * 365 * 86400)
 
@@ -409,6 +411,43 @@ test_load_errors(void **state)
 	free(junk);
 }
 
+/*
+ * A pkcs11: URI goes to the token code: a PIN in it is refused without
+ * being shown, a missing PIN file is named (no module is needed for these).
+ */
+static void
+test_token_uri_refusals(void **state)
+{
+	struct fix *f = *state;
+	char *missing = tu_path(f->dir, "no-such.pin"), *url;
+	struct error err = {0};
+	gnutls_privkey_t key = NULL;
+
+	assert_true(token_is_url("pkcs11:token=t;object=o;type=private"));
+	assert_true(token_is_url("PKCS11:token=t"));
+	assert_false(token_is_url("/etc/posgw/keys/edge-01.key"));
+	assert_int_equal(key_load_file("pkcs11:token=t;object=o;type=private"
+	                               "?pin-value=246813",
+	                     &key, &err),
+	    -1);
+	assert_null(key);
+	assert_null(strstr(err.text, "246813"));
+	assert_non_null(strstr(err.text, "pin-value=(hidden)"));
+	assert_non_null(strstr(err.text, "pin-source=FILE"));
+	xasprintf(&url, "pkcs11:token=t;object=o;type=private?pin-source=%s",
+	    missing);
+	err_clear(&err);
+	assert_int_equal(key_load_file(url, &key, &err), -1);
+	assert_non_null(strstr(err.text, "cannot read the token PIN file"));
+	assert_non_null(strstr(err.text, "no-such.pin"));
+	free(url);
+	url = token_url_display("pkcs11:token=t?pin-value=99&module-name=x");
+	assert_string_equal(
+	    url, "pkcs11:token=t?pin-value=(hidden)&module-name=x");
+	free(url);
+	free(missing);
+}
+
 /* Allow-list names map to their bits. */
 static void
 test_alg_names(void **state)
@@ -451,6 +490,7 @@ main(void)
 	    ALG_TEST(test_non_ca_cannot_issue, 0, "gost256"),
 	    ALG_TEST(test_garbage_p7s, 2, "ecdsa"),
 	    ALG_TEST(test_load_errors, 3, "ed25519"),
+	    ALG_TEST(test_token_uri_refusals, 2, "ecdsa"),
 	    cmocka_unit_test(test_alg_names),
 	};
 
