@@ -39,6 +39,7 @@
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
+#include "retention.h"
 #include "schema.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
@@ -86,6 +87,7 @@ core_open(struct xfer *x, struct conf *c, struct error *err)
 		log_warnx("[edms] import %s is not a directory yet; events "
 		          "wait until it is there",
 		    cs->e.import_dir);
+	retention_set_closed(x, edms_closed_sql);
 	return cs;
 fail:
 	core_close(cs);
