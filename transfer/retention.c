@@ -231,7 +231,7 @@ static int
 retention_purge_appeal(struct xfer *x, const char *pos, time_t now,
     struct retention_counts *rc, struct error *err)
 {
-	char hex[DIGEST_HEX_LEN + 1], *stub;
+	char hex[DIGEST_HEX_LEN + 1], detail[200], *stub;
 	sqlite3_stmt *st, *up, *ins;
 	int64_t docs = 0, bytes = 0, files = 0, gone = 0, id;
 	const char *body;
@@ -311,17 +311,13 @@ retention_purge_appeal(struct xfer *x, const char *pos, time_t now,
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
 	st = ins = NULL;
-	{
-		char detail[200];
-
-		snprintf(detail, sizeof detail,
-		    "personal data removed: documents %" PRId64 " (%" PRId64
-		    " bytes), attachments %" PRId64 ", store files %" PRId64,
-		    docs, bytes, files, gone);
-		if (journal_append(x->db, "retention.purged", NULL, pos, detail,
-		        err) == -1)
-			goto fail;
-	}
+	snprintf(detail, sizeof detail,
+	    "personal data removed: documents %" PRId64 " (%" PRId64
+	    " bytes), attachments %" PRId64 ", store files %" PRId64,
+	    docs, bytes, files, gone);
+	if (journal_append(x->db, "retention.purged", NULL, pos, detail, err) ==
+	    -1)
+		goto fail;
 	if (db_commit(x->db, err) == -1)
 		return -1;
 	rc->appeals++;
@@ -409,7 +405,7 @@ static int
 retention_dir(struct xfer *x, const char *dir, time_t cutoff,
     struct retention_counts *rc, int dry, struct error *err)
 {
-	char detail[1100], *path;
+	char detail[1100], *path, *line;
 	sqlite3_stmt *ins = NULL;
 	struct dirent *de;
 	struct stat sb;
