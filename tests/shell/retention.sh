@@ -123,22 +123,19 @@ done
 store_before=$(ls "$WORK/core-state/files" | wc -l)
 size_before=$(du -sb "$WORK/core-state" | cut -f1)
 
-# a rejected file kept 3 s ago and one kept now, in quarantine and in-rejected
+# rejected files kept a while ago, in quarantine and in-rejected
 printf 'Иванова old\n' >"$WORK/edge-state/quarantine/old.pkg"
 printf 'old\n' >"$SMEV/in-rejected/old.xml"
-sleep 3
-printf 'new\n' >"$WORK/edge-state/quarantine/new.pkg"
-printf 'new\n' >"$SMEV/in-rejected/new.xml"
 
 for s in edge core; do
-	printf '\n[retention]\npersonal_data = 1s\nquarantine = 2s\n' >>"$WORK/$s.conf"
+	printf '\n[retention]\npersonal_data = 1s\nquarantine = never\n' >>"$WORK/$s.conf"
 done
-sleep 1
+sleep 2
 # the outcomes of the last answers leave in the first round and are
 # receipted in the next: their appeals are settled then
 r=0
 for i in 1 2 3; do edge_once && core_once || r=1; done
-ok $r "rounds of each gateway with [retention] personal_data = 1s, quarantine = 2s"
+ok $r "rounds of each gateway with [retention] personal_data = 1s"
 
 f=$(findings "$WORK/edge-state" "$WORK/core-state")
 [ -z "$f" ]
@@ -182,6 +179,14 @@ ok $? "both journals verify after the purge"
 "$POSGW" journal reconcile "$EDGE_DB" "$CORE_DB" >"$WORK/reconcile.txt"
 ok $? "the journals reconcile after the purge"
 
+# the rejected files kept 3 s ago and more go, those kept now stay
+[ -e "$WORK/edge-state/quarantine/old.pkg" ] && [ -e "$SMEV/in-rejected/old.xml" ]
+ok $? "quarantine = never keeps rejected files"
+sleep 3
+printf 'new\n' >"$WORK/edge-state/quarantine/new.pkg"
+printf 'new\n' >"$SMEV/in-rejected/new.xml"
+sed -i 's/^quarantine = never/quarantine = 2s/' "$EDGE_CONF"
+edge_once
 [ ! -e "$WORK/edge-state/quarantine/old.pkg" ] && [ -e "$WORK/edge-state/quarantine/new.pkg" ] &&
 	[ ! -e "$SMEV/in-rejected/old.xml" ] && [ -e "$SMEV/in-rejected/new.xml" ]
 ok $? "rejected files past the quarantine period go (quarantine/, in-rejected/), younger ones stay"
