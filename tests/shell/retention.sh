@@ -7,7 +7,8 @@
 # none of their applicants' names, e-mails or phones, while the open appeal
 # keeps its data, sizes and digests stay, and journal verify and reconcile
 # still pass. Rejected files go after the quarantine period, younger ones
-# stay.
+# stay. A core killed (-9) at random moments while purging finishes on its
+# next run, each appeal journaled once.
 . "$(dirname "$0")/lib.sh"
 : "${POSGW_SIM:=$TOP_SRCDIR/posgw-sim}"
 E2E_SELF=$TOP_SRCDIR/tests/e2e/shared.sh
@@ -30,8 +31,8 @@ rm -rf "$WORK/keys" "$WORK/e2c" "$WORK/c2e" "$WORK/smev" "$WORK/edms" "$WORK"/*.
 
 e2e_setup shared
 trap 'e2e_stop; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
-e2e_run 6 120
-ok $? "the e2e chain ran 6 appeals"
+e2e_run 30 180
+ok $? "the e2e chain ran 30 appeals"
 e2e_stop
 # let each side finish what the simulator answered last
 for i in 1 2 3; do edge_once; core_once; done
@@ -122,6 +123,44 @@ for s in edge core; do
 done
 store_before=$(ls "$WORK/core-state/files" | wc -l)
 size_before=$(du -sb "$WORK/core-state" | cut -f1)
+
+# crash safety: a core purging a copy of its state is killed (-9) at a
+# random moment, then runs once more: every kill must leave a state the
+# next run finishes, each appeal journaled exactly once
+cp -a "$WORK/core-state" "$WORK/pristine"
+mkdir -p "$WORK/crash-in" "$WORK/crash-out"
+sed -e "s|^state = .*|state = $WORK/crash-state|" -e "s|^inbox = .*|inbox = $WORK/crash-in|" \
+	-e "s|^outbox = .*|outbox = $WORK/crash-out|" "$CORE_CONF" >"$WORK/crash.conf"
+printf '\n[retention]\npersonal_data = 1s\n' >>"$WORK/crash.conf"
+CRASH_DB=$WORK/crash-state/posgw.db
+sleep 1
+i=0 partial=0 bad=0
+while [ $i -lt 30 ]; do
+	rm -rf "$WORK/crash-state" "$WORK/crash-out"/*
+	cp -a "$WORK/pristine" "$WORK/crash-state"
+	"$POSGW_CORE" --config "$WORK/crash.conf" 2>>"$WORK/crash.log" &
+	p=$!
+	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	sleep "0.$(printf %03d $((40 + r % 100)))"
+	kill -9 $p 2>/dev/null
+	wait $p 2>/dev/null
+	n=$(q "$CRASH_DB" "SELECT COUNT(*) FROM journal WHERE kind='retention.purged'")
+	[ "$n" -gt 0 ] && [ "$n" -lt "$n_closed" ] && partial=$((partial + 1))
+	"$POSGW_CORE" --config "$WORK/crash.conf" --once 2>>"$WORK/crash.log"
+	if [ "$(q "$CRASH_DB" "SELECT COUNT(*) || ' ' || COUNT(DISTINCT appeal) FROM journal WHERE kind='retention.purged'")" != "$n_closed $n_closed" ] ||
+		[ "$(q "$CRASH_DB" "SELECT COUNT(*) FROM retention_unlink")" -ne 0 ] ||
+		[ "$(ls "$WORK/crash-state/files" | wc -l)" -ne 1 ] ||
+		[ -n "$(findings "$WORK/crash-state")" ] ||
+		! "$POSGW" journal verify "$CRASH_DB" --trust "$KEYS/core-01.crt" >/dev/null; then
+		bad=$((bad + 1))
+		diag "after a kill at $n of $n_closed purged, the next run did not finish"
+	fi
+	i=$((i + 1))
+done
+diag "30 kills, $partial of them in the middle of the purge (the others before or after it)"
+[ $bad -eq 0 ]
+ok $? "killed at random moments, the next run finishes the purge: each appeal journaled once, its files gone, nothing found, the journal verifies"
+rm -rf "$WORK/crash-state" "$WORK/pristine"
 
 # rejected files kept a while ago, in quarantine and in-rejected
 printf 'Иванова old\n' >"$WORK/edge-state/quarantine/old.pkg"
