@@ -38,6 +38,9 @@
 
 /* Seconds between retention runs of a daemon (its first round runs one). */
 #define RETENTION_INTERVAL 600
+/* Appeals per run: a backlog (the first run after an upgrade) is emptied a
+ * batch per round, so that the exchange goes on meanwhile. */
+#define RETENTION_BATCH 200
 
 static const char *const retention_steps[] = {
     /* 0 -> 1 */
@@ -59,8 +62,9 @@ static int retention_purge_appeal(struct xfer *x, const char *pos, time_t now,
 static char *retention_stub(const char *body, size_t len);
 static int retention_unlink_pending(struct xfer *x, struct error *err);
 static int retention_dir(struct xfer *x, const char *dir, time_t cutoff,
-    struct retention_counts *rc, int dry, struct error *err);
-static char **retention_candidates(struct xfer *x, time_t cutoff, size_t *n);
+    struct retention_counts *rc, struct error *err);
+static char **retention_candidates(
+    struct xfer *x, time_t cutoff, const char *after, size_t *n);
 static int retention_settled(struct xfer *x, const char *pos);
 
 /* Attributes of a document's root element that carry no personal data. */
@@ -132,9 +136,13 @@ retention_add_dir(struct xfer *x, const char *dir)
 	x->ret_dirs[x->nret_dirs++] = xstrdup(dir);
 }
 
-/* The closed appeals due, with a document not emptied yet. */
+/*
+ * The closed appeals due, with a document not emptied yet: the next batch
+ * after a pos_id (NULL: from the start).
+ */
 static char **
-retention_candidates(struct xfer *x, time_t cutoff, size_t *n)
+retention_candidates(
+    struct xfer *x, time_t cutoff, const char *after, size_t *n)
 {
 	sqlite3_stmt *st;
 	char *sql, **v = NULL;
@@ -145,11 +153,12 @@ retention_candidates(struct xfer *x, time_t cutoff, size_t *n)
 	    "SELECT c.pos_id FROM (%s) c WHERE EXISTS (SELECT 1 FROM"
 	    " documents d WHERE d.pos_id = c.pos_id AND NOT EXISTS (SELECT"
 	    " 1 FROM retention_documents r WHERE r.document_id = d.id))"
-	    " ORDER BY c.pos_id",
-	    x->closed_sql);
+	    " AND c.pos_id > ?2 ORDER BY c.pos_id LIMIT %d",
+	    x->closed_sql, RETENTION_BATCH);
 	st = db_prepare(x->db, sql);
 	free(sql);
 	sqlite3_bind_int64(st, 1, (int64_t)cutoff);
+	sqlite3_bind_text(st, 2, after != NULL ? after : "", -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -403,10 +412,10 @@ retention_unlink_pending(struct xfer *x, struct error *err)
  */
 static int
 retention_dir(struct xfer *x, const char *dir, time_t cutoff,
-    struct retention_counts *rc, int dry, struct error *err)
+    struct retention_counts *rc, struct error *err)
 {
 	char detail[1100], *path, *line;
-	sqlite3_stmt *ins = NULL;
+	sqlite3_stmt *ins;
 	struct dirent *de;
 	struct stat sb;
 	size_t off = 0;
@@ -419,14 +428,12 @@ retention_dir(struct xfer *x, const char *dir, time_t cutoff,
 		                             "cannot read %s: %s; check its "
 		                             "owner and mode",
 		                             dir, strerror(errno));
-	if (!dry) {
-		if (db_begin(x->db, err) == -1) {
-			closedir(d);
-			return -1;
-		}
-		ins = db_prepare(x->db,
-		    "INSERT OR IGNORE INTO retention_unlink (path) VALUES (?)");
+	if (db_begin(x->db, err) == -1) {
+		closedir(d);
+		return -1;
 	}
+	ins = db_prepare(
+	    x->db, "INSERT OR IGNORE INTO retention_unlink (path) VALUES (?)");
 	detail[0] = '\0';
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
@@ -437,30 +444,24 @@ retention_dir(struct xfer *x, const char *dir, time_t cutoff,
 			free(path);
 			continue;
 		}
-		n++;
-		if (!dry) {
-			sqlite3_bind_text(ins, 1, path, -1, SQLITE_STATIC);
-			if (sqlite3_step(ins) != SQLITE_DONE) {
-				db_set_err(
-				    x->db, err, "listing files to remove");
-				free(path);
-				sqlite3_finalize(ins);
-				db_rollback(x->db);
-				closedir(d);
-				return -1;
-			}
-			sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, path, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			db_set_err(x->db, err, "listing files to remove");
+			free(path);
+			sqlite3_finalize(ins);
+			db_rollback(x->db);
+			closedir(d);
+			return -1;
 		}
+		sqlite3_reset(ins);
+		free(path);
+		n++;
 		if (off < sizeof detail - 1)
 			off +=
 			    (size_t)snprintf(detail + off, sizeof detail - off,
 			        "%s%s", off ? " " : "", de->d_name);
-		free(path);
 	}
 	closedir(d);
-	rc->rejected += n;
-	if (dry)
-		return 0;
 	sqlite3_finalize(ins);
 	if (n == 0) {
 		db_rollback(x->db);
@@ -468,21 +469,18 @@ retention_dir(struct xfer *x, const char *dir, time_t cutoff,
 	}
 	if (off >= sizeof detail - 1)
 		memcpy(detail + sizeof detail - 5, " ...", 5);
-	{
-		char *line;
-
-		xasprintf(&line, "%s: %" PRId64 " file(s) past the period: %s",
-		    dir, n, detail);
-		if (journal_append(x->db, "retention.rejected", NULL, NULL,
-		        line, err) == -1) {
-			free(line);
-			db_rollback(x->db);
-			return -1;
-		}
+	xasprintf(&line, "%s: %" PRId64 " file(s) past the period: %s", dir, n,
+	    detail);
+	if (journal_append(
+	        x->db, "retention.rejected", NULL, NULL, line, err) == -1) {
 		free(line);
+		db_rollback(x->db);
+		return -1;
 	}
+	free(line);
 	if (db_commit(x->db, err) == -1)
 		return -1;
+	rc->rejected += n;
 	log_info("%s: %" PRId64 " rejected file(s) past the retention period "
 	         "removed",
 	    dir, n);
@@ -508,24 +506,29 @@ retention_run(
 		return -1;
 	if (x->c.retain_personal != 0 && x->closed_sql != NULL) {
 		pos = retention_candidates(
-		    x, now - (time_t)x->c.retain_personal, &n);
-		for (i = 0; i < n; i++) {
+		    x, now - (time_t)x->c.retain_personal, x->ret_cursor, &n);
+		for (i = 0; i < n; i++)
 			if (r == 0 && retention_purge_appeal(
 			                  x, pos[i], now, rc, err) == -1)
 				r = -1;
-			free(pos[i]);
+		free(x->ret_cursor);
+		x->ret_cursor = NULL;
+		if (r == 0 && n == RETENTION_BATCH) {
+			x->ret_cursor = xstrdup(pos[n - 1]);
+			rc->more = 1;
 		}
+		for (i = 0; i < n; i++)
+			free(pos[i]);
 		free(pos);
 	}
 	if (r == 0 && x->c.retain_quarantine != 0) {
 		time_t cutoff = now - (time_t)x->c.retain_quarantine;
 
-		if (retention_dir(x, x->dir_quarantine, cutoff, rc, 0, err) ==
-		    -1)
+		if (retention_dir(x, x->dir_quarantine, cutoff, rc, err) == -1)
 			r = -1;
 		for (i = 0; r == 0 && i < x->nret_dirs; i++)
-			if (retention_dir(
-			        x, x->ret_dirs[i], cutoff, rc, 0, err) == -1)
+			if (retention_dir(x, x->ret_dirs[i], cutoff, rc, err) ==
+			    -1)
 				r = -1;
 	}
 	if (r == 0 && retention_unlink_pending(x, err) == -1)
@@ -535,39 +538,6 @@ retention_run(
 	if (x->ret_checkpoint && db_truncate_wal(x->db, NULL) == 0)
 		x->ret_checkpoint = 0;
 	return r;
-}
-
-/* What a run now would remove (for posgw retention status). */
-int
-retention_due(struct xfer *x, time_t now, struct retention_counts *rc)
-{
-	struct error err = {0};
-	char **pos;
-	size_t n = 0, i;
-
-	memset(rc, 0, sizeof *rc);
-	if (db_schema_version(x->db, &retention_db_schema) < 1)
-		return -1;
-	if (x->c.retain_personal != 0 && x->closed_sql != NULL) {
-		pos = retention_candidates(
-		    x, now - (time_t)x->c.retain_personal, &n);
-		for (i = 0; i < n; i++) {
-			if (retention_settled(x, pos[i]))
-				rc->appeals++;
-			else
-				rc->waiting++;
-			free(pos[i]);
-		}
-		free(pos);
-	}
-	if (x->c.retain_quarantine != 0) {
-		time_t cutoff = now - (time_t)x->c.retain_quarantine;
-
-		retention_dir(x, x->dir_quarantine, cutoff, rc, 1, &err);
-		for (i = 0; i < x->nret_dirs; i++)
-			retention_dir(x, x->ret_dirs[i], cutoff, rc, 1, &err);
-	}
-	return 0;
 }
 
 /* The daemon's round: a run on the first round, then every ten minutes. */
@@ -590,6 +560,8 @@ retention_step(struct xfer *x, int *did)
 		log_warnx("retention: %s", err.text);
 		return -1;
 	}
+	if (rc.more)
+		x->last_retention = 0; /* the next batch in the next round */
 	if (did != NULL && (rc.appeals > 0 || rc.rejected > 0))
 		(*did)++;
 	return 0;

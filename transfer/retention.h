@@ -13,7 +13,7 @@
 #include "error.h"
 #include "xfer.h"
 
-/* What one run removed (or, for retention_due, would remove). */
+/* What one run removed. */
 struct retention_counts {
 	int64_t appeals;   /* appeals whose documents were emptied */
 	int64_t documents; /* documents emptied */
@@ -21,6 +21,7 @@ struct retention_counts {
 	int64_t files;     /* store files removed */
 	int64_t rejected;  /* quarantined or refused files removed */
 	int64_t waiting;   /* closed appeals due but not settled yet */
+	int more;          /* a batch is done, more appeals may be due */
 };
 
 extern const struct db_schema retention_db_schema;
@@ -31,6 +32,5 @@ void retention_add_dir(struct xfer *, const char *);
 int retention_run(
     struct xfer *, time_t, struct retention_counts *, struct error *);
 int retention_step(struct xfer *, int *);
-int retention_due(struct xfer *, time_t, struct retention_counts *);
 
 #endif

@@ -35,6 +35,7 @@ struct xfer {
 	size_t nret_dirs;
 	time_t last_retention; /* clock_mono of the last run, 0: none yet */
 	int ret_checkpoint;    /* a purge awaits the truncation of the WAL */
+	char *ret_cursor;      /* the last pos_id of an unfinished run */
 };
 
 /*

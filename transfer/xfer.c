@@ -529,6 +529,7 @@ xfer_close(struct xfer *x)
 	free(x->dir_quarantine);
 	for (i = 0; i < x->nret_dirs; i++)
 		free(x->ret_dirs[i]);
+	free(x->ret_cursor);
 	free(x->pathbuf);
 	free(x);
 }

@@ -288,6 +288,38 @@ test_purge(void **state)
 	free(only);
 }
 
+/* A backlog is emptied a batch of 200 appeals per run, then the rest. */
+static void
+test_batch(void **state)
+{
+	struct fix *f = *state;
+	struct retention_counts rc;
+	struct error err = {0};
+	char pos[16], *v;
+	time_t now = time(NULL);
+	int i;
+
+	sql_ok(f, "BEGIN");
+	for (i = 0; i < 205; i++) {
+		snprintf(pos, sizeof pos, "%d", 1000 + i);
+		add_appeal(f, i + 1, pos, 1, "ee");
+	}
+	sql_ok(f, "INSERT INTO t_closed SELECT pos_id, 0 FROM documents;"
+	          "COMMIT");
+	if (retention_run(f->x, now, &rc, &err) == -1)
+		fail_msg("retention_run: %s", err.text);
+	assert_int_equal(rc.appeals, 200);
+	assert_int_equal(rc.more, 1);
+	if (retention_run(f->x, now, &rc, &err) == -1)
+		fail_msg("retention_run: %s", err.text);
+	assert_int_equal(rc.appeals, 5);
+	assert_int_equal(rc.more, 0);
+	v = q_text(f, "SELECT COUNT(*) || ' ' || COUNT(DISTINCT appeal) FROM"
+	              " journal WHERE kind = 'retention.purged'");
+	assert_string_equal(v, "205 205");
+	free(v);
+}
+
 /* Rejected files older than the period go with a journal line; a file on
  * the to-do list of an interrupted run is removed by the next. */
 static void
@@ -338,6 +370,8 @@ main(void)
 	    cmocka_unit_test(test_duration),
 	    cmocka_unit_test_setup_teardown(
 	        test_purge, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_batch, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_rejected, fix_setup, fix_teardown),
 	};
