@@ -123,6 +123,9 @@ for s in edge core; do
 done
 store_before=$(ls "$WORK/core-state/files" | wc -l)
 size_before=$(du -sb "$WORK/core-state" | cut -f1)
+files_before=$(du -sb "$WORK/core-state/files" | cut -f1)
+db_before=$(stat -c %s "$CORE_DB")
+wal_before=$(stat -c %s "$CORE_DB-wal" 2>/dev/null || echo 0)
 
 # crash safety: a core purging a copy of its state is killed (-9) at a
 # random moment, then runs once more: every kill must leave a state the
@@ -205,7 +208,7 @@ for s in edge core; do
 done
 store_after=$(ls "$WORK/core-state/files" | wc -l)
 size_after=$(du -sb "$WORK/core-state" | cut -f1)
-diag "core state: $size_before -> $size_after bytes; store files $store_before -> $store_after"
+diag "core state: $size_before -> $size_after bytes; store files $store_before -> $store_after ($files_before -> $(du -sb "$WORK/core-state/files" | cut -f1) bytes); posgw.db $db_before -> $(stat -c %s "$CORE_DB") bytes, -wal $wal_before -> $(stat -c %s "$CORE_DB-wal" 2>/dev/null || echo 0)"
 [ "$store_after" -lt "$store_before" ] && [ -n "$(ls "$WORK/core-state/files")" ]
 ok $? "the store files of closed appeals are gone, the open appeal's stays"
 [ "$(q "$CORE_DB" "SELECT COUNT(*) FROM files f JOIN documents d ON d.id=f.document_id WHERE d.pos_id IN ($inlist)")" -gt 0 ] &&
