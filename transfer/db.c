@@ -403,6 +403,8 @@ db_open(const char *path, int create, struct error *err)
 	if (db_exec(db,
 	        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 	        "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = ON;"
+	        /* removed data is overwritten, not left in free space */
+	        "PRAGMA secure_delete = ON;"
 	        /* no temp files outside the state directory (sandbox) */
 	        "PRAGMA temp_store = MEMORY;",
 	        err) == -1 ||
@@ -431,6 +433,22 @@ db_checkpoint(struct db *db)
 		          "database failed: %s; the data is safe in %s-wal, "
 		          "the copy is tried again later",
 		    db->path, db_errmsg(db->h, NULL), db->path);
+}
+
+/*
+ * Copy the whole write-ahead log into the database and truncate it to zero
+ * bytes, so that no old page (data removed since) stays in the -wal file.
+ * A reader holding an old snapshot makes it fail with SQLITE_BUSY: retry.
+ */
+int
+db_truncate_wal(struct db *db, struct error *err)
+{
+	if (sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	        NULL, NULL) == SQLITE_OK)
+		return 0;
+	if (err != NULL)
+		db_set_err(db, err, "truncating the write-ahead log");
+	return -1;
 }
 
 /* After a commit: checkpoint as SQLite's autocheckpoint would (1000 pages). */

@@ -36,6 +36,7 @@ struct db *db_open(const char *, int, struct error *);
 int db_upgrade(struct db *, const struct db_schema *, struct error *);
 long db_schema_version(struct db *, const struct db_schema *);
 void db_close(struct db *);
+int db_truncate_wal(struct db *, struct error *);
 int db_begin(struct db *, struct error *);
 int db_commit(struct db *, struct error *);
 int db_nested(struct db *);

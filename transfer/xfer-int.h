@@ -30,6 +30,13 @@ struct xfer {
 	time_t last_scan;
 	char **ignored; /* names logged once as left alone */
 	size_t nignored;
+	/* retention.c */
+	const char *closed_sql; /* the role's closed appeals (?1: cutoff) */
+	char *ret_dirs[4];      /* more folders of rejected files */
+	size_t nret_dirs;
+	time_t last_retention; /* clock_mono of the last run, 0: none yet */
+	int ret_checkpoint;    /* a purge awaits the truncation of the WAL */
+	char *ret_cursor;      /* the last pos_id of an unfinished run */
 };
 
 /*
@@ -38,6 +45,7 @@ struct xfer {
  *   ingest.c  one inbox package: verify, import, receipt, quarantine
  *   spool.c   the outbound spool: queue documents, build and offer packages
  *   store.c   the file store (STATE/files/)
+ *   retention.c  personal data and rejected files past their periods
  *   clock.c   wall and monotonic time
  *   db.c, journal.c  the database and its hash-chained journal
  */

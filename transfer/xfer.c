@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
+#include "retention.h"
 #include "schema.h"
 #include "token.h"
 #include "xfer-int.h"
@@ -46,6 +47,8 @@ xfer_config_default(struct xfer_config *c)
 	c->compress = PKG_COMPRESS_ZSTD;
 	c->digest = DIGEST_STREEBOG256;
 	c->encrypt = 1;
+	c->retain_personal = 30 * 86400;
+	c->retain_quarantine = 90 * 86400;
 	pkg_verify_opts_default(&c->verify);
 }
 
@@ -428,6 +431,8 @@ xfer_step(struct xfer *x, int *did)
 		rc = -1;
 	if (spool_reoffer(x, 0, did) == -1)
 		rc = -1;
+	if (retention_step(x, did) == -1)
+		rc = -1;
 	xfer_checkpoint(x, 0);
 	return rc;
 }
@@ -482,6 +487,8 @@ xfer_reconfigure(struct xfer *x, const struct xfer_config *c)
 	x->c.checkpoint_minutes = c->checkpoint_minutes;
 	x->c.compress = c->compress;
 	x->c.digest = c->digest;
+	x->c.retain_personal = c->retain_personal;
+	x->c.retain_quarantine = c->retain_quarantine;
 	x->want_scan = 1;
 }
 
@@ -565,6 +572,9 @@ xfer_close(struct xfer *x)
 	free(x->dir_staging);
 	free(x->dir_sent);
 	free(x->dir_quarantine);
+	for (i = 0; i < x->nret_dirs; i++)
+		free(x->ret_dirs[i]);
+	free(x->ret_cursor);
 	free(x->pathbuf);
 	free(x);
 }

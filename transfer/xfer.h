@@ -62,6 +62,9 @@ struct xfer_config {
 	unsigned checkpoint_minutes; /* ... or every M minutes (10) */
 	enum pkg_compress compress;
 	enum digest_alg digest;
+	/* [retention]: seconds after closure / in quarantine; 0: kept */
+	unsigned retain_personal;      /* personal data (30 days) */
+	unsigned retain_quarantine;    /* rejected files (90 days) */
 	struct pkg_verify_opts verify; /* own_id and trust are filled in */
 	/*
 	 * The gateway's business side (ПОС adapter on the edge, EDMS exchange

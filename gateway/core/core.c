@@ -39,6 +39,7 @@
 #include "fsutil.h"
 #include "journal.h"
 #include "log.h"
+#include "retention.h"
 #include "schema.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
@@ -50,6 +51,7 @@ core_open(struct xfer *x, struct conf *c, struct error *err)
 	const struct xfer_config *xc = xfer_config(x);
 	struct core *cs;
 	struct stat sb;
+	char *rej;
 
 	if (!c->edms.present || c->edms.export_dir == NULL ||
 	    c->edms.import_dir == NULL) {
@@ -86,6 +88,11 @@ core_open(struct xfer *x, struct conf *c, struct error *err)
 		log_warnx("[edms] import %s is not a directory yet; events "
 		          "wait until it is there",
 		    cs->e.import_dir);
+	retention_set_closed(x, edms_closed_sql);
+	/* refused event files: the quarantine period applies to them too */
+	xasprintf(&rej, "%s/rejected", cs->e.import_dir);
+	retention_add_dir(x, rej);
+	free(rej);
 	return cs;
 fail:
 	core_close(cs);

@@ -90,6 +90,15 @@ _Static_assert(
 const struct db_schema edms_db_schema = {
     "core", "core_schema", edms_migrations, EDMS_SCHEMA_VERSION};
 
+/*
+ * The appeals closed here at or before ?1, for retention: answered,
+ * declined or forwarded by the EDMS, closed when its last event came.
+ */
+const char edms_closed_sql[] =
+    "SELECT a.pos_id FROM core_appeals a WHERE a.state IN ('answered',"
+    " 'declined', 'forwarded') AND COALESCE((SELECT MAX(v.accepted) FROM"
+    " core_events v WHERE v.pos_id = a.pos_id), a.exported_at) <= ?1";
+
 /* True if the database has the core's tables (a core's database). */
 int
 edms_have_schema(struct db *db)

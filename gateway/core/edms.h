@@ -73,6 +73,7 @@ struct edms_new {
 };
 
 extern const struct db_schema edms_db_schema;
+extern const char edms_closed_sql[];
 int edms_have_schema(struct db *);
 char *edms_db_path(const struct conf *);
 

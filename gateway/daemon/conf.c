@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "retention.h"
 #include "sysfilter.h"
 #include "xmalloc.h"
 
@@ -49,6 +50,8 @@ static const char *conf_edms(struct conf *c, const char *name,
     const char *value, char *spec, size_t len);
 static const char *conf_log(struct conf *c, const char *name, const char *value,
     char *spec, size_t len);
+static const char *conf_retention(struct conf *c, const char *name,
+    const char *value, char *spec, size_t len);
 static int conf_handler(
     void *arg, const char *section, const char *name, const char *value);
 static int conf_load_checked(
@@ -439,6 +442,27 @@ conf_log(
 	return "expected error, warning, info or debug";
 }
 
+/* [retention]: how long personal data and rejected files are kept. */
+static const char *
+conf_retention(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	unsigned *dst;
+
+	(void)spec;
+	(void)len;
+	if (strcmp(name, "personal_data") == 0)
+		dst = &c->x.retain_personal;
+	else if (strcmp(name, "quarantine") == 0)
+		dst = &c->x.retain_quarantine;
+	else
+		return "unknown key";
+	if (retention_duration_parse(value, dst) == -1)
+		return "expected a period such as 30d, 12h, 90m or 45s (at "
+		       "most 3650d), or never";
+	return NULL;
+}
+
 /* inih's callback: one name = value of a section; 0 stops at an error. */
 static int
 conf_handler(
@@ -456,6 +480,7 @@ conf_handler(
 	    {"smev", conf_smev},
 	    {"edms", conf_edms},
 	    {"log", conf_log},
+	    {"retention", conf_retention},
 	};
 	struct conf_ctx *ctx = arg;
 	const char *why = "unknown key";

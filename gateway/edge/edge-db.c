@@ -137,6 +137,15 @@ _Static_assert(sizeof edge_schema_steps / sizeof edge_schema_steps[0] ==
 const struct db_schema edge_db_schema = {
     "edge", EDGE_SCHEMA_KEY, edge_schema_steps, EDGE_SCHEMA_VERSION};
 
+/*
+ * The appeals closed here at or before ?1, for retention: answered,
+ * declined or forwarded in ПОС, no event left to send there.
+ */
+const char edge_db_closed_sql[] =
+    "SELECT a.pos_id FROM edge_appeals a WHERE a.closed IS NOT NULL AND"
+    " a.closed <= ?1 AND NOT EXISTS (SELECT 1 FROM edge_events v WHERE"
+    " v.pos_id = a.pos_id AND v.final = 0)";
+
 /* Append a journal entry with a formatted detail (inside a transaction). */
 int
 edge_db_journal(struct edge *e, const char *kind, const char *pos,

@@ -59,6 +59,7 @@
 #include "log.h"
 #include "package.h"
 #include "posmap.h"
+#include "retention.h"
 #include "sig.h"
 #include "smev.h"
 #include "xmalloc.h"
@@ -114,6 +115,8 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 	e->max_xml = (size_t)xc->verify.limits.max_xml;
 	e->max_depth = xc->verify.limits.max_depth;
 	e->recover = 1;
+	retention_set_closed(x, edge_db_closed_sql);
+	retention_add_dir(x, e->rejected);
 	return e;
 }
 

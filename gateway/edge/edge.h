@@ -13,4 +13,7 @@ void *edge_open(struct xfer *, struct conf *, struct error *);
 int edge_step(struct xfer *, void *, int *);
 void edge_close(void *);
 
+/* edge-db.c */
+extern const char edge_db_closed_sql[];
+
 #endif

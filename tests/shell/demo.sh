@@ -17,6 +17,8 @@ echo "$out" | tail -1 | grep -q "^sim: issued $n, .* complete $n/$n\$"
 ok $? "demo-run ends with the simulator's summary: complete $n/$n"
 echo "$out" | grep -q '^demo: journals: .*consistent$'
 ok $? "demo-run reconciles both journals"
+echo "$out" | grep -q '^demo: transfer folders: [1-9][0-9]* packages seen on the way, [1-9][0-9]* applicants'"'"' surnames and e-mails looked for: found in 0 files$'
+ok $? "demo-run finds no applicant's name or e-mail in the transfer folders"
 echo "$out" | grep -q "^demo: auditors' report: ПРОВЕРКА ПРОЙДЕНА\$"
 ok $? "the demo's auditors' report opens with the green verdict"
 done_testing
