@@ -69,4 +69,15 @@ int media_inventory_time(const char *s);
 char *media_inventory_field(char **sp);
 int media_inventory_remove(const char *dir);
 
+/* media-handover.c */
+int media_handover_unsign(const char *dir);
+void media_handover_export(const struct media_opts *o,
+    const struct media_inventory *old, const struct media_inventory *inv,
+    int *rc);
+int media_handover_check(const struct media_opts *o,
+    const struct media_inventory *inv, char hex[DIGEST_HEX_LEN + 1], int *seen);
+void media_handover_refused(const struct media_opts *o, const char *reason);
+int media_handover_imported(const struct media_opts *o,
+    const struct media_inventory *inv, const char *hex, int seen);
+
 #endif
