@@ -325,6 +325,7 @@ media_handover_export(const struct media_opts *o,
 	                                        host[MEDIA_TEXT_MAX + 1];
 	int r, mine = 0;
 
+	memset(&s, 0, sizeof s);
 	memset(&prev, 0, sizeof prev);
 	if (old != NULL && media_handover_load(o->to, &prev, &err) == 0 &&
 	    sig_verify_named(MEDIA_INVENTORY_SIG, MEDIA_INVENTORY, h->own,
@@ -352,7 +353,7 @@ media_handover_export(const struct media_opts *o,
 		           "over: export again",
 		    err.text);
 		*rc = 1;
-		goto out;
+		goto out_s;
 	}
 	free(s.p7s);
 	s.p7s = xmalloc(sig.size);
@@ -381,7 +382,6 @@ signed_ok:
 		media_say("hand-over %s: journaled as media.exported", s.hex);
 out_s:
 	media_handover_unload(&s);
-out:
 	media_handover_unload(&prev);
 	gnutls_free(sig.data);
 }
