@@ -52,6 +52,8 @@ static int media_handover_record(const struct media_handover *h,
     const char *operator_name, size_t npkgs, const char *replaces,
     const char *detail, struct error *err);
 static const char *media_handover_host(char *buf, size_t len);
+static int media_handover_replayed(
+    const char *dir, const struct media_inventory *inv, char *out);
 
 /* Read dir/name, at most max bytes; 1 if it is missing, -1 with err. */
 static int
@@ -291,6 +293,34 @@ media_handover_record(const struct media_handover *h, const char *direction,
 	return 0;
 }
 
+/*
+ * On a medium whose inventory was imported before: is there a package file
+ * it does not list while none it lists is left (an old inventory put back
+ * onto a new medium)? Then 1, with that file's name in out (PKG_NAME_MAX).
+ */
+static int
+media_handover_replayed(
+    const char *dir, const struct media_inventory *inv, char *out)
+{
+	struct media_pkg *v = NULL;
+	size_t n = 0, i;
+	int listed = 0, stray = -1;
+
+	if (media_scan(dir, 0, &v, &n) == -1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (inv->n > 0 && bsearch(v[i].e.name, inv->e, inv->n,
+		                      sizeof *inv->e, media_name_cmp) != NULL)
+			listed = 1;
+		else if (stray == -1)
+			stray = (int)i;
+	}
+	if (!listed && stray != -1)
+		snprintf(out, PKG_NAME_MAX, "%s", v[stray].e.name);
+	free(v);
+	return !listed && stray != -1;
+}
+
 /* Remove a stale signature of dir (an unsigned export replaced it). */
 int
 media_handover_unsign(const char *dir)
@@ -442,6 +472,7 @@ media_handover_check(const struct media_opts *o,
 {
 	const struct media_handover *h = o->handover;
 	char sender[33], uuid[37], now[DIGEST_HEX_LEN + 1], *path, *why = NULL;
+	char stray[PKG_NAME_MAX];
 	struct media_signed s;
 	struct error err = {0};
 	struct sig_info info;
@@ -482,6 +513,13 @@ media_handover_check(const struct media_opts *o,
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	*seen = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
+	if (*seen && media_handover_replayed(o->from, inv, stray)) {
+		xasprintf(&why,
+		    "%s/%s was imported before and lists none of the packages "
+		    "on this medium, such as %s (an old inventory put back?)",
+		    o->from, MEDIA_INVENTORY, stray);
+		goto refuse;
+	}
 	for (i = 0; !*seen && i < inv->n; i++) {
 		if (strncmp(inv->e[i].name, h->own_id, strlen(h->own_id)) ==
 		        0 &&

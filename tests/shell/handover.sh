@@ -168,6 +168,14 @@ cp "$WORK/m6/posgw-inventory.txt" "$WORK/m6/posgw-inventory.txt.p7s" "$M5/"
 refused "$M5" "a swapped inventory (another medium's, validly signed) is refused" \
 	"the inventory does not describe this medium"
 
+# Replayed: the first medium's inventory, imported before, put back onto a
+# medium with new packages.
+M6=$WORK/m6b
+fresh "$M6" 12
+cp "$M/posgw-inventory.txt" "$M/posgw-inventory.txt.p7s" "$M6/"
+refused "$M6" "an inventory imported before, put back onto a new medium, is refused" \
+	"was imported before and lists none of the packages on this medium"
+
 # Foreign: an inventory edge-01 signed listing a package of another sender.
 M7=$WORK/m7
 mkdir -p "$M7"
