@@ -224,6 +224,20 @@ sqlite3 "$WORK/edge-copy.db" "DELETE FROM handovers WHERE digest = '$D2'"
 [ $? -eq 1 ] && grep -q "UNRECORDED  $D2: imported by core-01, its export is not in edge-01's journal" "$WORK/rec4"
 ok $? "an import whose export the other side did not record is reported, exit 1"
 
+# --- the report ------------------------------------------------------------------
+"$POSGW" journal report "$CORE_DB" --peer "$EDGE_DB" --out "$WORK/core.html" >/dev/null 2>&1 &&
+	grep -q '<h2 id="handovers">Передачи на носителях</h2>' "$WORK/core.html" &&
+	grep -q "<code>$DIG</code></td><td>выгрузка записана</td>" "$WORK/core.html" &&
+	grep -q 'id="ho-refused">6<' "$WORK/core.html" &&
+	sed -n '/id="verdict"/,/<\/div>/p' "$WORK/core.html" | grep -q 'Отказов от носителя за период: 6'
+ok $? "journal report lists the hand-overs and the refused media make the verdict red"
+"$POSGW" journal report "$WORK/edge-copy.db" --peer "$CORE_DB" --out "$WORK/edge.html" >/dev/null 2>&1 &&
+	"$POSGW" journal report "$CORE_DB" --peer "$WORK/edge-copy.db" --out "$WORK/core2.html" >/dev/null 2>&1 &&
+	grep -q "<code>$DIG</code></td><td>загружен</td>" "$WORK/edge.html" &&
+	grep -q 'id="ho-unrec">1<' "$WORK/core2.html" &&
+	sed -n '/id="verdict"/,/<\/div>/p' "$WORK/core2.html" | grep -q 'загруженных без записанной выгрузки: 1'
+ok $? "journal report: an import whose export the peer did not record is a problem"
+
 # --- the journals stay intact ----------------------------------------------------
 "$POSGW" journal verify "$EDGE_DB" >/dev/null 2>&1 &&
 	"$POSGW" journal verify "$CORE_DB" >/dev/null 2>&1
