@@ -195,6 +195,33 @@ q "$CORE_DB" "SELECT detail FROM journal WHERE kind = 'media.refused' ORDER BY s
 	grep -q '^inventory none, medium '
 ok $? "its refusal names no digest"
 
+# --- interrupted after signing, before the journal ------------------------------
+# STATE/handovers blocked by a file: the inventory is signed on the medium,
+# nothing is journaled; once it is cleared, the re-run keeps the signed
+# inventory and journals it once.
+MI=$WORK/mi
+fresh_before=$(nkind "$EDGE_DB" media.exported)
+mv "$WORK/edge-state/handovers" "$WORK/edge-handovers"
+: >"$WORK/edge-state/handovers"
+mkdir -p "$MI"
+mkpkg 13 >/dev/null
+export_to "$MI" >"$WORK/int" 2>"$WORK/int.err"
+rc=$?
+DI=$(gost "$MI/posgw-inventory.txt")
+[ $rc -eq 1 ] && [ -f "$MI/posgw-inventory.txt.p7s" ] &&
+	grep -q 'the hand-over was not journaled: export again' "$WORK/int.err" &&
+	[ "$(nkind "$EDGE_DB" media.exported)" -eq "$fresh_before" ]
+ok $? "an export that cannot keep its copy says so and journals nothing"
+rm "$WORK/edge-state/handovers"
+mv "$WORK/edge-handovers" "$WORK/edge-state/handovers"
+export_to "$MI" >"$WORK/int2" 2>&1 &&
+	grep -q 'kept as it is' "$WORK/int2" && [ "$(gost "$MI/posgw-inventory.txt")" = "$DI" ] &&
+	[ "$(nkind "$EDGE_DB" media.exported)" -eq $((fresh_before + 1)) ] &&
+	[ -f "$WORK/edge-state/handovers/$DI.txt.p7s" ]
+ok $? "the re-run journals the same signed inventory once"
+import_from "$MI" "$IN" >/dev/null 2>&1
+ok $? "and the other side imports it"
+
 # --- re-exports and unrecorded imports -----------------------------------------
 M9=$WORK/m9
 fresh "$M9" 9
