@@ -435,7 +435,8 @@ media_export(const struct media_opts *o, struct media_stats *st)
 		    "cannot list OUTBOX %s: %s", o->from, strerror(errno));
 		return 1;
 	}
-	if (media_export_log_read(o->from, v, n) == -1) {
+	if ((o->handover != NULL && media_handover_pending(o) == -1) ||
+	    media_export_log_read(o->from, v, n) == -1) {
 		free(v);
 		return 1;
 	}

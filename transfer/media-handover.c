@@ -321,6 +321,52 @@ media_handover_replayed(
 	return !listed && stray != -1;
 }
 
+/*
+ * Before a journaled export: does MEDIA hold the peer's signed hand-over
+ * with packages still on it (not imported here yet)? Exporting would list
+ * them under this gateway's signature; -1 says so.
+ */
+int
+media_handover_pending(const struct media_opts *o)
+{
+	const struct media_handover *h = o->handover;
+	struct media_inventory inv;
+	struct media_signed s;
+	struct error err = {0};
+	struct sig_info info;
+	char *path;
+	size_t i;
+	int rc = 0;
+
+	if (media_handover_load(o->to, &s, &err) != 0 ||
+	    sig_verify_named(MEDIA_INVENTORY_SIG, MEDIA_INVENTORY, h->peer,
+	        s.txt, s.tlen, s.p7s, s.plen, h->peer_id, time(NULL),
+	        SIG_ALLOW_ALL, &info, &err) == -1) {
+		media_handover_unload(&s);
+		return 0;
+	}
+	media_handover_unload(&s);
+	if (media_inventory_read(o->to, &inv, &err) != 0)
+		return 0;
+	for (i = 0; rc == 0 && i < inv.n; i++) {
+		if (strncmp(inv.e[i].name, h->own_id, strlen(h->own_id)) == 0 &&
+		    inv.e[i].name[strlen(h->own_id)] == '.')
+			continue; /* this side's own, left there */
+		xasprintf(&path, "%s/%s", o->to, inv.e[i].name);
+		if (access(path, F_OK) == 0) {
+			media_warn("%s holds a hand-over from %s not imported "
+			           "yet (%s is still on it); nothing was "
+			           "exported: import it first (posgw media "
+			           "import --config) or use another medium",
+			    o->to, h->peer_id, inv.e[i].name);
+			rc = -1;
+		}
+		free(path);
+	}
+	media_inventory_free(&inv);
+	return rc;
+}
+
 /* Remove a stale signature of dir (an unsigned export replaced it). */
 int
 media_handover_unsign(const char *dir)

@@ -71,6 +71,7 @@ int media_inventory_remove(const char *dir);
 
 /* media-handover.c */
 int media_handover_unsign(const char *dir);
+int media_handover_pending(const struct media_opts *o);
 void media_handover_export(const struct media_opts *o,
     const struct media_inventory *old, const struct media_inventory *inv,
     int *rc);

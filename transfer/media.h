@@ -31,7 +31,7 @@ struct media_handover {
 	const char *peer_id;   /* the other zone's gateway */
 	struct signer *signer; /* export: the gateway's key signs */
 	struct trust *own;  /* export: its certificate, to keep a signature */
-	struct trust *peer; /* import: the peer's certificate verifies */
+	struct trust *peer; /* the peer's certificate: import verifies */
 };
 
 /* What one command was asked to do. */

@@ -312,13 +312,12 @@ cmd_media_open(const char *path, int exporting, const char *command,
 		        NULL ||
 		    trust_add_file(g->h.own, g->c.cert, &err) == -1)
 			goto fail_err;
-	} else {
-		g->h.peer = trust_new();
-		for (i = 0; i < g->c.x.ntrust; i++)
-			if (trust_add_file(g->h.peer, g->c.x.trust[i], &err) ==
-			    -1)
-				goto fail_err;
 	}
+	/* import verifies with it; export looks for the peer's hand-over */
+	g->h.peer = trust_new();
+	for (i = 0; i < g->c.x.ntrust; i++)
+		if (trust_add_file(g->h.peer, g->c.x.trust[i], &err) == -1)
+			goto fail_err;
 	return 0;
 fail_err:
 	fprintf(stderr, "posgw: %s: %s (configuration %s)\n", command, err.text,

@@ -222,6 +222,31 @@ ok $? "the re-run journals the same signed inventory once"
 import_from "$MI" "$IN" >/dev/null 2>&1
 ok $? "and the other side imports it"
 
+# --- both directions on one medium ---------------------------------------------
+# The core hands a medium back; the edge must import it before it exports
+# onto it, or its inventory would list the core's packages under its key.
+MB=$WORK/mb
+mkdir -p "$MB" "$WORK/edge-in" "$WORK/src.c"
+sample_payload "$WORK/src.c"
+PC=$("$POSGW" pack create --id core-01 --to edge-01 --seq 1 \
+	--key "$KEYS/core-01.key" --cert "$KEYS/core-01.crt" --out "$C2E" \
+	"$WORK/src.c/payload/appeal.xml" \
+	"payload/att/177073571-1.bin=$WORK/src.c/payload/att/177073571-1.bin" | sed 's|.*/||')
+"$POSGW" media export --config "$CORE_CONF" --from "$C2E" --to "$MB" --operator sidorov >/dev/null 2>&1 &&
+	[ -f "$MB/$PC" ]
+ok $? "the core exports its package, journaled"
+mkpkg 14 >/dev/null
+export_to "$MB" >"$WORK/both" 2>"$WORK/both.err"
+[ $? -eq 1 ] && grep -q "holds a hand-over from core-01 not imported yet ($PC is still on it); nothing was exported" "$WORK/both.err" &&
+	[ "$(find "$MB" -name 'edge-01.*' | wc -l)" -eq 0 ]
+ok $? "the edge does not export onto a medium with the core's hand-over not imported yet"
+"$POSGW" media import --config "$EDGE_CONF" --from "$MB" --to "$WORK/edge-in" >/dev/null 2>&1 &&
+	[ -f "$WORK/edge-in/$PC" ] && export_to "$MB" >/dev/null 2>&1
+ok $? "once the edge imported it, it exports onto the same medium"
+"$POSGW" journal reconcile "$EDGE_DB" "$CORE_DB" >"$WORK/rec5" 2>&1
+grep -q "^handed over [0-9a-f]*: 1 package(s), exported by core-01, imported by edge-01" "$WORK/rec5"
+ok $? "reconcile matches the hand-over from the core to the edge"
+
 # --- re-exports and unrecorded imports -----------------------------------------
 M9=$WORK/m9
 fresh "$M9" 9
