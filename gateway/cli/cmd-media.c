@@ -77,6 +77,9 @@ static const char export_usage[] =
     "journal;\n"
     "a re-run that finds the same packages keeps the signed inventory as it "
     "is.\n"
+    "A medium holding the peer's signed hand-over with packages still on "
+    "it is\n"
+    "refused: import it first.\n"
     "Exit 0 if all went well, 1 on any failure, 2 on a usage error.\n";
 
 static const char import_usage[] =
