@@ -517,14 +517,16 @@ media_handover_check(const struct media_opts *o,
     const struct media_inventory *inv, char hex[DIGEST_HEX_LEN + 1], int *seen)
 {
 	const struct media_handover *h = o->handover;
-	char sender[33], uuid[37], now[DIGEST_HEX_LEN + 1], *path, *why = NULL;
-	char stray[PKG_NAME_MAX];
+	char sender[33], uuid[37], *path, *why = NULL;
+	char stray[PKG_NAME_MAX], *used;
+	size_t ulen;
+	int same;
 	struct media_signed s;
 	struct error err = {0};
 	struct sig_info info;
 	sqlite3_stmt *st;
 	struct stat sb;
-	uint64_t seq, sz;
+	uint64_t seq;
 	size_t i;
 
 	*seen = 0;
@@ -537,10 +539,16 @@ media_handover_check(const struct media_opts *o,
 		goto refuse;
 	}
 	memcpy(hex, s.hex, DIGEST_HEX_LEN + 1);
-	if (media_digest_path(o->from, MEDIA_INVENTORY, now, &sz) == -1 ||
-	    strcmp(now, hex) != 0) {
-		xasprintf(&why, "%s/%s changed while being checked", o->from,
-		    MEDIA_INVENTORY);
+	/* what is used must be what was verified: the parsed inventory,
+	 * written again, is the signed bytes */
+	used = media_inventory_format(inv, &ulen);
+	same = ulen == s.tlen && memcmp(used, s.txt, ulen) == 0;
+	free(used);
+	if (!same) {
+		xasprintf(&why,
+		    "%s/%s changed while being checked, or is not as posgw "
+		    "media export writes it",
+		    o->from, MEDIA_INVENTORY);
 		goto refuse;
 	}
 	for (i = 0; i < inv->n; i++) {

@@ -68,6 +68,7 @@ int media_inventory_hex(const char *s);
 int media_inventory_time(const char *s);
 char *media_inventory_field(char **sp);
 int media_inventory_remove(const char *dir);
+char *media_inventory_format(const struct media_inventory *inv, size_t *lenp);
 
 /* media-handover.c */
 int media_handover_unsign(const char *dir);

@@ -176,6 +176,21 @@ cp "$M/posgw-inventory.txt" "$M/posgw-inventory.txt.p7s" "$M6/"
 refused "$M6" "an inventory imported before, put back onto a new medium, is refused" \
 	"was imported before and lists none of the packages on this medium"
 
+# Validly signed by edge-01 but not as export writes it (packages out of
+# order): what is imported must be exactly what was signed.
+MC=$WORK/mc
+mkdir -p "$MC"
+mkpkg 15 >/dev/null
+mkpkg 16 >/dev/null
+export_to "$MC" >/dev/null 2>&1
+{ head -4 "$MC/posgw-inventory.txt"; tail -n +5 "$MC/posgw-inventory.txt" | sort -r; } >"$WORK/unsorted"
+cp "$WORK/unsorted" "$MC/posgw-inventory.txt"
+certtool --p7-detached-sign --p7-time --outder --load-privkey "$KEYS/edge-01.key" \
+	--load-certificate "$KEYS/edge-01.crt" --infile "$MC/posgw-inventory.txt" \
+	--outfile "$MC/posgw-inventory.txt.p7s" >/dev/null 2>&1
+refused "$MC" "a signed inventory not as export writes it is refused" \
+	"is not as posgw media export writes it"
+
 # Foreign: an inventory edge-01 signed listing a package of another sender.
 M7=$WORK/m7
 mkdir -p "$M7"
@@ -280,8 +295,8 @@ ok $? "an import whose export the other side did not record is reported, exit 1"
 "$POSGW" journal report "$CORE_DB" --peer "$EDGE_DB" --out "$WORK/core.html" >/dev/null 2>&1 &&
 	grep -q '<h2 id="handovers">Передачи на носителях</h2>' "$WORK/core.html" &&
 	grep -q "<code>$DIG</code></td><td>выгрузка записана</td>" "$WORK/core.html" &&
-	grep -q 'id="ho-refused">6<' "$WORK/core.html" &&
-	sed -n '/id="verdict"/,/<\/div>/p' "$WORK/core.html" | grep -q 'Отказов от носителя за период: 6'
+	grep -q 'id="ho-refused">7<' "$WORK/core.html" &&
+	sed -n '/id="verdict"/,/<\/div>/p' "$WORK/core.html" | grep -q 'Отказов от носителя за период: 7'
 ok $? "journal report lists the hand-overs and the refused media make the verdict red"
 "$POSGW" journal report "$WORK/edge-copy.db" --peer "$CORE_DB" --out "$WORK/edge.html" >/dev/null 2>&1 &&
 	"$POSGW" journal report "$CORE_DB" --peer "$WORK/edge-copy.db" --out "$WORK/core2.html" >/dev/null 2>&1 &&
