@@ -399,6 +399,8 @@ media_handover_export(const struct media_opts *o,
 	gnutls_datum_t sig = {NULL, 0};
 	char *detail, replaces[DIGEST_HEX_LEN + 1] = "",
 	                                        host[MEDIA_TEXT_MAX + 1];
+	char *again;
+	size_t alen;
 	int r, mine = 0;
 
 	memset(&s, 0, sizeof s);
@@ -409,6 +411,12 @@ media_handover_export(const struct media_opts *o,
 	        SIG_ALLOW_ALL, &info, &err) == 0)
 		mine = 1;
 	err_clear(&err);
+	if (mine) {
+		/* the parsed inventory must be the verified bytes */
+		again = media_inventory_format(old, &alen);
+		mine = alen == prev.tlen && memcmp(again, prev.txt, alen) == 0;
+		free(again);
+	}
 	if (mine && media_handover_same(old, inv)) {
 		s = prev;
 		memset(&prev, 0, sizeof prev);
