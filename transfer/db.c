@@ -107,7 +107,22 @@ static const char *const db_migrations[] = {
     " WHERE consumed IS NULL;"
     /* ... and the packer for the checkpoint not shipped yet */
     "CREATE INDEX checkpoints_unshipped ON checkpoints(id)"
-    " WHERE shipped IS NULL;"};
+    " WHERE shipped IS NULL;",
+    /* 3: media hand-overs (transfer/media-handover.c), once per inventory
+     * and direction */
+    "CREATE TABLE handovers ("
+    " id INTEGER PRIMARY KEY,"
+    " direction TEXT NOT NULL"
+    "  CHECK (direction IN ('exported', 'imported', 'refused')),"
+    " digest TEXT NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " operator TEXT NOT NULL,"
+    " host TEXT NOT NULL,"
+    " medium TEXT NOT NULL,"
+    " packages INTEGER NOT NULL,"
+    " replaces TEXT,"
+    " reason TEXT,"
+    " UNIQUE (direction, digest));"};
 _Static_assert(
     sizeof db_migrations / sizeof db_migrations[0] == DB_SCHEMA_VERSION,
     "one migration per schema version");

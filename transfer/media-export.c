@@ -29,7 +29,6 @@ static int media_export_log_read(
     const char *outbox, struct media_pkg *v, size_t n);
 static int media_export_log_append(
     const char *outbox, const struct media_entry *e);
-static void media_export_operator(const char *given, char *out, size_t len);
 static void media_export_plan(
     const struct media_opts *o, struct media_pkg *p, int *rc);
 static int media_export_one(const struct media_opts *o, struct media_pkg *p,
@@ -167,8 +166,8 @@ fail:
 }
 
 /* Who hands the medium over: --operator, $SUDO_USER, $USER, the account. */
-static void
-media_export_operator(const char *given, char *out, size_t len)
+void
+media_operator(const char *given, char *out, size_t len)
 {
 	const char *env[] = {"SUDO_USER", "USER"}, *v;
 	struct passwd *pw;
@@ -319,9 +318,10 @@ media_export_inventory(const struct media_opts *o, struct media_pkg *v,
 	char hex[DIGEST_HEX_LEN + 1], host[MEDIA_TEXT_MAX + 1];
 	size_t nm = 0, i;
 	uint64_t sz;
+	int oldok;
 
 	memset(&inv, 0, sizeof inv);
-	if (media_inventory_read(o->to, &old, &err) == -1)
+	if ((oldok = media_inventory_read(o->to, &old, &err)) == -1)
 		media_warn("the previous inventory is unusable (%s); writing a "
 		           "new one",
 		    err.text);
@@ -339,7 +339,7 @@ media_export_inventory(const struct media_opts *o, struct media_pkg *v,
 	host[sizeof host - 1] = '\0';
 	snprintf(inv.host, sizeof inv.host, "%s",
 	    media_text_valid(host) ? host : "unknown");
-	media_export_operator(
+	media_operator(
 	    o->operator_name, inv.operator_name, sizeof inv.operator_name);
 	pkg_time_format(time(NULL), inv.time, sizeof inv.time);
 	inv.e = xreallocarray(NULL, nm ? nm : 1, sizeof *inv.e);
@@ -390,17 +390,21 @@ media_export_inventory(const struct media_opts *o, struct media_pkg *v,
 	}
 	media_bar_clear();
 	if (inv.n == 0) {
-		if (media_inventory_remove(o->to) == -1) {
+		if (media_inventory_remove(o->to) == -1 ||
+		    media_handover_unsign(o->to) == -1) {
 			media_warn(
 			    "cannot remove the stale inventory %s/%s: %s",
 			    o->to, MEDIA_INVENTORY, strerror(errno));
 			*rc = 1;
 		}
-	} else if (media_inventory_write(o->to, &inv, &err) == -1) {
+	} else if (o->handover != NULL)
+		media_handover_export(o, oldok == 0 ? &old : NULL, &inv, rc);
+	else if (media_inventory_write(o->to, &inv, &err) == -1 ||
+	         media_handover_unsign(o->to) == -1) {
 		media_warn(
 		    "writing the inventory failed: %s (medium removed or "
 		    "full?); the medium is not ready to hand over",
-		    err.text);
+		    err.text[0] != '\0' ? err.text : strerror(errno));
 		*rc = 1;
 	}
 	st->on_media = inv.n;
@@ -431,7 +435,8 @@ media_export(const struct media_opts *o, struct media_stats *st)
 		    "cannot list OUTBOX %s: %s", o->from, strerror(errno));
 		return 1;
 	}
-	if (media_export_log_read(o->from, v, n) == -1) {
+	if ((o->handover != NULL && media_handover_pending(o) == -1) ||
+	    media_export_log_read(o->from, v, n) == -1) {
 		free(v);
 		return 1;
 	}

@@ -46,7 +46,8 @@ media_import_strays(const char *media, const struct media_inventory *inv)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, MEDIA_INVENTORY) == 0)
+		    strcmp(de->d_name, MEDIA_INVENTORY) == 0 ||
+		    strcmp(de->d_name, MEDIA_INVENTORY_SIG) == 0)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
 		        0 &&
@@ -199,8 +200,10 @@ media_import_finish(
 	}
 	if (gone == 0)
 		goto out;
-	/* The inventory first: a crash then leaves only unlisted files. */
-	if (media_inventory_write(o->from, &keep, &err) == -1) {
+	/* The inventory first: a crash then leaves only unlisted files; a
+	 * signed one stays as it is (the hand-over's record) */
+	if (o->handover == NULL &&
+	    media_inventory_write(o->from, &keep, &err) == -1) {
 		media_warn("rewriting the inventory failed: %s; nothing was "
 		           "removed from the medium",
 		    err.text);
@@ -220,7 +223,8 @@ media_import_finish(
 		free(path);
 	}
 	if (media_fsync_dir(o->from) == -1 ||
-	    (keep.n == 0 && media_inventory_remove(o->from) == -1)) {
+	    (keep.n == 0 && o->handover == NULL &&
+	        media_inventory_remove(o->from) == -1)) {
 		media_warn("cannot update %s: %s", o->from, strerror(errno));
 		*rc = 1;
 	}
@@ -239,9 +243,11 @@ media_import(const struct media_opts *o, struct media_stats *st)
 	struct media_inventory inv;
 	struct error err = {0};
 	struct media_entry *e;
+	char hex[DIGEST_HEX_LEN + 1], *path;
+	struct stat sb;
 	uint64_t total = 0;
 	size_t i;
-	int rc = 0, r;
+	int rc = 0, r, seen = 0;
 
 	memset(st, 0, sizeof *st);
 	media_bar_start("media import", o->progress, 0);
@@ -258,6 +264,14 @@ media_import(const struct media_opts *o, struct media_stats *st)
 			           "must be exactly as posgw media export "
 			           "writes it)",
 			    err.text);
+		if (o->handover != NULL)
+			media_handover_refused(o,
+			    r == 1 ? "no inventory on the medium" : err.text);
+		return 1;
+	}
+	if (o->handover != NULL &&
+	    media_handover_check(o, &inv, hex, &seen) == -1) {
+		media_inventory_free(&inv);
 		return 1;
 	}
 	st->ran = 1;
@@ -274,10 +288,25 @@ media_import(const struct media_opts *o, struct media_stats *st)
 			    e->name, o->for_id);
 			continue;
 		}
+		xasprintf(&path, "%s/%s", o->from, e->name);
+		r = lstat(path, &sb) == -1 && errno == ENOENT;
+		free(path);
+		if (seen && r) {
+			/* imported and journaled before, then removed */
+			media_say("%s: delivered before", e->name);
+			e->state = MEDIA_DROP;
+			continue;
+		}
 		if (media_import_one(o, e, st, &rc) == -1)
 			break;
 	}
 	media_bar_clear();
+	if (o->handover != NULL &&
+	    media_handover_imported(o, &inv, hex, seen) == -1) {
+		rc = 1;
+		for (i = 0; i < inv.n; i++)
+			inv.e[i].state = MEDIA_KEEP;
+	}
 	media_import_finish(o, &inv, &rc);
 	for (i = 0; i < inv.n; i++)
 		if (inv.e[i].state == MEDIA_KEEP)

@@ -68,5 +68,18 @@ int media_inventory_hex(const char *s);
 int media_inventory_time(const char *s);
 char *media_inventory_field(char **sp);
 int media_inventory_remove(const char *dir);
+char *media_inventory_format(const struct media_inventory *inv, size_t *lenp);
+
+/* media-handover.c */
+int media_handover_unsign(const char *dir);
+int media_handover_pending(const struct media_opts *o);
+void media_handover_export(const struct media_opts *o,
+    const struct media_inventory *old, const struct media_inventory *inv,
+    int *rc);
+int media_handover_check(const struct media_opts *o,
+    const struct media_inventory *inv, char hex[DIGEST_HEX_LEN + 1], int *seen);
+void media_handover_refused(const struct media_opts *o, const char *reason);
+int media_handover_imported(const struct media_opts *o,
+    const struct media_inventory *inv, const char *hex, int seen);
 
 #endif

@@ -362,14 +362,13 @@ out:
 	return rc;
 }
 
-/* Write dir/posgw-inventory.txt atomically (tmp, fsync, rename, fsync dir). */
-int
-media_inventory_write(
-    const char *dir, const struct media_inventory *inv, struct error *err)
+/* The bytes of an inventory as export writes it (malloc'd; its length). */
+char *
+media_inventory_format(const struct media_inventory *inv, size_t *lenp)
 {
 	size_t cap, len, i;
 	char *buf;
-	int n, rc;
+	int n;
 
 	cap = 128 + 3 * MEDIA_TEXT_MAX + inv->n * (PKG_NAME_MAX + 96);
 	buf = xmalloc(cap);
@@ -383,6 +382,20 @@ media_inventory_write(
 		    inv->e[i].size, inv->e[i].digest);
 		len += (size_t)n;
 	}
+	*lenp = len;
+	return buf;
+}
+
+/* Write dir/posgw-inventory.txt atomically (tmp, fsync, rename, fsync dir). */
+int
+media_inventory_write(
+    const char *dir, const struct media_inventory *inv, struct error *err)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	buf = media_inventory_format(inv, &len);
 	rc = fs_write_file(
 	    dir, MEDIA_INVENTORY, buf, len, 0644, FS_WRITE_REPLACE, err);
 	free(buf);

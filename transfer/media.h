@@ -8,16 +8,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "digest.h"
 #include "error.h"
 #include "package.h"
+#include "sig.h"
 
 #define MEDIA_INVENTORY "posgw-inventory.txt"
+#define MEDIA_INVENTORY_SIG "posgw-inventory.txt.p7s"
+#define MEDIA_HANDOVERS "handovers" /* STATE/handovers: kept inventories */
 #define MEDIA_EXPORT_LOG ".posgw-exported"
 #define MEDIA_BUFSZ (1024 * 1024)
 #define MEDIA_LINE_MAX 4096
 #define MEDIA_COUNT_MAX 100000
 #define MEDIA_TEXT_MAX 256
+
+/* A journaled hand-over (--config): the gateway's state, key and peer. */
+struct media_handover {
+	struct db *db;         /* the gateway's database, opened as a tool */
+	const char *state;     /* STATE; copies are kept in STATE/handovers */
+	const char *own_id;    /* this gateway */
+	const char *peer_id;   /* the other zone's gateway */
+	struct signer *signer; /* export: the gateway's key signs */
+	struct trust *own;  /* export: its certificate, to keep a signature */
+	struct trust *peer; /* the peer's certificate: import verifies */
+};
 
 /* What one command was asked to do. */
 struct media_opts {
@@ -26,7 +41,8 @@ struct media_opts {
 	int resend;                /* export: also packages exported before */
 	const char *operator_name; /* export: who hands the medium over */
 	const char *for_id;        /* import: skip packages sent by this id */
-	int progress;              /* draw a progress bar on stderr */
+	struct media_handover *handover; /* NULL: not signed, not journaled */
+	int progress;                    /* draw a progress bar on stderr */
 };
 
 /* Counts for the summary line. */
@@ -80,5 +96,6 @@ int media_inventory_write(
     const char *, const struct media_inventory *, struct error *);
 void media_inventory_free(struct media_inventory *);
 int media_text_valid(const char *);
+void media_operator(const char *, char *, size_t);
 
 #endif

@@ -26,6 +26,10 @@ int cli_as_owner(const char *, const char *);
 int cli_reconcile_dir(struct db *, const char *, struct db *, const char *,
     int64_t, int *, FILE *);
 
+/* cli-handover.c */
+int cli_handover_reconcile(
+    struct db *, const char *, struct db *, const char *, int64_t, FILE *);
+
 /* the families, each in cmd-<family>.c */
 int cmd_keys(int, char **);
 int cmd_keys_crl(int, char **);

@@ -32,8 +32,13 @@ static const char journal_usage[] =
     "reconcile  for every package either side sent: received with the same\n"
     "           digest, rejected (with the code), or not seen (in flight, or\n"
     "           lost when older than --max-age hours, default 24); and each\n"
-    "           side's copy of the other's checkpoints against its journal.\n"
-    "           Exit 1 on a digest mismatch, a loss, or a rewritten history.\n"
+    "           side's copy of the other's checkpoints against its journal;\n"
+    "           and every medium either side exported as a journaled\n"
+    "           hand-over, matched by inventory digest to the other side's\n"
+    "           import: handed over, refused, in transit, or not imported\n"
+    "           when older than --max-age.\n"
+    "           Exit 1 on a digest mismatch, a loss, a rewritten history, a\n"
+    "           medium never imported or an import with no recorded export.\n"
     "Databases are opened read-only.\n";
 
 /* Open a database read-only for an auditor, or say why not and who may. */
@@ -262,6 +267,7 @@ cmd_journal_reconcile(int argc, char **argv)
 	bad |= cli_reconcile_dir(b, bn, a, an, maxage, counts, stdout);
 	bad |= cmd_journal_reconcile_cp(a, an, b, bn);
 	bad |= cmd_journal_reconcile_cp(b, bn, a, an);
+	bad |= cli_handover_reconcile(a, an, b, bn, maxage, stdout);
 	printf("received %d, rejected %d, in flight %d, mismatched %d, lost "
 	       "%d: %s\n",
 	    counts[0], counts[1], counts[2], counts[3], counts[4],

@@ -10,10 +10,23 @@
 #include "media.h"
 #include "package.h"
 #include "cli.h"
+#include "xfer.h"
+
+/* A gateway opened for a journaled hand-over. */
+struct cmd_media_gw {
+	struct conf c;
+	struct xfer *x;
+	struct media_handover h;
+};
+
+static int cmd_media_open(
+    const char *, int, const char *, struct cmd_media_gw *);
+static void cmd_media_close(struct cmd_media_gw *);
 
 static const char export_usage[] =
     "usage: posgw media export --from OUTBOX --to MEDIA [--resend] "
     "[--operator NAME]\n"
+    "                          [--config FILE]\n"
     "\n"
     "Copy the complete packages of OUTBOX (names as in package.md section "
     "2;\n"
@@ -52,11 +65,26 @@ static const char export_usage[] =
     "reader ignores them. Prints 'exported N, skipped M (already there K,\n"
     "exported before L), on media P'; a progress bar goes to stderr when it "
     "is a\n"
-    "terminal. Exit 0 if all went well, 1 on any failure, 2 on a usage "
-    "error.\n";
+    "terminal.\n"
+    "--config FILE (the exporting gateway's configuration; run as the "
+    "gateway's\n"
+    "account) makes it a journaled hand-over: the inventory is signed with "
+    "the\n"
+    "gateway's [gateway] key into MEDIA/posgw-inventory.txt.p7s, kept in\n"
+    "STATE/handovers/DIGEST.txt, and recorded once as media.exported "
+    "(operator,\n"
+    "host, time, inventory digest, medium, packages) in the gateway's "
+    "journal;\n"
+    "a re-run that finds the same packages keeps the signed inventory as it "
+    "is.\n"
+    "A medium holding the peer's signed hand-over with packages still on "
+    "it is\n"
+    "refused: import it first.\n"
+    "Exit 0 if all went well, 1 on any failure, 2 on a usage error.\n";
 
 static const char import_usage[] =
     "usage: posgw media import --from MEDIA --to INBOX [--for ID]\n"
+    "                          [--config FILE] [--operator NAME]\n"
     "\n"
     "Read MEDIA/posgw-inventory.txt (written by media export); if it is "
     "missing\n"
@@ -84,9 +112,23 @@ static const char import_usage[] =
     "and\n"
     "left alone. Prints 'imported N, already there K, refused R, left on "
     "media P';\n"
-    "a progress bar goes to stderr when it is a terminal. Exit 0 if all "
-    "went\n"
-    "well, 1 on any failure or refusal, 2 on a usage error.\n";
+    "a progress bar goes to stderr when it is a terminal.\n"
+    "--config FILE (the importing gateway's configuration; run as the "
+    "gateway's\n"
+    "account) makes it a journaled hand-over: MEDIA/posgw-inventory.txt "
+    "must be\n"
+    "signed (posgw-inventory.txt.p7s) by the peer, the [gateway] trust, "
+    "list only\n"
+    "the peer's and this side's packages and describe this medium; else "
+    "nothing\n"
+    "is imported and the refusal is journaled as media.refused. The "
+    "inventory\n"
+    "stays on MEDIA unchanged and is kept in STATE/handovers; the import is\n"
+    "recorded once as media.imported (--operator NAME, else $SUDO_USER, "
+    "$USER,\n"
+    "the account). --for defaults to the gateway's id.\n"
+    "Exit 0 if all went well, 1 on any failure or refusal, 2 on a usage "
+    "error.\n";
 
 /* posgw media export */
 static int
@@ -97,11 +139,14 @@ cmd_media_export_main(int argc, char **argv)
 	    {"to", required_argument, NULL, 't'},
 	    {"resend", no_argument, NULL, 'r'},
 	    {"operator", required_argument, NULL, 'o'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct media_opts o = {0};
 	struct media_stats st;
+	struct cmd_media_gw gw;
+	const char *config = NULL;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -114,6 +159,9 @@ cmd_media_export_main(int argc, char **argv)
 			break;
 		case 'r':
 			o.resend = 1;
+			break;
+		case 'c':
+			config = optarg;
 			break;
 		case 'o':
 			if (!media_text_valid(optarg))
@@ -140,7 +188,14 @@ cmd_media_export_main(int argc, char **argv)
 		    "media export: unexpected argument '%s' (see --help)",
 		    argv[optind]);
 	o.progress = isatty(STDERR_FILENO);
+	if (config != NULL) {
+		if (cmd_media_open(config, 1, "media export", &gw) == -1)
+			return 1;
+		o.handover = &gw.h;
+	}
 	rc = media_export(&o, &st);
+	if (config != NULL)
+		cmd_media_close(&gw);
 	if (st.ran)
 		printf("exported %lu, skipped %lu (already there %lu, exported "
 		       "before %lu), on media %lu\n",
@@ -157,11 +212,15 @@ cmd_media_import_main(int argc, char **argv)
 	    {"from", required_argument, NULL, 'f'},
 	    {"to", required_argument, NULL, 't'},
 	    {"for", required_argument, NULL, 'i'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"operator", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct media_opts o = {0};
 	struct media_stats st;
+	struct cmd_media_gw gw;
+	const char *config = NULL;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -178,6 +237,17 @@ cmd_media_import_main(int argc, char **argv)
 				                "([a-z0-9][a-z0-9-]{0,31})",
 				    optarg);
 			o.for_id = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'o':
+			if (!media_text_valid(optarg))
+				cli_usage_error(
+				    "--operator must be 1 to %d bytes "
+				    "without control characters",
+				    MEDIA_TEXT_MAX);
+			o.operator_name = optarg;
 			break;
 		case 'h':
 			fputs(import_usage, stdout);
@@ -196,12 +266,81 @@ cmd_media_import_main(int argc, char **argv)
 		    "media import: unexpected argument '%s' (see --help)",
 		    argv[optind]);
 	o.progress = isatty(STDERR_FILENO);
+	if (config != NULL) {
+		if (cmd_media_open(config, 0, "media import", &gw) == -1)
+			return 1;
+		o.handover = &gw.h;
+		if (o.for_id == NULL)
+			o.for_id = gw.c.x.own_id;
+	}
 	rc = media_import(&o, &st);
+	if (config != NULL)
+		cmd_media_close(&gw);
 	if (st.ran)
 		printf("imported %lu, already there %lu, refused %lu, left on "
 		       "media %lu\n",
 		    st.imported, st.already, st.refused, st.left);
 	return rc;
+}
+
+/*
+ * Open the gateway of a journaled hand-over as a tool (as the account that
+ * owns its state): its database, and its key to sign (export) or its peer's
+ * certificate to verify (import). Prints why not.
+ */
+static int
+cmd_media_open(const char *path, int exporting, const char *command,
+    struct cmd_media_gw *g)
+{
+	struct error err = {0};
+	size_t i;
+
+	memset(g, 0, sizeof *g);
+	if (conf_load(path, &g->c, &err) == -1) {
+		fprintf(stderr, "posgw: %s: %s\n", command, err.text);
+		conf_free(&g->c);
+		return -1;
+	}
+	if (cli_as_owner(g->c.state, command) == -1)
+		goto fail;
+	if ((g->x = xfer_open(&g->c.x, 1, &err)) == NULL)
+		goto fail_err;
+	g->h.db = xfer_db(g->x);
+	g->h.state = g->c.state;
+	g->h.own_id = g->c.x.own_id;
+	g->h.peer_id = g->c.x.peer_id;
+	if (exporting) {
+		g->h.own = trust_new();
+		if ((g->h.signer = signer_load(g->c.key, g->c.cert, &err)) ==
+		        NULL ||
+		    trust_add_file(g->h.own, g->c.cert, &err) == -1)
+			goto fail_err;
+	}
+	/* import verifies with it; export looks for the peer's hand-over */
+	g->h.peer = trust_new();
+	for (i = 0; i < g->c.x.ntrust; i++)
+		if (trust_add_file(g->h.peer, g->c.x.trust[i], &err) == -1)
+			goto fail_err;
+	return 0;
+fail_err:
+	fprintf(stderr, "posgw: %s: %s (configuration %s)\n", command, err.text,
+	    path);
+fail:
+	cmd_media_close(g);
+	return -1;
+}
+
+/* Close what cmd_media_open opened. */
+static void
+cmd_media_close(struct cmd_media_gw *g)
+{
+	if (g->h.signer != NULL)
+		signer_free(g->h.signer);
+	trust_free(g->h.own);
+	trust_free(g->h.peer);
+	if (g->x != NULL)
+		xfer_close(g->x);
+	conf_free(&g->c);
 }
 
 /* posgw media SUBCOMMAND */

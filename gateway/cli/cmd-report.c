@@ -156,6 +156,7 @@ cmd_report(int argc, char **argv)
 	report_packages_gaps(fb, &r);
 	report_appeals(fb, &r);
 	report_appeals_overdue(fb, &r);
+	report_handovers(fb, &r);
 	if (r.peer != NULL)
 		report_packages_peer(fb, &r);
 	fputs("<p class=\"muted\">Отчёт сформирован командой <code>posgw "

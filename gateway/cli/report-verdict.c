@@ -190,7 +190,8 @@ report_verdict(FILE *f, struct report *r)
 
 	bad = r->vrc != 0 || r->gaps > 0 || r->rej_in > 0 || r->rej_out > 0 ||
 	      r->lost > 0 || r->mismatch > 0 || r->stale > 0 || r->cp_bad ||
-	      r->overdue > 0;
+	      r->overdue > 0 || r->ho_refused > 0 || r->ho_lost > 0 ||
+	      r->ho_unrec > 0;
 	warn = r->trust == NULL || r->ncp == 0;
 	fprintf(f,
 	    "<div class=\"verdict %s\" id=\"verdict\">\n<h2>%s</h2>\n<ul>\n",
@@ -248,6 +249,21 @@ report_verdict(FILE *f, struct report *r)
 		report_verdict_line(f, 1, "overdue",
 		    "Просрочено обращений: %" PRId64 ".", r->overdue);
 	report_verdict_certs(f, r);
+	if (r->ho_refused > 0)
+		report_verdict_line(f, 1, "handovers",
+		    "Отказов от носителя за период: %" PRId64
+		    " (опись без подписи, изменена или с другого носителя).",
+		    r->ho_refused);
+	if (r->ho_lost > 0)
+		report_verdict_line(f, 1, "handovers",
+		    "Носителей, не загруженных другой стороной: %" PRId64
+		    " (выгружены более суток назад).",
+		    r->ho_lost);
+	if (r->ho_unrec > 0)
+		report_verdict_line(f, 1, "handovers",
+		    "Носителей, загруженных без записанной выгрузки: %" PRId64
+		    ".",
+		    r->ho_unrec);
 	if (r->trust == NULL)
 		report_verdict_line(f, 1, "verify",
 		    "Контрольные точки не проверены независимо: сертификат "

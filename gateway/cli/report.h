@@ -50,6 +50,7 @@ struct report {
 	int64_t gaps, rej_in, rej_out, conflicts;
 	int64_t flight, stale, lost, mismatch;
 	int64_t overdue;
+	int64_t ho_refused, ho_lost, ho_unrec; /* media hand-overs */
 	int cp_copies, cp_bad;
 };
 
@@ -77,6 +78,9 @@ void report_packages_peer(FILE *, struct report *);
 /* report-appeals.c */
 void report_appeals(FILE *, struct report *);
 void report_appeals_overdue(FILE *, struct report *);
+
+/* report-handovers.c */
+void report_handovers(FILE *, struct report *);
 
 /* report-html.c */
 void report_html_esc(FILE *, const char *);

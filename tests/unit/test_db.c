@@ -7,7 +7,7 @@
 #include "log.h"
 
 static const char *const tables[] = {"meta", "packages", "documents", "files",
-    "inbound_files", "journal", "checkpoints", "peer_checkpoints"};
+    "inbound_files", "journal", "checkpoints", "peer_checkpoints", "handovers"};
 
 /* The text of the first column of the first row of a query (malloc'd). */
 static char *
@@ -417,6 +417,29 @@ test_constraints(void **state)
 	db_close(db);
 }
 
+/* Schema step 3: a hand-over is recorded once per direction and digest. */
+static void
+test_handovers_once(void **state)
+{
+	struct db *db = open_ok(*state, "g.db", 1);
+	struct error err = {0};
+#define HO(dir, dig)                                                           \
+	"INSERT INTO handovers (direction, digest, at, operator, host,"        \
+	" medium, packages) VALUES ('" dir "', '" dig "', 1, 'op', 'h',"       \
+	" '/m', 2)"
+	assert_int_equal(db_exec(db, HO("exported", "aa"), &err), 0);
+	assert_int_equal(db_exec(db, HO("imported", "aa"), &err), 0);
+	assert_int_equal(db_exec(db, HO("refused", "aa"), &err), 0);
+	assert_int_equal(db_exec(db, HO("exported", "bb"), &err), 0);
+	assert_int_equal(db_exec(db, HO("exported", "aa"), &err), -1);
+	assert_non_null(strstr(err.text, "UNIQUE"));
+	err_clear(&err);
+	assert_int_equal(db_exec(db, HO("lost", "cc"), &err), -1);
+	assert_non_null(strstr(err.text, "CHECK"));
+#undef HO
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -434,6 +457,7 @@ main(void)
 	    T(test_transactions),
 	    T(test_journal_append_only),
 	    T(test_constraints),
+	    T(test_handovers_once),
 #undef T
 	};
 

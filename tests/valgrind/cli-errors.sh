@@ -62,6 +62,11 @@ vg "edms map import of a table with a repeated code" "$POSGW" edms map import "$
 vg "edms list before the core ran" "$POSGW" edms list --config "$CORE_CONF"
 vg "media export from a missing outbox" "$POSGW" media export --from "$WORK/none" --to "$WORK/m" --operator op
 vg "media import from a missing medium" "$POSGW" media import --from "$WORK/none" --to "$WORK/in"
+mkdir -p "$WORK/edge-state" "$WORK/core-state" "$WORK/hm" "$WORK/hin" "$WORK/hnone"
+"$POSGW" media export --config "$EDGE_CONF" --from "$WORK/out" --to "$WORK/hm" >/dev/null 2>&1
+sed -i 's/^operator .*/operator edited/' "$WORK/hm/posgw-inventory.txt"
+vg "journaled media import of an edited inventory" "$POSGW" media import --config "$CORE_CONF" --from "$WORK/hm" --to "$WORK/hin"
+vg "journaled media import of a medium without an inventory" "$POSGW" media import --config "$CORE_CONF" --from "$WORK/hnone" --to "$WORK/hin"
 vg "posgw-edge with a bad configuration" "$POSGW_EDGE" --config "$WORK/bad.conf" --check-config
 sed "s|^signer_trust = .*|signer_trust = $WORK/none.crt|" "$CORE_CONF" >"$WORK/core-bad.conf"
 vg "posgw-core with an unreadable signer_trust" "$POSGW_CORE" --config "$WORK/core-bad.conf" --check-config
