@@ -113,9 +113,12 @@ cmd_keys_crl_install(const char *to, const char *path, gnutls_x509_crl_t crl)
 	if (access(to, F_OK) == 0) {
 		if (cmd_keys_crl_one(to, &old) == -1)
 			return -1;
+		a.data = b.data = NULL;
 		same = gnutls_x509_crl_get_raw_issuer_dn(old, &a) >= 0 &&
 		       gnutls_x509_crl_get_raw_issuer_dn(crl, &b) >= 0 &&
 		       a.size == b.size && memcmp(a.data, b.data, a.size) == 0;
+		gnutls_free(a.data);
+		gnutls_free(b.data);
 		rc = same && gnutls_x509_crl_get_this_update(crl) >
 		                 gnutls_x509_crl_get_this_update(old);
 		gnutls_x509_crl_deinit(old);
