@@ -12,8 +12,8 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-static const char *const payload_roots[] = {
-    "appeal", "event", "outcome", "receipt", "classifier", "checkpoint"};
+static const char *const payload_roots[] = {"appeal", "event", "outcome",
+    "receipt", "classifier", "checkpoint", "certificate"};
 
 /* Which child element an event of each type carries. */
 static const struct {

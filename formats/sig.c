@@ -804,6 +804,30 @@ out:
 	return ret;
 }
 
+/*
+ * Judge a certificate against the list: 1 if it chains to an anchor and is
+ * not revoked, 0 if it does not chain (another anchor may pin it), -1 with
+ * err (untrusted) if a CRL revokes it or a strict CRL is stale.
+ */
+int
+trust_check_cert(
+    struct trust *t, gnutls_x509_crt_t crt, time_t now, struct error *err)
+{
+	unsigned status = 0;
+	char cn[256];
+	int rc;
+
+	if (cert_cn(crt, cn, sizeof cn) == -1)
+		cn[0] = '\0';
+	if (trust_crl_fresh(t, crt, now, err) == -1)
+		return -1;
+	rc = gnutls_x509_trust_list_verify_crt2(
+	    t->tl, &crt, 1, NULL, 0, 0, &status, NULL);
+	if (rc >= 0 && (status & GNUTLS_CERT_REVOKED))
+		return trust_revoked(t, crt, cn, err);
+	return rc >= 0 && status == 0 ? 1 : 0;
+}
+
 /* sig_verify_named for a package: manifest.xml.p7s over manifest.xml. */
 int
 sig_verify(struct trust *t, const void *data, size_t len, const void *p7s,

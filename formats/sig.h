@@ -43,6 +43,7 @@ void trust_set_crl_strict(struct trust *, int);
 int trust_crl_signed(const struct trust *, gnutls_x509_crl_t);
 int crl_load_file(
     const char *, gnutls_x509_crl_t **, unsigned *, struct error *);
+int trust_check_cert(struct trust *, gnutls_x509_crt_t, time_t, struct error *);
 void trust_free(struct trust *);
 
 int sig_verify_named(const char *, const char *, struct trust *, const void *,

@@ -122,7 +122,23 @@ static const char *const db_migrations[] = {
     " packages INTEGER NOT NULL,"
     " replaces TEXT,"
     " reason TEXT,"
-    " UNIQUE (direction, digest));"};
+    " UNIQUE (direction, digest));",
+    /* 4: key rollovers (transfer/rollover.c, formats/rollover.md): ours
+     * announced to the peer, and the peer's learnt from it */
+    "CREATE TABLE rollovers ("
+    " id INTEGER PRIMARY KEY,"
+    " side TEXT NOT NULL CHECK (side IN ('own', 'peer')),"
+    " new_fp TEXT NOT NULL,"
+    " old_fp TEXT NOT NULL,"
+    " exchange_fp TEXT NOT NULL,"
+    " old_exchange_fp TEXT,"
+    " document_id INTEGER,"
+    " package TEXT,"
+    " started INTEGER NOT NULL,"
+    " acknowledged INTEGER,"
+    " switched_seq INTEGER,"
+    " completed INTEGER,"
+    " UNIQUE (side, new_fp));"};
 _Static_assert(
     sizeof db_migrations / sizeof db_migrations[0] == DB_SCHEMA_VERSION,
     "one migration per schema version");

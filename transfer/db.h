@@ -8,7 +8,7 @@
 
 #include "error.h"
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 struct db {
 	sqlite3 *h;

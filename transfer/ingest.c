@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "log.h"
 #include "package.h"
+#include "rollover.h"
 #include "schema.h"
 #include "xfer-int.h"
 #include "xmalloc.h"
@@ -37,6 +38,7 @@ struct ingest {
 	char uuid[37];
 	uint64_t seq;
 	int control;
+	char env_key[65]; /* the envelope was sealed for this key ("": plain) */
 	struct pkg *p;
 	char **delivered; /* our packages receipted by this one */
 	size_t ndelivered;
@@ -301,7 +303,8 @@ ingest_receipt(struct ingest *in, xmlDocPtr doc, struct error *err)
 	if (db_step_done(in->x->db, st, err) == -1 ||
 	    journal_append(in->x->db,
 	        ok ? "package.delivered" : "package.rejected_by_peer", name,
-	        NULL, detail, err) == -1)
+	        NULL, detail, err) == -1 ||
+	    rollover_receipt(in->x, id, ok, detail, err) == -1)
 		goto out;
 	if (ok) {
 		in->delivered = xreallocarray(
@@ -461,11 +464,16 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 	xmlChar *body;
 	int len, control = strcmp(kind, "receipt") == 0 ||
 	                   strcmp(kind, "checkpoint") == 0;
+	int engine = control || strcmp(kind, "certificate") == 0;
 
 	if (strcmp(kind, "receipt") == 0 && ingest_receipt(in, doc, err) == -1)
 		return -1;
 	if (strcmp(kind, "checkpoint") == 0 &&
 	    ingest_checkpoint(in, doc, 0, err) == -1)
+		return -1;
+	if (strcmp(kind, "certificate") == 0 &&
+	    rollover_learn(
+	        in->x, doc, in->name, in->p->sig.fingerprint, 0, err) == -1)
 		return -1;
 	xmlDocDumpMemoryEnc(doc, &body, &len, "UTF-8");
 	st = db_prepare(in->x->db,
@@ -480,7 +488,7 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 		sqlite3_bind_int64(st, 5, strtoll(n, NULL, 10));
 	sqlite3_bind_text(st, 6, (const char *)body, len, xmlFree);
 	sqlite3_bind_int64(st, 7, clock_ms());
-	if (control)
+	if (engine) /* the engine's own, no business side takes it */
 		sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
 	if (db_step_done(in->x->db, st, err) == -1)
 		return -1;
@@ -567,6 +575,7 @@ ingest_accept(struct ingest *in, struct error *err)
 	struct pkg *p = in->p;
 	sqlite3_stmt *st;
 	char old[DIGEST_HEX_LEN + 1] = "", detail[256], *path;
+	const char *why;
 	int64_t pkgid;
 	size_t i;
 
@@ -582,6 +591,14 @@ ingest_accept(struct ingest *in, struct error *err)
 		        xmlDocGetRootElement(d), NS_EXCHANGE, "checkpoint") &&
 		    ingest_checkpoint(in, d, 1, &e2) == -1)
 			return ingest_reject(in, ERR_PAYLOAD, e2.text, err);
+		if (d != NULL &&
+		    xmlsafe_is(
+		        xmlDocGetRootElement(d), NS_EXCHANGE, "certificate") &&
+		    rollover_learn(
+		        in->x, d, in->name, p->sig.fingerprint, 1, &e2) == -1)
+			return ingest_reject(in,
+			    e2.code == ERR_NONE ? ERR_PAYLOAD : e2.code,
+			    e2.text, err);
 	}
 	st = db_prepare(db,
 	    "SELECT manifest_digest FROM packages WHERE direction ="
@@ -620,6 +637,8 @@ ingest_accept(struct ingest *in, struct error *err)
 		return 0;
 	}
 
+	if ((why = rollover_retired(in->x, p->sig.fingerprint)) != NULL)
+		return ingest_reject(in, ERR_UNTRUSTED, why, err);
 	if (ingest_store(in, err) == -1)
 		return -1;
 	if (db_begin(db, err) == -1)
@@ -637,6 +656,8 @@ ingest_accept(struct ingest *in, struct error *err)
 	    in->control ? ", control" : "");
 	if (journal_append(
 	        db, "package.accepted", in->name, NULL, detail, err) == -1 ||
+	    rollover_accepted(in->x, in->seq, p->sig.fingerprint,
+	        in->env_key[0] != '\0' ? in->env_key : NULL, err) == -1 ||
 	    (!in->control && spool_receipt(in->x, in->uuid, in->sender, in->seq,
 	                         "accepted", NULL, NULL, err) == -1) ||
 	    ingest_record(in, "accepted", err) == -1)
@@ -682,7 +703,7 @@ ingest_open_envelope(struct ingest *in, struct error *err)
 	eo.now = x->c.verify.now;
 	if (x->kex != NULL)
 		eo.keys[eo.nkeys++] = x->kex;
-	if (x->kex_prev != NULL)
+	if (x->kex_prev != NULL && !(x->roll_own_done && x->kex_prev_implicit))
 		eo.keys[eo.nkeys++] = x->kex_prev;
 	xasprintf(&dir, "%s/.env-XXXXXX", x->dir_staging);
 	if (mkdtemp(dir) == NULL) {
@@ -693,6 +714,7 @@ ingest_open_envelope(struct ingest *in, struct error *err)
 	}
 	xasprintf(&plain, "%s/%s", dir, in->name);
 	if (env_open(in->inpath, plain, &eo, &info, err) == 0) {
+		snprintf(in->env_key, sizeof in->env_key, "%s", info.key);
 		in->p = pkg_read(plain, x->dir_staging, &x->c.verify, err);
 		if (in->p != NULL)
 			rc = 0;
@@ -796,6 +818,11 @@ ingest_file(struct xfer *x, const char *name, struct error *err)
 	}
 	rc = ingest_accept(&in, err);
 out:
+	if (x->roll_dirty) {
+		struct error e2 = {0};
+		if (rollover_reload(x, &e2) == -1)
+			log_warnx("rollover: %s", e2.text);
+	}
 	if (in.p != NULL)
 		pkg_free(in.p);
 	if (in.staged != NULL)

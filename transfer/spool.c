@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "log.h"
 #include "package.h"
+#include "rollover.h"
 #include "schema.h"
 #include "xfer-int.h"
 #include "xmalloc.h"
@@ -316,7 +317,7 @@ spool_seal(struct xfer *x, const char *name, time_t created, struct error *err)
 	int rc;
 
 	memset(&so, 0, sizeof so);
-	so.signer = x->signer;
+	so.signer = rollover_signer(x);
 	so.to = x->peer_kex;
 	so.recipient = x->c.peer_id;
 	so.digest = x->c.digest;
@@ -393,8 +394,8 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 			goto offer;
 		}
 	}
-	w = pkg_writer_new(
-	    x->signer, x->c.peer_id, (uint64_t)seq, x->c.compress, x->c.digest);
+	w = pkg_writer_new(rollover_signer(x), x->c.peer_id, (uint64_t)seq,
+	    x->c.compress, x->c.digest);
 	pkg_writer_set_identity(w, uuid, (time_t)created);
 	pkg_writer_set_limits(w, &x->c.verify.limits);
 	st = db_prepare(x->db, "SELECT id, path, body FROM documents WHERE"

@@ -7,6 +7,11 @@
 #include "fsutil.h"
 #include "kex.h"
 
+struct rollover_retired {
+	char fp[65];   /* a peer certificate retired by its rollover */
+	char why[300]; /* the reason a package signed with it is refused */
+};
+
 struct xfer {
 	struct xfer_config c;
 	struct db *db;
@@ -37,6 +42,17 @@ struct xfer {
 	time_t last_retention; /* clock_mono of the last run, 0: none yet */
 	int ret_checkpoint;    /* a purge awaits the truncation of the WAL */
 	char *ret_cursor;      /* the last pos_id of an unfinished run */
+	/* rollover.c */
+	struct signer *signer_prev; /* previous_key: signs while announcing */
+	char own_fp[65];            /* SHA-256 of cert */
+	char prev_fp[65];           /* SHA-256 of previous_cert */
+	int roll_announcing;   /* the peer has not receipted our new cert */
+	int roll_own_done;     /* our rollover completed: kex_prev retired */
+	int kex_prev_implicit; /* kex_prev is previous_key's own */
+	int roll_pending;      /* some rollover is not completed */
+	int roll_dirty;        /* the database changed: reload */
+	struct rollover_retired *retired;
+	size_t nretired;
 };
 
 /*
@@ -46,6 +62,7 @@ struct xfer {
  *   spool.c   the outbound spool: queue documents, build and offer packages
  *   store.c   the file store (STATE/files/)
  *   retention.c  personal data and rejected files past their periods
+ *   rollover.c   key rollovers: announce, learn, switch, retire
  *   clock.c   wall and monotonic time
  *   db.c, journal.c  the database and its hash-chained journal
  */

@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "log.h"
 #include "retention.h"
+#include "rollover.h"
 #include "schema.h"
 #include "token.h"
 #include "xfer-int.h"
@@ -287,12 +288,14 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 	x->db = db_open(dbpath, 1, err);
 	free(dbpath);
 	if (x->db == NULL || xfer_identity(x, err) == -1 ||
-	    xfer_open_kex(x, err) == -1)
+	    xfer_open_kex(x, err) == -1 || rollover_open(x, err) == -1)
 		goto fail;
 	x->tool = tool;
 	if (tool)
 		return x; /* an operator's tool beside the running daemon */
 	xfer_clean_staging(x);
+	if (rollover_announce(x, err) == -1)
+		goto fail;
 
 	if ((x->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 		log_warn("inotify unavailable; scanning %s every %u s only",
@@ -319,6 +322,27 @@ const struct xfer_config *
 xfer_config(struct xfer *x)
 {
 	return &x->c;
+}
+
+/* The key that signs now (the previous one while a rollover is announced). */
+struct signer *
+xfer_signer(struct xfer *x)
+{
+	return rollover_signer(x);
+}
+
+/* Our own certificates (both during a rollover), to re-read what we signed. */
+struct trust *
+xfer_self_trust(struct xfer *x)
+{
+	return x->self;
+}
+
+/* The peer's anchors: configured and learnt from its rollovers. */
+struct trust *
+xfer_peer_trust(struct xfer *x)
+{
+	return x->trust;
 }
 
 /* The engine's database (the business side shares its transactions). */
@@ -405,7 +429,7 @@ xfer_checkpoint(struct xfer *x, int force)
 	    last <= time(NULL))
 		return 0;
 	if (db_begin(x->db, &err) == -1 ||
-	    journal_checkpoint(x->db, x->signer, &err) == -1 ||
+	    journal_checkpoint(x->db, rollover_signer(x), &err) == -1 ||
 	    db_commit(x->db, &err) == -1) {
 		db_rollback(x->db);
 		log_warnx("checkpoint: %s", err.text);
@@ -556,6 +580,7 @@ xfer_close(struct xfer *x)
 	if (x->db != NULL && x->signer != NULL && !x->tool)
 		xfer_checkpoint(x, 1);
 	db_close(x->db);
+	rollover_free(x);
 	signer_free(x->signer);
 	trust_free(x->trust);
 	trust_free(x->self);

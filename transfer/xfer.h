@@ -37,6 +37,12 @@ struct xfer_config {
 	const char *crl[XFER_MAX_TRUST];
 	size_t ncrl;
 	int crl_strict; /* a CRL past its nextUpdate refuses, not warns */
+	/*
+	 * Rollover (formats/rollover.md): the pair we signed with before
+	 * key/cert; cert is announced in a package signed with it.
+	 */
+	const char *previous_key;
+	const char *previous_cert;
 	const char *previous_exchange_key; /* still opened during a rollover */
 	const char *previous_exchange_cert;
 	const char *exchange_key;
@@ -92,6 +98,9 @@ struct db *xfer_db(struct xfer *);
 void xfer_set_hook(
     struct xfer *, int (*)(struct xfer *, void *, int *), void *);
 const struct xfer_config *xfer_config(struct xfer *);
+struct signer *xfer_signer(struct xfer *);
+struct trust *xfer_self_trust(struct xfer *);
+struct trust *xfer_peer_trust(struct xfer *);
 int xfer_step(struct xfer *, int *);
 int xfer_run(struct xfer *, volatile sig_atomic_t *, volatile sig_atomic_t *);
 void xfer_reconfigure(struct xfer *, const struct xfer_config *);

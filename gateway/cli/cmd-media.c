@@ -293,7 +293,6 @@ cmd_media_open(const char *path, int exporting, const char *command,
     struct cmd_media_gw *g)
 {
 	struct error err = {0};
-	size_t i;
 
 	memset(g, 0, sizeof *g);
 	if (conf_load(path, &g->c, &err) == -1) {
@@ -309,18 +308,17 @@ cmd_media_open(const char *path, int exporting, const char *command,
 	g->h.state = g->c.state;
 	g->h.own_id = g->c.x.own_id;
 	g->h.peer_id = g->c.x.peer_id;
+	/*
+	 * The engine's keys and lists, as its packages use them during a
+	 * rollover (formats/rollover.md): the signer of the moment, our
+	 * certificates old and new, the peer's configured and learnt ones.
+	 */
 	if (exporting) {
-		g->h.own = trust_new();
-		if ((g->h.signer = signer_load(g->c.key, g->c.cert, &err)) ==
-		        NULL ||
-		    trust_add_file(g->h.own, g->c.cert, &err) == -1)
-			goto fail_err;
+		g->h.own = xfer_self_trust(g->x);
+		g->h.signer = xfer_signer(g->x);
 	}
 	/* import verifies with it; export looks for the peer's hand-over */
-	g->h.peer = trust_new();
-	for (i = 0; i < g->c.x.ntrust; i++)
-		if (trust_add_file(g->h.peer, g->c.x.trust[i], &err) == -1)
-			goto fail_err;
+	g->h.peer = xfer_peer_trust(g->x);
 	return 0;
 fail_err:
 	fprintf(stderr, "posgw: %s: %s (configuration %s)\n", command, err.text,
@@ -334,10 +332,7 @@ fail:
 static void
 cmd_media_close(struct cmd_media_gw *g)
 {
-	if (g->h.signer != NULL)
-		signer_free(g->h.signer);
-	trust_free(g->h.own);
-	trust_free(g->h.peer);
+	/* signer and lists belong to the engine */
 	if (g->x != NULL)
 		xfer_close(g->x);
 	conf_free(&g->c);

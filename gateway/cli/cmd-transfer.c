@@ -244,6 +244,8 @@ cmd_transfer_last(struct db *db, const char *dir, const char *label)
 	sqlite3_finalize(st);
 }
 
+static void cmd_transfer_rollovers(struct db *, const struct conf *);
+
 /*
  * The oldest appeal without a final event (answer, decline, forward): the
  * appeals this gateway received (core) or sent (edge), matched with the
@@ -406,6 +408,7 @@ cmd_transfer_status(int argc, char **argv, const char *command)
 	cmd_transfer_last(db, "out", "last package out");
 	cmd_transfer_last(db, "in", "last package in");
 	cmd_transfer_oldest_unanswered(db, c.own_id, now);
+	cmd_transfer_rollovers(db, &c);
 	if (certwatch_scan(&c, (time_t)now, c.expiry_warn_days,
 	        cmd_transfer_cert, NULL) == 0 &&
 	    c.expiry_warn_days > 0)
@@ -422,6 +425,75 @@ cmd_transfer_status(int argc, char **argv, const char *command)
 	db_close(db);
 	conf_free(&c);
 	return 0;
+}
+
+/* The latest key rollovers of either side (formats/rollover.md), a line each. */
+static void
+cmd_transfer_rollovers(struct db *db, const struct conf *c)
+{
+	sqlite3_stmt *st;
+	char t1[32], t2[32];
+
+	if (db_int(db,
+	        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollovers'",
+	        0) == 0)
+		return; /* a database the daemon has not upgraded yet */
+	st = db_prepare(db,
+	    "SELECT side, new_fp, old_fp, started, acknowledged, completed,"
+	    " COALESCE(package, ''), (SELECT p.state || ': ' ||"
+	    " COALESCE(p.reason, '') FROM documents d JOIN packages p ON"
+	    " p.id = d.package_id WHERE d.id = r.document_id AND p.state ="
+	    " 'rejected') FROM (SELECT * FROM rollovers ORDER BY id DESC"
+	    " LIMIT 4) r ORDER BY id");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *side = (const char *)sqlite3_column_text(st, 0);
+		const char *nfp = (const char *)sqlite3_column_text(st, 1);
+		const char *ofp = (const char *)sqlite3_column_text(st, 2);
+		const char *refused = (const char *)sqlite3_column_text(st, 7);
+		int acked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		int done = sqlite3_column_type(st, 5) != SQLITE_NULL;
+
+		pkg_time_format(
+		    (time_t)sqlite3_column_int64(st, 3), t1, sizeof t1);
+		pkg_time_format((time_t)sqlite3_column_int64(st, done    ? 5
+		                                                 : acked ? 4
+		                                                         : 3),
+		    t2, sizeof t2);
+		if (strcmp(side, "own") == 0 && done)
+			printf("rollover: our certificate %.16s... replaced "
+			       "%.16s..., completed %s%s\n",
+			    nfp, ofp, t2,
+			    c->previous_key != NULL
+			        ? ": remove previous_key and previous_cert "
+			          "from [gateway] and destroy the old key"
+			        : "");
+		else if (strcmp(side, "own") == 0 && acked)
+			printf("rollover: our certificate %.16s... is known to "
+			       "%s since %s and signs; the previous key still "
+			       "opens envelopes until %s seals for the new one "
+			       "with no gap below\n",
+			    nfp, c->peer_id, t2, c->peer_id);
+		else if (strcmp(side, "own") == 0)
+			printf("rollover: announcing our certificate %.16s... "
+			       "(replaces %.16s...) since %s: signing with the "
+			       "previous key until %s receipts it%s%s\n",
+			    nfp, ofp, t1, c->peer_id,
+			    refused != NULL ? "; REFUSED by the peer: " : "",
+			    refused != NULL ? refused : "");
+		else if (done)
+			printf("rollover: %s's certificate %.16s... retired %s "
+			       "for %.16s... (kept in %s/certs/): name the new "
+			       "one in [gateway] trust instead of the old\n",
+			    c->peer_id, ofp, t2, nfp, c->state);
+		else
+			printf("rollover: %s announced certificate %.16s... "
+			       "(replacing %.16s...) on %s in %s: both trusted "
+			       "until a package signed with it arrives with no "
+			       "gap below\n",
+			    c->peer_id, nfp, ofp, t1,
+			    (const char *)sqlite3_column_text(st, 6));
+	}
+	sqlite3_finalize(st);
 }
 
 /* posgw transfer resend */

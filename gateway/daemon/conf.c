@@ -207,7 +207,11 @@ conf_gateway(
 		if (why != NULL)
 			return why;
 		c->expiry_warn_days = (int)n;
-	} else if (strcmp(name, "previous_exchange_key") == 0)
+	} else if (strcmp(name, "previous_key") == 0)
+		conf_set(&c->previous_key, value);
+	else if (strcmp(name, "previous_cert") == 0)
+		conf_set(&c->previous_cert, value);
+	else if (strcmp(name, "previous_exchange_key") == 0)
 		conf_set(&c->previous_exchange_key, value);
 	else if (strcmp(name, "previous_exchange_cert") == 0)
 		conf_set(&c->previous_exchange_cert, value);
@@ -585,6 +589,13 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 		    "%s: [gateway] previous_exchange_key and "
 		    "previous_exchange_cert go together",
 		    path);
+	if ((c->previous_key == NULL) != (c->previous_cert == NULL))
+		return err_set(err, ERR_NONE,
+		    "%s: [gateway] previous_key and previous_cert go together "
+		    "(the pair this gateway signed with before its rollover)",
+		    path);
+	c->x.previous_key = c->previous_key;
+	c->x.previous_cert = c->previous_cert;
 	c->x.previous_exchange_key = c->previous_exchange_key;
 	c->x.previous_exchange_cert = c->previous_exchange_cert;
 	c->x.exchange_key = c->exchange_key;
@@ -609,6 +620,8 @@ conf_free(struct conf *c)
 	free(c->key);
 	free(c->cert);
 	free(c->exchange_key);
+	free(c->previous_key);
+	free(c->previous_cert);
 	free(c->previous_exchange_key);
 	free(c->previous_exchange_cert);
 	free(c->exchange_cert);

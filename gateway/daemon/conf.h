@@ -42,6 +42,7 @@ struct conf {
 	    *quarantine;
 	char *exchange_key, *exchange_cert, *peer_exchange_cert;
 	char *previous_exchange_key, *previous_exchange_cert;
+	char *previous_key, *previous_cert; /* a rollover in progress */
 	char *trust[XFER_MAX_TRUST];
 	char *crl[XFER_MAX_TRUST];
 	struct conf_smev smev;
