@@ -55,14 +55,14 @@ EOF
 	# a random PIN, on the first line of a file only its owner reads
 	(umask 077 && printf '%s\n' "$(pki_digits)" >"$PKI_PIN")
 	chmod 600 "$PKI_PIN"
-	softhsm2-util --init-token --free --label "$PKI_LABEL" --pin "$(cat "$PKI_PIN")" \
-		--so-pin "$(pki_digits)" >/dev/null 2>"$WORK/token.log" &&
-		p11tool --login --set-pin="$(cat "$PKI_PIN")" --generate-privkey ecdsa --curve secp256r1 \
-			--label edge-01 "pkcs11:token=$PKI_LABEL" >/dev/null 2>>"$WORK/token.log" || {
+	if ! softhsm2-util --init-token --free --label "$PKI_LABEL" --pin "$(cat "$PKI_PIN")" \
+		--so-pin "$(pki_digits)" >/dev/null 2>"$WORK/token.log" ||
+		! p11tool --login --set-pin="$(cat "$PKI_PIN")" --generate-privkey ecdsa --curve secp256r1 \
+			--label edge-01 "pkcs11:token=$PKI_LABEL" >/dev/null 2>>"$WORK/token.log"; then
 		echo "demo: cannot make the SoftHSM2 token $PKI_LABEL:" >&2
 		cat "$WORK/token.log" >&2
 		return 1
-	}
+	fi
 	PKI_URI="pkcs11:token=$PKI_LABEL;object=edge-01;type=private"
 	PKI_KEY="$PKI_URI?pin-source=$PKI_PIN"
 }
