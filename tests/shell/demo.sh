@@ -1,12 +1,16 @@
 #!/bin/sh
 # demo.sh: the README's main job (ops/scripts/demo-run) completes the round
-# trip with the built programs and ends with the simulator's summary line.
+# trip with the built programs, the edge signing on a SoftHSM2 token and an
+# agency CA's CRL in force on both gateways, refuses a package signed with
+# the revoked certificate, and ends with the simulator's summary line.
 . "$(dirname "$0")/lib.sh"
 
-if ! have certtool; then
-	skip "demo" "certtool missing (apt-get install gnutls-bin)"
-	done_testing
-fi
+for t in certtool softhsm2-util p11tool; do
+	if ! have $t; then
+		skip "demo" "$t missing (apt-get install gnutls-bin softhsm2; ops/scripts/deps installs them)"
+		done_testing
+	fi
+done
 n=${POSGW_DEMO_TEST_COUNT:-20}
 out=$(POSGW_DEMO_COUNT=$n sh "$TOP_SRCDIR/ops/scripts/demo-run" "$TOP_SRCDIR" 2>&1)
 rc=$?
@@ -21,4 +25,13 @@ echo "$out" | grep -q '^demo: transfer folders: [1-9][0-9]* packages seen on the
 ok $? "demo-run finds no applicant's name or e-mail in the transfer folders"
 echo "$out" | grep -q "^demo: auditors' report: ПРОВЕРКА ПРОЙДЕНА\$"
 ok $? "the demo's auditors' report opens with the green verdict"
+echo "$out" | grep -q '^demo: edge signs on token posgw-demo (pkcs11:token=posgw-demo;object=edge-01;type=private), CRL of agency-ca in force on both gateways (2 revoked: '
+ok $? "demo-run names the edge's token and the CRL in force on both gateways"
+echo "$out" | grep -q '^  edge-01 (token) issuer: *CN=agency-ca$' &&
+	echo "$out" | grep -q '^  core-01 issuer: *CN=agency-ca$'
+ok $? "the agency CA issued the gateways' certificates"
+echo "$out" | grep -q '^demo: revoked signer: refused (untrusted: signer certificate of edge-01 (serial [0-9a-f]*) is revoked since .* by the CRL .*/core-etc/crl/agency-ca.crl'
+ok $? "a package signed with the revoked certificate is refused untrusted, naming the revocation"
+[ -z "$(ls -d "${TMPDIR:-/tmp}"/posgw-test.* 2>/dev/null)" ]
+ok $? "the demo leaves no working directory behind (token directory included)"
 done_testing
