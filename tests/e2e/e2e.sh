@@ -121,6 +121,11 @@ e2e_run() {
 	E2E_PIDS="$E2E_PIDS $!"
 	"$POSGW_CORE" --config "$CORE_CONF" >/dev/null 2>>"$WORK/core.log" &
 	E2E_PIDS="$E2E_PIDS $!"
+	echo $! >"$WORK/core.pid"
+	if [ -n "${E2E_ROLL_CORE_AFTER:-}" ]; then
+		e2e_roll_core "$E2E_ROLL_CORE_AFTER" >>"$WORK/roll.log" 2>&1 &
+		E2E_PIDS="$E2E_PIDS $!"
+	fi
 	POSGW=$POSGW sh "$E2E_DIR/edms-clerk.sh" "$CORE_CONF" "$EDMS/export" "$KEYS" "$WORK/clerk" >/dev/null 2>&1 &
 	E2E_PIDS="$E2E_PIDS $!"
 	if [ "$E2E_MODE" != shared ]; then
@@ -135,6 +140,41 @@ e2e_run() {
 	return $E2E_STATUS
 }
 
+# e2e_roll_core N: the core's operator rolls its key in the middle of the
+# exchange (formats/rollover.md), once the core has imported N appeals: a
+# new pair (from the agency CA when $PKI_CA is set), cert/key name it and
+# previous_cert/previous_key the old one, the core restarts; nothing else
+# changes, the edge learns the new certificate in band.
+e2e_roll_core() {
+	wait_for 600 e2e_imported_at_least "$1" || return 1
+	_ca=""
+	[ -n "${PKI_CA:-}" ] && _ca="--ca-key $PKI_CA/agency-ca.key --ca-cert $PKI_CA/agency-ca.crt"
+	mkdir -p "$WORK/rolled"
+	# shellcheck disable=SC2086
+	"$POSGW" keys generate --id core-01 $_ca --out "$WORK/rolled" >/dev/null || return 1
+	_old_key=$(sed -n 's/^key = //p' "$CORE_CONF")
+	_old_cert=$(sed -n 's/^cert = //p' "$CORE_CONF")
+	sed -i -e "s|^key = .*|key = $WORK/rolled/core-01.key\nprevious_key = $_old_key|" \
+		-e "s|^cert = .*|cert = $WORK/rolled/core-01.crt\nprevious_cert = $_old_cert|" "$CORE_CONF"
+	_pid=$(cat "$WORK/core.pid")
+	kill -TERM "$_pid"
+	wait_for 60 e2e_gone "$_pid" || return 1
+	echo "rolled after $(e2e_imported) appeals"
+	"$POSGW_CORE" --config "$CORE_CONF" >/dev/null 2>>"$WORK/core.log" &
+	echo $! >"$WORK/core.pid"
+	wait
+}
+e2e_imported() {
+	q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE direction='in' AND kind='appeal'" 2>/dev/null
+}
+e2e_imported_at_least() {
+	[ "$(e2e_imported)" -ge "$1" ] 2>/dev/null
+}
+# e2e_gone PID: the process has exited (a zombie not yet reaped counts).
+e2e_gone() {
+	! kill -0 "$1" 2>/dev/null || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
 # e2e_stop: stop the daemons (SIGTERM, so they sign a last checkpoint).
 e2e_stop() {
 	for p in $E2E_PIDS; do
@@ -144,6 +184,13 @@ e2e_stop() {
 		wait "$p" 2>/dev/null
 	done
 	E2E_PIDS=""
+	# the core may have been restarted by e2e_roll_core (not our child)
+	if [ -f "$WORK/core.pid" ]; then
+		_pid=$(cat "$WORK/core.pid")
+		kill -TERM "$_pid" 2>/dev/null
+		wait_for 60 e2e_gone "$_pid"
+		rm -f "$WORK/core.pid"
+	fi
 }
 
 # e2e_test MODE N: the whole e2e test of one hand-over mode (TAP): run N

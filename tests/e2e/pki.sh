@@ -136,7 +136,8 @@ pki_setup() {
 }
 
 # pki_revoked_package DIR: what someone holding the revoked old edge-01 key
-# would send: a valid appeal signed with it and sealed for the core, written
+# would send: a valid appeal signed with it and sealed for the core (its
+# current certificate, after a rollover the new one), written
 # into DIR as the sender writes (dot file, renamed into place). A seq far
 # beyond the edge's own, so it never meets a real package.
 pki_revoked_package() {
@@ -145,7 +146,7 @@ pki_revoked_package() {
 	printf 'JPEG' >"$PKI/forged/att.bin"
 	"$POSGW" pack create --id edge-01 --to core-01 --seq 999999 \
 		--key "$PKI/old/edge-01.key" --cert "$PKI/old/edge-01.crt" \
-		--encrypt-for "$KEYS/core-01.crt" --out "$1" "$PKI/forged/appeal.xml" \
+		--encrypt-for "$(sed -n 's/^cert = //p' "$CORE_CONF")" --out "$1" "$PKI/forged/appeal.xml" \
 		"payload/att/177099999-1.bin=$PKI/forged/att.bin"
 }
 

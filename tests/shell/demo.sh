@@ -1,14 +1,17 @@
 #!/bin/sh
 # demo.sh: the README's main job (ops/scripts/demo-run) completes the round
 # trip with the built programs, the edge signing on a SoftHSM2 token and an
-# agency CA's CRL in force on both gateways, refuses a package signed with
-# the revoked certificate, and ends with the simulator's summary line.
+# agency CA's CRL in force on both gateways, the core rolling its key in
+# the middle (formats/rollover.md), refuses a package signed with the
+# revoked certificate, and ends with the simulator's summary line.
 . "$(dirname "$0")/lib.sh"
 
 for t in certtool softhsm2-util p11tool; do
 	if ! have $t; then
 		skip "demo" "$t missing (apt-get install gnutls-bin softhsm2; ops/scripts/deps installs them)"
-		done_testing
+		echo "$out" | grep -q '^demo: key rollover: core-01 rolled after [0-9]* appeals: new certificate announced in band, learnt by edge-01, old key retired on both sides$'
+ok $? "the core rolls its key mid-exchange, in band, and both sides retire the old one"
+done_testing
 	fi
 done
 n=${POSGW_DEMO_TEST_COUNT:-20}
@@ -32,6 +35,9 @@ echo "$out" | grep -q '^  edge-01 (token) issuer: *CN=agency-ca$' &&
 ok $? "the agency CA issued the gateways' certificates"
 echo "$out" | grep -q '^demo: revoked signer: refused (untrusted: signer certificate of edge-01 (serial [0-9a-f]*) is revoked since .* by the CRL .*/core-etc/crl/agency-ca.crl'
 ok $? "a package signed with the revoked certificate is refused untrusted, naming the revocation"
-[ -z "$(ls -d "${TMPDIR:-/tmp}"/posgw-test.* 2>/dev/null)" ]
+w=$(echo "$out" | sed -n 's/^demo: working in //p')
+[ -n "$w" ] && [ ! -e "$w" ]
 ok $? "the demo leaves no working directory behind (token directory included)"
+echo "$out" | grep -q '^demo: key rollover: core-01 rolled after [0-9]* appeals: new certificate announced in band, learnt by edge-01, old key retired on both sides$'
+ok $? "the core rolls its key mid-exchange, in band, and both sides retire the old one"
 done_testing
