@@ -43,6 +43,9 @@ ok $? "all $keys documented keys appear in the sample configuration"
 # test never writes outside its own directory; regression
 # docs-test-writes-srv: /srv/smev-adapter and /var/lib/posgw-edge were left
 # on the machine as root's and leaked into the guide's scratch roots).
+# the rollover keys name an old pair of edge-01 (a different certificate)
+"$POSGW" keys generate --id edge-01 --out "$WORK/old" >/dev/null &&
+	cp "$WORK/old/edge-01.key" "$KEYS/edge-01-old.key" && cp "$WORK/old/edge-01.crt" "$KEYS/edge-01-old.crt"
 printf 'crl_next_update = 30\n' >"$WORK/crl.tmpl"
 "$POSGW" keys generate --id agency-ca --ca --out "$WORK/ca" >/dev/null
 certtool --generate-crl --load-ca-privkey "$WORK/ca/agency-ca.key" --load-ca-certificate "$WORK/ca/agency-ca.crt" \
