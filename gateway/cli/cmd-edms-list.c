@@ -80,8 +80,9 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 	long nnew = 0, nwork = 0, nans = 0, ndecl = 0, nfwd = 0, nover = 0;
 	long nsoon = 0, nre = 0, total = 0, shown = 0;
 	size_t ncats = 0, i;
-	char *endp, leftbuf[24], catbuf[600];
-	int ch, open, over, show;
+	char *endp, leftbuf[24], catbuf[600], todaybuf[11], *sql;
+	int ch, open, over, show, late;
+	long nlate = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -127,10 +128,26 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 		conf_free(&c);
 		return 0;
 	}
-	st = db_prepare(db,
+	if (db_schema_version(db, &edms_db_schema) < EDMS_SCHEMA_VERSION) {
+		fprintf(stderr,
+		    "posgw: edms list: the core's tables in %s are of an older "
+		    "posgw; start posgw-core once (it upgrades them), then "
+		    "try again\n",
+		    db->path);
+		db_close(db);
+		conf_free(&c);
+		return 1;
+	}
+	edms_today_str(todaybuf);
+	xasprintf(&sql,
 	    "SELECT pos_id, kind, state, due, category, category_name,"
-	    " subcategory, subcategory_name, reappeal FROM core_appeals"
-	    " ORDER BY due, pos_id");
+	    " subcategory, subcategory_name, reappeal, %s, forward_due,"
+	    " closed_at FROM core_appeals ORDER BY due, pos_id",
+	    edms_overdue_sql);
+	st = db_prepare(db, sql);
+	free(sql);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"),
+	    todaybuf, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		state = cmd_edms_list_text(st, 2);
 		due = cmd_edms_list_text(st, 3);
@@ -141,7 +158,9 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 			left = d - today;
 		else
 			due = NULL;
-		over = open && due != NULL && left < 0;
+		over = sqlite3_column_int(st, 9) != 0;
+		late = over && !open; /* forwarded after its deadline */
+		nlate += late;
 		total++;
 		nnew += strcmp(state, "new") == 0;
 		nwork += open && strcmp(state, "new") != 0;
@@ -184,6 +203,8 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 		    cmd_edms_list_text(st, 6) ? cmd_edms_list_text(st, 6) : "",
 		    cmd_edms_list_text(st, 7) ? " " : "",
 		    cmd_edms_list_text(st, 7) ? cmd_edms_list_text(st, 7) : "");
+		if (late)
+			snprintf(leftbuf, sizeof leftbuf, "late");
 		printf("%-20s %-8s %-10s %-10s %5s  %s\n",
 		    cmd_edms_list_text(st, 0), cmd_edms_list_text(st, 1),
 		    edms_state_label(state), due ? due : "-", leftbuf, catbuf);
@@ -196,8 +217,13 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 	printf(
 	    "\nappeals %ld: new %ld, in work %ld, answered %ld, declined %ld, "
 	    "forwarded %ld; overdue %ld, due within 3 days %ld, re-appealed "
-	    "%ld\n",
-	    total, nnew, nwork, nans, ndecl, nfwd, nover, nsoon, nre);
+	    "%ld, forwarded late %ld\n",
+	    total, nnew, nwork, nans, ndecl, nfwd, nover, nsoon, nre, nlate);
+	if (nlate > 0)
+		printf("(forwarded late: forwarded more than %u days after "
+		       "registration, 59-FZ art. 8; counted as overdue, LEFT "
+		       "shows late)\n",
+		    c.edms.forward_days);
 	if (ncats > 0)
 		printf("by category:\n");
 	for (i = 0; i < ncats; i++) {

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "db.h"
+#include "edms.h"
 #include "error.h"
 #include "journal.h"
 #include "log.h"
@@ -112,6 +113,7 @@ void
 report_appeals_overdue(FILE *f, struct report *r)
 {
 	sqlite3_stmt *st;
+	char today[11], *sql;
 
 	fputs("<h2 id=\"overdue\">Просроченные обращения</h2>\n", f);
 	if (!db_exists(r->db, REPORT_HAS_TABLE, "core_appeals")) {
@@ -121,17 +123,32 @@ report_appeals_overdue(FILE *f, struct report *r)
 		    f);
 		return;
 	}
-	fputs("<p>Срок рассмотрения истёк (раньше сегодняшней даты UTC), "
-	      "обращение не закрыто.</p>\n<table>\n<tr><th>Номер "
+	fputs("<p>Срок рассмотрения истёк (раньше сегодняшней даты), "
+	      "обращение не закрыто; или обращение переадресовано позже семи "
+	      "дней после регистрации (59-ФЗ, ст. 8), тогда срок — срок "
+	      "переадресации.</p>\n<table>\n<tr><th>Номер "
 	      "ПОС</th><th>Вид</th><th>Поступило</th><th>Срок</th>"
 	      "<th>Просрочено</th><th>Статус</th></tr>\n",
 	    f);
-	st = db_prepare(r->db,
-	    "SELECT pos_id, kind, created, due, state, CAST(julianday('now',"
-	    " 'start of day') - julianday(due) AS INTEGER) FROM core_appeals"
-	    " WHERE due IS NOT NULL AND due != '' AND due < date('now')"
-	    " AND state NOT IN ('answered', 'declined', 'forwarded')"
-	    " ORDER BY due, pos_id");
+	/* the same definition as posgw edms overdue (edms.c) */
+	edms_today_str(today);
+	xasprintf(&sql,
+	    "SELECT pos_id, kind, created, CASE WHEN state = 'forwarded' THEN"
+	    " forward_due ELSE due END, state, CAST(julianday(:today) -"
+	    " julianday(CASE WHEN state = 'forwarded' THEN forward_due ELSE"
+	    " due END) AS INTEGER) FROM core_appeals WHERE %s ORDER BY due,"
+	    " pos_id",
+	    db_exists(r->db,
+	        "SELECT 1 FROM pragma_table_info('core_appeals') WHERE name ="
+	        " ?",
+	        "forward_due")
+	        ? edms_overdue_sql
+	        : "(due IS NOT NULL AND due != '' AND due < :today AND state"
+	          " NOT IN ('answered', 'declined', 'forwarded'))");
+	st = db_prepare(r->db, sql);
+	free(sql);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"), today,
+	    -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		for (int i = 0; i < 4; i++) {
 			fputs(i == 0 ? "<tr><td>" : "</td><td>", f);

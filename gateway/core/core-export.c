@@ -400,6 +400,42 @@ core_export_bind_coded(sqlite3_stmt *st, int i, xmlNodePtr n)
 }
 
 /*
+ * The territory of an appeal: the ОКТМО of the problem's location when ПОС
+ * gives one, else the organization's.
+ */
+static const char *
+core_export_oktmo(xmlNodePtr root, xmlNodePtr org)
+{
+	xmlNodePtr loc = core_export_child(root, "location");
+	const char *v;
+
+	if (loc != NULL && (v = xmlsafe_attr(loc, "oktmo")) != NULL)
+		return v;
+	return org != NULL ? xmlsafe_attr(org, "oktmo") : NULL;
+}
+
+/*
+ * The EDMS export names the ЛКО: the name [lko] gives it when ПОС sent
+ * none, and its territory when ПОС left it out.
+ */
+static void
+core_export_name_lko(struct core *cs, xmlNodePtr org, const char *lko)
+{
+	const struct conf_org *o = conf_lko_find(&cs->orgs, lko);
+	xmlChar *t;
+
+	if (org == NULL || o == NULL)
+		return;
+	t = xmlNodeGetContent(org);
+	if (t == NULL || *t == '\0')
+		xmlNodeSetContent(org, (const xmlChar *)o->name);
+	xmlFree(t);
+	if (xmlsafe_attr(org, "oktmo") == NULL)
+		xmlSetProp(
+		    org, (const xmlChar *)"oktmo", (const xmlChar *)o->oktmo);
+}
+
+/*
  * Write the appeal folder: a temp folder with the attachments under their
  * sanitised original names and appeal.xml, whose attachment elements name
  * those files (file attribute), fsynced, renamed into place, fsynced; in a
@@ -497,8 +533,10 @@ core_export_appeal(
 	xmlDocPtr doc;
 	xmlNodePtr root;
 	sqlite3_stmt *st;
-	const char *pos, *kind, *created;
+	const char *pos, *kind, *created, *pos_due, *lko, *oktmo;
+	xmlNodePtr org;
 	char sstu[80], due[11], detail[512], t[32];
+	long days;
 	int64_t when;
 	size_t natt;
 	int rc = -1;
@@ -528,8 +566,23 @@ core_export_appeal(
 		goto out;
 	}
 	core_export_add_topic(cs, root, sstu, sizeof sstu);
-	if (xmlsafe_attr(root, "due") == NULL)
+	/* ПОС's deadline wins over the configured one (issue 15) */
+	if ((pos_due = xmlsafe_attr(root, "due")) != NULL &&
+	    edms_date_parse(pos_due, &days) == 0)
+		snprintf(due, sizeof due, "%s", pos_due);
+	else {
+		pos_due = NULL;
 		xmlSetProp(root, (const xmlChar *)"due", (const xmlChar *)due);
+	}
+	org = core_export_child(root, "organization");
+	lko = org != NULL ? xmlsafe_attr(org, "lko-id") : NULL;
+	if (cs->orgs.nlko > 0 && conf_lko_find(&cs->orgs, lko) == NULL)
+		log_warnx("appeal %s is for ЛКО %s, which [lko] does not list; "
+		          "exported all the same (the edge should have refused "
+		          "it: compare both zones' [lko])",
+		    pos, lko != NULL ? lko : "(none)");
+	core_export_name_lko(cs, org, lko);
+	oktmo = core_export_oktmo(root, org);
 	if (core_export_write_appeal(cs, id, pos, doc, &natt, err) == -1)
 		goto out;
 	snprintf(detail, sizeof detail,
@@ -540,8 +593,8 @@ core_export_appeal(
 	st = db_prepare(cs->db,
 	    "INSERT INTO core_appeals (pos_id, kind, created, due, state,"
 	    " exported_at, document_id, category, category_name, subcategory,"
-	    " subcategory_name, sstu) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?,"
-	    " ?, ?, ?)");
+	    " subcategory_name, sstu, pos_due, lko_id, oktmo) VALUES (?, ?, ?,"
+	    " ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, created, -1, SQLITE_STATIC);
@@ -552,6 +605,9 @@ core_export_appeal(
 	core_export_bind_coded(st, 9, core_export_child(root, "subcategory"));
 	if (sstu[0] != '\0')
 		sqlite3_bind_text(st, 11, sstu, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, pos_due, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, lko, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, oktmo, -1, SQLITE_STATIC);
 	if (db_step_done(cs->db, st, err) == -1 ||
 	    core_export_consume(cs, id, err) == -1 ||
 	    journal_append(cs->db, "appeal.exported", NULL, pos, detail, err) ==

@@ -290,14 +290,31 @@ core_import_record(struct core *cs, const char *name,
 	sqlite3_finalize(st);
 	st = db_prepare(cs->db,
 	    "UPDATE core_appeals SET state = ?, due = ?, registered_at = ?,"
-	    " last_n = ?, postpones = ? WHERE pos_id = ?");
+	    " last_n = ?, postpones = ?, forward_due = ?, closed_at = ?,"
+	    " forward_kind = COALESCE(?, forward_kind), forward_to ="
+	    " COALESCE(?, forward_to), result = COALESCE(?, result),"
+	    " measures = COALESCE(?, measures) WHERE pos_id = ?");
 	sqlite3_bind_text(st, 1, a->state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a->due, -1, SQLITE_STATIC);
 	if (a->registered[0] != '\0')
 		sqlite3_bind_text(st, 3, a->registered, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, a->last_n);
 	sqlite3_bind_int(st, 5, a->postpones);
-	sqlite3_bind_text(st, 6, ev->pos_id, -1, SQLITE_STATIC);
+	if (a->forward_due[0] != '\0')
+		sqlite3_bind_text(st, 6, a->forward_due, -1, SQLITE_STATIC);
+	if (a->closed[0] != '\0')
+		sqlite3_bind_text(st, 7, a->closed, -1, SQLITE_STATIC);
+	if (strcmp(ev->type, "forward") == 0) {
+		sqlite3_bind_text(st, 8, ev->fwd_kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, ev->fwd_to, -1, SQLITE_STATIC);
+	}
+	if (strcmp(ev->type, "answer") == 0) {
+		sqlite3_bind_text(st, 10,
+		    ev->result[0] != '\0' ? ev->result : "explained", -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int(st, 11, ev->measures);
+	}
+	sqlite3_bind_text(st, 12, ev->pos_id, -1, SQLITE_STATIC);
 	if (db_step_done(cs->db, st, err) == -1)
 		return -1;
 	st = db_prepare(cs->db,

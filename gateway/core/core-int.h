@@ -27,6 +27,7 @@ struct core {
 	int export_dirty; /* renames in the export folder await one fsync */
 	char **pending;   /* batch: finished temp folders, renamed at the end */
 	size_t npending;
+	struct conf orgs; /* [lko] and [orgs] only */
 };
 
 /* One event file of a round, read and prepared. */

@@ -64,6 +64,7 @@ core_open(struct xfer *x, struct conf *c, struct error *err)
 	cs->x = x;
 	cs->db = xfer_db(x);
 	cs->e = c->edms;
+	conf_orgs_copy(&cs->orgs, c);
 	cs->e.export_dir = xstrdup(c->edms.export_dir);
 	cs->e.import_dir = xstrdup(c->edms.import_dir);
 	memset(cs->e.signer_trust, 0, sizeof cs->e.signer_trust);
@@ -113,6 +114,7 @@ core_close(void *arg)
 	free(cs->e.export_dir);
 	free(cs->e.import_dir);
 	free(cs->last_trouble);
+	conf_free(&cs->orgs);
 	free(cs);
 }
 

@@ -237,6 +237,15 @@ edms_event_prepare(
 	if ((v = xmlsafe_attr(child, "date")) != NULL ||
 	    (v = xmlsafe_attr(child, "until")) != NULL)
 		snprintf(ev->date, sizeof ev->date, "%s", v);
+	if ((v = xmlsafe_attr(child, "direction")) != NULL)
+		snprintf(ev->fwd_kind, sizeof ev->fwd_kind, "%s", v);
+	if ((v = xmlsafe_attr(child, "lko-id")) != NULL)
+		snprintf(ev->fwd_to, sizeof ev->fwd_to, "%s", v);
+	if ((v = xmlsafe_attr(child, "result")) != NULL)
+		snprintf(ev->result, sizeof ev->result, "%s", v);
+	v = xmlsafe_attr(child, "measures");
+	ev->measures =
+	    v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
 	return 0;
 }
 

@@ -80,6 +80,24 @@ static const char *const edms_migrations[] = {
     " sstu_code TEXT NOT NULL,"
     " name TEXT,"
     " line INTEGER NOT NULL);",
+    /* 1 -> 2: reporting (issue 15): the ЛКО and territory of an appeal,
+     * ПОС's own deadline, closure, forwarding (59-FZ art. 8), the answer's
+     * result for ССТУ, repeated appeals (59-FZ art. 11) */
+    "ALTER TABLE core_appeals ADD COLUMN lko_id TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN oktmo TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN pos_due TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN closed_at TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN forward_due TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN forward_kind TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN forward_to TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN result TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN measures INTEGER;"
+    "ALTER TABLE core_appeals ADD COLUMN applicant_key TEXT;"
+    "ALTER TABLE core_appeals ADD COLUMN repeated TEXT"
+    " CHECK (repeated IN ('candidate', 'confirmed', 'rejected'));"
+    "ALTER TABLE core_appeals ADD COLUMN repeated_of TEXT;"
+    "CREATE INDEX IF NOT EXISTS core_appeals_applicant ON"
+    " core_appeals(applicant_key) WHERE applicant_key IS NOT NULL;",
 };
 
 _Static_assert(
@@ -98,6 +116,19 @@ const char edms_closed_sql[] =
     "SELECT a.pos_id FROM core_appeals a WHERE a.state IN ('answered',"
     " 'declined', 'forwarded') AND COALESCE((SELECT MAX(v.accepted) FROM"
     " core_events v WHERE v.pos_id = a.pos_id), a.exported_at) <= ?1";
+
+/*
+ * The one definition of overdue, as of the day :today (YYYY-MM-DD), which
+ * posgw edms list/overdue, the report and the statistics share: open past
+ * its due date (ПОС's deadline when it gave one, else the configured days,
+ * a postponement included), or forwarded after its forwarding deadline
+ * (59-FZ art. 8 part 3: forward_days after registration).
+ */
+const char edms_overdue_sql[] =
+    "((state IN ('new', 'registered', 'in_work', 'postponed') AND"
+    " due IS NOT NULL AND due != '' AND due < :today) OR"
+    " (state = 'forwarded' AND forward_due IS NOT NULL AND closed_at >"
+    " forward_due))";
 
 /* True if the database has the core's tables (a core's database). */
 int
@@ -192,6 +223,13 @@ edms_today(void)
 	    (long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* Today (local calendar day) as YYYY-MM-DD into buf (11 bytes). */
+void
+edms_today_str(char *buf)
+{
+	edms_date_format(edms_today(), buf);
+}
+
 /*
  * The due date of a newly exported appeal: a message is due message_days
  * after it was filed; a 59-FZ appeal appeal_days after registration, so
@@ -229,8 +267,8 @@ edms_appeal_load(struct db *db, const char *pos_id, struct edms_appeal *a)
 
 	memset(a, 0, sizeof *a);
 	st = db_prepare(db, "SELECT kind, created, state, due, registered_at,"
-	                    " last_n, postpones FROM core_appeals"
-	                    " WHERE pos_id = ?");
+	                    " last_n, postpones, pos_due, forward_due,"
+	                    " closed_at FROM core_appeals WHERE pos_id = ?");
 	sqlite3_bind_text(st, 1, pos_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(a->pos_id, sizeof a->pos_id, "%s", pos_id);
@@ -241,6 +279,9 @@ edms_appeal_load(struct db *db, const char *pos_id, struct edms_appeal *a)
 		edms_col(st, 4, a->registered, sizeof a->registered);
 		a->last_n = (long)sqlite3_column_int64(st, 5);
 		a->postpones = sqlite3_column_int(st, 6);
+		edms_col(st, 7, a->pos_due, sizeof a->pos_due);
+		edms_col(st, 8, a->forward_due, sizeof a->forward_due);
+		edms_col(st, 9, a->closed, sizeof a->closed);
 		found = 1;
 	}
 	sqlite3_finalize(st);
@@ -343,8 +384,13 @@ edms_advance(struct edms_appeal *a, const struct edms_event *ev,
 			    "filed (%s)",
 			    ev->date, a->pos_id, a->created);
 		snprintf(a->registered, sizeof a->registered, "%s", ev->date);
-		if (strcmp(a->kind, "appeal59") == 0)
+		/* ПОС's deadline wins; else 59-FZ: 30 days from registration */
+		if (strcmp(a->kind, "appeal59") == 0 && a->pos_due[0] == '\0')
 			edms_date_format(reg + (long)e->appeal_days, a->due);
+		/* 59-FZ art. 8 part 3: forwarded within 7 days of registration */
+		if (strcmp(a->kind, "appeal59") == 0)
+			edms_date_format(
+			    reg + (long)e->forward_days, a->forward_due);
 		next = "registered";
 	} else if (strcmp(t, "decline") == 0) {
 		next = "declined";
@@ -369,6 +415,8 @@ edms_advance(struct edms_appeal *a, const struct edms_event *ev,
 		return err_what(why, "schema", "unknown event type %s", t);
 	if (next != a->state)
 		snprintf(a->state, sizeof a->state, "%s", next);
+	if (!edms_state_open(a->state) && a->closed[0] == '\0')
+		snprintf(a->closed, sizeof a->closed, "%.10s", ev->at);
 	a->last_n = ev->n;
 	return 0;
 }

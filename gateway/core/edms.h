@@ -17,7 +17,7 @@
 #include "package.h"
 #include "sig.h"
 
-#define EDMS_SCHEMA_VERSION 1
+#define EDMS_SCHEMA_VERSION 2
 #define EDMS_MAX_FILES 1000   /* files of one answer (event.xsd) */
 #define EDMS_SIG_MAX 1048576  /* bytes of one detached signature */
 #define EDMS_POSTPONE_DAYS 30 /* 59-FZ: one extension of up to 30 days */
@@ -39,7 +39,11 @@ struct edms_event {
 	long n;
 	char type[16];
 	char at[21];
-	char date[11]; /* registration/@date or postpone/@until */
+	char date[11];     /* registration/@date or postpone/@until */
+	char fwd_kind[16]; /* forward/@direction */
+	char fwd_to[21];   /* forward/@lko-id */
+	char result[16];   /* answer/@result ("" when not given) */
+	int measures;      /* answer/@measures = true */
 	struct edms_file *files;
 	size_t nfiles;
 };
@@ -53,6 +57,9 @@ struct edms_appeal {
 	                      declined answered */
 	char due[11];     /* YYYY-MM-DD or "" */
 	char registered[11];
+	char pos_due[11];     /* ПОС's deadline, "" if it gave none */
+	char forward_due[11]; /* 59-FZ art. 8: forward by then, "" if n/a */
+	char closed[11];      /* answered, declined or forwarded on */
 	long last_n;
 	int postpones;
 };
@@ -74,12 +81,14 @@ struct edms_new {
 
 extern const struct db_schema edms_db_schema;
 extern const char edms_closed_sql[];
+extern const char edms_overdue_sql[];
 int edms_have_schema(struct db *);
 char *edms_db_path(const struct conf *);
 
 int edms_date_parse(const char *, long *);
 void edms_date_format(long, char *);
 long edms_today(void);
+void edms_today_str(char *);
 int edms_initial_due(
     const char *, const char *, const struct conf_edms *, char *);
 int edms_appeal_load(struct db *, const char *, struct edms_appeal *);

@@ -13,6 +13,8 @@
 
 #include <ini.h>
 
+#include <libxml/xmlstring.h>
+
 #include "conf.h"
 #include "log.h"
 #include "retention.h"
@@ -409,16 +411,146 @@ conf_edms(
 			return "too many signer_trust lines (at most 8)";
 		ed->signer_trust[ed->nsigner_trust++] = xstrdup(value);
 	} else if (strcmp(name, "appeal_days") == 0 ||
-	           strcmp(name, "message_days") == 0) {
+	           strcmp(name, "message_days") == 0 ||
+	           strcmp(name, "forward_days") == 0) {
 		if ((why = conf_num(value, 365, &n, spec, len)) != NULL)
 			return why;
-		*(strcmp(name, "appeal_days") == 0 ? &ed->appeal_days
-		                                   : &ed->message_days) =
+		*(strcmp(name, "appeal_days") == 0      ? &ed->appeal_days
+		    : strcmp(name, "message_days") == 0 ? &ed->message_days
+		                                        : &ed->forward_days) =
 		    (unsigned)(n ? n : 1);
+	} else if (strcmp(name, "repeat_days") == 0) {
+		if ((why = conf_num(value, 3650, &n, spec, len)) != NULL)
+			return why;
+		ed->repeat_days = (unsigned)n;
 	} else
 		return "unknown key";
 	ed->present = 1;
 	return NULL;
+}
+
+/* True for 1 to 20 digits (a ПОС organization id). */
+static int
+conf_org_id_valid(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n >= 1 && n <= 20 && s[n] == '\0';
+}
+
+/* A name: 1 to 200 bytes of UTF-8 without control characters. */
+static int
+conf_org_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	const unsigned char *p;
+
+	if (n == 0 || n > 200 || xmlCheckUTF8((const xmlChar *)s) == 0)
+		return 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * [lko] ID = OKTMO NAME: an organization (ЛКО) this gateway serves, with
+ * its territory; [orgs] ID = NAME: another organization appeals may be
+ * forwarded to (posgw edms forward --to-org).
+ */
+static const char *
+conf_org_line(struct conf *c, int lko, const char *name, const char *value)
+{
+	struct conf_org *o;
+	size_t i, n = lko ? c->nlko : c->norgs;
+	const char *sp = value;
+
+	if (!conf_org_id_valid(name))
+		return "the key is the organization's ПОС id: 1 to 20 digits";
+	for (i = 0; i < n; i++)
+		if (strcmp((lko ? c->lko : c->orgs)[i].id, name) == 0)
+			return "listed twice";
+	if (n >= (lko ? CONF_MAX_LKO : CONF_MAX_ORGS))
+		return lko ? "too many organizations (at most 64)"
+		           : "too many organizations (at most 256)";
+	if (lko) {
+		size_t d = strspn(value, "0123456789");
+		if ((d != 8 && d != 11) || value[d] != ' ')
+			return "expected OKTMO (8 or 11 digits), a space, then "
+			       "the name";
+		sp = value + d + 1;
+	}
+	if (!conf_org_name_valid(sp))
+		return "the name must be 1 to 200 bytes of text";
+	o = lko ? &c->lko[c->nlko++] : &c->orgs[c->norgs++];
+	o->id = xstrdup(name);
+	o->oktmo = lko ? xstrndup(value, (size_t)(sp - 1 - value)) : NULL;
+	o->name = xstrdup(sp);
+	return NULL;
+}
+
+/* [lko]: see conf_org_line. */
+static const char *
+conf_lko(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	(void)spec;
+	(void)len;
+	return conf_org_line(c, 1, name, value);
+}
+
+/* [orgs]: see conf_org_line. */
+static const char *
+conf_orgs(
+    struct conf *c, const char *name, const char *value, char *spec, size_t len)
+{
+	(void)spec;
+	(void)len;
+	return conf_org_line(c, 0, name, value);
+}
+
+/* Copy [lko] and [orgs] into an empty conf (freed with conf_free). */
+void
+conf_orgs_copy(struct conf *dst, const struct conf *src)
+{
+	size_t i;
+
+	memset(dst, 0, sizeof *dst);
+	for (i = 0; i < src->nlko; i++) {
+		dst->lko[i].id = xstrdup(src->lko[i].id);
+		dst->lko[i].oktmo = xstrdup(src->lko[i].oktmo);
+		dst->lko[i].name = xstrdup(src->lko[i].name);
+	}
+	dst->nlko = src->nlko;
+	for (i = 0; i < src->norgs; i++) {
+		dst->orgs[i].id = xstrdup(src->orgs[i].id);
+		dst->orgs[i].name = xstrdup(src->orgs[i].name);
+	}
+	dst->norgs = src->norgs;
+}
+
+/* The ЛКО of [lko] with this id, or NULL. */
+const struct conf_org *
+conf_lko_find(const struct conf *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < c->nlko; i++)
+		if (strcmp(c->lko[i].id, id) == 0)
+			return &c->lko[i];
+	return NULL;
+}
+
+/* The organization of [orgs] (or [lko]) with this id, or NULL. */
+const struct conf_org *
+conf_org_find(const struct conf *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < c->norgs; i++)
+		if (strcmp(c->orgs[i].id, id) == 0)
+			return &c->orgs[i];
+	return conf_lko_find(c, id);
 }
 
 /* [log]: the level. */
@@ -485,6 +617,8 @@ conf_handler(
 	    {"edms", conf_edms},
 	    {"log", conf_log},
 	    {"retention", conf_retention},
+	    {"lko", conf_lko},
+	    {"orgs", conf_orgs},
 	};
 	struct conf_ctx *ctx = arg;
 	const char *why = "unknown key";
@@ -543,6 +677,8 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 	c->smev.retry_max = 3600;
 	c->edms.appeal_days = 30;
 	c->edms.message_days = 30;
+	c->edms.forward_days = 7;
+	c->edms.repeat_days = 365;
 	if ((f = fopen(path, "r")) == NULL)
 		return err_set(err, ERR_NONE,
 		    "cannot read configuration %s: %s", path, strerror(errno));
@@ -641,6 +777,15 @@ conf_free(struct conf *c)
 	free(c->smev.attachments_out);
 	free(c->edms.export_dir);
 	free(c->edms.import_dir);
+	for (i = 0; i < c->nlko; i++) {
+		free(c->lko[i].id);
+		free(c->lko[i].oktmo);
+		free(c->lko[i].name);
+	}
+	for (i = 0; i < c->norgs; i++) {
+		free(c->orgs[i].id);
+		free(c->orgs[i].name);
+	}
 	memset(c, 0, sizeof *c);
 }
 

@@ -28,6 +28,18 @@ struct conf_edms {
 	size_t nsigner_trust;
 	unsigned appeal_days;  /* 59-FZ appeals: days from registration */
 	unsigned message_days; /* ПОС messages: days from creation */
+	unsigned forward_days; /* 59-FZ art. 8: forwarding within (7) */
+	unsigned repeat_days;  /* repeated appeals looked for within (365) */
+};
+
+#define CONF_MAX_LKO 64   /* [lko]: organizations this gateway serves */
+#define CONF_MAX_ORGS 256 /* [orgs]: others appeals may be forwarded to */
+
+/* A ПОС organization (ЛКО): its id, territory (OKTMO) and name. */
+struct conf_org {
+	char *id;
+	char *oktmo; /* [lko] only; NULL in [orgs] */
+	char *name;
 };
 
 struct conf {
@@ -47,10 +59,17 @@ struct conf {
 	char *crl[XFER_MAX_TRUST];
 	struct conf_smev smev;
 	struct conf_edms edms;
+	struct conf_org lko[CONF_MAX_LKO]; /* none listed: any ЛКО is served */
+	size_t nlko;
+	struct conf_org orgs[CONF_MAX_ORGS];
+	size_t norgs;
 };
 
 int conf_load(const char *, struct conf *, struct error *);
 void conf_free(struct conf *);
 int conf_check_role(struct conf *, const char *, struct error *);
+const struct conf_org *conf_lko_find(const struct conf *, const char *);
+void conf_orgs_copy(struct conf *, const struct conf *);
+const struct conf_org *conf_org_find(const struct conf *, const char *);
 
 #endif

@@ -20,9 +20,12 @@ TODAY=$(date +%Y-%m-%d)
 
 # send_appeal POS-ID [CREATED [KIND]]: the spec's appeal under another id,
 # sent by the edge and taken by the core.
+# send_appeal POS-ID [CREATED [KIND [DUE]]]: an appeal with ПОС's deadline
+# DUE, or none.
 send_appeal() {
 	sed -e "s/177073571/$1/g" -e "s/created=\"[^\"]*\"/created=\"${2:-$NOW}\"/" \
 		-e "s/kind=\"message\"/kind=\"${3:-message}\"/" \
+		-e "s/ due=\"[^\"]*\"/${4:+ due=\"$4\"}/" \
 		"$S/payload/appeal.xml" >"$WORK/appeal-$1.xml"
 	printf 'JPEG' >"$WORK/att-$1.bin"
 	"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/appeal-$1.xml" \
@@ -74,9 +77,9 @@ ok $? "no temp folder or temp file is left in the export folder"
 xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$EXP/177073571/appeal.xml" 2>/dev/null
 ok $? "the exported appeal.xml matches the schema"
 [ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='appeal' AND consumed IS NOT NULL")" = 1 ] &&
-	[ "$(q "$CORE_DB" "SELECT state || ' ' || due FROM core_appeals WHERE pos_id='177073571'")" = "new 2026-12-24" ] &&
+	[ "$(q "$CORE_DB" "SELECT state || ' ' || due || ' ' || pos_due FROM core_appeals WHERE pos_id='177073571'")" = "new 2026-12-08 2026-12-08" ] &&
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='appeal.exported' AND appeal='177073571'")" = 1 ]
-ok $? "the document is consumed, the appeal recorded (message: due created + 30 days) and journaled"
+ok $? "the document is consumed, the appeal recorded (ПОС's due 2026-12-08 wins over created + 30 days) and journaled"
 
 "$POSGW" transfer enqueue --config "$EDGE_CONF" "$S/payload/appeal.xml" \
 	"payload/att/177073571-1.bin=$S/payload/att/177073571-1.bin" >/dev/null
@@ -284,6 +287,50 @@ r2=$?
 [ $r1 -eq 1 ] && [ $r2 -eq 1 ] &&
 	[ "$(q "$CORE_DB" "SELECT state || ' ' || due FROM core_appeals WHERE pos_id='177073576'")" = "postponed $until" ]
 ok $? "a 59-FZ appeal is postponed once, by at most 30 days, to the new date"
+# regression due-ignored-pos-deadline: a message ПОС exported with
+# due="2026-12-13" was tracked as due 2027-01-02 (created + 30 days)
+send_appeal 177073591 2026-12-03T09:00:00Z message 2026-12-13
+[ "$(q "$CORE_DB" "SELECT due FROM core_appeals WHERE pos_id='177073591'")" = 2026-12-13 ] &&
+	grep -q 'due="2026-12-13"' "$EXP/177073591/appeal.xml"
+ok $? "a message with ПОС's due 2026-12-13 is tracked as due 2026-12-13, not 2027-01-02"
+send_appeal 177073592 "$NOW" appeal59 2027-01-15
+"$POSGW" edms register 177073592 --number 10 --date "$TODAY" --config "$CORE_CONF" >/dev/null
+core_once
+[ "$(q "$CORE_DB" "SELECT due || ' ' || forward_due FROM core_appeals WHERE pos_id='177073592'")" = "2027-01-15 $(date -d "$TODAY + 7 days" +%Y-%m-%d)" ]
+ok $? "a 59-FZ appeal keeps ПОС's deadline after registration; forwarding is due 7 days after it (art. 8)"
+# forwarded late: registered 10 days ago, forwarded today (59-FZ art. 8)
+REG10=$(date -d "$TODAY - 10 days" +%Y-%m-%d)
+send_appeal 177073593 "$(date -u -d "$TODAY - 11 days" +%Y-%m-%dT10:00:00Z)" appeal59
+"$POSGW" edms register 177073593 --number 11 --date "$REG10" --config "$CORE_CONF" >/dev/null
+core_once
+"$POSGW" edms forward 177073593 --to subordinate --lko 1000 --reason "По подведомственности" \
+	--config "$CORE_CONF" >/dev/null
+core_once
+[ "$(q "$CORE_DB" "SELECT state || ' ' || closed_at || ' ' || forward_kind FROM core_appeals WHERE pos_id='177073593'")" = "forwarded $(date -u +%Y-%m-%d) subordinate" ]
+ok $? "a forward closes the appeal on its date, with its direction recorded"
+# the hand computation: as of today, overdue are the open appeals whose due
+# date is before today, and those forwarded more than 7 days after their
+# registration
+hand=$(q "$CORE_DB" "SELECT pos_id, state, due, registered_at, closed_at, kind FROM core_appeals" |
+	while IFS='|' read -r id st due reg closed kind; do
+		case $st in
+		new | registered | in_work | postponed)
+			[ -n "$due" ] && [ "$due" \< "$TODAY" ] && echo "$id" ;;
+		forwarded)
+			[ "$kind" = appeal59 ] && [ -n "$reg" ] &&
+				[ "$(date -d "$closed" +%s)" -gt "$(date -d "$reg + 7 days" +%s)" ] && echo "$id" ;;
+		esac
+	done | sort | tr '\n' ' ')
+got=$("$POSGW" edms overdue --config "$CORE_CONF" | awk '/^[0-9]+ / {print $1}' | sort | tr '\n' ' ')
+[ "$hand" = "177073574 177073593 " ] && [ "$got" = "$hand" ]
+ok $? "posgw edms overdue agrees with a hand computation ($got)"
+"$POSGW" edms overdue --config "$CORE_CONF" | grep -q '^177073593 .* late ' &&
+	"$POSGW" edms list --config "$CORE_CONF" | grep -q 'overdue 2,.*forwarded late 1$'
+ok $? "the late forwarding is shown as late and counted"
+"$POSGW" journal report "$CORE_DB" --out "$WORK/core-report.html" >/dev/null 2>&1
+[ "$(sed -n 's/.*<span id="overdue-n">\([0-9]*\)<.*/\1/p' "$WORK/core-report.html")" = 2 ] &&
+	grep -q '177073593' "$WORK/core-report.html"
+ok $? "the report's overdue appeals agree with posgw edms overdue"
 
 # --- outcomes -------------------------------------------------------------
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<outcome xmlns="urn:posgw:exchange:1" pos-id="177073571" n="1" at="%s"><delivered status-code="MODERATION_ACCEPT"/></outcome>\n' "$NOW" >"$WORK/o1.xml"
