@@ -42,6 +42,7 @@ enum {
 	O_LKO = 1 << 9,
 	O_TEXT = 1 << 10,
 	O_FILE = 1 << 11,
+	O_ORG = 1 << 12,
 };
 
 /* One event command: its name, the event type, options, help. */
@@ -96,16 +97,23 @@ static const struct edms_cmd edms_cmds[] = {
         "The deadline moves to the date (ПОС status POSTPONE). A 59-FZ "
         "appeal may be\n"
         "postponed once, by at most 30 days past its due date.\n" EDMS_TAIL},
-    {"forward", "forward", O_TO | O_LKO | O_REASON, 0,
+    {"forward", "forward", O_REASON, O_TO | O_LKO | O_ORG,
         "usage: posgw edms forward POS_ID --to parent|subordinate "
         "--lko-id ID\n"
         "                          --reason TEXT --config FILE\n"
+        "       posgw edms forward POS_ID --to-org ID --reason TEXT "
+        "--config FILE\n"
         "\n"
         "The appeal goes to the parent or a subordinate organization, ID "
         "being its\n"
         "ПОС organization (ЛКО) id (FORWARD_TO_PARENT / "
-        "FORWARD_TO_SUBORDINATE).\n"
-        "Nothing may follow.\n" EDMS_TAIL},
+        "FORWARD_TO_SUBORDINATE),\n"
+        "or with --to-org to another organization whose competence it is "
+        "(59-FZ\n"
+        "art. 8; FORWARD_TO_ORGANIZATION): ID must be listed in [orgs] of "
+        "the\n"
+        "configuration. A 59-FZ appeal is forwarded within 7 days of its\n"
+        "registration ([edms] forward_days). Nothing may follow.\n" EDMS_TAIL},
     {"decline", "decline", O_REASON, 0,
         "usage: posgw edms decline POS_ID --reason TEXT --config FILE\n"
         "\n"
@@ -293,6 +301,7 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	    {"reason", required_argument, NULL, 'r'},
 	    {"to", required_argument, NULL, 't'},
 	    {"lko-id", required_argument, NULL, 'l'},
+	    {"to-org", required_argument, NULL, 'o'},
 	    {"text", required_argument, NULL, 'T'},
 	    {"file", required_argument, NULL, 'f'},
 	    {"signature", required_argument, NULL, 's'},
@@ -314,11 +323,12 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	    {'r', O_REASON, "--reason"},
 	    {'t', O_TO, "--to"},
 	    {'l', O_LKO, "--lko-id"},
+	    {'o', O_ORG, "--to-org"},
 	    {'T', O_TEXT, "--text"},
 	    {'f', O_FILE, "--file"},
 	    {'s', O_FILE, "--signature"},
 	};
-	const char **files = NULL, **sigs = NULL;
+	const char **files = NULL, **sigs = NULL, *to_org = NULL;
 	unsigned seen = 0;
 	size_t nfiles = 0, nsigs = 0, i;
 	long days;
@@ -371,6 +381,9 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 		case 'l':
 			s->lko_id = optarg;
 			break;
+		case 'o':
+			to_org = optarg;
+			break;
 		case 'f':
 			files = xreallocarray(files, nfiles + 1, sizeof *files);
 			files[nfiles++] = optarg;
@@ -404,7 +417,19 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 		    s->date != NULL ? s->date : s->until);
 	if (s->direction != NULL && strcmp(s->direction, "parent") != 0 &&
 	    strcmp(s->direction, "subordinate") != 0)
-		cli_usage_error("--to is parent or subordinate");
+		cli_usage_error("--to is parent or subordinate (another "
+		                "organization: --to-org ID)");
+	if (to_org != NULL) {
+		if (s->direction != NULL || s->lko_id != NULL)
+			cli_usage_error(
+			    "give --to-org ID, or --to and --lko-id, "
+			    "not both");
+		s->direction = "organization";
+		s->lko_id = to_org;
+	} else if (strcmp(cmd->name, "forward") == 0 &&
+	           (s->direction == NULL || s->lko_id == NULL))
+		cli_usage_error("edms forward needs --to and --lko-id, or "
+		                "--to-org (see --help)");
 	s->file_src = files;
 	s->sig_src = sigs;
 	s->nfiles = nfiles;
@@ -428,6 +453,16 @@ cmd_edms_event_cmd(const struct edms_cmd *cmd, int argc, char **argv)
 	cmd_edms_event_opts(cmd, argc, argv, &s, &config);
 	if (cmd_edms_conf(config, &c) == -1)
 		goto out_free;
+	if (s.direction != NULL && strcmp(s.direction, "organization") == 0 &&
+	    conf_org_find(&c, s.lko_id) == NULL) {
+		fprintf(stderr,
+		    "posgw: edms forward: organization %s is not listed in "
+		    "[orgs] "
+		    "of %s: add it (%s = its name) if appeals may go there; "
+		    "nothing was written\n",
+		    s.lko_id, config, s.lko_id);
+		goto out_conf;
+	}
 	if (schema_load(&err) == -1 ||
 	    (t = edms_sign_trust(&c.edms, &c.x, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);

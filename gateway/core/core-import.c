@@ -406,6 +406,17 @@ core_import_event(struct core *cs, const char *name, struct edms_event *ev)
 		rc = core_import_reject(cs, name, ev, &why);
 		goto out;
 	}
+	if (strcmp(ev->type, "forward") == 0 &&
+	    strcmp(ev->fwd_kind, "organization") == 0 &&
+	    conf_org_find(&cs->orgs, ev->fwd_to) == NULL) {
+		err_what(&why, "target",
+		    "appeal %s: forward to organization %s, which [orgs] of "
+		    "posgw-core's configuration does not list; add it (ID = "
+		    "name) if appeals may go there, or forward elsewhere",
+		    ev->pos_id, ev->fwd_to);
+		rc = core_import_reject(cs, name, ev, &why);
+		goto out;
+	}
 	src = xcalloc(2 * ev->nfiles + 1, sizeof *src);
 	xf = xcalloc(2 * ev->nfiles + 1, sizeof *xf);
 	for (i = 0; i < ev->nfiles; i++) {

@@ -52,7 +52,8 @@ struct edge {
 	struct fs_syncset answers; /* batch: answers written, not yet synced */
 	struct edge_out_defer *defer; /* what to do once the batch commits */
 	size_t ndefer;
-	time_t pruned; /* when edge_in_handled was last pruned */
+	time_t pruned;    /* when edge_in_handled was last pruned */
+	struct conf orgs; /* [lko]: the organizations served (none: any) */
 };
 
 /* A file-system step postponed until its batch transaction commits. */

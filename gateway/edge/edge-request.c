@@ -173,6 +173,18 @@ edge_request_appeal(
 	if (posmap_appeal_read(content, &pa, &err) == -1)
 		return edge_msg_reject(
 		    e, m, "FAILURE", 1, "appeal.rejected", NULL, err.text, did);
+	if (e->orgs.nlko > 0 && conf_lko_find(&e->orgs, pa.lko_id) == NULL) {
+		char why[400];
+		snprintf(why, sizeof why,
+		    "appeal %s is for organization (ЛКО) %s, which this "
+		    "gateway does not serve: [lko] lists %zu; add it there if "
+		    "it should",
+		    pa.pos_id, pa.lko_id[0] ? pa.lko_id : "(none given)",
+		    e->orgs.nlko);
+		rc = edge_msg_reject(e, m, "ACCESS_DENIED", 1, "appeal.refused",
+		    pa.pos_id, why, did);
+		goto out;
+	}
 	if (edge_db_appeal_known(e, pa.pos_id)) {
 		rc = edge_msg_ack(e, m, pa.pos_id, NULL, "appeal.acknowledged",
 		    "a copy of an appeal already taken", did);

@@ -93,6 +93,7 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 	e->x = x;
 	e->db = xfer_db(x);
 	e->mnemonic = xstrdup(c->smev.mnemonic);
+	conf_orgs_copy(&e->orgs, c);
 	xasprintf(&e->in, "%s/in", c->smev.base);
 	xasprintf(&e->out, "%s/out", c->smev.base);
 	xasprintf(&e->out_error, "%s/out/error", c->smev.base);
@@ -166,6 +167,7 @@ edge_close(void *arg)
 	free(e->rejected);
 	free(e->ain);
 	free(e->aout);
+	conf_free(&e->orgs);
 	free(e);
 }
 

@@ -53,7 +53,8 @@
 
 /*
  * posgw event type -> ПОС status code (system.md); forward maps to
- * FORWARD_TO_PARENT or FORWARD_TO_SUBORDINATE by its direction.
+ * FORWARD_TO_PARENT, FORWARD_TO_SUBORDINATE or FORWARD_TO_ORGANIZATION by
+ * its direction.
  */
 static const struct {
 	const char *type;
@@ -355,9 +356,13 @@ posmap_appeal_read(xmlNodePtr a, struct posmap_appeal *pa, struct error *err)
 		    "P:Appeal: id \"%.40s\" is not 1 to 20 digits",
 		    id ? id : "");
 	snprintf(pa->pos_id, sizeof pa->pos_id, "%s", id);
-	for (c = a->children; c != NULL; c = c->next)
+	for (c = a->children; c != NULL; c = c->next) {
 		if (xmlsafe_is(c, POSMAP_NS, "Attachment"))
 			n++;
+		if (xmlsafe_is(c, POSMAP_NS, "Organization") &&
+		    (h = xmlsafe_attr(c, "lkoId")) != NULL)
+			snprintf(pa->lko_id, sizeof pa->lko_id, "%.20s", h);
+	}
 	if (n > 1000)
 		return err_set(err, ERR_PAYLOAD,
 		    "P:Appeal %s: %zu attachments, at most 1000", id, n);
@@ -486,6 +491,8 @@ posmap_appeal_doc(xmlNodePtr a, const struct posmap_appeal *pa, char **xml,
 			posmap_prop(e, "lat", v);
 		if ((v = xmlsafe_attr(src, "lon")) != NULL && *v != '\0')
 			posmap_prop(e, "lon", v);
+		if ((v = xmlsafe_attr(src, "oktmo")) != NULL && *v != '\0')
+			posmap_prop(e, "oktmo", v);
 	}
 	for (c = a->children; c != NULL; c = c->next) {
 		if (!xmlsafe_is(c, POSMAP_NS, "Field"))
@@ -661,6 +668,8 @@ posmap_event_read(
 		ev->status = strcmp(dir, "parent") == 0 ? "FORWARD_TO_PARENT"
 		             : strcmp(dir, "subordinate") == 0
 		                 ? "FORWARD_TO_SUBORDINATE"
+		             : strcmp(dir, "organization") == 0
+		                 ? "FORWARD_TO_ORGANIZATION"
 		                 : NULL;
 	if (ev->status == NULL || c == NULL) {
 		/* the message first: pos, n and type live in the document

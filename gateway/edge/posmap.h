@@ -34,6 +34,7 @@ struct posmap_attachment {
 /* The facts of a P:Appeal the edge needs before mapping it. */
 struct posmap_appeal {
 	char pos_id[POSMAP_ID_MAX];
+	char lko_id[21]; /* P:Organization/@lkoId, "" if none */
 	struct posmap_attachment *att;
 	size_t natt;
 };

@@ -539,7 +539,7 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
 	struct sim_buf t = {0};
 	char created[32], deadline[32], addr[256], num[16];
 	unsigned town, k, j, w, seen[SIM_GEN_N(sim_gen_types)];
-	struct sim_rng r;
+	struct sim_rng r, r2;
 	int female, fz59;
 
 	memset(out, 0, sizeof *out);
@@ -555,16 +555,27 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
 	strftime(deadline, sizeof deadline, "%Y-%m-%d", &tm);
 	cat = &sim_gen_cats[sim_rng_below(&r, SIM_GEN_NCATS)];
 	sub = &cat->sub[sim_rng_below(&r, SIM_GEN_N(cat->sub))];
+	out->category = cat->code;
 
 	sim_buf_addf(b,
 	    SIM_GEN_INDENT "<P:Appeal id=\"%llu\" kind=\"%s\" createdAt=\"%s\" "
 	                   "deadline=\"%s\">\n",
 	    (unsigned long long)(SIM_POS_BASE + i),
 	    fz59 ? "APPEAL_59FZ" : "MESSAGE", created, deadline);
+	/* the ЛКО and territory from a stream of their own: the rest of the
+	 * appeal stays what the seed made it before there were several */
+	sim_rng_seed(&r2, o->seed ^ (0x9e3779b97f4a7c15ULL * (i + 7)));
+	out->lko = o->nlko > 1 ? sim_rng_below(&r2, (unsigned)o->nlko) : 0;
+	out->oktmo =
+	    o->noktmo > 0 ? (int)sim_rng_below(&r2, (unsigned)o->noktmo) : -1;
 	sim_buf_addf(b,
-	    SIM_GEN_INDENT "  <P:Organization lkoId=\"%s\" oktmo=\"29701000\">"
-	                   "Правительство Калужской области</P:Organization>\n",
-	    o->lko_id);
+	    SIM_GEN_INDENT "  <P:Organization lkoId=\"%s\" oktmo=\"29701000\">",
+	    o->lko_ids[out->lko]);
+	if (out->lko == 0)
+		sim_buf_add(b, "Правительство Калужской области");
+	else
+		sim_buf_addf(b, "Организация %s", o->lko_ids[out->lko]);
+	sim_buf_add(b, "</P:Organization>\n");
 	sim_buf_addf(b, SIM_GEN_INDENT "  <P:Category code=\"%s\">", cat->code);
 	sim_buf_esc(b, cat->name);
 	sim_buf_add(b, "</P:Category>\n");
@@ -603,17 +614,23 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
 	snprintf(out->text, sizeof out->text, "%s", t.s);
 	sim_buf_free(&t);
 
-	if (sim_rng_percent(&r, 80)) {
+	/* with territories given, every appeal has a location with one */
+	if (out->oktmo >= 0 || sim_rng_percent(&r, 80)) {
+		char ok[40] = "";
+		if (out->oktmo >= 0)
+			snprintf(ok, sizeof ok, " oktmo=\"%s\"",
+			    o->oktmo[out->oktmo]);
 		if (sim_rng_percent(&r, 50))
 			sim_buf_addf(b,
 			    SIM_GEN_INDENT
-			    "  <P:Location lat=\"%.6f\" lon=\"%.6f\">",
+			    "  <P:Location%s lat=\"%.6f\" lon=\"%.6f\">",
+			    ok,
 			    sim_gen_towns[town].lat +
 			        ((double)sim_rng_below(&r, 6000) - 3000) / 1e5,
 			    sim_gen_towns[town].lon +
 			        ((double)sim_rng_below(&r, 6000) - 3000) / 1e5);
 		else
-			sim_buf_add(b, SIM_GEN_INDENT "  <P:Location>");
+			sim_buf_addf(b, SIM_GEN_INDENT "  <P:Location%s>", ok);
 		sim_buf_esc(b, addr);
 		sim_buf_add(b, "</P:Location>\n");
 	}

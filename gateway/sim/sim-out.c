@@ -445,6 +445,7 @@ sim_out_update(struct sim *s, struct sim_out_env *e, struct error *err)
 		break;
 	case SIM_FORWARD_TO_PARENT:
 	case SIM_FORWARD_TO_SUBORDINATE:
+	case SIM_FORWARD_TO_ORGANIZATION:
 		if (sim_xml_child(
 		        u, SIM_NS_P, "TargetOrganization", 1, &x, err) == -1 ||
 		    (v = sim_xml_attr(x, "lkoId", err)) == NULL)
@@ -460,7 +461,8 @@ sim_out_update(struct sim *s, struct sim_out_env *e, struct error *err)
 	}
 	if (e->status == SIM_MODERATION_DECLINE || e->status == SIM_POSTPONE ||
 	    e->status == SIM_FORWARD_TO_PARENT ||
-	    e->status == SIM_FORWARD_TO_SUBORDINATE) {
+	    e->status == SIM_FORWARD_TO_SUBORDINATE ||
+	    e->status == SIM_FORWARD_TO_ORGANIZATION) {
 		if (sim_xml_child(u, SIM_NS_P, "Comment", 1, &x, err) == -1)
 			return SIM_OUT_INVALID;
 		if (!sim_xml_has_text(x)) {
@@ -580,6 +582,7 @@ sim_out_answer_update(struct sim *s, const char *name, struct sim_out_env *e,
 		break;
 	case SIM_FORWARD_TO_PARENT:
 	case SIM_FORWARD_TO_SUBORDINATE:
+	case SIM_FORWARD_TO_ORGANIZATION:
 		a->phase = SIM_PHASE_FORWARDED;
 		s->c.forwarded++;
 		break;

@@ -53,7 +53,8 @@ static const char sim_run_usage_text[] =
     "                 [--refuse PERCENT] [--signer-trust CERT]...\n"
     "                 [--timeout SECONDS] [--until-complete] [--issue-only]\n"
     "                 [--summary FILE]\n"
-    "                 [--lko-id ID] [--verbose]\n"
+    "                 [--lko-id ID[,ID...]] [--oktmo CODE[,CODE...]]\n"
+    "                 [--verbose]\n"
     "\n"
     "Play ПОС behind the SMEV 3 adapter's file channel in DIR: send the\n"
     "classifier and N appeals into DIR/in/ (attachments under\n"
@@ -85,7 +86,12 @@ static const char sim_run_usage_text[] =
     "  --until-complete        stop as soon as every appeal is complete\n"
     "  --summary FILE          also write the summary and every appeal's\n"
     "                          history to FILE\n"
-    "  --lko-id ID             the organization's ПОС id (default 268828)\n"
+    "  --lko-id ID[,ID...]     the organizations' ПОС ids (ЛКО; default "
+    "268828):\n"
+    "                          appeals are spread over them\n"
+    "  --oktmo CODE[,CODE...]  territories (ОКТМО) of the problems, spread "
+    "over\n"
+    "                          the appeals' locations (default: none given)\n"
     "  --verbose               log every decision to standard error too\n"
     "\n"
     "The last line on standard output is the summary; exit 0 iff every\n"
@@ -94,8 +100,41 @@ static const char sim_run_usage_text[] =
     "2 on a usage error. Decisions are appended to DIR/sim.log. See "
     "posgw-sim(1).\n";
 
-/* Report a usage error and exit with status 2. */
 static void __attribute__((format(printf, 1, 2), noreturn))
+sim_run_usage_error(const char *fmt, ...);
+
+/*
+ * Split a comma list of digit strings (each min..max digits; ОКТМО takes
+ * 8 or 11) into rows of width w of out, at most cap; exits 2 on a bad one.
+ */
+static size_t
+sim_run_list(const char *arg, const char *opt, size_t min, size_t max,
+    char *out, size_t w, size_t cap)
+{
+	const char *p = arg, *q;
+	size_t n = 0, len;
+
+	for (;;) {
+		q = p + strspn(p, "0123456789");
+		len = (size_t)(q - p);
+		if (len < min || len > max || (*q != ',' && *q != '\0') ||
+		    (min == 8 && len != 8 && len != 11))
+			sim_run_usage_error("%s: '%s' is not a list of %s", opt,
+			    arg,
+			    min == 8 ? "ОКТМО codes (8 or 11 digits)"
+			             : "ids of 1 to 20 digits");
+		if (n == cap)
+			sim_run_usage_error("%s: at most %zu values", opt, cap);
+		snprintf(out + n * w, w, "%.*s", (int)len, p);
+		n++;
+		if (*q == '\0')
+			return n;
+		p = q + 1;
+	}
+}
+
+/* Report a usage error and exit with status 2. */
+static void
 sim_run_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -172,17 +211,18 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 	    {"issue-only", no_argument, NULL, 'O'},
 	    {"summary", required_argument, NULL, 'S'},
 	    {"lko-id", required_argument, NULL, 'l'},
+	    {"oktmo", required_argument, NULL, 'K'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *p;
 	int ch;
 
 	memset(o, 0, sizeof *o);
 	o->mnemonic = "POSGW_TEST";
-	o->lko_id = "268828";
+	snprintf(o->lko_ids[0], sizeof o->lko_ids[0], "268828");
+	o->nlko = 1;
 	o->count = 10;
 	o->seed = 1;
 	o->rate = 50;
@@ -268,13 +308,12 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 			o->summary = optarg;
 			break;
 		case 'l':
-			o->lko_id = optarg;
-			for (p = optarg; *p >= '0' && *p <= '9'; p++)
-				;
-			if (*p != '\0' || p == optarg || p - optarg > 20)
-				sim_run_usage_error("--lko-id needs 1 to 20 "
-				                    "digits, not '%s'",
-				    optarg);
+			o->nlko = sim_run_list(optarg, "--lko-id", 1, 20,
+			    o->lko_ids[0], sizeof o->lko_ids[0], SIM_MAX_LKO);
+			break;
+		case 'K':
+			o->noktmo = sim_run_list(optarg, "--oktmo", 8, 11,
+			    o->oktmo[0], sizeof o->oktmo[0], SIM_MAX_OKTMO);
 			break;
 		case 'v':
 			o->verbose = 1;

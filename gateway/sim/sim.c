@@ -307,6 +307,7 @@ static const char *const sim_status_names[SIM_NSTATUS] = {
     "FORWARD_TO_PARENT",
     "FORWARD_TO_SUBORDINATE",
     "SEND_RESPONSE",
+    "FORWARD_TO_ORGANIZATION",
 };
 
 /* The ПОС name of a status. */

@@ -19,6 +19,8 @@
 #define SIM_POS_BASE 177000000ULL /* pos-id of appeal i is SIM_POS_BASE + i */
 #define SIM_MAX_COUNT 1000000u
 #define SIM_MAX_TRUST 16
+#define SIM_MAX_LKO 8    /* --lko-id ID,... */
+#define SIM_MAX_OKTMO 16 /* --oktmo CODE,... */
 #define SIM_MAX_ATTACHMENTS 100
 #define SIM_UUID_LEN 36
 #define SIM_CLASSIFIER_VERSION "2026.11"
@@ -44,6 +46,7 @@ enum sim_status {
 	SIM_FORWARD_TO_PARENT,
 	SIM_FORWARD_TO_SUBORDINATE,
 	SIM_SEND_RESPONSE,
+	SIM_FORWARD_TO_ORGANIZATION,
 	SIM_NSTATUS
 };
 
@@ -68,9 +71,12 @@ struct sim_att {
 
 /* What sim_gen_appeal decided besides the XML. */
 struct sim_gen_out {
-	unsigned natt; /* attachments used from att[] */
-	int race;      /* write the XML before the attachments */
-	int fz59;      /* APPEAL_59FZ rather than MESSAGE */
+	unsigned natt;        /* attachments used from att[] */
+	int race;             /* write the XML before the attachments */
+	int fz59;             /* APPEAL_59FZ rather than MESSAGE */
+	unsigned lko;         /* index into --lko-id */
+	int oktmo;            /* index into --oktmo, -1: none given */
+	const char *category; /* the ПОС category code */
 	char text[2048];
 };
 
@@ -121,7 +127,10 @@ struct sim_opts {
 	const char *attachments_in;
 	const char *mnemonic;
 	const char *summary;
-	const char *lko_id;
+	char lko_ids[SIM_MAX_LKO][21]; /* --lko-id: appeals spread over them */
+	size_t nlko;
+	char oktmo[SIM_MAX_OKTMO][12]; /* --oktmo: territories of problems */
+	size_t noktmo;
 	const char *signer_trust[SIM_MAX_TRUST];
 	size_t nsigner_trust;
 	size_t count;

@@ -331,6 +331,34 @@ ok $? "the late forwarding is shown as late and counted"
 [ "$(sed -n 's/.*<span id="overdue-n">\([0-9]*\)<.*/\1/p' "$WORK/core-report.html")" = 2 ] &&
 	grep -q '177073593' "$WORK/core-report.html"
 ok $? "the report's overdue appeals agree with posgw edms overdue"
+# forwarding to another organization (59-FZ art. 8): only to one [orgs]
+# lists, by the clerk's command or by an event the EDMS writes itself
+printf '\n[orgs]\n2000001 = Министерство здравоохранения Калужской области\n' >>"$CORE_CONF"
+send_appeal 177073594 "$NOW" appeal59
+"$POSGW" edms register 177073594 --number 12 --date "$TODAY" --config "$CORE_CONF" >/dev/null
+core_once
+n0=$(ls "$IMP" | wc -l)
+"$POSGW" edms forward 177073594 --to-org 3000001 --reason "Не наша компетенция" \
+	--config "$CORE_CONF" >/dev/null 2>"$WORK/fwd.err"
+r=$?
+[ $r -eq 1 ] && grep -q 'organization 3000001 is not listed in \[orgs\]' "$WORK/fwd.err" &&
+	[ "$(ls "$IMP" | wc -l)" = "$n0" ]
+ok $? "edms forward --to-org refuses an organization [orgs] does not list, writing nothing"
+"$POSGW" edms forward 177073594 --to-org 2000001 --to parent --lko-id 1 --reason x \
+	--config "$CORE_CONF" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "edms forward takes --to-org or --to/--lko-id, not both (usage error)"
+event fwdorg.xml 177073594 2 forward '<forward direction="organization" lko-id="3000001">Не наша компетенция</forward>'
+core_once
+rejected fwdorg.xml target && grep -q 'organization 3000001, which \[orgs\]' "$REJ/fwdorg.xml.reason"
+ok $? "an EDMS event forwarding to an unlisted organization is rejected (target: ...)"
+"$POSGW" edms forward 177073594 --to-org 2000001 --reason "Не наша компетенция" \
+	--config "$CORE_CONF" >/dev/null
+core_once
+[ "$(q "$CORE_DB" "SELECT state || ' ' || forward_kind || ' ' || forward_to FROM core_appeals WHERE pos_id='177073594'")" = "forwarded organization 2000001" ] &&
+	q "$CORE_DB" "SELECT body FROM documents WHERE direction='out' AND kind='event' AND pos_id='177073594' ORDER BY id DESC LIMIT 1" |
+	grep -q '<forward direction="organization" lko-id="2000001">'
+ok $? "edms forward --to-org sends the forward in order, to the organization"
 
 # --- outcomes -------------------------------------------------------------
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<outcome xmlns="urn:posgw:exchange:1" pos-id="177073571" n="1" at="%s"><delivered status-code="MODERATION_ACCEPT"/></outcome>\n' "$NOW" >"$WORK/o1.xml"

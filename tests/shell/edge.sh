@@ -641,4 +641,35 @@ if grep -q 'ERROR\|runtime error\|AddressSanitizer' "$WORK/edge.log"; then
 fi
 ok $? "the edge logged no errors or sanitizer reports"
 
+# several ЛКО: with [lko] listed, an appeal for another organization is
+# refused ACCESS_DENIED (never dropped: in-rejected/ with its reason, and
+# journaled); one for a listed ЛКО is taken with its territory
+cat >>"$EDGE_CONF" <<EOF
+
+[lko]
+268828 = 29701000 Министерство дорожного хозяйства Калужской области
+1000002 = 29615000 Администрация г. Обнинска
+EOF
+A7=177073597 C7=$(new_uuid) H7=$(new_uuid)
+attach "$H7" "$C7"
+appeal "m-$C7" "$C7" $A7 "$H7" | sed 's/lkoId="268828"/lkoId="999"/' | drop a7.xml
+A8=177073598 C8=$(new_uuid) H8=$(new_uuid)
+attach "$H8" "$C8"
+appeal "m-$C8" "$C8" $A8 "$H8" |
+	sed -e 's/lkoId="268828"/lkoId="1000002"/' -e 's/<P:Location /<P:Location oktmo="29615000" /' | drop a8.xml
+judged78() {
+	edge_once
+	[ -e "$SMEV/in-rejected/a7.xml" ] && [ ! -e "$IN/a8.xml" ]
+}
+wait_for 15 judged78 &&
+	[ -e "$SMEV/in-rejected/a7.xml" ] &&
+	grep -q "^ACCESS_DENIED: appeal $A7 is for organization (ЛКО) 999, which this gateway does not serve" "$SMEV/in-rejected/a7.xml.reason" &&
+	grep -l "<T:replyToClientId>$C7<" "$OUT"/*.xml | xargs grep -q '<T:code>ACCESS_DENIED</T:code>' &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE kind='appeal.refused' AND appeal='$A7'")" = 1 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE pos_id='$A7'")" = 0 ]
+ok $? "an appeal for an ЛКО that [lko] does not list is refused ACCESS_DENIED, kept in in-rejected/ and journaled"
+q "$EDGE_DB" "SELECT body FROM documents WHERE pos_id='$A8' AND kind='appeal'" |
+	grep -q '<organization lko-id="1000002" oktmo="29701000">' &&
+	q "$EDGE_DB" "SELECT body FROM documents WHERE pos_id='$A8' AND kind='appeal'" | grep -q '<location [^>]*oktmo="29615000"'
+ok $? "an appeal for a listed ЛКО is taken, with the territory (ОКТМО) of its location"
 done_testing

@@ -687,6 +687,49 @@ test_syntax_tolerance(void **state)
 	conf_free(&c);
 }
 
+/* [lko] ID = OKTMO NAME and [orgs] ID = NAME: parsed, looked up, refused. */
+static void
+test_organizations(void **state)
+{
+	struct conf c;
+	char *text;
+
+	xasprintf(&text,
+	    "%s[lko]\n1000001 = 29701000 Правительство Калужской области\n"
+	    "1000002 = 29701000000 Администрация г. Калуги\n"
+	    "[orgs]\n2000001 = Министерство здравоохранения\n",
+	    REQUIRED);
+	load_ok(*state, text, &c);
+	free(text);
+	assert_int_equal(c.nlko, 2);
+	assert_int_equal(c.norgs, 1);
+	assert_string_equal(conf_lko_find(&c, "1000002")->oktmo, "29701000000");
+	assert_string_equal(conf_lko_find(&c, "1000001")->name,
+	    "Правительство Калужской области");
+	assert_null(conf_lko_find(&c, "2000001"));
+	assert_string_equal(
+	    conf_org_find(&c, "2000001")->name, "Министерство здравоохранения");
+	assert_non_null(conf_org_find(&c, "1000001")); /* our own ЛКО too */
+	assert_null(conf_org_find(&c, "3"));
+	assert_null(conf_org_find(&c, NULL));
+	conf_free(&c);
+	extra_fails(*state, "lko", "10x = 29701000 Имя",
+	    "the key is the organization's ПОС id: 1 to 20 digits");
+	extra_fails(*state, "lko", "123456789012345678901 = 29701000 Имя",
+	    "the key is the organization's ПОС id: 1 to 20 digits");
+	extra_fails(*state, "lko", "1 = 2970100 Имя",
+	    "expected OKTMO (8 or 11 digits), a space, then the name");
+	extra_fails(*state, "lko", "1 = 29701000",
+	    "expected OKTMO (8 or 11 digits), a space, then the name");
+	extra_fails(*state, "lko", "1 = 29701000 \x01",
+	    "the name must be 1 to 200 bytes of text");
+	extra_fails(*state, "orgs", "1 = \xff\xfe",
+	    "the name must be 1 to 200 bytes of text");
+	load_fails(*state,
+	    "[lko]\n1 = 29701000 A\n1 = 29701000 B\n",
+	    " line 3: [lko] 1 = 29701000 B: listed twice");
+}
+
 int
 main(void)
 {
@@ -713,6 +756,7 @@ main(void)
 	    T(test_missing_file),
 	    T(test_syntax_tolerance),
 	    T(test_smev),
+	    T(test_organizations),
 #undef T
 	};
 
