@@ -219,6 +219,24 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 	    "forwarded %ld; overdue %ld, due within 3 days %ld, re-appealed "
 	    "%ld, forwarded late %ld\n",
 	    total, nnew, nwork, nans, ndecl, nfwd, nover, nsoon, nre, nlate);
+	if (db_int(db,
+	        "SELECT COUNT(*) FROM core_appeals WHERE repeated IS NOT NULL",
+	        0) > 0)
+		printf("repeated (59-FZ art. 11): %" PRId64 " candidate(s) to "
+		       "decide, %" PRId64 " confirmed, %" PRId64
+		       " rejected (posgw edms repeated --list)\n",
+		    db_int(db,
+		        "SELECT COUNT(*) FROM core_appeals WHERE repeated ="
+		        " 'candidate'",
+		        0),
+		    db_int(db,
+		        "SELECT COUNT(*) FROM core_appeals WHERE repeated ="
+		        " 'confirmed'",
+		        0),
+		    db_int(db,
+		        "SELECT COUNT(*) FROM core_appeals WHERE repeated ="
+		        " 'rejected'",
+		        0));
 	if (nlate > 0)
 		printf("(forwarded late: forwarded more than %u days after "
 		       "registration, 59-FZ art. 8; counted as overdue, LEFT "

@@ -535,8 +535,9 @@ core_export_appeal(
 	sqlite3_stmt *st;
 	const char *pos, *kind, *created, *pos_due, *lko, *oktmo;
 	xmlNodePtr org;
-	char sstu[80], due[11], detail[512], t[32];
+	char sstu[80], due[11], detail[700], t[32], akeys[2][65], repof[240];
 	long days;
+	int r, nrep;
 	int64_t when;
 	size_t natt;
 	int rc = -1;
@@ -583,18 +584,45 @@ core_export_appeal(
 		    pos, lko != NULL ? lko : "(none)");
 	core_export_name_lko(cs, org, lko);
 	oktmo = core_export_oktmo(root, org);
+	/* 59-FZ art. 11: a candidate repeated appeal is marked in the export */
+	if (db_begin(cs->db, err) == -1)
+		goto out;
+	r = core_repeated_key(cs, root, akeys, err);
+	if (r == -1 || db_commit(cs->db, err) == -1) {
+		db_rollback(cs->db);
+		goto out;
+	}
+	nrep = 0;
+	if (r > 0) {
+		xmlNodePtr cat = core_export_child(root, "category");
+		xmlNodePtr sub = core_export_child(root, "subcategory");
+		nrep = core_repeated_find(cs, akeys, pos, created,
+		    cat != NULL ? xmlsafe_attr(cat, "code") : NULL,
+		    sub != NULL ? xmlsafe_attr(sub, "code") : NULL, repof,
+		    sizeof repof);
+	}
+	if (nrep > 0) {
+		xmlNodePtr m = xmlNewChild(
+		    root, root->ns, (const xmlChar *)"repeated", NULL);
+		xmlSetProp(m, (const xmlChar *)"of", (const xmlChar *)repof);
+		xmlSetProp(
+		    m, (const xmlChar *)"status", (const xmlChar *)"candidate");
+	}
 	if (core_export_write_appeal(cs, id, pos, doc, &natt, err) == -1)
 		goto out;
 	snprintf(detail, sizeof detail,
-	    "%s/%s: %s, %zu attachment(s), %s%s, due %s", cs->e.export_dir, pos,
-	    kind, natt, sstu[0] ? "ССТУ topic " : "no ССТУ topic", sstu, due);
+	    "%s/%s: %s, %zu attachment(s), %s%s, due %s%s%s", cs->e.export_dir,
+	    pos, kind, natt, sstu[0] ? "ССТУ topic " : "no ССТУ topic", sstu,
+	    due, nrep > 0 ? ", repeated candidate of " : "",
+	    nrep > 0 ? repof : "");
 	if (db_begin(cs->db, err) == -1)
 		goto out;
 	st = db_prepare(cs->db,
 	    "INSERT INTO core_appeals (pos_id, kind, created, due, state,"
 	    " exported_at, document_id, category, category_name, subcategory,"
-	    " subcategory_name, sstu, pos_due, lko_id, oktmo) VALUES (?, ?, ?,"
-	    " ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	    " subcategory_name, sstu, pos_due, lko_id, oktmo, applicant_key,"
+	    " repeated, repeated_of) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?)");
 	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, created, -1, SQLITE_STATIC);
@@ -608,7 +636,15 @@ core_export_appeal(
 	sqlite3_bind_text(st, 12, pos_due, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, lko, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 14, oktmo, -1, SQLITE_STATIC);
+	if (r > 0)
+		sqlite3_bind_text(st, 15, akeys[0][0] ? akeys[0] : akeys[1], -1,
+		    SQLITE_STATIC);
+	if (nrep > 0) {
+		sqlite3_bind_text(st, 16, "candidate", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 17, repof, -1, SQLITE_STATIC);
+	}
 	if (db_step_done(cs->db, st, err) == -1 ||
+	    (r > 0 && core_repeated_keep(cs, pos, akeys, err) == -1) ||
 	    core_export_consume(cs, id, err) == -1 ||
 	    journal_append(cs->db, "appeal.exported", NULL, pos, detail, err) ==
 	        -1) {

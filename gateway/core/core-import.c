@@ -214,6 +214,72 @@ core_import_remove(
 }
 
 /*
+ * A clerk's decision on a repeated-appeal mark: the appeal must be marked
+ * (a candidate, or decided before: a decision may be corrected); recorded
+ * and journaled in one transaction, then the file removed. Nothing goes to
+ * ПОС: the statistics count the confirmed ones.
+ */
+static int
+core_import_mark(struct core *cs, const char *name, struct edms_event *ev)
+{
+	struct error err = {0}, why = {0};
+	sqlite3_stmt *st;
+	char was[16] = "", detail[600];
+	int found = 0;
+
+	st = db_prepare(cs->db,
+	    "SELECT COALESCE(repeated, ''), COALESCE(repeated_of, '') FROM"
+	    " core_appeals WHERE pos_id = ?");
+	sqlite3_bind_text(st, 1, ev->pos_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		snprintf(was, sizeof was, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		snprintf(detail, sizeof detail, "%s: %s (earlier: %s)", name,
+		    ev->result, (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (!found) {
+		err_what(&why, "appeal",
+		    "appeal %s is unknown to posgw-core: it was not exported "
+		    "to the EDMS",
+		    ev->pos_id);
+		return core_import_reject(cs, name, ev, &why);
+	}
+	if (was[0] == '\0') {
+		err_what(&why, "transition",
+		    "appeal %s is not marked as a repeated appeal (posgw edms "
+		    "list shows the candidates); only a mark can be confirmed "
+		    "or rejected",
+		    ev->pos_id);
+		return core_import_reject(cs, name, ev, &why);
+	}
+	if (db_begin(cs->db, &err) == -1)
+		goto fail;
+	st = db_prepare(
+	    cs->db, "UPDATE core_appeals SET repeated = ? WHERE pos_id = ?");
+	sqlite3_bind_text(st, 1, ev->result, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->pos_id, -1, SQLITE_STATIC);
+	if (db_step_done(cs->db, st, &err) == -1 ||
+	    journal_append(cs->db,
+	        strcmp(ev->result, "confirmed") == 0 ? "appeal.repeated"
+	                                             : "appeal.not-repeated",
+	        NULL, ev->pos_id, detail, &err) == -1) {
+		db_rollback(cs->db);
+		goto fail;
+	}
+	if (db_commit(cs->db, &err) == -1)
+		goto fail;
+	log_info("import: appeal %s: repeated-appeal mark %s (was %s)",
+	    ev->pos_id, ev->result, was);
+	core_import_remove(cs, name, ev);
+	return 0;
+fail:
+	log_warnx_changed(&cs->last_trouble, "import %s: %s", name, err.text);
+	return -1;
+}
+
+/*
  * Copy an import-folder file into staging under tmp (a private copy is
  * what gets checked and sent, so the EDMS cannot change it in between).
  * Returns 0, -1 with why (missing, not a file, too large) or -2 on our own
@@ -607,7 +673,10 @@ core_import(struct core *cs, int *did)
 	if (nitems > 0)
 		qsort(items, nitems, sizeof *items, core_import_item_cmp);
 	for (i = 0; i < nitems; i++) {
-		if (core_import_event(cs, items[i].name, &items[i].ev) == 0)
+		if (strcmp(items[i].ev.type, "repeated") == 0
+		        ? core_import_mark(cs, items[i].name, &items[i].ev) == 0
+		        : core_import_event(cs, items[i].name, &items[i].ev) ==
+		              0)
 			(*did)++;
 		else
 			rc = -1;

@@ -39,6 +39,13 @@ struct core_item {
 /* core-export.c */
 int core_export(struct core *, int *);
 
+/* core-repeated.c */
+int core_repeated_key(struct core *, xmlNodePtr, char[2][65], struct error *);
+int core_repeated_keep(
+    struct core *, const char *, char[2][65], struct error *);
+int core_repeated_find(struct core *, char[2][65], const char *, const char *,
+    const char *, const char *, char *, size_t);
+
 /* core-import.c */
 int core_import(struct core *, int *);
 

@@ -184,6 +184,29 @@ edms_event_walk(xmlNodePtr node, const char *label, struct edms_event *ev,
 }
 
 /*
+ * A clerk's decision on a repeated-appeal mark (<repeated>, event.xsd): it
+ * takes no event number and goes nowhere; type "repeated", n 0.
+ */
+static int
+edms_event_prepare_mark(xmlDocPtr doc, xmlNodePtr root, const char *label,
+    struct edms_event *ev, struct error *why)
+{
+	struct error e = {0};
+	const char *v;
+
+	if (schema_validate(SCHEMA_EXCHANGE, doc, label, ERR_PAYLOAD, &e) == -1)
+		return err_what(why, "schema", "%s", e.text);
+	snprintf(ev->pos_id, sizeof ev->pos_id, "%s",
+	    xmlsafe_attr(root, "pos-id"));
+	snprintf(ev->type, sizeof ev->type, "repeated");
+	v = xmlsafe_attr(root, "decision");
+	snprintf(ev->result, sizeof ev->result, "%s", v != NULL ? v : "");
+	v = xmlsafe_attr(root, "at");
+	snprintf(ev->at, sizeof ev->at, "%s", v != NULL ? v : "");
+	return 0;
+}
+
+/*
  * Check a parsed event document against the import contract and rewrite it
  * for sending: file references must be plain names of the import folder and
  * become payload/att/<pos-id>-e<n>-<k>.bin and .p7s; then the document must
@@ -200,6 +223,8 @@ edms_event_prepare(
 
 	memset(ev, 0, sizeof *ev);
 	ev->doc = doc;
+	if (xmlsafe_is(root, NS_EXCHANGE, "repeated"))
+		return edms_event_prepare_mark(doc, root, label, ev, why);
 	if (!xmlsafe_is(root, NS_EXCHANGE, "event"))
 		return err_what(why, "schema",
 		    "%s: the root element is <%s>; an event file holds an "

@@ -96,8 +96,10 @@ static const char *const edms_migrations[] = {
     "ALTER TABLE core_appeals ADD COLUMN repeated TEXT"
     " CHECK (repeated IN ('candidate', 'confirmed', 'rejected'));"
     "ALTER TABLE core_appeals ADD COLUMN repeated_of TEXT;"
-    "CREATE INDEX IF NOT EXISTS core_appeals_applicant ON"
-    " core_appeals(applicant_key) WHERE applicant_key IS NOT NULL;",
+    "CREATE TABLE IF NOT EXISTS core_applicant_keys ("
+    " key TEXT NOT NULL,"
+    " pos_id TEXT NOT NULL,"
+    " PRIMARY KEY (key, pos_id)) WITHOUT ROWID;",
 };
 
 _Static_assert(

@@ -42,7 +42,8 @@ struct edms_event {
 	char date[11];     /* registration/@date or postpone/@until */
 	char fwd_kind[16]; /* forward/@direction */
 	char fwd_to[21];   /* forward/@lko-id */
-	char result[16];   /* answer/@result ("" when not given) */
+	char result[16];   /* answer/@result ("" when not given); the
+	                      decision of a type "repeated" mark */
 	int measures;      /* answer/@measures = true */
 	struct edms_file *files;
 	size_t nfiles;

@@ -359,6 +359,74 @@ core_once
 	q "$CORE_DB" "SELECT body FROM documents WHERE direction='out' AND kind='event' AND pos_id='177073594' ORDER BY id DESC LIMIT 1" |
 	grep -q '<forward direction="organization" lko-id="2000001">'
 ok $? "edms forward --to-org sends the forward in order, to the organization"
+# repeated appeals (59-FZ art. 11): author Пётр Петров, ESIA-verified
+# petrov NUM CREATED [SED...]: an appeal of his, then one round of each gateway
+petrov() {
+	_id=$1 _c=$2
+	shift 2
+	sed -e "s/177073571/$_id/g" -e "s/created=\"[^\"]*\"/created=\"$_c\"/" -e 's/ due="[^"]*"//' \
+		-e 's|<surname>Иванова</surname>|<surname>Петров</surname>|' \
+		-e 's|<name>Мария</name>|<name>Пётр</name>|' -e 's|<patronymic>Петровна</patronymic>||' \
+		-e 's|m.ivanova@example.org|p.petrov@example.org|' -e 's|+79001234567|+79007654321|' \
+		"$@" "$S/payload/appeal.xml" >"$WORK/appeal-$_id.xml"
+	printf 'JPEG' >"$WORK/att-$_id.bin"
+	"$POSGW" transfer enqueue --config "$EDGE_CONF" "$WORK/appeal-$_id.xml" \
+		"payload/att/$_id-1.bin=$WORK/att-$_id.bin" >/dev/null && edge_once && core_once
+}
+mark() {
+	q "$CORE_DB" "SELECT COALESCE(repeated, '-') || ' ' || COALESCE(repeated_of, '-') FROM core_appeals WHERE pos_id='$1'"
+}
+petrov 177073601 "$(date -u -d "$TODAY - 40 days" +%Y-%m-%dT10:00:00Z)"
+"$POSGW" edms register 177073601 --number 21 --date "$(date -d "$TODAY - 39 days" +%Y-%m-%d)" --config "$CORE_CONF" >/dev/null &&
+	"$POSGW" edms answer 177073601 --text "Яма заделана." --config "$CORE_CONF" >/dev/null
+core_once
+# the same question again: name in other case and with Ё as Е, e-mail in capitals
+petrov 177073602 "$NOW" -e 's|<surname>Петров</surname>|<surname>ПЕТРОВ</surname>|' \
+	-e 's|<name>Пётр</name>|<name>петр</name>|' -e 's|p.petrov@example.org|P.Petrov@Example.ORG|'
+[ "$(mark 177073602)" = "candidate 177073601" ] &&
+	grep -q '<repeated of="177073601" status="candidate"/>' "$EXP/177073602/appeal.xml" &&
+	xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$EXP/177073602/appeal.xml" 2>/dev/null
+ok $? "the same ESIA-verified author on the same question, answered before: marked a candidate in the export"
+petrov 177073603 "$NOW" -e 's|<category code="21">Дороги</category>|<category code="22">ЖКХ</category>|'
+petrov 177073604 "$NOW" -e 's|esia-verified="true"|esia-verified="false"|'
+petrov 177073605 "$NOW" -e 's|p.petrov@example.org|other@example.org|' -e 's|<phone>[^<]*</phone>||'
+petrov 177073606 "$NOW" -e 's|<subcategory code="2104">|<subcategory code="2101">|'
+[ "$(mark 177073603)" = "- -" ] && [ "$(mark 177073604)" = "- -" ] &&
+	[ "$(mark 177073605)" = "- -" ] && [ "$(mark 177073606)" = "- -" ]
+ok $? "another category, an author not verified by ESIA, another e-mail, another subcategory: no mark"
+petrov 177073607 "$NOW" -e 's|<email>[^<]*</email>||' -e 's|+79007654321|89007654321|'
+[ "$(mark 177073607)" = "candidate 177073601" ]
+ok $? "without an e-mail the phone identifies the author (+7 and 8 alike)"
+[ -z "$(q "$CORE_DB" "SELECT 1 FROM core_appeals WHERE applicant_key LIKE '%petrov%' OR applicant_key LIKE '%Петров%'")" ] &&
+	[ "$(q "$CORE_DB" "SELECT length(applicant_key) FROM core_appeals WHERE pos_id='177073602'")" = 64 ]
+ok $? "the author is kept only as a keyed digest"
+n0=$(ls "$IMP" | wc -l)
+"$POSGW" edms repeated 177073603 --confirm --config "$CORE_CONF" >/dev/null 2>"$WORK/rep.err"
+[ $? -eq 1 ] && grep -q 'not marked as a repeated appeal' "$WORK/rep.err" && [ "$(ls "$IMP" | wc -l)" = "$n0" ]
+ok $? "edms repeated refuses an appeal that is not marked, writing nothing"
+"$POSGW" edms repeated 177073602 --confirm --reject --config "$CORE_CONF" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "edms repeated takes --confirm or --reject, not both (usage error)"
+"$POSGW" edms repeated 177073602 --confirm --comment "Ответ дан 3 недели назад" --config "$CORE_CONF" >/dev/null &&
+	"$POSGW" edms repeated 177073607 --reject --config "$CORE_CONF" >/dev/null
+core_once
+[ "$(mark 177073602)" = "confirmed 177073601" ] && [ "$(mark 177073607)" = "rejected 177073601" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='appeal.repeated' AND appeal='177073602'")" = 1 ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='appeal.not-repeated' AND appeal='177073607'")" = 1 ] &&
+	[ -z "$(ls "$IMP" | grep -v '^rejected$')" ]
+ok $? "the clerk's decisions are recorded and journaled, the files taken"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<repeated xmlns="urn:posgw:exchange:1" pos-id="177073603" decision="confirmed" at="%s"/>\n' "$NOW" >"$IMP/.r3.xml"
+mv "$IMP/.r3.xml" "$IMP/r3.xml"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<repeated xmlns="urn:posgw:exchange:1" pos-id="177073602" decision="maybe" at="%s"/>\n' "$NOW" >"$IMP/.r4.xml"
+mv "$IMP/.r4.xml" "$IMP/r4.xml"
+core_once
+rejected r3.xml transition && rejected r4.xml schema && [ "$(mark 177073602)" = "confirmed 177073601" ]
+ok $? "a decision on an unmarked appeal (transition) or a bad decision (schema) is rejected"
+"$POSGW" edms repeated --list --config "$CORE_CONF" >"$WORK/rep.out" &&
+	grep -q '^177073602 *confirmed *177073601 ' "$WORK/rep.out" &&
+	grep -q 'repeated: [0-9]* marked: [0-9]* candidate(s) to decide, 1 confirmed, 1 rejected' "$WORK/rep.out" &&
+	"$POSGW" edms list --config "$CORE_CONF" | grep -q '^repeated (59-FZ art. 11): [0-9]* candidate(s) to decide, 1 confirmed, 1 rejected'
+ok $? "edms repeated --list and edms list show the marks and the decisions"
 
 # --- outcomes -------------------------------------------------------------
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<outcome xmlns="urn:posgw:exchange:1" pos-id="177073571" n="1" at="%s"><delivered status-code="MODERATION_ACCEPT"/></outcome>\n' "$NOW" >"$WORK/o1.xml"
