@@ -531,7 +531,7 @@ sim_gen_field(struct sim_rng *r, const char *field, struct sim_buf *b)
  * (att[] comes with the header ids filled in); out gets the rest.
  */
 void
-sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
+sim_gen_appeal(const struct sim_opts *o, size_t i, size_t as, time_t now,
     struct sim_buf *b, struct sim_att *att, struct sim_gen_out *out)
 {
 	const struct sim_gen_cat *cat;
@@ -560,7 +560,7 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, time_t now,
 	sim_buf_addf(b,
 	    SIM_GEN_INDENT "<P:Appeal id=\"%llu\" kind=\"%s\" createdAt=\"%s\" "
 	                   "deadline=\"%s\">\n",
-	    (unsigned long long)(SIM_POS_BASE + i),
+	    (unsigned long long)(SIM_POS_BASE + as),
 	    fz59 ? "APPEAL_59FZ" : "MESSAGE", created, deadline);
 	/* the ЛКО and territory from a stream of their own: the rest of the
 	 * appeal stays what the seed made it before there were several */

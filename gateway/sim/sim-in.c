@@ -163,7 +163,9 @@ sim_in_appeal(struct sim *s, size_t i)
 
 	for (k = 0; k < s->o.attachments; k++)
 		sim_uuid(att[k].id);
-	sim_gen_appeal(&s->o, i, time(NULL), &body, att, &g);
+	/* a re-appeal is its origin's appeal again, under its own id */
+	sim_gen_appeal(&s->o, a->origin ? a->origin - 1 : i, i, time(NULL),
+	    &body, att, &g);
 	sim_uuid(msgid);
 	sim_uuid(a->client_id);
 	snprintf(

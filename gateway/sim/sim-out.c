@@ -66,7 +66,7 @@ sim_out_appeal(struct sim *s, const char *id, size_t *i, struct error *err)
 		return err_set(
 		    err, ERR_NONE, "appealId '%s' is not digits", id);
 	v = strtoull(id, NULL, 10);
-	if (v < SIM_POS_BASE || v - SIM_POS_BASE >= s->o.count ||
+	if (v < SIM_POS_BASE || v - SIM_POS_BASE >= sim_total(s) ||
 	    !s->ap[v - SIM_POS_BASE].issued || id[0] == '0')
 		return err_set(err, ERR_NONE,
 		    "appealId %s is not an appeal this simulator issued", id);
@@ -589,6 +589,7 @@ sim_out_answer_update(struct sim *s, const char *name, struct sim_out_env *e,
 	case SIM_SEND_RESPONSE:
 		a->phase = SIM_PHASE_ANSWERED;
 		s->c.answered++;
+		sim_reappeal(s, (size_t)e->appeal);
 		break;
 	default:
 		break;

@@ -76,6 +76,9 @@ static const char sim_run_usage_text[] =
     "  --attachments-exact     exactly N attachments per appeal (benchmarks)\n"
     "  --appeal59-share PERCENT  appeals under 59-FZ (default 20)\n"
     "  --feedback PERCENT      citizen feedback after an answer (default 0)\n"
+    "  --reappeal PERCENT      answered appeals whose author asks the same\n"
+    "                          question again, a new appeal (59-FZ art. 11;\n"
+    "                          default 0); the summary counts re-appeals\n"
     "  --refuse PERCENT        refuse valid status updates (default 0)\n"
     "  --signer-trust CERT     verify answer file signatures against CERT\n"
     "                          (repeatable); without it only check the CMS\n"
@@ -203,6 +206,7 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 	    {"attachments", required_argument, NULL, 'a'},
 	    {"attachments-exact", no_argument, NULL, 'x'},
 	    {"appeal59-share", required_argument, NULL, '5'},
+	    {"reappeal", required_argument, NULL, 'A'},
 	    {"feedback", required_argument, NULL, 'f'},
 	    {"refuse", required_argument, NULL, 'R'},
 	    {"signer-trust", required_argument, NULL, 't'},
@@ -276,6 +280,10 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 		case '5':
 			o->appeal59_share = (unsigned)sim_run_opt_num(
 			    "--appeal59-share", optarg, 0, 100);
+			break;
+		case 'A':
+			o->reappeal = (unsigned)sim_run_opt_num(
+			    "--reappeal", optarg, 0, 100);
 			break;
 		case 'f':
 			o->feedback = (unsigned)sim_run_opt_num(
@@ -381,7 +389,11 @@ sim_run_setup(struct sim *s)
 			        s->trust, s->o.signer_trust[i], &err) == -1)
 				fatalx("--signer-trust: %s", err.text);
 	}
-	s->ap = xcalloc(s->o.count ? s->o.count : 1, sizeof *s->ap);
+	/* room for one re-appeal per appeal when --reappeal asks for them */
+	s->capfollow = s->o.reappeal > 0 ? s->o.count : 0;
+	s->ap =
+	    xcalloc(s->o.count + s->capfollow ? s->o.count + s->capfollow : 1,
+	        sizeof *s->ap);
 	sim_rng_seed(&s->dec, s->o.seed ^ 0x5eed0fd5c1510e5ULL);
 	s->classifier_state = "unanswered";
 }
@@ -427,7 +439,7 @@ sim_run_summary_file(struct sim *s, const char *line)
 	    s->classifier_state);
 	sim_buf_add(&b, "# pos-id kind acknowledged state complete history "
 	                "(n:STATUS:verdict) feedback\n");
-	for (i = 0; i < s->o.count; i++) {
+	for (i = 0; i < sim_total(s); i++) {
 		a = &s->ap[i];
 		sim_buf_addf(&b, "%llu %s %u %s %s %s %d\n",
 		    (unsigned long long)(SIM_POS_BASE + i),
@@ -452,26 +464,28 @@ sim_run_summary_file(struct sim *s, const char *line)
 static int
 sim_run_summary(struct sim *s)
 {
-	char line[512];
+	char line[600], re[40] = "";
 	size_t i, acked = 0;
 
-	for (i = 0; i < s->o.count; i++)
+	for (i = 0; i < sim_total(s); i++)
 		if (s->ap[i].acks > 0)
 			acked++;
 	s->c.acknowledged = acked;
+	if (s->o.reappeal > 0)
+		snprintf(re, sizeof re, "re-appeals %zu, ", s->nfollow);
 	snprintf(line, sizeof line,
 	    "sim: issued %zu, acknowledged %zu, answered %zu, declined %zu, "
 	    "forwarded %zu, refused-by-pos %zu, out-of-order %zu, invalid %zu, "
-	    "missing %zu, complete %zu/%zu",
+	    "missing %zu, %scomplete %zu/%zu",
 	    s->c.issued, s->c.acknowledged, s->c.answered, s->c.declined,
 	    s->c.forwarded, s->c.refused_pos, s->c.order, s->c.invalid,
-	    s->o.count - s->c.complete, s->c.complete, s->o.count);
+	    sim_total(s) - s->c.complete, re, s->c.complete, sim_total(s));
 	sim_log(s, "%s", line);
 	if (s->o.summary != NULL)
 		sim_run_summary_file(s, line);
 	printf("%s\n", line);
 	fflush(stdout);
-	return s->c.complete == s->o.count && s->c.order == 0 &&
+	return s->c.complete == sim_total(s) && s->c.order == 0 &&
 	               s->c.invalid == 0
 	           ? 0
 	           : 1;
@@ -497,6 +511,7 @@ static void
 sim_run_issue_due(struct sim *s, double start, double t)
 {
 	unsigned batch = 0;
+	size_t i;
 
 	while (s->c.issued < s->o.count && batch < 200) {
 		if (s->o.rate > 0 &&
@@ -506,6 +521,10 @@ sim_run_issue_due(struct sim *s, double start, double t)
 		s->c.issued++;
 		batch++;
 	}
+	/* re-appeals as soon as they are asked (not counted in issued) */
+	for (i = s->o.count; i < sim_total(s); i++)
+		if (!s->ap[i].issued)
+			sim_in_appeal(s, i);
 }
 
 /* Run the simulator; returns the exit status. */
@@ -550,7 +569,7 @@ sim_run(int argc, char **argv)
 			break;
 		sim_out_scan(&s);
 		if (s.o.until_complete && s.c.issued == s.o.count &&
-		    s.c.complete == s.o.count)
+		    s.c.complete == sim_total(&s))
 			break;
 		t = sim_now();
 		if (t - start >= s.o.timeout) {
@@ -580,7 +599,7 @@ sim_run(int argc, char **argv)
 	if (timed_out && s.o.until_complete)
 		rc = 1;
 
-	for (i = 0; i < s.o.count; i++)
+	for (i = 0; i < sim_total(&s); i++)
 		sim_buf_free(&s.ap[i].hist);
 	free(s.ap);
 	free(s.reqs);

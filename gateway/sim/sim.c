@@ -310,6 +310,36 @@ static const char *const sim_status_names[SIM_NSTATUS] = {
     "FORWARD_TO_ORGANIZATION",
 };
 
+/* Appeals known so far: the --count issued ones and the re-appeals. */
+size_t
+sim_total(const struct sim *s)
+{
+	return s->o.count + s->nfollow;
+}
+
+/*
+ * Appeal i was answered: with --reappeal PERCENT (decided from the seed
+ * and i alone) its author asks the same question again, a new appeal
+ * issued on the next round (59-FZ art. 11: a repeated appeal).
+ */
+void
+sim_reappeal(struct sim *s, size_t i)
+{
+	struct sim_rng r;
+	size_t j;
+
+	if (s->o.reappeal == 0 || i >= s->o.count || s->nfollow >= s->capfollow)
+		return;
+	sim_rng_seed(&r, s->o.seed ^ (0x2545f4914f6cdd1dULL * (i + 3)));
+	if (!sim_rng_percent(&r, s->o.reappeal))
+		return;
+	j = s->o.count + s->nfollow++;
+	s->ap[j].origin = i + 1;
+	sim_log(s, "re-appeal %llu: the author of %llu asks again",
+	    (unsigned long long)(SIM_POS_BASE + j),
+	    (unsigned long long)(SIM_POS_BASE + i));
+}
+
 /* The ПОС name of a status. */
 const char *
 sim_status_name(enum sim_status st)

@@ -94,6 +94,7 @@ struct sim_appeal {
 	int complete;
 	int feedback;        /* rating sent, 0 if none */
 	struct sim_buf hist; /* "n:STATUS:verdict" words, comma-separated */
+	size_t origin;       /* a re-appeal: 1 + the appeal it repeats */
 };
 
 /* An attachment created empty after its XML and filled when due. */
@@ -141,6 +142,8 @@ struct sim_opts {
 	int issue_only;        /* write the appeals and exit */
 	int attachments_exact; /* every appeal gets exactly attachments */
 	unsigned appeal59_share;
+	unsigned
+	    reappeal; /* % of answered appeals asked again (59-FZ art. 11) */
 	unsigned feedback;
 	unsigned refuse;
 	double timeout;
@@ -184,10 +187,14 @@ struct sim {
 	const char *classifier_state;
 	unsigned long seq; /* in/ file sequence */
 	struct sim_counters c;
+	size_t nfollow; /* re-appeals scheduled (--reappeal), after count */
+	size_t capfollow;
 };
 
 /* sim.c */
 int sim_run(int, char **);
+size_t sim_total(const struct sim *);
+void sim_reappeal(struct sim *, size_t);
 double sim_now(void);
 void sim_timestamp(time_t, char *, size_t);
 void sim_log(struct sim *, const char *, ...)
@@ -213,8 +220,8 @@ void sim_mark_complete(struct sim *, size_t);
 
 /* sim-gen.c */
 void sim_gen_classifier(struct sim_buf *, const char *);
-void sim_gen_appeal(const struct sim_opts *, size_t, time_t, struct sim_buf *,
-    struct sim_att *, struct sim_gen_out *);
+void sim_gen_appeal(const struct sim_opts *, size_t, size_t, time_t,
+    struct sim_buf *, struct sim_att *, struct sim_gen_out *);
 void sim_gen_feedback(
     struct sim_rng *, uint64_t, time_t, struct sim_buf *, const char *, int *);
 void sim_gen_refusal(struct sim_rng *, const char **, const char **);

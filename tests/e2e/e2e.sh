@@ -10,6 +10,8 @@
 #                       status (call it directly, not in $(...): it starts
 #                       background processes that e2e_stop must reach)
 #   e2e_stop            stop everything started
+# E2E_SIM_ARGS adds options to posgw-sim (several ЛКО, territories,
+# re-appeals); E2E_ROLL_CORE_AFTER=N rolls the core's key after N appeals.
 # Needs from the caller: $WORK, $POSGW, $POSGW_EDGE, $POSGW_CORE, $POSGW_SIM,
 # make_pair from tests/shell/lib.sh. E2E_SIGNER_TRUST: the certificate the
 # simulator checks the answers' signatures against (default the official's).
@@ -134,7 +136,7 @@ e2e_run() {
 	fi
 	"$POSGW_SIM" --base "$SMEV" --mnemonic POSGW_TEST --count "$1" --seed 42 \
 		--rate 0 --signer-trust "${E2E_SIGNER_TRUST:-$KEYS/official.crt}" --until-complete \
-		--timeout "$2" --summary "$WORK/sim-summary.txt" 2>>"$WORK/sim.log" >"$WORK/sim.out"
+		--timeout "$2" --summary "$WORK/sim-summary.txt" ${E2E_SIM_ARGS:-} 2>>"$WORK/sim.log" >"$WORK/sim.out"
 	E2E_STATUS=$?
 	tail -1 "$WORK/sim.out" >"$WORK/summary"
 	return $E2E_STATUS

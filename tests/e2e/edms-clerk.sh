@@ -3,7 +3,8 @@
 # EDMS and its clerks until killed. For every appeal that appears in the
 # export folder it registers the appeal, takes it to work, and then answers
 # about 90 % of them with a PDF signed by the official (certtool detached
-# CMS), forwards about 5 % to the parent body and declines the rest.
+# CMS), forwards about 5 % to the parent body and declines the rest; it
+# confirms the repeated-appeal marks the core sets.
 # Decisions are deterministic by pos-id. Used by the e2e tests and the demo.
 set -u
 conf=$1 export=$2 keys=$3 state=$4
@@ -16,6 +17,12 @@ while :; do
 		[ -e "$state/done/$id" ] && continue
 		"$POSGW" edms register "$id" --number "01-12/$id" --date "$(date -u +%Y-%m-%d)" \
 			--config "$conf" >/dev/null 2>>"$state/clerk.log" || continue
+		# a repeated appeal marked by the core (59-FZ art. 11): the clerk
+		# looks at the earlier answer and confirms the mark
+		if grep -q '<repeated of=' "$d/appeal.xml"; then
+			"$POSGW" edms repeated "$id" --confirm --comment "Тот же вопрос, ответ уже дан" \
+				--config "$conf" >/dev/null 2>>"$state/clerk.log"
+		fi
 		pick=$((id % 20))
 		if [ $pick -eq 7 ]; then
 			"$POSGW" edms forward "$id" --to parent --lko-id 100001 \

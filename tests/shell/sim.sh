@@ -313,11 +313,20 @@ ok $? "posgw-sim --help"
 "$POSGW_SIM" --base "$WORK/x" --refuse 101 >/dev/null 2>&1
 [ $? -eq 2 ]
 ok $? "a bad option value exits 2"
+bad=""
+for v in "--oktmo 2970100" "--oktmo 29701000,x" "--oktmo 297010001" "--lko-id 1,,2" "--lko-id 1,a" \
+	"--lko-id 1,2,3,4,5,6,7,8,9" "--reappeal 101"; do
+	# shellcheck disable=SC2086
+	"$POSGW_SIM" --base "$WORK/x" $v >/dev/null 2>"$WORK/opt.err"
+	[ $? -eq 2 ] && grep -q 'posgw-sim' "$WORK/opt.err" || bad="$bad [$v]"
+done
+[ -z "$bad" ]
+ok $? "bad --oktmo, --lko-id lists and --reappeal exit 2 saying why${bad:+:$bad}"
 MAN=$TOP_SRCDIR/ops/man/posgw-sim.1
 bad=""
 for o in base attachments-in mnemonic count seed rate attachment-size \
 	attachments appeal59-share feedback refuse signer-trust timeout \
-	until-complete summary lko-id verbose; do
+	until-complete summary lko-id oktmo reappeal verbose; do
 	"$POSGW_SIM" --help | grep -q -- "--$o" || bad="$bad help:$o"
 	grep -q "^\.B.* \\\\-\\\\-$(echo "$o" | sed 's/-/\\\\-/g')" "$MAN" || bad="$bad man:$o"
 done
