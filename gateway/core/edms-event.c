@@ -196,8 +196,8 @@ edms_event_prepare_mark(xmlDocPtr doc, xmlNodePtr root, const char *label,
 
 	if (schema_validate(SCHEMA_EXCHANGE, doc, label, ERR_PAYLOAD, &e) == -1)
 		return err_what(why, "schema", "%s", e.text);
-	snprintf(ev->pos_id, sizeof ev->pos_id, "%s",
-	    xmlsafe_attr(root, "pos-id"));
+	snprintf(
+	    ev->pos_id, sizeof ev->pos_id, "%s", xmlsafe_attr(root, "pos-id"));
 	snprintf(ev->type, sizeof ev->type, "repeated");
 	v = xmlsafe_attr(root, "decision");
 	snprintf(ev->result, sizeof ev->result, "%s", v != NULL ? v : "");

@@ -725,8 +725,7 @@ test_organizations(void **state)
 	    "the name must be 1 to 200 bytes of text");
 	extra_fails(*state, "orgs", "1 = \xff\xfe",
 	    "the name must be 1 to 200 bytes of text");
-	load_fails(*state,
-	    "[lko]\n1 = 29701000 A\n1 = 29701000 B\n",
+	load_fails(*state, "[lko]\n1 = 29701000 A\n1 = 29701000 B\n",
 	    " line 3: [lko] 1 = 29701000 B: listed twice");
 }
 
