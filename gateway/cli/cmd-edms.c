@@ -42,6 +42,8 @@ enum {
 	O_LKO = 1 << 9,
 	O_TEXT = 1 << 10,
 	O_FILE = 1 << 11,
+	O_RESULT = 1 << 12,
+	O_MEASURES = 1 << 13,
 };
 
 /* One event command: its name, the event type, options, help. */
@@ -111,10 +113,12 @@ static const struct edms_cmd edms_cmds[] = {
         "\n"
         "The appeal is declined (ПОС status MODERATION_DECLINE). Nothing "
         "may follow.\n" EDMS_TAIL},
-    {"answer", "answer", O_TEXT, O_FILE,
+    {"answer", "answer", O_TEXT, O_FILE | O_RESULT | O_MEASURES,
         "usage: posgw edms answer POS_ID --text TEXT [--file FILE "
         "--signature FILE.p7s]...\n"
-        "                         --config FILE\n"
+        "                         [--result supported|explained|"
+        "not-supported]\n"
+        "                         [--measures] --config FILE\n"
         "\n"
         "The answer (ПОС status SEND_RESPONSE): its text and the signed "
         "files, each\n"
@@ -122,6 +126,11 @@ static const struct edms_cmd edms_cmds[] = {
         "official\n"
         "whom [edms] signer_trust trusts. The original file name travels "
         "with it.\n"
+        "--result is what the answer decided, for the ССТУ.РФ report "
+        "(posgw edms\n"
+        "sstu): supported, explained or not-supported; without it the "
+        "core records\n"
+        "explained. --measures: measures were taken on the appeal.\n"
         "Nothing may follow.\n" EDMS_TAIL},
 };
 
@@ -296,6 +305,8 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	    {"text", required_argument, NULL, 'T'},
 	    {"file", required_argument, NULL, 'f'},
 	    {"signature", required_argument, NULL, 's'},
+	    {"result", required_argument, NULL, 'R'},
+	    {"measures", no_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -317,6 +328,8 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	    {'T', O_TEXT, "--text"},
 	    {'f', O_FILE, "--file"},
 	    {'s', O_FILE, "--signature"},
+	    {'R', O_RESULT, "--result"},
+	    {'M', O_MEASURES, "--measures"},
 	};
 	const char **files = NULL, **sigs = NULL;
 	unsigned seen = 0;
@@ -379,6 +392,12 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 			sigs = xreallocarray(sigs, nsigs + 1, sizeof *sigs);
 			sigs[nsigs++] = optarg;
 			break;
+		case 'R':
+			s->result = optarg;
+			break;
+		case 'M':
+			s->measures = 1;
+			break;
 		}
 	}
 	if (argc - optind != 1)
@@ -405,6 +424,12 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	if (s->direction != NULL && strcmp(s->direction, "parent") != 0 &&
 	    strcmp(s->direction, "subordinate") != 0)
 		cli_usage_error("--to is parent or subordinate");
+	if (s->result != NULL && strcmp(s->result, "supported") != 0 &&
+	    strcmp(s->result, "explained") != 0 &&
+	    strcmp(s->result, "not-supported") != 0)
+		cli_usage_error("--result is supported, explained or "
+		                "not-supported, not '%s'",
+		    s->result);
 	s->file_src = files;
 	s->sig_src = sigs;
 	s->nfiles = nfiles;
