@@ -51,5 +51,6 @@ struct db *cmd_edms_db_ro(const struct conf *, int, const char *);
 int cmd_edms_map(int, char **);
 int cmd_edms_list(int, char **);
 int cmd_edms_overdue(int, char **);
+int cmd_edms_sstu(int, char **);
 
 #endif
