@@ -52,5 +52,6 @@ int cmd_edms_map(int, char **);
 int cmd_edms_list(int, char **);
 int cmd_edms_overdue(int, char **);
 int cmd_edms_repeated(int, char **);
+int cmd_edms_sstu(int, char **);
 
 #endif

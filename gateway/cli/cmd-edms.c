@@ -43,6 +43,8 @@ enum {
 	O_TEXT = 1 << 10,
 	O_FILE = 1 << 11,
 	O_ORG = 1 << 12,
+	O_RESULT = 1 << 13,
+	O_MEASURES = 1 << 14,
 };
 
 /* One event command: its name, the event type, options, help. */
@@ -119,10 +121,12 @@ static const struct edms_cmd edms_cmds[] = {
         "\n"
         "The appeal is declined (ПОС status MODERATION_DECLINE). Nothing "
         "may follow.\n" EDMS_TAIL},
-    {"answer", "answer", O_TEXT, O_FILE,
+    {"answer", "answer", O_TEXT, O_FILE | O_RESULT | O_MEASURES,
         "usage: posgw edms answer POS_ID --text TEXT [--file FILE "
         "--signature FILE.p7s]...\n"
-        "                         --config FILE\n"
+        "                         [--result supported|explained|"
+        "not-supported]\n"
+        "                         [--measures] --config FILE\n"
         "\n"
         "The answer (ПОС status SEND_RESPONSE): its text and the signed "
         "files, each\n"
@@ -130,6 +134,11 @@ static const struct edms_cmd edms_cmds[] = {
         "official\n"
         "whom [edms] signer_trust trusts. The original file name travels "
         "with it.\n"
+        "--result is what the answer decided, for the ССТУ.РФ report "
+        "(posgw edms\n"
+        "sstu): supported, explained or not-supported; without it the "
+        "core records\n"
+        "explained. --measures: measures were taken on the appeal.\n"
         "Nothing may follow.\n" EDMS_TAIL},
 };
 
@@ -139,6 +148,8 @@ static const char edms_usage[] =
     "       posgw edms map import FILE.csv --config FILE\n"
     "       posgw edms list [--overdue | --due-within DAYS] --config FILE\n"
     "       posgw edms overdue --config FILE\n"
+    "       posgw edms sstu --month YYYY-MM --config FILE [--format csv|xml]"
+    " [--out FILE]\n"
     "\n"
     "The core's EDMS exchange by hand: each event command writes the event "
     "file an\n"
@@ -146,11 +157,12 @@ static const char edms_usage[] =
     "ПОС\n"
     "category -> ССТУ topic table; list shows appeals, deadlines and the "
     "counts\n"
-    "the ПОС statistics ask for. 'posgw edms COMMAND --help' describes "
-    "each.\n"
+    "the ПОС statistics ask for; sstu writes the month's report for "
+    "ССТУ.РФ by\n"
+    "topic. 'posgw edms COMMAND --help' describes each.\n"
     "Event commands run as an EDMS clerk (groups posgw-edms and "
     "posgw-core)\n"
-    "or root, list and overdue as any reader of the core's state, map "
+    "or root, list, overdue and sstu as any reader of the core's state, map "
     "import\n"
     "as posgw-core (posgw(1) ACCOUNTS).\n";
 
@@ -305,6 +317,8 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	    {"text", required_argument, NULL, 'T'},
 	    {"file", required_argument, NULL, 'f'},
 	    {"signature", required_argument, NULL, 's'},
+	    {"result", required_argument, NULL, 'R'},
+	    {"measures", no_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -327,6 +341,8 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	    {'T', O_TEXT, "--text"},
 	    {'f', O_FILE, "--file"},
 	    {'s', O_FILE, "--signature"},
+	    {'R', O_RESULT, "--result"},
+	    {'M', O_MEASURES, "--measures"},
 	};
 	const char **files = NULL, **sigs = NULL, *to_org = NULL;
 	unsigned seen = 0;
@@ -392,6 +408,12 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 			sigs = xreallocarray(sigs, nsigs + 1, sizeof *sigs);
 			sigs[nsigs++] = optarg;
 			break;
+		case 'R':
+			s->result = optarg;
+			break;
+		case 'M':
+			s->measures = 1;
+			break;
 		}
 	}
 	if (argc - optind != 1)
@@ -430,6 +452,12 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 	           (s->direction == NULL || s->lko_id == NULL))
 		cli_usage_error("edms forward needs --to and --lko-id, or "
 		                "--to-org (see --help)");
+	if (s->result != NULL && strcmp(s->result, "supported") != 0 &&
+	    strcmp(s->result, "explained") != 0 &&
+	    strcmp(s->result, "not-supported") != 0)
+		cli_usage_error("--result is supported, explained or "
+		                "not-supported, not '%s'",
+		    s->result);
 	s->file_src = files;
 	s->sig_src = sigs;
 	s->nfiles = nfiles;

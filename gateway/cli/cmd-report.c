@@ -35,7 +35,9 @@ static const char report_usage[] =
     "missing, rejected or lost and no appeal is overdue; red, naming each\n"
     "problem, otherwise. Then: packages per day, rejects by code, delivery\n"
     "latency, gaps and packages in flight, appeals by status, overdue\n"
-    "appeals.\n"
+    "appeals; on the core's database, heat maps of appeals by ПОС category\n"
+    "and territory (ОКТМО): new in the period, overdue as of its end (--to,\n"
+    "else today), confirmed repeated ones in the period.\n"
     "  --peer PEER.db      reconcile with the other gateway's database and\n"
     "                      check its copies of this gateway's checkpoints\n"
     "  --trust CERT        the certificate this gateway signs checkpoints\n"
@@ -156,6 +158,7 @@ cmd_report(int argc, char **argv)
 	report_packages_gaps(fb, &r);
 	report_appeals(fb, &r);
 	report_appeals_overdue(fb, &r);
+	report_heatmap(fb, &r);
 	report_handovers(fb, &r);
 	if (r.peer != NULL)
 		report_packages_peer(fb, &r);

@@ -65,6 +65,8 @@ static const struct posgw_cmd posgw_cmds[] = {
     {"edms", "overdue", cmd_edms_overdue, 1, "the overdue appeals only"},
     {"edms", "repeated", cmd_edms_repeated, 1,
         "confirm or reject a repeated-appeal mark, or list them"},
+    {"edms", "sstu", cmd_edms_sstu, 1,
+        "the month's report for ССТУ.РФ by topic, CSV or XML"},
     {"journal", "verify", cmd_journal, 0,
         "check a journal's hash chain and checkpoints"},
     {"journal", "show", cmd_journal, 0, "the journal as a table"},

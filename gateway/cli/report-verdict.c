@@ -46,6 +46,8 @@ report_verdict_head(FILE *f, struct report *r)
 	    "td,th{border:1px solid #bbb;padding:.2em .6em;"
 	    "text-align:left;vertical-align:top}\n"
 	    "th{background:#eee}td.n{text-align:right}\n"
+	    "table.heat td{min-width:2.5em;print-color-adjust:exact;"
+	    "-webkit-print-color-adjust:exact}\n"
 	    ".verdict{padding:.8em 1em;margin:1em 0}\n"
 	    ".verdict h2{border:0;margin:0 0 .4em 0;font-size:1.4em}\n"
 	    ".verdict ul{margin:.2em 0;padding-left:1.4em}\n"

@@ -79,6 +79,9 @@ void report_packages_peer(FILE *, struct report *);
 void report_appeals(FILE *, struct report *);
 void report_appeals_overdue(FILE *, struct report *);
 
+/* report-heatmap.c */
+void report_heatmap(FILE *, struct report *);
+
 /* report-handovers.c */
 void report_handovers(FILE *, struct report *);
 

@@ -153,7 +153,11 @@ edms_write_xml(const struct edms_new *s, const struct edms_file *files,
 		fputs("  <decline", f);
 		edms_write_text(f, "decline", s->text);
 	} else if (strcmp(s->type, "answer") == 0) {
-		fputs("  <answer>\n    <text>", f);
+		fputs("  <answer", f);
+		edms_write_attr(f, "result", s->result);
+		if (s->measures)
+			fputs(" measures=\"true\"", f);
+		fputs(">\n    <text>", f);
 		edms_write_put(f, s->text != NULL ? s->text : "");
 		fputs("</text>\n", f);
 		for (i = 0; i < s->nfiles; i++) {

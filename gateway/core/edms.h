@@ -78,6 +78,8 @@ struct edms_new {
 	const char **file_src;             /* answer files ... */
 	const char **sig_src;              /* ... and their .p7s */
 	size_t nfiles;
+	const char *result; /* answer/@result, NULL: not given (explained) */
+	int measures;       /* answer/@measures="true" */
 };
 
 extern const struct db_schema edms_db_schema;

@@ -211,3 +211,20 @@ wait_for() {
 	done
 	"$@"
 }
+
+# chromium_page FILE NAME: headless chromium reads FILE: the DOM to
+# $WORK/NAME.dom, the page's requests to $WORK/NAME.req, a screenshot to
+# $WORK/NAME.png (tests/shell/report.sh, heatmap.sh).
+chromium_page() {
+	rm -rf "$WORK/chrome"
+	timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
+		--disable-background-networking --disable-component-update \
+		--disable-sync --no-first-run --user-data-dir="$WORK/chrome" \
+		--log-net-log="$WORK/$2.net" --dump-dom "file://$1" >"$WORK/$2.dom" 2>/dev/null || return 1
+	grep 'site=file://' "$WORK/$2.net" | grep -o '"url":"[^"]*"' | sort -u >"$WORK/$2.req"
+	rm -rf "$WORK/chrome"
+	timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
+		--disable-background-networking --disable-component-update \
+		--disable-sync --no-first-run --user-data-dir="$WORK/chrome" \
+		--screenshot="$WORK/$2.png" --window-size=1100,1800 "file://$1" >/dev/null 2>&1
+}

@@ -47,7 +47,7 @@ check() {
 for c in "keys generate" "keys show" "keys import" "keys crl import" "pack create" "pack verify" \
 	"pack list" "pack extract" "pack encrypt" "pack decrypt" "media export" "media import" "transfer enqueue" \
 	"transfer status" "transfer resend" "status" "edms map import" "edms list" \
-	"edms overdue" "journal verify" "journal show" "journal reconcile" \
+	"edms overdue" "edms sstu" "journal verify" "journal show" "journal reconcile" \
 	"journal report"; do
 	fam=""
 	case $c in

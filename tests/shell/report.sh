@@ -214,21 +214,8 @@ ok $? "an unwritable destination fails (exit 1) saying what to do"
 # A real browser: headless chromium reads the report, shows the verdict,
 # and loads nothing from outside (its network log lists every request the
 # page makes; chromium's own background requests are not the page's).
-# chromium FILE NAME: dump the DOM to $WORK/NAME.dom, the page's requests
-# to $WORK/NAME.req, a screenshot to $WORK/NAME.png.
-chromium_page() {
-	rm -rf "$WORK/chrome"
-	timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
-		--disable-background-networking --disable-component-update \
-		--disable-sync --no-first-run --user-data-dir="$WORK/chrome" \
-		--log-net-log="$WORK/$2.net" --dump-dom "file://$1" >"$WORK/$2.dom" 2>/dev/null || return 1
-	grep 'site=file://' "$WORK/$2.net" | grep -o '"url":"[^"]*"' | sort -u >"$WORK/$2.req"
-	rm -rf "$WORK/chrome"
-	timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
-		--disable-background-networking --disable-component-update \
-		--disable-sync --no-first-run --user-data-dir="$WORK/chrome" \
-		--screenshot="$WORK/$2.png" --window-size=1100,1800 "file://$1" >/dev/null 2>&1
-}
+# chromium_page (lib.sh) dumps the DOM, the page's requests and a
+# screenshot.
 if [ -x /usr/bin/chromium ]; then
 	printf '<!DOCTYPE html><html><body><p>x</p><img src="http://192.0.2.1/x.png"/></body></html>' >"$WORK/ext.html"
 	chromium_page "$WORK/ext.html" ext && grep -q '192.0.2.1' "$WORK/ext.req"
