@@ -42,4 +42,6 @@ w=$(echo "$out" | sed -n 's/^demo: working in //p')
 ok $? "the demo leaves no working directory behind (token directory included)"
 echo "$out" | grep -q '^demo: key rollover: core-01 rolled after [0-9]* appeals: new certificate announced in band, learnt by edge-01, old key retired on both sides$'
 ok $? "the core rolls its key mid-exchange, in band, and both sides retire the old one"
+echo "$out" | grep -q "^demo: ССТУ.РФ report for [0-9-]*: [1-9][0-9]* rows (ЛКО x ССТУ topic; category 30 has no topic: [0-9]* unmapped row(s))"
+ok $? "the demo writes the month's ССТУ.РФ report through the loaded ПОС -> ССТУ map"
 done_testing
