@@ -139,6 +139,7 @@ static const char edms_usage[] =
     "       posgw edms map import FILE.csv --config FILE\n"
     "       posgw edms list [--overdue | --due-within DAYS] --config FILE\n"
     "       posgw edms overdue --config FILE\n"
+    "       posgw edms stats show|send|import ... --config FILE\n"
     "\n"
     "The core's EDMS exchange by hand: each event command writes the event "
     "file an\n"

@@ -63,6 +63,8 @@ static const struct posgw_cmd posgw_cmds[] = {
     {"edms", "list", cmd_edms_list, 1,
         "the core's appeals by due date, with counts"},
     {"edms", "overdue", cmd_edms_overdue, 1, "the overdue appeals only"},
+    {"edms", "stats", cmd_edms_stats, 1,
+        "statistics for the ПОС витрина: show, send, import other channels"},
     {"journal", "verify", cmd_journal, 0,
         "check a journal's hash chain and checkpoints"},
     {"journal", "show", cmd_journal, 0, "the journal as a table"},
