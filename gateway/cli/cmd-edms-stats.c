@@ -91,6 +91,9 @@ static int cmd_edms_stats_row(const char *path, long line, char **f,
     const struct conf *c, struct stats_in *r, long *errors);
 static int cmd_edms_stats_load(
     const char *path, const struct conf *c, struct stats_in **rows, size_t *n);
+static int cmd_edms_stats_cmp(const void *a, const void *b);
+static long cmd_edms_stats_repeats(
+    const char *path, const struct stats_in *rows, size_t n, long shown);
 static void cmd_edms_stats_map(struct db *db, struct stats_in *r);
 static int cmd_edms_stats_store(struct db *db, const char *path,
     struct stats_in *rows, size_t n, struct error *err);
@@ -402,6 +405,60 @@ cmd_edms_stats_row(const char *path, long line, char **f, const struct conf *c,
 	return 0;
 }
 
+/* Order import rows by period, ЛКО, topic, territory, then line. */
+static int
+cmd_edms_stats_cmp(const void *a, const void *b)
+{
+	const struct stats_in *x = *(const struct stats_in *const *)a;
+	const struct stats_in *y = *(const struct stats_in *const *)b;
+	int c;
+
+	if ((c = strcmp(x->from, y->from)) != 0 ||
+	    (c = strcmp(x->to, y->to)) != 0 ||
+	    (c = strcmp(x->lko, y->lko)) != 0 ||
+	    (c = strcmp(x->sstu, y->sstu)) != 0 ||
+	    (c = strcmp(x->oktmo, y->oktmo)) != 0)
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * Report every row that repeats an earlier one (same period, ЛКО, topic and
+ * territory), naming both lines; shown errors were printed already.
+ * Returns how many.
+ */
+static long
+cmd_edms_stats_repeats(
+    const char *path, const struct stats_in *rows, size_t n, long shown)
+{
+	const struct stats_in **p;
+	long repeats = 0;
+	size_t i;
+
+	if (n < 2)
+		return 0;
+	p = xcalloc(n, sizeof *p);
+	for (i = 0; i < n; i++)
+		p[i] = &rows[i];
+	qsort(p, n, sizeof *p, cmd_edms_stats_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(p[i]->from, p[i - 1]->from) != 0 ||
+		    strcmp(p[i]->to, p[i - 1]->to) != 0 ||
+		    strcmp(p[i]->lko, p[i - 1]->lko) != 0 ||
+		    strcmp(p[i]->sstu, p[i - 1]->sstu) != 0 ||
+		    strcmp(p[i]->oktmo, p[i - 1]->oktmo) != 0)
+			continue;
+		if (shown + repeats < STATS_CSV_SHOWN)
+			fprintf(stderr,
+			    "posgw: %s:%ld: repeats line %ld (same period, "
+			    "lko_id, sstu_code and oktmo); give each once\n",
+			    path, p[i]->line, p[i - 1]->line);
+		repeats++;
+	}
+	free(p);
+	return repeats;
+}
+
 /*
  * Read and check an import file: header, then rows of STATS_NF fields
  * separated by ',' (no quoting: every field is a date, code or count).
@@ -511,26 +568,10 @@ cmd_edms_stats_load(
 		}
 		if (cmd_edms_stats_row(path, line, f, c, &r, &errors) == -1)
 			continue;
-		for (i = 0; i < *n; i++)
-			if (strcmp((*rows)[i].from, r.from) == 0 &&
-			    strcmp((*rows)[i].to, r.to) == 0 &&
-			    strcmp((*rows)[i].lko, r.lko) == 0 &&
-			    strcmp((*rows)[i].sstu, r.sstu) == 0 &&
-			    strcmp((*rows)[i].oktmo, r.oktmo) == 0)
-				break;
-		if (i < *n) {
-			if (errors < STATS_CSV_SHOWN)
-				fprintf(stderr,
-				    "posgw: %s:%ld: repeats line %ld (same "
-				    "period, lko_id, sstu_code and oktmo); "
-				    "give each once\n",
-				    path, line, (*rows)[i].line);
-			errors++;
-			continue;
-		}
 		*rows = xreallocarray(*rows, *n + 1, sizeof **rows);
 		(*rows)[(*n)++] = r;
 	}
+	errors += cmd_edms_stats_repeats(path, *rows, *n, errors);
 	if (ferror(fp)) {
 		fprintf(stderr, "posgw: cannot read %s: %s\n", path,
 		    strerror(errno));

@@ -330,8 +330,9 @@ core_stats_scheduled(struct xfer *x, const char *from, const char *to)
 }
 
 /*
- * posgw-core's schedule, once a round: every interval seconds (0: never)
- * the current month up to today; when the month changed since the last
+ * posgw-core's schedule, once a round: every interval seconds (0: never),
+ * counted from when the schedule first ran (meta core_stats_since), the
+ * current month up to today; when the month changed since the last
  * scheduled statistics, first the whole month before, so that each month
  * ends with its final counts. A failure is retried a minute later.
  */
@@ -340,7 +341,8 @@ core_stats_step(struct xfer *x, unsigned interval, int *did)
 {
 	static time_t failed;
 	struct db *db = xfer_db(x);
-	char lf[11], lt[11], from[11], to[11], pf[11], pt[11];
+	struct error err = {0};
+	char lf[11], lt[11], from[11], to[11], pf[11], pt[11], num[24], *since;
 	time_t now = time(NULL);
 	int64_t at = 0;
 	long first;
@@ -349,8 +351,21 @@ core_stats_step(struct xfer *x, unsigned interval, int *did)
 	if (interval == 0 ||
 	    (failed != 0 && now >= failed && now - failed < 60))
 		return 0;
+	if ((since = db_meta_get(db, "core_stats_since")) == NULL) {
+		/* the schedule starts now: the first statistics an interval on */
+		snprintf(num, sizeof num, "%lld", (long long)now);
+		if (db_meta_set(db, "core_stats_since", num, &err) == -1) {
+			log_warnx("statistics schedule: %s", err.text);
+			failed = now;
+			return -1;
+		}
+		return 0;
+	}
 	have = core_stats_last(db, lf, lt, &at);
-	if (have && now - (time_t)at < (time_t)interval && (time_t)at <= now)
+	if (!have)
+		at = strtoll(since, NULL, 10);
+	free(since);
+	if (now - (time_t)at < (time_t)interval && (time_t)at <= now)
 		return 0;
 	failed = 0;
 	core_stats_month(edms_today(), from, to);

@@ -1,0 +1,289 @@
+#!/bin/sh
+# stats.sh: statistics for the ПОС витрина (issue 15 item 5): the counts per
+# ЛКО x category x territory on a fixed data set, the EDMS's other-channel
+# CSV (good, every refusal, ambiguous and unmapped topics), the statistics
+# document queued and valid, and its upload to ПОС by the edge (this test
+# plays ПОС and the adapter): retried after FAILURE, exactly once across a
+# kill, accepted and refused.
+. "$(dirname "$0")/lib.sh"
+
+if ! have sqlite3 || ! have xmllint; then
+	skip "stats" "sqlite3 or xmllint missing (apt-get install sqlite3 libxml2-utils)"
+	
+# --- other channels: the EDMS's CSV by ССТУ topic ---------------------------
+printf 'pos_code,sstu_code\nC1,S1\nC2,S2\nC3,S2\n' >"$WORK/map.csv"
+"$POSGW" edms map import "$WORK/map.csv" --config "$CORE_CONF" >/dev/null
+H=period_from,period_to,lko_id,sstu_code,oktmo,new,in_work,overdue,answered
+cat >"$WORK/other.csv" <<EOF
+$H
+2025-03-01,2025-03-30,100,S1,45000000,5,4,1,2
+2025-03-01,2025-03-30,300,S1,,7,0,0,7
+2025-03-01,2025-03-30,100,S2,45000000,9,9,9,9
+2025-03-01,2025-03-30,100,S9,45000000,1,1,1,1
+EOF
+"$POSGW" edms stats import "$WORK/other.csv" --config "$CORE_CONF" >"$WORK/imp" 2>&1
+ok $? "a good CSV of other-channel counts is imported"
+grep -q "other.csv:4: ССТУ topic S2 (ЛКО 100, 2025-03-01..2025-03-30) maps back to several ПОС categories (C2, C3): ambiguous" "$WORK/imp" &&
+	grep -q "other.csv:5: ССТУ topic S9 .* maps back to no ПОС category: unmapped" "$WORK/imp" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind IN ('stats.ambiguous', 'stats.unmapped')")" = 2 ] &&
+	q "$CORE_DB" "SELECT detail FROM journal WHERE kind='operator.stats-import'" | grep -q "4 row(s) .* 2 mapped, 1 ambiguous, 1 unmapped; 0 earlier"
+ok $? "an ambiguous and an unmapped ССТУ topic are reported with their lines and journaled, never guessed"
+cat >"$WORK/expect" <<EOF
+statistics 2025-03-01..2025-03-31: 4 row(s), other channels 2025-03-01..2025-03-30
+lko=100 category=C1 oktmo=45000000 new=3 in-work=3 overdue=1 repeated=1 answered=1 other-new=5 other-in-work=4 other-overdue=1 other-answered=2
+lko=100 category=C2 oktmo=- new=1 in-work=1 overdue=0 repeated=0 answered=0 other-new=0 other-in-work=0 other-overdue=0 other-answered=0
+lko=200 category=C1 oktmo=45000000 new=2 in-work=0 overdue=1 repeated=0 answered=1 other-new=0 other-in-work=0 other-overdue=0 other-answered=0
+lko=300 category=C1 oktmo=- new=0 in-work=0 overdue=0 repeated=0 answered=0 other-new=7 other-in-work=0 other-overdue=0 other-answered=7
+kept aside (ambiguous): sstu=S2 lko=100 oktmo=45000000 new=9 in-work=9 overdue=9 answered=9
+kept aside (unmapped): sstu=S9 lko=100 oktmo=45000000 new=1 in-work=1 overdue=1 answered=1
+EOF
+show >"$WORK/got" 2>&1
+diff "$WORK/expect" "$WORK/got" >&2
+ok $? "mapped other-channel counts join their ПОС category; ambiguous and unmapped ones are kept aside, added to none"
+
+sed 's/,5,4,1,2$/,6,4,1,2/' "$WORK/other.csv" | sed '/,S9,/d' >"$WORK/other2.csv"
+"$POSGW" edms stats import "$WORK/other2.csv" --config "$CORE_CONF" >"$WORK/imp" 2>&1 &&
+	grep -q "3 row(s) .* 4 earlier row(s) of the same period(s) replaced" "$WORK/imp" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) || ' ' || SUM(new) FROM core_stats_other")" = "3 22" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='operator.stats-import'")" = 2 ]
+ok $? "importing the same period again replaces it, journaled"
+
+# bad NAME LINE WHAT CONTENT...: the file is refused naming NAME.csv:LINE and
+# WHAT, and nothing is stored
+bad() {
+	_n=$1 _l=$2 _w=$3
+	shift 3
+	printf '%s\n' "$@" >"$WORK/$_n.csv"
+	_before=$(q "$CORE_DB" "SELECT COUNT(*) || ' ' || SUM(new) FROM core_stats_other")
+	"$POSGW" edms stats import "$WORK/$_n.csv" --config "$CORE_CONF" >"$WORK/$_n.out" 2>&1
+	_rc=$?
+	[ $_rc = 1 ] && grep -q "$_n.csv:$_l: .*$_w" "$WORK/$_n.out" &&
+		grep -q "nothing stored" "$WORK/$_n.out" &&
+		[ "$(q "$CORE_DB" "SELECT COUNT(*) || ' ' || SUM(new) FROM core_stats_other")" = "$_before" ]
+}
+G=2025-03-01,2025-03-30,100,S1,45000000
+bad header 1 "the header row must be" "period_from,period_to,lko,sstu_code,oktmo,new,in_work,overdue,answered" "$G,1,1,1,1"
+ok $? "a wrong header is refused"
+: >"$WORK/empty.csv"
+"$POSGW" edms stats import "$WORK/empty.csv" --config "$CORE_CONF" 2>&1 | grep -q "empty.csv:1: the file is empty"
+ok $? "an empty file is refused"
+bad nonnum 3 "new 'x' is not a count" "$H" "$G,1,1,1,1" "2025-03-01,2025-03-30,200,S1,45000000,x,1,1,1"
+ok $? "a count that is not a number is refused with its line"
+bad negative 2 "overdue '-1' is not a count" "$H" "$G,1,1,-1,1"
+ok $? "a negative count is refused"
+bad huge 2 "answered '1000000000' is not a count" "$H" "$G,1,1,1,1000000000"
+ok $? "a count beyond 999999999 is refused"
+bad baddate 2 "is not a date" "$H" "2025-02-01,2025-02-30,100,S1,45000000,1,1,1,1"
+ok $? "an impossible date is refused"
+bad reversed 2 "ends before it begins" "$H" "2025-03-30,2025-03-01,100,S1,45000000,1,1,1,1"
+ok $? "a period that ends before it begins is refused"
+bad future 2 "ends after today" "$H" "2025-03-01,2099-03-30,100,S1,45000000,1,1,1,1"
+ok $? "a period that ends in the future is refused"
+bad lko 2 "ЛКО 999 is not one this gateway serves" "$H" "2025-03-01,2025-03-30,999,S1,45000000,1,1,1,1"
+ok $? "an ЛКО that [lko] does not list is refused"
+bad lkoid 2 "lko_id 'abc' is not a ПОС organization id" "$H" "2025-03-01,2025-03-30,abc,S1,45000000,1,1,1,1"
+ok $? "an ЛКО id that is not digits is refused"
+bad oktmo 2 "oktmo '4500' is not an ОКТМО code" "$H" "2025-03-01,2025-03-30,100,S1,4500,1,1,1,1"
+ok $? "a malformed ОКТМО is refused"
+bad sstu 2 "sstu_code '\"S1\"' is not a ССТУ code" "$H" "2025-03-01,2025-03-30,100,\"S1\",45000000,1,1,1,1"
+ok $? "a quoted or malformed ССТУ code is refused"
+bad fields 2 "fewer field(s) where the header has 9" "$H" "2025-03-01,2025-03-30,100,S1,45000000,1,1,1"
+ok $? "a row with the wrong number of fields is refused"
+bad repeat 3 "repeats line 2" "$H" "$G,1,1,1,1" "$G,2,2,2,2"
+ok $? "a row given twice is refused naming both lines"
+bad long 2 "line longer than 1024 bytes" "$H" "$G,1,1,1,1$(printf '%01100d' 0)"
+ok $? "a line longer than 1024 bytes is refused"
+{
+	echo "$H"
+	awk 'BEGIN { for (i = 0; i < 100001; i++) printf "2025-03-01,2025-03-30,100,T%d,45000000,1,1,1,1\n", i }'
+} >"$WORK/many.csv"
+"$POSGW" edms stats import "$WORK/many.csv" --config "$CORE_CONF" >"$WORK/many.out" 2>&1
+[ $? = 1 ] && grep -q "many.csv:100002: more than 100000 rows" "$WORK/many.out" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_stats_other")" = 3 ]
+ok $? "a file of more than 100000 rows is refused, nothing stored"
+
+# --- the statistics document, on demand ------------------------------------
+"$POSGW" edms stats send --from 2025-03-01 --to 2025-03-31 --config "$CORE_CONF" >"$WORK/send" 2>&1
+ok $? "posgw edms stats send queues the statistics of a period"
+SID=$(sed -n 's/^queued statistics \([0-9a-f-]*\) for 2025-03-01..2025-03-31 (4 row(s)).*/\1/p' "$WORK/send")
+q "$CORE_DB" "SELECT body FROM documents WHERE direction='out' AND kind='statistics'" >"$WORK/stats.xml"
+[ -n "$SID" ] && xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$WORK/stats.xml" 2>/dev/null &&
+	grep -q "<statistics xmlns=\"urn:posgw:exchange:1\" id=\"$SID\" gateway=\"core-01\" period-from=\"2025-03-01\" period-to=\"2025-03-31\" generated=\"[^\"]*\" other-to=\"2025-03-30\">" "$WORK/stats.xml" &&
+	grep -q '<row lko-id="100" category="C1" oktmo="45000000" new="3" in-work="3" overdue="1" repeated="1" answered="1" other-new="6" other-in-work="4" other-overdue="1" other-answered="2"/>' "$WORK/stats.xml" &&
+	grep -q '<row lko-id="100" category="C2" new="1" in-work="1" overdue="0" repeated="0" answered="0" other-new="0"' "$WORK/stats.xml"
+ok $? "the statistics document is valid against the schema and carries the rows"
+q "$CORE_DB" "SELECT detail FROM journal WHERE kind='stats.queued'" | grep -q "statistics $SID for 2025-03-01..2025-03-31: 4 row(s), other channels to 2025-03-30, by operator" &&
+	[ "$(q "$CORE_DB" "SELECT source || ' ' || rows FROM core_stats_sent WHERE id='$SID'")" = "operator 4" ]
+ok $? "queuing it is journaled (stats.queued) and recorded"
+rc_of() {
+	"$@" >/dev/null 2>&1
+	echo $?
+}
+[ "$(rc_of "$POSGW" edms stats send --from 2025-03-31 --to 2025-03-01 --config "$CORE_CONF")" = 1 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --to 2099-01-01 --config "$CORE_CONF")" = 1 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-3-1 --to 2025-03-31 --config "$CORE_CONF")" = 1 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --config "$CORE_CONF")" = 2 ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='statistics'")" = 1 ]
+ok $? "a reversed, future or malformed period is refused and nothing is queued"
+done_testing
+fi
+make_pair
+cat >>"$CORE_CONF" <<EOF
+
+[lko]
+100 = 45000000 ЛКО сто
+200 = 45000000 ЛКО двести
+300 = 29701000 ЛКО триста
+EOF
+core_once
+edge_once
+
+# appeal ID LKO CATEGORY OKTMO CREATED STATE [DUE CLOSED REPEATED FWD_DUE]
+appeal() {
+	q "$CORE_DB" "INSERT INTO core_appeals (pos_id, kind, created, state,
+		exported_at, lko_id, category, oktmo, due, closed_at, repeated,
+		forward_due) VALUES ('$1', 'message', '$5', '$6', 0,
+		NULLIF('$2', ''), NULLIF('$3', ''), NULLIF('$4', ''),
+		NULLIF('${7:-}', ''), NULLIF('${8:-}', ''), NULLIF('${9:-}', ''),
+		NULLIF('${10:-}', ''))"
+}
+show() {
+	"$POSGW" edms stats show --from 2025-03-01 --to 2025-03-31 --config "$CORE_CONF"
+}
+
+# --- the counts on a fixed data set (hand-computed) ------------------------
+appeal 1 100 C1 45000000 2025-02-20T10:00:00Z answered "" 2025-03-05
+appeal 2 100 C1 45000000 2025-03-02T10:00:00Z in_work 2025-03-20
+appeal 3 100 C1 45000000 2025-03-10T10:00:00Z answered "" 2025-04-02
+appeal 4 100 C1 45000000 2025-03-15T10:00:00Z registered 2025-04-15 "" confirmed
+appeal 5 100 C2 "" 2025-03-31T20:00:00Z new
+appeal 6 100 C2 "" 2025-04-01T10:00:00Z new
+appeal 7 200 C3 45000000 2025-01-10T10:00:00Z declined "" 2025-01-20
+appeal 8 200 C1 45000000 2025-03-05T10:00:00Z forwarded "" 2025-03-20 "" 2025-03-12
+appeal 9 200 C1 45000000 2025-03-06T10:00:00Z answered "" 2025-03-07 candidate
+cat >"$WORK/expect" <<EOF
+statistics 2025-03-01..2025-03-31: 3 row(s)
+lko=100 category=C1 oktmo=45000000 new=3 in-work=3 overdue=1 repeated=1 answered=1
+lko=100 category=C2 oktmo=- new=1 in-work=1 overdue=0 repeated=0 answered=0
+lko=200 category=C1 oktmo=45000000 new=2 in-work=0 overdue=1 repeated=0 answered=1
+EOF
+show >"$WORK/got" 2>&1
+diff "$WORK/expect" "$WORK/got" >&2
+ok $? "the counts per ЛКО x category x territory match the hand-computed ones (new, in work and overdue at the period end, repeated, answered)"
+
+# --- other channels: the EDMS's CSV by ССТУ topic ---------------------------
+printf 'pos_code,sstu_code\nC1,S1\nC2,S2\nC3,S2\n' >"$WORK/map.csv"
+"$POSGW" edms map import "$WORK/map.csv" --config "$CORE_CONF" >/dev/null
+H=period_from,period_to,lko_id,sstu_code,oktmo,new,in_work,overdue,answered
+cat >"$WORK/other.csv" <<EOF
+$H
+2025-03-01,2025-03-30,100,S1,45000000,5,4,1,2
+2025-03-01,2025-03-30,300,S1,,7,0,0,7
+2025-03-01,2025-03-30,100,S2,45000000,9,9,9,9
+2025-03-01,2025-03-30,100,S9,45000000,1,1,1,1
+EOF
+"$POSGW" edms stats import "$WORK/other.csv" --config "$CORE_CONF" >"$WORK/imp" 2>&1
+ok $? "a good CSV of other-channel counts is imported"
+grep -q "other.csv:4: ССТУ topic S2 (ЛКО 100, 2025-03-01..2025-03-30) maps back to several ПОС categories (C2, C3): ambiguous" "$WORK/imp" &&
+	grep -q "other.csv:5: ССТУ topic S9 .* maps back to no ПОС category: unmapped" "$WORK/imp" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind IN ('stats.ambiguous', 'stats.unmapped')")" = 2 ] &&
+	q "$CORE_DB" "SELECT detail FROM journal WHERE kind='operator.stats-import'" | grep -q "4 row(s) .* 2 mapped, 1 ambiguous, 1 unmapped; 0 earlier"
+ok $? "an ambiguous and an unmapped ССТУ topic are reported with their lines and journaled, never guessed"
+cat >"$WORK/expect" <<EOF
+statistics 2025-03-01..2025-03-31: 4 row(s), other channels 2025-03-01..2025-03-30
+lko=100 category=C1 oktmo=45000000 new=3 in-work=3 overdue=1 repeated=1 answered=1 other-new=5 other-in-work=4 other-overdue=1 other-answered=2
+lko=100 category=C2 oktmo=- new=1 in-work=1 overdue=0 repeated=0 answered=0 other-new=0 other-in-work=0 other-overdue=0 other-answered=0
+lko=200 category=C1 oktmo=45000000 new=2 in-work=0 overdue=1 repeated=0 answered=1 other-new=0 other-in-work=0 other-overdue=0 other-answered=0
+lko=300 category=C1 oktmo=- new=0 in-work=0 overdue=0 repeated=0 answered=0 other-new=7 other-in-work=0 other-overdue=0 other-answered=7
+kept aside (ambiguous): sstu=S2 lko=100 oktmo=45000000 new=9 in-work=9 overdue=9 answered=9
+kept aside (unmapped): sstu=S9 lko=100 oktmo=45000000 new=1 in-work=1 overdue=1 answered=1
+EOF
+show >"$WORK/got" 2>&1
+diff "$WORK/expect" "$WORK/got" >&2
+ok $? "mapped other-channel counts join their ПОС category; ambiguous and unmapped ones are kept aside, added to none"
+
+sed 's/,5,4,1,2$/,6,4,1,2/' "$WORK/other.csv" | sed '/,S9,/d' >"$WORK/other2.csv"
+"$POSGW" edms stats import "$WORK/other2.csv" --config "$CORE_CONF" >"$WORK/imp" 2>&1 &&
+	grep -q "3 row(s) .* 4 earlier row(s) of the same period(s) replaced" "$WORK/imp" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) || ' ' || SUM(new) FROM core_stats_other")" = "3 22" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind='operator.stats-import'")" = 2 ]
+ok $? "importing the same period again replaces it, journaled"
+
+# bad NAME LINE WHAT CONTENT...: the file is refused naming NAME.csv:LINE and
+# WHAT, and nothing is stored
+bad() {
+	_n=$1 _l=$2 _w=$3
+	shift 3
+	printf '%s\n' "$@" >"$WORK/$_n.csv"
+	_before=$(q "$CORE_DB" "SELECT COUNT(*) || ' ' || SUM(new) FROM core_stats_other")
+	"$POSGW" edms stats import "$WORK/$_n.csv" --config "$CORE_CONF" >"$WORK/$_n.out" 2>&1
+	_rc=$?
+	[ $_rc = 1 ] && grep -q "$_n.csv:$_l: .*$_w" "$WORK/$_n.out" &&
+		grep -q "nothing stored" "$WORK/$_n.out" &&
+		[ "$(q "$CORE_DB" "SELECT COUNT(*) || ' ' || SUM(new) FROM core_stats_other")" = "$_before" ]
+}
+G=2025-03-01,2025-03-30,100,S1,45000000
+bad header 1 "the header row must be" "period_from,period_to,lko,sstu_code,oktmo,new,in_work,overdue,answered" "$G,1,1,1,1"
+ok $? "a wrong header is refused"
+: >"$WORK/empty.csv"
+"$POSGW" edms stats import "$WORK/empty.csv" --config "$CORE_CONF" 2>&1 | grep -q "empty.csv:1: the file is empty"
+ok $? "an empty file is refused"
+bad nonnum 3 "new 'x' is not a count" "$H" "$G,1,1,1,1" "2025-03-01,2025-03-30,200,S1,45000000,x,1,1,1"
+ok $? "a count that is not a number is refused with its line"
+bad negative 2 "overdue '-1' is not a count" "$H" "$G,1,1,-1,1"
+ok $? "a negative count is refused"
+bad huge 2 "answered '1000000000' is not a count" "$H" "$G,1,1,1,1000000000"
+ok $? "a count beyond 999999999 is refused"
+bad baddate 2 "is not a date" "$H" "2025-02-01,2025-02-30,100,S1,45000000,1,1,1,1"
+ok $? "an impossible date is refused"
+bad reversed 2 "ends before it begins" "$H" "2025-03-30,2025-03-01,100,S1,45000000,1,1,1,1"
+ok $? "a period that ends before it begins is refused"
+bad future 2 "ends after today" "$H" "2025-03-01,2099-03-30,100,S1,45000000,1,1,1,1"
+ok $? "a period that ends in the future is refused"
+bad lko 2 "ЛКО 999 is not one this gateway serves" "$H" "2025-03-01,2025-03-30,999,S1,45000000,1,1,1,1"
+ok $? "an ЛКО that [lko] does not list is refused"
+bad lkoid 2 "lko_id 'abc' is not a ПОС organization id" "$H" "2025-03-01,2025-03-30,abc,S1,45000000,1,1,1,1"
+ok $? "an ЛКО id that is not digits is refused"
+bad oktmo 2 "oktmo '4500' is not an ОКТМО code" "$H" "2025-03-01,2025-03-30,100,S1,4500,1,1,1,1"
+ok $? "a malformed ОКТМО is refused"
+bad sstu 2 "sstu_code '\"S1\"' is not a ССТУ code" "$H" "2025-03-01,2025-03-30,100,\"S1\",45000000,1,1,1,1"
+ok $? "a quoted or malformed ССТУ code is refused"
+bad fields 2 "fewer field(s) where the header has 9" "$H" "2025-03-01,2025-03-30,100,S1,45000000,1,1,1"
+ok $? "a row with the wrong number of fields is refused"
+bad repeat 3 "repeats line 2" "$H" "$G,1,1,1,1" "$G,2,2,2,2"
+ok $? "a row given twice is refused naming both lines"
+bad long 2 "line longer than 1024 bytes" "$H" "$G,1,1,1,1$(printf '%01100d' 0)"
+ok $? "a line longer than 1024 bytes is refused"
+{
+	echo "$H"
+	awk 'BEGIN { for (i = 0; i < 100001; i++) printf "2025-03-01,2025-03-30,100,T%d,45000000,1,1,1,1\n", i }'
+} >"$WORK/many.csv"
+"$POSGW" edms stats import "$WORK/many.csv" --config "$CORE_CONF" >"$WORK/many.out" 2>&1
+[ $? = 1 ] && grep -q "many.csv:100002: more than 100000 rows" "$WORK/many.out" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_stats_other")" = 3 ]
+ok $? "a file of more than 100000 rows is refused, nothing stored"
+
+# --- the statistics document, on demand ------------------------------------
+"$POSGW" edms stats send --from 2025-03-01 --to 2025-03-31 --config "$CORE_CONF" >"$WORK/send" 2>&1
+ok $? "posgw edms stats send queues the statistics of a period"
+SID=$(sed -n 's/^queued statistics \([0-9a-f-]*\) for 2025-03-01..2025-03-31 (4 row(s)).*/\1/p' "$WORK/send")
+q "$CORE_DB" "SELECT body FROM documents WHERE direction='out' AND kind='statistics'" >"$WORK/stats.xml"
+[ -n "$SID" ] && xmllint --noout --schema "$SCHEMAS/exchange.xsd" "$WORK/stats.xml" 2>/dev/null &&
+	grep -q "<statistics xmlns=\"urn:posgw:exchange:1\" id=\"$SID\" gateway=\"core-01\" period-from=\"2025-03-01\" period-to=\"2025-03-31\" generated=\"[^\"]*\" other-to=\"2025-03-30\">" "$WORK/stats.xml" &&
+	grep -q '<row lko-id="100" category="C1" oktmo="45000000" new="3" in-work="3" overdue="1" repeated="1" answered="1" other-new="6" other-in-work="4" other-overdue="1" other-answered="2"/>' "$WORK/stats.xml" &&
+	grep -q '<row lko-id="100" category="C2" new="1" in-work="1" overdue="0" repeated="0" answered="0" other-new="0"' "$WORK/stats.xml"
+ok $? "the statistics document is valid against the schema and carries the rows"
+q "$CORE_DB" "SELECT detail FROM journal WHERE kind='stats.queued'" | grep -q "statistics $SID for 2025-03-01..2025-03-31: 4 row(s), other channels to 2025-03-30, by operator" &&
+	[ "$(q "$CORE_DB" "SELECT source || ' ' || rows FROM core_stats_sent WHERE id='$SID'")" = "operator 4" ]
+ok $? "queuing it is journaled (stats.queued) and recorded"
+rc_of() {
+	"$@" >/dev/null 2>&1
+	echo $?
+}
+[ "$(rc_of "$POSGW" edms stats send --from 2025-03-31 --to 2025-03-01 --config "$CORE_CONF")" = 1 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --to 2099-01-01 --config "$CORE_CONF")" = 1 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-3-1 --to 2025-03-31 --config "$CORE_CONF")" = 1 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --config "$CORE_CONF")" = 2 ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='statistics'")" = 1 ]
+ok $? "a reversed, future or malformed period is refused and nothing is queued"
+done_testing
