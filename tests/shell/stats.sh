@@ -125,6 +125,125 @@ rc_of() {
 	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --config "$CORE_CONF")" = 2 ] &&
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='statistics'")" = 1 ]
 ok $? "a reversed, future or malformed period is refused and nothing is queued"
+
+# --- the edge uploads it to ПОС (this test plays ПОС and the adapter) ------
+sed -i '/^mnemonic = /a retry_min = 1\nretry_max = 2' "$EDGE_CONF"
+IN=$SMEV/in
+OUT=$SMEV/out
+TNS=urn://x-artefacts-smev-gov-ru/services/service-adapter/types
+PNS=urn:posgw:pos:1
+XSI=http://www.w3.org/2001/XMLSchema-instance
+mkdir -p "$WORK/msg"
+
+# reply MSGID REPLYTO CONTENT: ПОС answers one of our requests (a file in in/).
+reply() {
+	cat >"$WORK/msg/$1.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<T:QueryResult xmlns:T="$TNS" xmlns:xsi="$XSI" xmlns:P="$PNS">
+  <T:smevMetadata>
+    <T:MessageId>$1</T:MessageId>
+    <T:Sender>POS</T:Sender>
+    <T:Recipient>POSGW_TEST</T:Recipient>
+    <T:SendingDate>2026-11-24T08:15:00Z</T:SendingDate>
+  </T:smevMetadata>
+  <T:Message xsi:type="T:ResponseMessageType">
+    <T:ResponseMetadata><T:clientId>$(new_uuid)</T:clientId><T:replyToClientId>$2</T:replyToClientId></T:ResponseMetadata>
+    <T:messageType>PrimaryMessage</T:messageType>
+    <T:ResponseContent>$3</T:ResponseContent>
+  </T:Message>
+</T:QueryResult>
+EOF
+	mv "$WORK/msg/$1.xml" "$IN/$1.xml"
+}
+# uploads ID: the out/ files carrying statistics ID; cid_of FILE: its clientId
+uploads() {
+	grep -l "<P:Statistics [^>]*id=\"$1\"" "$OUT"/*.xml 2>/dev/null
+}
+cid_of() {
+	sed -n 's/.*<T:clientId>\([^<]*\)<.*/\1/p' "$1" | head -1
+}
+stats_state() {
+	q "$EDGE_DB" "SELECT state || ' ' || attempts FROM edge_stats WHERE stats_id='$1'"
+}
+# carry: one round of the core, then of the edge until it settles
+carry() {
+	core_once
+	edge_once
+	edge_once
+}
+
+carry
+F1=$(uploads "$SID")
+[ "$(echo "$F1" | grep -c .)" = 1 ] &&
+	grep -q "<P:Statistics [^>]*periodFrom=\"2025-03-01\" periodTo=\"2025-03-31\"" "$F1" &&
+	grep -q '<P:Row lkoId="100" category="C1" oktmo="45000000" new="3" inWork="3" overdue="1" repeated="1" answered="1" otherNew="6" otherInWork="4" otherOverdue="1" otherAnswered="2"/>' "$F1" &&
+	grep -q '<T:RequestMessage>' "$F1" &&
+	[ "$(stats_state "$SID")" = "sent 1" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.sent'" | grep -q "statistics $SID for 2025-03-01..2025-03-31 (4 row(s)) as clientId"
+ok $? "the edge uploads the statistics to ПОС as a P:Statistics request with ПОС's names, journaled stats.sent"
+C1=$(cid_of "$F1")
+
+reply "$(new_uuid)" "$C1" "<T:rejects><T:code>FAILURE</T:code><T:description>ПОС недоступен</T:description></T:rejects>"
+edge_once
+[ "$(stats_state "$SID")" = "waiting 1" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.retry'" | grep -q "request $C1 failed after 1 attempt(s): FAILURE"
+ok $? "FAILURE puts the statistics back to waiting, journaled stats.retry"
+sleep 1
+wait_for 10 sh -c "'$POSGW_EDGE' --config '$EDGE_CONF' --once 2>>'$WORK/edge.log'; [ \$(grep -l 'id=\"$SID\"' '$OUT'/*.xml | wc -l) = 2 ]"
+F2=$(uploads "$SID" | grep -v "$C1")
+C2=$(cid_of "$F2")
+[ -n "$C2" ] && [ "$C2" != "$C1" ] && [ "$(stats_state "$SID")" = "sent 2" ]
+ok $? "after the delay the same statistics go again with a new clientId"
+
+reply "$(new_uuid)" "$C2" "<T:content><T:MessagePrimaryContent><P:StatisticsAccepted id=\"$(new_uuid)\"/></T:MessagePrimaryContent></T:content>"
+edge_once
+[ "$(stats_state "$SID")" = "sent 2" ] && [ "$(ls "$SMEV/in-rejected" | grep -c '\.reason$')" = 1 ] &&
+	grep -q "mismatch: the verdict names statistics .* but request $C2 carried $SID" "$SMEV"/in-rejected/*.reason
+ok $? "a verdict naming other statistics is refused as a mismatch, the state is unchanged"
+reply "$(new_uuid)" "$C2" "<T:content><T:MessagePrimaryContent><P:StatisticsAccepted id=\"$SID\"/></T:MessagePrimaryContent></T:content>"
+edge_once
+[ "$(stats_state "$SID")" = "accepted 2" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.accepted'" | grep -q "statistics $SID for 2025-03-01..2025-03-31 accepted by ПОС (clientId $C2"
+ok $? "P:StatisticsAccepted makes them accepted, journaled stats.accepted"
+reply "$(new_uuid)" "$C1" "<T:content><T:MessagePrimaryContent><P:StatisticsRefused id=\"$SID\" code=\"LATE\">поздно</P:StatisticsRefused></T:MessagePrimaryContent></T:content>"
+edge_once
+edge_once
+[ "$(stats_state "$SID")" = "accepted 2" ] && [ "$(uploads "$SID" | wc -l)" = 2 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE kind='stats.sent'")" = 2 ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='smev.late'" | grep -q "statistics $SID"
+ok $? "a late answer to the failed request changes nothing, and nothing is uploaded again"
+
+# refused: other statistics, refused by ПОС with a code and reason
+"$POSGW" edms stats send --from 2025-03-01 --to 2025-03-15 --config "$CORE_CONF" >"$WORK/send2" 2>&1
+SID2=$(sed -n 's/^queued statistics \([0-9a-f-]*\) .*/\1/p' "$WORK/send2")
+carry
+F3=$(uploads "$SID2")
+reply "$(new_uuid)" "$(cid_of "$F3")" "<T:content><T:MessagePrimaryContent><P:StatisticsRefused id=\"$SID2\" code=\"INVALID_DATA\">счётчики не сходятся</P:StatisticsRefused></T:MessagePrimaryContent></T:content>"
+edge_once
+[ "$(stats_state "$SID2")" = "refused 1" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.refused'" | grep -q "statistics $SID2 for 2025-03-01..2025-03-15 refused by ПОС: INVALID_DATA: счётчики не сходятся"
+ok $? "P:StatisticsRefused makes them refused with ПОС's code and reason, journaled stats.refused"
+
+# exactly once across a kill: before the commit (an unpublished temporary the
+# database does not know) and after it (a committed request not yet renamed)
+"$POSGW" edms stats send --from 2025-03-01 --to 2025-03-10 --config "$CORE_CONF" >"$WORK/send3" 2>&1
+SID3=$(sed -n 's/^queued statistics \([0-9a-f-]*\) .*/\1/p' "$WORK/send3")
+core_once
+GHOST=$(new_uuid)
+sed -e "s/<T:clientId>[^<]*</<T:clientId>$GHOST</" "$F3" | sed "s/id=\"$SID2\"/id=\"$SID3\"/" >"$OUT/.$GHOST.xml"
+edge_once
+edge_once
+[ ! -e "$OUT/.$GHOST.xml" ] && [ ! -e "$OUT/$GHOST.xml" ] && [ "$(uploads "$SID3" | wc -l)" = 1 ] &&
+	[ "$(stats_state "$SID3")" = "sent 1" ]
+ok $? "kill before the commit: the unrecorded temporary is removed and the statistics are uploaded once"
+F4=$(uploads "$SID3")
+C4=$(cid_of "$F4")
+mv "$F4" "$OUT/.$C4.xml"
+edge_once
+[ -e "$OUT/$C4.xml" ] && [ "$(uploads "$SID3" | wc -l)" = 1 ] && [ "$(stats_state "$SID3")" = "sent 1" ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE kind='stats.sent' AND detail LIKE '%$SID3%'")" = 1 ]
+ok $? "kill after the commit: the recorded temporary is published, never uploaded twice"
+
 done_testing
 fi
 make_pair
@@ -286,4 +405,123 @@ rc_of() {
 	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --config "$CORE_CONF")" = 2 ] &&
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='statistics'")" = 1 ]
 ok $? "a reversed, future or malformed period is refused and nothing is queued"
+
+# --- the edge uploads it to ПОС (this test plays ПОС and the adapter) ------
+sed -i '/^mnemonic = /a retry_min = 1\nretry_max = 2' "$EDGE_CONF"
+IN=$SMEV/in
+OUT=$SMEV/out
+TNS=urn://x-artefacts-smev-gov-ru/services/service-adapter/types
+PNS=urn:posgw:pos:1
+XSI=http://www.w3.org/2001/XMLSchema-instance
+mkdir -p "$WORK/msg"
+
+# reply MSGID REPLYTO CONTENT: ПОС answers one of our requests (a file in in/).
+reply() {
+	cat >"$WORK/msg/$1.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<T:QueryResult xmlns:T="$TNS" xmlns:xsi="$XSI" xmlns:P="$PNS">
+  <T:smevMetadata>
+    <T:MessageId>$1</T:MessageId>
+    <T:Sender>POS</T:Sender>
+    <T:Recipient>POSGW_TEST</T:Recipient>
+    <T:SendingDate>2026-11-24T08:15:00Z</T:SendingDate>
+  </T:smevMetadata>
+  <T:Message xsi:type="T:ResponseMessageType">
+    <T:ResponseMetadata><T:clientId>$(new_uuid)</T:clientId><T:replyToClientId>$2</T:replyToClientId></T:ResponseMetadata>
+    <T:messageType>PrimaryMessage</T:messageType>
+    <T:ResponseContent>$3</T:ResponseContent>
+  </T:Message>
+</T:QueryResult>
+EOF
+	mv "$WORK/msg/$1.xml" "$IN/$1.xml"
+}
+# uploads ID: the out/ files carrying statistics ID; cid_of FILE: its clientId
+uploads() {
+	grep -l "<P:Statistics [^>]*id=\"$1\"" "$OUT"/*.xml 2>/dev/null
+}
+cid_of() {
+	sed -n 's/.*<T:clientId>\([^<]*\)<.*/\1/p' "$1" | head -1
+}
+stats_state() {
+	q "$EDGE_DB" "SELECT state || ' ' || attempts FROM edge_stats WHERE stats_id='$1'"
+}
+# carry: one round of the core, then of the edge until it settles
+carry() {
+	core_once
+	edge_once
+	edge_once
+}
+
+carry
+F1=$(uploads "$SID")
+[ "$(echo "$F1" | grep -c .)" = 1 ] &&
+	grep -q "<P:Statistics [^>]*periodFrom=\"2025-03-01\" periodTo=\"2025-03-31\"" "$F1" &&
+	grep -q '<P:Row lkoId="100" category="C1" oktmo="45000000" new="3" inWork="3" overdue="1" repeated="1" answered="1" otherNew="6" otherInWork="4" otherOverdue="1" otherAnswered="2"/>' "$F1" &&
+	grep -q '<T:RequestMessage>' "$F1" &&
+	[ "$(stats_state "$SID")" = "sent 1" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.sent'" | grep -q "statistics $SID for 2025-03-01..2025-03-31 (4 row(s)) as clientId"
+ok $? "the edge uploads the statistics to ПОС as a P:Statistics request with ПОС's names, journaled stats.sent"
+C1=$(cid_of "$F1")
+
+reply "$(new_uuid)" "$C1" "<T:rejects><T:code>FAILURE</T:code><T:description>ПОС недоступен</T:description></T:rejects>"
+edge_once
+[ "$(stats_state "$SID")" = "waiting 1" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.retry'" | grep -q "request $C1 failed after 1 attempt(s): FAILURE"
+ok $? "FAILURE puts the statistics back to waiting, journaled stats.retry"
+sleep 1
+wait_for 10 sh -c "'$POSGW_EDGE' --config '$EDGE_CONF' --once 2>>'$WORK/edge.log'; [ \$(grep -l 'id=\"$SID\"' '$OUT'/*.xml | wc -l) = 2 ]"
+F2=$(uploads "$SID" | grep -v "$C1")
+C2=$(cid_of "$F2")
+[ -n "$C2" ] && [ "$C2" != "$C1" ] && [ "$(stats_state "$SID")" = "sent 2" ]
+ok $? "after the delay the same statistics go again with a new clientId"
+
+reply "$(new_uuid)" "$C2" "<T:content><T:MessagePrimaryContent><P:StatisticsAccepted id=\"$(new_uuid)\"/></T:MessagePrimaryContent></T:content>"
+edge_once
+[ "$(stats_state "$SID")" = "sent 2" ] && [ "$(ls "$SMEV/in-rejected" | grep -c '\.reason$')" = 1 ] &&
+	grep -q "mismatch: the verdict names statistics .* but request $C2 carried $SID" "$SMEV"/in-rejected/*.reason
+ok $? "a verdict naming other statistics is refused as a mismatch, the state is unchanged"
+reply "$(new_uuid)" "$C2" "<T:content><T:MessagePrimaryContent><P:StatisticsAccepted id=\"$SID\"/></T:MessagePrimaryContent></T:content>"
+edge_once
+[ "$(stats_state "$SID")" = "accepted 2" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.accepted'" | grep -q "statistics $SID for 2025-03-01..2025-03-31 accepted by ПОС (clientId $C2"
+ok $? "P:StatisticsAccepted makes them accepted, journaled stats.accepted"
+reply "$(new_uuid)" "$C1" "<T:content><T:MessagePrimaryContent><P:StatisticsRefused id=\"$SID\" code=\"LATE\">поздно</P:StatisticsRefused></T:MessagePrimaryContent></T:content>"
+edge_once
+edge_once
+[ "$(stats_state "$SID")" = "accepted 2" ] && [ "$(uploads "$SID" | wc -l)" = 2 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE kind='stats.sent'")" = 2 ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='smev.late'" | grep -q "statistics $SID"
+ok $? "a late answer to the failed request changes nothing, and nothing is uploaded again"
+
+# refused: other statistics, refused by ПОС with a code and reason
+"$POSGW" edms stats send --from 2025-03-01 --to 2025-03-15 --config "$CORE_CONF" >"$WORK/send2" 2>&1
+SID2=$(sed -n 's/^queued statistics \([0-9a-f-]*\) .*/\1/p' "$WORK/send2")
+carry
+F3=$(uploads "$SID2")
+reply "$(new_uuid)" "$(cid_of "$F3")" "<T:content><T:MessagePrimaryContent><P:StatisticsRefused id=\"$SID2\" code=\"INVALID_DATA\">счётчики не сходятся</P:StatisticsRefused></T:MessagePrimaryContent></T:content>"
+edge_once
+[ "$(stats_state "$SID2")" = "refused 1" ] &&
+	q "$EDGE_DB" "SELECT detail FROM journal WHERE kind='stats.refused'" | grep -q "statistics $SID2 for 2025-03-01..2025-03-15 refused by ПОС: INVALID_DATA: счётчики не сходятся"
+ok $? "P:StatisticsRefused makes them refused with ПОС's code and reason, journaled stats.refused"
+
+# exactly once across a kill: before the commit (an unpublished temporary the
+# database does not know) and after it (a committed request not yet renamed)
+"$POSGW" edms stats send --from 2025-03-01 --to 2025-03-10 --config "$CORE_CONF" >"$WORK/send3" 2>&1
+SID3=$(sed -n 's/^queued statistics \([0-9a-f-]*\) .*/\1/p' "$WORK/send3")
+core_once
+GHOST=$(new_uuid)
+sed -e "s/<T:clientId>[^<]*</<T:clientId>$GHOST</" "$F3" | sed "s/id=\"$SID2\"/id=\"$SID3\"/" >"$OUT/.$GHOST.xml"
+edge_once
+edge_once
+[ ! -e "$OUT/.$GHOST.xml" ] && [ ! -e "$OUT/$GHOST.xml" ] && [ "$(uploads "$SID3" | wc -l)" = 1 ] &&
+	[ "$(stats_state "$SID3")" = "sent 1" ]
+ok $? "kill before the commit: the unrecorded temporary is removed and the statistics are uploaded once"
+F4=$(uploads "$SID3")
+C4=$(cid_of "$F4")
+mv "$F4" "$OUT/.$C4.xml"
+edge_once
+[ -e "$OUT/$C4.xml" ] && [ "$(uploads "$SID3" | wc -l)" = 1 ] && [ "$(stats_state "$SID3")" = "sent 1" ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE kind='stats.sent' AND detail LIKE '%$SID3%'")" = 1 ]
+ok $? "kill after the commit: the recorded temporary is published, never uploaded twice"
+
 done_testing
