@@ -270,7 +270,8 @@ core_stats_queue(struct xfer *x, const char *gateway, const char *from,
 	st = db_prepare(db,
 	    "INSERT INTO core_stats_sent (id, period_from, period_to, rows,"
 	    " document_id, source, at) VALUES (?, ?, ?, ?, (SELECT MAX(id)"
-	    " FROM documents WHERE kind = 'statistics'), ?, ?)");
+	    " FROM documents WHERE direction = 'out' AND kind ="
+	    " 'statistics'), ?, ?)");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);

@@ -1,9 +1,10 @@
 /*
  * posmap.c: the ONE place that knows the ПОС content ("вид сведений") the
- * SMEV adapter carries: P:Appeal, P:Feedback, P:Classifier in, P:Received
- * and P:StatusUpdate out, P:StatusAccepted / P:StatusRefused back. It maps
- * them to and from posgw's own documents (appeal, event, outcome,
- * classifier; formats/schemas). The envelope (QueryResult, ClientMessage,
+ * SMEV adapter carries: P:Appeal, P:Feedback, P:Classifier in, P:Received,
+ * P:StatusUpdate and P:Statistics out, P:StatusAccepted / P:StatusRefused
+ * and P:StatisticsAccepted / P:StatisticsRefused back. It maps them to and
+ * from posgw's own documents (appeal, event, outcome, classifier,
+ * statistics; formats/schemas). The envelope (QueryResult, ClientMessage,
  * AttachmentHeader) is smev.c's, directories and correlation the edge-*.c
  * modules'.
  *
@@ -13,9 +14,10 @@
  *   1. change POSMAP_NS in posmap.h to the official namespace;
  *   2. change the element and attribute names read in posmap_kind(),
  *      posmap_appeal_read(), posmap_appeal_doc(), posmap_feedback_doc(),
- *      posmap_classifier_doc() and posmap_verdict_read(), and written in
- *      posmap_received() and posmap_status_update() (the status codes are
- *      in posmap_statuses[]);
+ *      posmap_classifier_doc(), posmap_verdict_read() and
+ *      posmap_stats_verdict_read(), and written in posmap_received(),
+ *      posmap_status_update() and posmap_statistics() (the status codes are
+ *      in posmap_statuses[], the statistics' names in posmap_stats_attrs[]);
  *   3. keep the contracts of the functions in posmap.h: the edge only learns
  *      an appeal's ПОС id and attachments (AttachmentHeader Ids, declared
  *      sizes), gets back finished posgw documents (they are validated

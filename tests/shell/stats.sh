@@ -244,6 +244,70 @@ edge_once
 	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE kind='stats.sent' AND detail LIKE '%$SID3%'")" = 1 ]
 ok $? "kill after the commit: the recorded temporary is published, never uploaded twice"
 
+
+# --- posgw-sim judges P:Statistics as ПОС would -----------------------------
+: "${POSGW_SIM:=$TOP_SRCDIR/posgw-sim}"
+SB=$WORK/simb
+mkdir -p "$SB/out"
+"$POSGW_SIM" --base "$SB" --count 4 --seed 5 --rate 0 --timeout 60 --lko-id 500 \
+	--oktmo 45000000 >"$WORK/simb.out" 2>"$WORK/simb.err" &
+SIMPID=$!
+issued4() {
+	[ "$(grep -l '<P:Appeal ' "$SB"/in/*.xml 2>/dev/null | wc -l)" = 4 ]
+}
+wait_for 20 issued4
+SFROM=$(TZ=UTC date -d '-2 hours' +%Y-%m-%d)
+STO=$(TZ=UTC date +%Y-%m-%d)
+# rows NEW ANSWERED: one P:Row per category the simulator issued, NEW added
+# to the first one's new count, its answered count ANSWERED beyond its issued
+rows() {
+	grep -l '<P:Appeal ' "$SB"/in/*.xml | xargs grep -ho '<P:Category code="[^"]*"' | sed 's/.*code="//; s/"$//' |
+		sort | uniq -c | awk -v extra="$1" -v ans="$2" '{
+			n = $1 + (NR == 1 ? extra : 0)
+			a = NR == 1 && ans > 0 ? $1 + ans : 0
+			printf "<P:Row lkoId=\"500\" category=\"%s\" oktmo=\"45000000\" new=\"%d\" inWork=\"%d\" overdue=\"0\" repeated=\"0\" answered=\"%d\"/>", $2, n, $1, a
+		}'
+}
+# upload ID ROWS: the edge's P:Statistics request in out/; prints its clientId
+upload() {
+	_c=$(new_uuid)
+	cat >"$SB/out/.$_c.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<T:ClientMessage xmlns:T="$TNS" xmlns:P="$PNS">
+  <T:itSystem>POSGW_TEST</T:itSystem>
+  <T:RequestMessage>
+    <T:RequestMetadata><T:clientId>$_c</T:clientId></T:RequestMetadata>
+    <T:RequestContent><T:content><T:MessagePrimaryContent>
+      <P:Statistics id="$1" periodFrom="$SFROM" periodTo="$STO" generated="2026-12-01T00:00:00Z">$2</P:Statistics>
+    </T:MessagePrimaryContent></T:content></T:RequestContent>
+  </T:RequestMessage>
+</T:ClientMessage>
+EOF
+	mv "$SB/out/.$_c.xml" "$SB/out/$_c.xml"
+	echo "$_c"
+}
+# verdict CID: the simulator's answer to request CID, once it is there
+answer_to() {
+	_f=$(grep -l "<T:replyToClientId>$1<" "$SB"/in/*.xml 2>/dev/null | head -1)
+	[ -n "$_f" ] && echo "$_f"
+}
+verdict() {
+	wait_for 15 answer_to "$1" >/dev/null
+	cat "$(answer_to "$1")"
+}
+S1=$(new_uuid)
+verdict "$(upload "$S1" "$(rows 0 0)")" | grep -q "<P:StatisticsAccepted id=\"$S1\"/>"
+ok $? "posgw-sim accepts statistics whose new counts equal what it issued"
+verdict "$(upload "$(new_uuid)" "$(rows 1 0)")" | grep -q 'code="TOTALS_MISMATCH">ЛКО 500 category .* territory 45000000: new=.*, ПОС sent .* in the period'
+ok $? "... refuses a new count that differs (TOTALS_MISMATCH naming the row)"
+verdict "$(upload "$(new_uuid)" "$(rows 0 1)")" | grep -q 'code="TOTALS_MISMATCH">.*do not fit'
+ok $? "... refuses counts that cannot fit what it issued"
+verdict "$(upload "$S1" "$(rows 0 0)")" | grep -q "code=\"TOTALS_MISMATCH\">statistics $S1 were uploaded before"
+ok $? "... and the same statistics uploaded twice"
+kill -TERM $SIMPID
+wait $SIMPID
+tail -1 "$WORK/simb.out" | grep -q ', stats 4 (totals differ in 3)$'
+ok $? "its summary counts the uploads and the mismatches"
 done_testing
 fi
 make_pair
@@ -524,4 +588,68 @@ edge_once
 	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM journal WHERE kind='stats.sent' AND detail LIKE '%$SID3%'")" = 1 ]
 ok $? "kill after the commit: the recorded temporary is published, never uploaded twice"
 
+
+# --- posgw-sim judges P:Statistics as ПОС would -----------------------------
+: "${POSGW_SIM:=$TOP_SRCDIR/posgw-sim}"
+SB=$WORK/simb
+mkdir -p "$SB/out"
+"$POSGW_SIM" --base "$SB" --count 4 --seed 5 --rate 0 --timeout 60 --lko-id 500 \
+	--oktmo 45000000 >"$WORK/simb.out" 2>"$WORK/simb.err" &
+SIMPID=$!
+issued4() {
+	[ "$(grep -l '<P:Appeal ' "$SB"/in/*.xml 2>/dev/null | wc -l)" = 4 ]
+}
+wait_for 20 issued4
+SFROM=$(TZ=UTC date -d '-2 hours' +%Y-%m-%d)
+STO=$(TZ=UTC date +%Y-%m-%d)
+# rows NEW ANSWERED: one P:Row per category the simulator issued, NEW added
+# to the first one's new count, its answered count ANSWERED beyond its issued
+rows() {
+	grep -l '<P:Appeal ' "$SB"/in/*.xml | xargs grep -ho '<P:Category code="[^"]*"' | sed 's/.*code="//; s/"$//' |
+		sort | uniq -c | awk -v extra="$1" -v ans="$2" '{
+			n = $1 + (NR == 1 ? extra : 0)
+			a = NR == 1 && ans > 0 ? $1 + ans : 0
+			printf "<P:Row lkoId=\"500\" category=\"%s\" oktmo=\"45000000\" new=\"%d\" inWork=\"%d\" overdue=\"0\" repeated=\"0\" answered=\"%d\"/>", $2, n, $1, a
+		}'
+}
+# upload ID ROWS: the edge's P:Statistics request in out/; prints its clientId
+upload() {
+	_c=$(new_uuid)
+	cat >"$SB/out/.$_c.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<T:ClientMessage xmlns:T="$TNS" xmlns:P="$PNS">
+  <T:itSystem>POSGW_TEST</T:itSystem>
+  <T:RequestMessage>
+    <T:RequestMetadata><T:clientId>$_c</T:clientId></T:RequestMetadata>
+    <T:RequestContent><T:content><T:MessagePrimaryContent>
+      <P:Statistics id="$1" periodFrom="$SFROM" periodTo="$STO" generated="2026-12-01T00:00:00Z">$2</P:Statistics>
+    </T:MessagePrimaryContent></T:content></T:RequestContent>
+  </T:RequestMessage>
+</T:ClientMessage>
+EOF
+	mv "$SB/out/.$_c.xml" "$SB/out/$_c.xml"
+	echo "$_c"
+}
+# verdict CID: the simulator's answer to request CID, once it is there
+answer_to() {
+	_f=$(grep -l "<T:replyToClientId>$1<" "$SB"/in/*.xml 2>/dev/null | head -1)
+	[ -n "$_f" ] && echo "$_f"
+}
+verdict() {
+	wait_for 15 answer_to "$1" >/dev/null
+	cat "$(answer_to "$1")"
+}
+S1=$(new_uuid)
+verdict "$(upload "$S1" "$(rows 0 0)")" | grep -q "<P:StatisticsAccepted id=\"$S1\"/>"
+ok $? "posgw-sim accepts statistics whose new counts equal what it issued"
+verdict "$(upload "$(new_uuid)" "$(rows 1 0)")" | grep -q 'code="TOTALS_MISMATCH">ЛКО 500 category .* territory 45000000: new=.*, ПОС sent .* in the period'
+ok $? "... refuses a new count that differs (TOTALS_MISMATCH naming the row)"
+verdict "$(upload "$(new_uuid)" "$(rows 0 1)")" | grep -q 'code="TOTALS_MISMATCH">.*do not fit'
+ok $? "... refuses counts that cannot fit what it issued"
+verdict "$(upload "$S1" "$(rows 0 0)")" | grep -q "code=\"TOTALS_MISMATCH\">statistics $S1 were uploaded before"
+ok $? "... and the same statistics uploaded twice"
+kill -TERM $SIMPID
+wait $SIMPID
+tail -1 "$WORK/simb.out" | grep -q ', stats 4 (totals differ in 3)$'
+ok $? "its summary counts the uploads and the mismatches"
 done_testing
