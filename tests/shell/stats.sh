@@ -290,6 +290,67 @@ edge_once
 ok $? "kill after the commit: the recorded temporary is published, never uploaded twice"
 
 
+# --- the schedule: [edms] stats_interval -------------------------------------
+sed -i '/^signer_trust = /a stats_interval = 60' "$CORE_CONF"
+MONTH1=$(date +%Y-%m-01)
+TODAY=$(date +%Y-%m-%d)
+scheduled() {
+	q "$CORE_DB" "SELECT period_from || '..' || period_to FROM core_stats_sent WHERE source = 'schedule' ORDER BY rowid"
+}
+core_once
+[ -z "$(scheduled)" ]
+ok $? "the schedule waits one interval after it started"
+q "$CORE_DB" "UPDATE meta SET value = CAST(strftime('%s', 'now') AS INTEGER) - 120 WHERE key = 'core_stats_since'"
+core_once
+core_once
+[ "$(scheduled)" = "$MONTH1..$TODAY" ] &&
+	q "$CORE_DB" "SELECT detail FROM journal WHERE kind = 'stats.queued' ORDER BY seq DESC LIMIT 1" | grep -q "for $MONTH1..$TODAY: .* by schedule$"
+ok $? "an interval later the core queues the current month up to today, once (stats.queued by schedule)"
+PREV1=$(date -d "$MONTH1 -1 month" +%Y-%m-%d)
+PREVEND=$(date -d "$MONTH1 -1 day" +%Y-%m-%d)
+q "$CORE_DB" "DELETE FROM core_stats_sent WHERE source = 'schedule';
+	INSERT INTO core_stats_sent (id, period_from, period_to, rows, source, at) VALUES
+	('00000000-0000-4000-8000-000000000001', '$PREV1', '$PREV1', 0, 'schedule', CAST(strftime('%s', 'now') AS INTEGER) - 120)"
+core_once
+[ "$(scheduled | tr '\n' ' ')" = "$PREV1..$PREV1 $PREV1..$PREVEND $MONTH1..$TODAY " ]
+ok $? "when the month changed, the whole month before is queued first, then the current one"
+sed -i 's/^stats_interval = 60$/stats_interval = 0/' "$CORE_CONF"
+q "$CORE_DB" "UPDATE core_stats_sent SET at = at - 100000"
+n0=$(q "$CORE_DB" "SELECT COUNT(*) FROM core_stats_sent")
+core_once
+[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_stats_sent")" = "$n0" ]
+ok $? "stats_interval = 0: nothing is sent on a schedule"
+
+# --- kill -9 while statistics go out: each uploaded exactly once ------------
+i=0
+while [ $i -lt 15 ]; do
+	"$POSGW" edms stats send --from 2025-03-01 --to 2025-03-31 --config "$CORE_CONF" >/dev/null 2>&1
+	i=$((i + 1))
+done
+core_once
+before=$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_stats")
+i=0
+while [ $i -lt 8 ]; do
+	"$POSGW_EDGE" --config "$EDGE_CONF" >/dev/null 2>>"$WORK/edge.log" &
+	pid=$!
+	sleep "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ' | cut -c1)"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	i=$((i + 1))
+done
+edge_once
+edge_once
+ids=$(q "$EDGE_DB" "SELECT stats_id FROM edge_stats WHERE document_id > 0 ORDER BY document_id" | tail -15)
+twice=0
+for id in $ids; do
+	[ "$(uploads "$id" | wc -l)" = 1 ] || twice=$((twice + 1))
+done
+diag "statistics taken before the kills: $before, after: $(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_stats")"
+[ "$(echo "$ids" | wc -w)" = 15 ] && [ $twice = 0 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_stats WHERE state = 'sent' AND attempts = 1")" -ge 15 ] &&
+	[ -z "$(find "$OUT" -maxdepth 1 -name '.*.xml')" ]
+ok $? "kill -9 eight times while 15 statistics go out: each is uploaded exactly once, no temporary left"
+
 # --- posgw-sim judges P:Statistics as ПОС would -----------------------------
 : "${POSGW_SIM:=$TOP_SRCDIR/posgw-sim}"
 SB=$WORK/simb
