@@ -13,7 +13,7 @@
 #include "xmlsafe.h"
 
 static const char *const payload_roots[] = {"appeal", "event", "outcome",
-    "receipt", "classifier", "checkpoint", "certificate"};
+    "receipt", "classifier", "checkpoint", "certificate", "statistics"};
 
 /* Which child element an event of each type carries. */
 static const struct {

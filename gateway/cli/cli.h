@@ -49,6 +49,7 @@ int cmd_edms(int, char **);
 int cmd_edms_conf(const char *, struct conf *);
 struct db *cmd_edms_db_ro(const struct conf *, int, const char *);
 int cmd_edms_map(int, char **);
+int cmd_edms_stats(int, char **);
 int cmd_edms_list(int, char **);
 int cmd_edms_overdue(int, char **);
 int cmd_edms_repeated(int, char **);

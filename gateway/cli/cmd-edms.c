@@ -150,6 +150,7 @@ static const char edms_usage[] =
     "       posgw edms overdue --config FILE\n"
     "       posgw edms sstu --month YYYY-MM --config FILE [--format csv|xml]"
     " [--out FILE]\n"
+    "       posgw edms stats show|send|import ... --config FILE\n"
     "\n"
     "The core's EDMS exchange by hand: each event command writes the event "
     "file an\n"

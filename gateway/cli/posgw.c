@@ -67,6 +67,8 @@ static const struct posgw_cmd posgw_cmds[] = {
         "confirm or reject a repeated-appeal mark, or list them"},
     {"edms", "sstu", cmd_edms_sstu, 1,
         "the month's report for ССТУ.РФ by topic, CSV or XML"},
+    {"edms", "stats", cmd_edms_stats, 1,
+        "statistics for the ПОС витрина: show, send, import other channels"},
     {"journal", "verify", cmd_journal, 0,
         "check a journal's hash chain and checkpoints"},
     {"journal", "show", cmd_journal, 0, "the journal as a table"},

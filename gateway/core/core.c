@@ -33,6 +33,7 @@
 #include <libxml/tree.h>
 
 #include "core-int.h"
+#include "core-stats.h"
 #include "digest.h"
 #include "edms.h"
 #include "filename.h"
@@ -128,6 +129,8 @@ core_step(struct xfer *x, void *arg, int *did)
 	if (core_export(cs, did) == -1)
 		rc = -1;
 	if (core_import(cs, did) == -1)
+		rc = -1;
+	if (core_stats_step(x, cs->e.stats_interval, did) == -1)
 		rc = -1;
 	if (rc == 0 && cs->last_trouble != NULL) {
 		log_info("EDMS exchange: the trouble reported before is over");

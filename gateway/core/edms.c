@@ -100,6 +100,33 @@ static const char *const edms_migrations[] = {
     " key TEXT NOT NULL,"
     " pos_id TEXT NOT NULL,"
     " PRIMARY KEY (key, pos_id)) WITHOUT ROWID;",
+    /* 2 -> 3: statistics for the витрина (issue 15, core-stats.c): the
+     * EDMS's own counts of appeals from other channels by ССТУ topic
+     * (posgw edms stats import), and the statistics documents queued */
+    "CREATE TABLE IF NOT EXISTS core_stats_other ("
+    " period_from TEXT NOT NULL,"
+    " period_to TEXT NOT NULL,"
+    " lko_id TEXT NOT NULL,"
+    " sstu_code TEXT NOT NULL,"
+    " oktmo TEXT NOT NULL,"
+    " mapping TEXT NOT NULL CHECK (mapping IN ('mapped', 'ambiguous',"
+    "  'unmapped')),"
+    " category TEXT,"
+    " new INTEGER NOT NULL,"
+    " in_work INTEGER NOT NULL,"
+    " overdue INTEGER NOT NULL,"
+    " answered INTEGER NOT NULL,"
+    " line INTEGER NOT NULL,"
+    " imported INTEGER NOT NULL,"
+    " PRIMARY KEY (period_from, period_to, lko_id, sstu_code, oktmo));"
+    "CREATE TABLE IF NOT EXISTS core_stats_sent ("
+    " id TEXT PRIMARY KEY,"
+    " period_from TEXT NOT NULL,"
+    " period_to TEXT NOT NULL,"
+    " rows INTEGER NOT NULL,"
+    " document_id INTEGER,"
+    " source TEXT NOT NULL,"
+    " at INTEGER NOT NULL);",
 };
 
 _Static_assert(

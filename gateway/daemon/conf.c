@@ -423,6 +423,10 @@ conf_edms(
 		if ((why = conf_num(value, 3650, &n, spec, len)) != NULL)
 			return why;
 		ed->repeat_days = (unsigned)n;
+	} else if (strcmp(name, "stats_interval") == 0) {
+		if ((why = conf_num(value, 31536000, &n, spec, len)) != NULL)
+			return why;
+		ed->stats_interval = (unsigned)n;
 	} else
 		return "unknown key";
 	ed->present = 1;
@@ -679,6 +683,7 @@ conf_load_checked(const char *path, struct conf *c, struct error *err)
 	c->edms.message_days = 30;
 	c->edms.forward_days = 7;
 	c->edms.repeat_days = 365;
+	c->edms.stats_interval = 86400;
 	if ((f = fopen(path, "r")) == NULL)
 		return err_set(err, ERR_NONE,
 		    "cannot read configuration %s: %s", path, strerror(errno));

@@ -30,6 +30,8 @@ struct conf_edms {
 	unsigned message_days; /* ПОС messages: days from creation */
 	unsigned forward_days; /* 59-FZ art. 8: forwarding within (7) */
 	unsigned repeat_days;  /* repeated appeals looked for within (365) */
+	unsigned
+	    stats_interval; /* s between statistics (86400; 0: on demand) */
 };
 
 #define CONF_MAX_LKO 64   /* [lko]: organizations this gateway serves */

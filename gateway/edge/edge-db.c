@@ -128,6 +128,47 @@ static const char *const edge_schema_steps[] = {
     " PRIMARY KEY (name, size, mtime));"
     "CREATE INDEX edge_in_handled_at ON edge_in_handled(at);"
     "CREATE INDEX edge_requests_reply ON edge_requests(reply_to)"
+    " WHERE reply_to IS NOT NULL;",
+    /* 2 -> 3: statistics for the витрина (edge-stats.c): the core's
+     * statistics documents and their upload, and requests of kind
+     * 'statistics' (n = the document's id) */
+    "CREATE TABLE IF NOT EXISTS edge_stats ("
+    " document_id INTEGER PRIMARY KEY,"
+    " stats_id TEXT NOT NULL,"
+    " period_from TEXT NOT NULL,"
+    " period_to TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('waiting', 'sent', 'accepted',"
+    "  'refused', 'failed')),"
+    " client_id TEXT,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_try INTEGER NOT NULL DEFAULT 0,"
+    " received INTEGER NOT NULL,"
+    " sent_at INTEGER, answered INTEGER,"
+    " transport TEXT, code TEXT, reason TEXT);"
+    "CREATE INDEX IF NOT EXISTS edge_stats_open ON edge_stats(next_try)"
+    " WHERE state = 'waiting';"
+    "DROP TABLE IF EXISTS edge_requests_v3;"
+    "CREATE TABLE edge_requests_v3 ("
+    " client_id TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('event', 'received', 'reject',"
+    "  'statistics')),"
+    " pos_id TEXT, n INTEGER,"
+    " reply_to TEXT, code TEXT, detail TEXT,"
+    " sent_at INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('sent', 'answered', 'failed',"
+    "  'retried')),"
+    " attempts INTEGER NOT NULL DEFAULT 1,"
+    " next_try INTEGER,"
+    " transport TEXT);"
+    "INSERT INTO edge_requests_v3 SELECT client_id, kind, pos_id, n,"
+    " reply_to, code, detail, sent_at, state, attempts, next_try,"
+    " transport FROM edge_requests;"
+    "DROP TABLE edge_requests;"
+    "ALTER TABLE edge_requests_v3 RENAME TO edge_requests;"
+    "CREATE INDEX edge_requests_event ON edge_requests(pos_id, n);"
+    "CREATE INDEX edge_requests_failed ON edge_requests(next_try) WHERE"
+    " state = 'failed';"
+    "CREATE INDEX edge_requests_reply ON edge_requests(reply_to)"
     " WHERE reply_to IS NOT NULL;"};
 _Static_assert(sizeof edge_schema_steps / sizeof edge_schema_steps[0] ==
                    EDGE_SCHEMA_VERSION,
@@ -913,7 +954,8 @@ edge_db_resend_due(struct edge *e, struct edge_resend **rs, size_t *n)
 
 	st = db_prepare(e->db,
 	    "SELECT client_id, kind, pos_id, reply_to, code, detail, attempts"
-	    " FROM edge_requests WHERE state = 'failed' AND kind != 'event'"
+	    " FROM edge_requests WHERE state = 'failed' AND kind IN"
+	    " ('received', 'reject')"
 	    " AND (next_try <= ?1 OR next_try > ?2) ORDER BY next_try"
 	    " LIMIT 1000");
 	sqlite3_bind_int64(st, 1, now);
@@ -941,5 +983,179 @@ edge_db_request_retried(struct edge *e, const char *cid, struct error *err)
 	st = db_prepare(e->db, "UPDATE edge_requests SET state ="
 	                       " 'retried' WHERE client_id = ?");
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	return db_step_done(e->db, st, err);
+}
+
+/*
+ * The oldest statistics document from the core not taken yet: 1 with its
+ * id and a copy of its body, or 0.
+ */
+int
+edge_db_stats_next(struct edge *e, int64_t *id, void **body, size_t *len)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	st = db_prepare(e->db,
+	    "SELECT id, body FROM documents WHERE direction = 'in' AND"
+	    " kind = 'statistics' AND consumed IS NULL ORDER BY id LIMIT 1");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		*id = sqlite3_column_int64(st, 0);
+		*len = (size_t)sqlite3_column_bytes(st, 1);
+		*body = xmalloc(*len + 1);
+		memcpy(*body, sqlite3_column_blob(st, 1), *len);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Add statistics (document id) as waiting to be uploaded. */
+int
+edge_db_stats_add(
+    struct edge *e, int64_t id, const struct posmap_stats *s, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "INSERT INTO edge_stats (document_id, stats_id, period_from,"
+	    " period_to, state, received) VALUES (?, ?, ?, ?, 'waiting', ?)"
+	    " ON CONFLICT (document_id) DO NOTHING");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, s->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, s->to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	return db_step_done(e->db, st, err);
+}
+
+/*
+ * The statistics due for upload (at most 100, oldest first): waiting, their
+ * retry time reached (or more than retry_max ahead: the clock went back).
+ */
+void
+edge_db_stats_due(struct edge *e, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL);
+
+	st = db_prepare(e->db,
+	    "SELECT document_id FROM edge_stats WHERE state = 'waiting' AND"
+	    " (next_try <= ?1 OR next_try > ?2) ORDER BY document_id"
+	    " LIMIT 100");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, now + e->retry_max);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Statistics id go out as request cid (inside the transaction): 1 with the
+ * attempt number, 0 if they no longer wait, -1 on error.
+ */
+int
+edge_db_stats_sent(struct edge *e, int64_t id, const char *cid,
+    int64_t *attempts, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_stats SET state = 'sent', client_id = ?,"
+	    " attempts = attempts + 1, sent_at = ? WHERE document_id = ? AND"
+	    " state = 'waiting' RETURNING attempts");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 3, id);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		*attempts = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		return 1;
+	case SQLITE_DONE:
+		sqlite3_finalize(st);
+		return 0;
+	default:
+		sqlite3_finalize(st);
+		return db_set_err(e->db, err, "recording statistics sent");
+	}
+}
+
+/*
+ * The statistics request cid carried and their state (1), or 0 if cid is
+ * no statistics request of ours.
+ */
+int
+edge_db_stats_of(struct edge *e, const char *cid, struct edge_stats_row *r)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	memset(r, 0, sizeof *r);
+	st = db_prepare(e->db,
+	    "SELECT s.document_id, s.stats_id, s.state, COALESCE(s.client_id,"
+	    " ''), s.attempts, s.period_from, s.period_to FROM edge_requests"
+	    " r JOIN edge_stats s ON s.document_id = r.n WHERE r.client_id ="
+	    " ? AND r.kind = 'statistics'");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		r->docid = sqlite3_column_int64(st, 0);
+		snprintf(r->id, sizeof r->id, "%s", sqlite3_column_text(st, 1));
+		snprintf(r->state, sizeof r->state, "%s",
+		    sqlite3_column_text(st, 2));
+		snprintf(
+		    r->cid, sizeof r->cid, "%s", sqlite3_column_text(st, 3));
+		r->attempts = sqlite3_column_int64(st, 4);
+		snprintf(
+		    r->from, sizeof r->from, "%s", sqlite3_column_text(st, 5));
+		snprintf(r->to, sizeof r->to, "%s", sqlite3_column_text(st, 6));
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Statistics id reach a final state (accepted, refused, failed) with code
+ * and reason; their requests still in flight are answered.
+ */
+int
+edge_db_stats_final(struct edge *e, int64_t id, const char *state,
+    const char *code, const char *reason, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_stats SET state = ?, answered = ?, code = ?,"
+	    " reason = ? WHERE document_id = ?");
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, id);
+	if (db_step_done(e->db, st, err) == -1)
+		return -1;
+	st = db_prepare(e->db,
+	    "UPDATE edge_requests SET state = 'answered' WHERE kind ="
+	    " 'statistics' AND n = ? AND state = 'sent'");
+	sqlite3_bind_int64(st, 1, id);
+	return db_step_done(e->db, st, err);
+}
+
+/* Statistics id wait again, to be resent at next_try (transport failure). */
+int
+edge_db_stats_retry(struct edge *e, int64_t id, int64_t next_try,
+    const char *why, struct error *err)
+{
+	sqlite3_stmt *st;
+
+	st = db_prepare(e->db,
+	    "UPDATE edge_stats SET state = 'waiting', next_try = ?,"
+	    " transport = ? WHERE document_id = ?");
+	sqlite3_bind_int64(st, 1, next_try);
+	sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
 	return db_step_done(e->db, st, err);
 }

@@ -8,6 +8,7 @@
  *                   retries
  *   edge-event.c    the core's events out as StatusUpdate requests, and
  *                   outcomes back to the core
+ *   edge-stats.c    the core's statistics out as P:Statistics requests
  *   edge-msg.c      finishing an in/ file: answered, refused, dropped,
  *                   left over from a crash, a duplicate
  *   edge-out.c      the crash-safe out/ writer (tmp, commit, publish)
@@ -88,6 +89,12 @@ struct edge_req {
 	int64_t n, attempts;
 	char evstate[16], evcid[64]; /* the event's state and request */
 	int64_t evattempts;
+};
+
+/* Statistics being uploaded, as the edge recorded them. */
+struct edge_stats_row {
+	int64_t docid, attempts;
+	char id[40], state[16], cid[64], from[11], to[11];
 };
 
 /* An answer of ours to resend after a transport failure (strings owned). */
@@ -172,6 +179,18 @@ int edge_db_request_sent(
 void edge_db_resend_due(struct edge *e, struct edge_resend **rs, size_t *n);
 int edge_db_request_retried(struct edge *e, const char *cid, struct error *err);
 
+int edge_db_stats_next(struct edge *e, int64_t *id, void **body, size_t *len);
+int edge_db_stats_add(struct edge *e, int64_t id, const struct posmap_stats *s,
+    struct error *err);
+void edge_db_stats_due(struct edge *e, int64_t **ids, size_t *n);
+int edge_db_stats_sent(struct edge *e, int64_t id, const char *cid,
+    int64_t *attempts, struct error *err);
+int edge_db_stats_of(struct edge *e, const char *cid, struct edge_stats_row *r);
+int edge_db_stats_final(struct edge *e, int64_t id, const char *state,
+    const char *code, const char *reason, struct error *err);
+int edge_db_stats_retry(struct edge *e, int64_t id, int64_t next_try,
+    const char *why, struct error *err);
+
 /* edge-out.c */
 void edge_out_now(char *buf, size_t len);
 xmlDocPtr edge_out_response(struct edge *e, const char *cid,
@@ -213,11 +232,21 @@ int edge_reply_transport(
     struct edge *e, struct edge_msg *m, int error, int *did);
 int edge_reply_scan_errors(struct edge *e, int *did);
 int edge_reply_resend(struct edge *e, int *did);
+unsigned edge_reply_backoff(const struct edge *e, int64_t attempts);
 
 /* edge-event.c */
 int edge_event_take(struct edge *e, int *did);
 int edge_event_send_due(struct edge *e, int *did);
 int edge_event_outcome(struct edge *e, const char *pos, int64_t n, int refused,
     const char *code, const char *reason, struct error *err);
+
+/* edge-stats.c */
+int edge_stats_take(struct edge *e, int *did);
+int edge_stats_send_due(struct edge *e, int *did);
+int edge_stats_verdict(struct edge *e, struct edge_msg *m, const char *cid,
+    xmlNodePtr content, int refused, const char *code, const char *reason,
+    int *did);
+int edge_stats_retry(
+    struct edge *e, const char *cid, const char *why, struct error *err);
 
 #endif

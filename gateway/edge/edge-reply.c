@@ -45,7 +45,6 @@ static int edge_reply_failure(struct edge *e, struct edge_msg *m,
     const char *cid, const char *why, int *did);
 static int edge_reply_status(struct edge *e, struct edge_msg *m,
     const char *cid, const char *text, int *did);
-static unsigned edge_reply_backoff(const struct edge *e, int64_t attempts);
 
 /*
  * ПОС answers one of our requests (ResponseMessageType): a verdict, rejects
@@ -75,7 +74,10 @@ edge_reply_response(struct edge *e, struct edge_msg *m, int *did)
 		free(reply);
 		return r;
 	}
-	if (content != NULL && strcmp(kind, "event") == 0) {
+	if (content != NULL && strcmp(kind, "statistics") == 0) {
+		r = edge_stats_verdict(
+		    e, m, reply, content, 0, NULL, NULL, did);
+	} else if (content != NULL && strcmp(kind, "event") == 0) {
 		if (posmap_kind(content) != POSMAP_VERDICT ||
 		    posmap_verdict_read(content, &v, &err) == -1) {
 			snprintf(text, sizeof text,
@@ -106,6 +108,9 @@ edge_reply_response(struct edge *e, struct edge_msg *m, int *did)
 			r = edge_reply_failure(e, m, reply, why, did);
 		else if (strcmp(kind, "event") == 0)
 			r = edge_reply_verdict(e, m, reply, 0, code, desc, did);
+		else if (strcmp(kind, "statistics") == 0)
+			r = edge_stats_verdict(
+			    e, m, reply, NULL, 1, code, desc, did);
 		else
 			r = edge_msg_drop(e, m, "smev.refused", NULL, did,
 			    "ПОС refused our %s response %s: %s", kind, reply,
@@ -294,6 +299,8 @@ edge_reply_fail(
 	n = r.n;
 	if (strcmp(r.state, "sent") != 0)
 		return 0;
+	if (strcmp(r.kind, "statistics") == 0)
+		return edge_stats_retry(e, cid, why, err);
 	if (strcmp(r.kind, "event") == 0) {
 		if (edge_db_request_failed(e, cid, why, 0, err) == -1)
 			return -1;
@@ -371,7 +378,7 @@ fail:
 }
 
 /* Seconds to wait before attempt number attempts + 1 of a failed request. */
-static unsigned
+unsigned
 edge_reply_backoff(const struct edge *e, int64_t attempts)
 {
 	uint64_t d = e->retry_min;

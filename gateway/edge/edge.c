@@ -33,6 +33,7 @@
  *                   edge_events_pending says why each unfinished one waits)
  *   edge_requests   every ClientMessage written, by clientId (correlation)
  *   edge_request_classifier the last classifier shipped to the core
+ *   edge_stats      the core's statistics and their upload (edge-stats.c)
  */
 #include "config.h"
 
@@ -142,6 +143,8 @@ edge_step(struct xfer *x, void *arg, int *did)
 	if (edge_reply_resend(e, did) == -1)
 		rc = -1;
 	if (edge_event_send_due(e, did) == -1)
+		rc = -1;
+	if (edge_stats_take(e, did) == -1 || edge_stats_send_due(e, did) == -1)
 		rc = -1;
 	return rc;
 }

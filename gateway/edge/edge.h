@@ -7,7 +7,7 @@
 
 /* meta key and version of the edge's own tables in the shared database */
 #define EDGE_SCHEMA_KEY "edge_schema"
-#define EDGE_SCHEMA_VERSION 2
+#define EDGE_SCHEMA_VERSION 3
 
 void *edge_open(struct xfer *, struct conf *, struct error *);
 int edge_step(struct xfer *, void *, int *);

@@ -1,9 +1,10 @@
 /*
  * posmap.c: the ONE place that knows the ПОС content ("вид сведений") the
- * SMEV adapter carries: P:Appeal, P:Feedback, P:Classifier in, P:Received
- * and P:StatusUpdate out, P:StatusAccepted / P:StatusRefused back. It maps
- * them to and from posgw's own documents (appeal, event, outcome,
- * classifier; formats/schemas). The envelope (QueryResult, ClientMessage,
+ * SMEV adapter carries: P:Appeal, P:Feedback, P:Classifier in, P:Received,
+ * P:StatusUpdate and P:Statistics out, P:StatusAccepted / P:StatusRefused
+ * and P:StatisticsAccepted / P:StatisticsRefused back. It maps them to and
+ * from posgw's own documents (appeal, event, outcome, classifier,
+ * statistics; formats/schemas). The envelope (QueryResult, ClientMessage,
  * AttachmentHeader) is smev.c's, directories and correlation the edge-*.c
  * modules'.
  *
@@ -13,9 +14,10 @@
  *   1. change POSMAP_NS in posmap.h to the official namespace;
  *   2. change the element and attribute names read in posmap_kind(),
  *      posmap_appeal_read(), posmap_appeal_doc(), posmap_feedback_doc(),
- *      posmap_classifier_doc() and posmap_verdict_read(), and written in
- *      posmap_received() and posmap_status_update() (the status codes are
- *      in posmap_statuses[]);
+ *      posmap_classifier_doc(), posmap_verdict_read() and
+ *      posmap_stats_verdict_read(), and written in posmap_received(),
+ *      posmap_status_update() and posmap_statistics() (the status codes are
+ *      in posmap_statuses[], the statistics' names in posmap_stats_attrs[]);
  *   3. keep the contracts of the functions in posmap.h: the edge only learns
  *      an appeal's ПОС id and attachments (AttachmentHeader Ids, declared
  *      sizes), gets back finished posgw documents (they are validated
@@ -35,6 +37,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,6 +339,9 @@ posmap_kind(xmlNodePtr node)
 	if (xmlsafe_is(node, POSMAP_NS, "StatusAccepted") ||
 	    xmlsafe_is(node, POSMAP_NS, "StatusRefused"))
 		return POSMAP_VERDICT;
+	if (xmlsafe_is(node, POSMAP_NS, "StatisticsAccepted") ||
+	    xmlsafe_is(node, POSMAP_NS, "StatisticsRefused"))
+		return POSMAP_STATS_VERDICT;
 	return POSMAP_UNKNOWN;
 }
 
@@ -881,4 +887,156 @@ posmap_outcome_doc(const char *pos_id, int64_t n, const char *at, int refused,
 	}
 	posmap_dump(doc, xml, len);
 	return 0;
+}
+
+/* ПОС's names of the counts of a statistics row, by posgw attribute. */
+static const struct {
+	const char *posgw, *pos;
+} posmap_stats_attrs[] = {
+    {"lko-id", "lkoId"},
+    {"category", "category"},
+    {"oktmo", "oktmo"},
+    {"new", "new"},
+    {"in-work", "inWork"},
+    {"overdue", "overdue"},
+    {"repeated", "repeated"},
+    {"answered", "answered"},
+    {"other-new", "otherNew"},
+    {"other-in-work", "otherInWork"},
+    {"other-overdue", "otherOverdue"},
+    {"other-answered", "otherAnswered"},
+};
+
+/* True for a lowercase RFC 4122 UUID. */
+static int
+posmap_uuid_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isdigit((unsigned char)s[i]) &&
+		           (s[i] < 'a' || s[i] > 'f'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Read a posgw statistics document (from the core) for uploading to ПОС. */
+int
+posmap_stats_read(
+    const void *body, size_t len, struct posmap_stats *st, struct error *err)
+{
+	xmlNodePtr root, c;
+	const char *id;
+
+	memset(st, 0, sizeof *st);
+	if ((st->doc = xmlsafe_parse(
+	         body, len, "statistics", 0, ERR_PAYLOAD, err)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(st->doc);
+	id = xmlsafe_attr(root, "id");
+	st->from = xmlsafe_attr(root, "period-from");
+	st->to = xmlsafe_attr(root, "period-to");
+	if (!xmlsafe_is(root, NS_EXCHANGE, "statistics") ||
+	    !posmap_uuid_ok(id) || st->from == NULL || st->to == NULL) {
+		posmap_stats_free(st);
+		return err_set(err, ERR_PAYLOAD,
+		    "not a statistics document with id, period-from and "
+		    "period-to");
+	}
+	snprintf(st->id, sizeof st->id, "%s", id);
+	for (c = root->children; c != NULL; c = c->next)
+		if (xmlsafe_is(c, NS_EXCHANGE, "row"))
+			st->rows++;
+	return 0;
+}
+
+/* Free statistics read by posmap_stats_read. */
+void
+posmap_stats_free(struct posmap_stats *st)
+{
+	if (st->doc != NULL)
+		xmlFreeDoc(st->doc);
+	memset(st, 0, sizeof *st);
+}
+
+/*
+ * Add the P:Statistics for a statistics document under parent: its id,
+ * period and time, and one P:Row per row with ПОС's attribute names.
+ */
+xmlNodePtr
+posmap_statistics(xmlNodePtr parent, const struct posmap_stats *st)
+{
+	xmlNodePtr root = xmlDocGetRootElement(st->doc), sn, row, c;
+	xmlNsPtr ns;
+	size_t i;
+
+	sn = xmlNewChild(parent, NULL, (const xmlChar *)"Statistics", NULL);
+	ns = xmlNewNs(sn, (const xmlChar *)POSMAP_NS, (const xmlChar *)"P");
+	xmlSetNs(sn, ns);
+	posmap_prop(sn, "id", st->id);
+	posmap_prop(sn, "periodFrom", st->from);
+	posmap_prop(sn, "periodTo", st->to);
+	posmap_prop(sn, "generated", xmlsafe_attr(root, "generated"));
+	posmap_prop(sn, "otherTo", xmlsafe_attr(root, "other-to"));
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!xmlsafe_is(c, NS_EXCHANGE, "row"))
+			continue;
+		row = xmlNewChild(sn, ns, (const xmlChar *)"Row", NULL);
+		for (i = 0; i < sizeof posmap_stats_attrs /
+		                    sizeof posmap_stats_attrs[0];
+		     i++)
+			posmap_prop(row, posmap_stats_attrs[i].pos,
+			    xmlsafe_attr(c, posmap_stats_attrs[i].posgw));
+	}
+	return sn;
+}
+
+/*
+ * Read P:StatisticsAccepted / P:StatisticsRefused, ПОС's verdict on a
+ * P:Statistics upload: the statistics id, and a refusal's code and text.
+ */
+int
+posmap_stats_verdict_read(
+    xmlNodePtr node, struct posmap_stats_verdict *v, struct error *err)
+{
+	const char *id = xmlsafe_attr(node, "id");
+	const char *code;
+	char *t;
+
+	memset(v, 0, sizeof *v);
+	if (!posmap_uuid_ok(id))
+		return err_set(err, ERR_PAYLOAD, "%s: id must be a UUID",
+		    (const char *)node->name);
+	snprintf(v->id, sizeof v->id, "%s", id);
+	v->accepted = xmlsafe_is(node, POSMAP_NS, "StatisticsAccepted");
+	if (v->accepted)
+		return 0;
+	code = xmlsafe_attr(node, "code");
+	t = posmap_text(node);
+	posmap_clean(t, 90000);
+	if (posmap_code_ok(code)) {
+		v->code = xstrdup(code);
+		v->reason = t;
+	} else if (code != NULL && *code != '\0') {
+		xasprintf(&v->reason, "%.200s: %s", code, t);
+		posmap_clean(v->reason, 90000);
+		free(t);
+	} else
+		v->reason = t;
+	return 0;
+}
+
+/* Free a statistics verdict. */
+void
+posmap_stats_verdict_free(struct posmap_stats_verdict *v)
+{
+	free(v->code);
+	free(v->reason);
+	v->code = v->reason = NULL;
 }

@@ -17,10 +17,11 @@
 /* What a MessagePrimaryContent element is. */
 enum posmap_kind {
 	POSMAP_UNKNOWN = 0,
-	POSMAP_APPEAL,     /* P:Appeal: a new appeal */
-	POSMAP_FEEDBACK,   /* P:Feedback: citizen feedback */
-	POSMAP_CLASSIFIER, /* P:Classifier: categories */
-	POSMAP_VERDICT,    /* P:StatusAccepted or P:StatusRefused */
+	POSMAP_APPEAL,        /* P:Appeal: a new appeal */
+	POSMAP_FEEDBACK,      /* P:Feedback: citizen feedback */
+	POSMAP_CLASSIFIER,    /* P:Classifier: categories */
+	POSMAP_VERDICT,       /* P:StatusAccepted or P:StatusRefused */
+	POSMAP_STATS_VERDICT, /* P:StatisticsAccepted or P:StatisticsRefused */
 };
 
 /* One attachment of an appeal: which AttachmentHeader carries it. */
@@ -70,6 +71,22 @@ struct posmap_verdict {
 	char *reason; /* refusal text, cleaned (may be empty) */
 };
 
+/* A posgw statistics document, read for uploading as P:Statistics. */
+struct posmap_stats {
+	xmlDocPtr doc;
+	char id[40]; /* statistics/@id */
+	const char *from, *to;
+	size_t rows;
+};
+
+/* ПОС's verdict on one of our P:Statistics uploads. */
+struct posmap_stats_verdict {
+	int accepted;
+	char id[40];
+	char *code;   /* refusal code if it is a valid code, else NULL */
+	char *reason; /* refusal text, cleaned (may be empty) */
+};
+
 enum posmap_kind posmap_kind(xmlNodePtr);
 int posmap_appeal_read(xmlNodePtr, struct posmap_appeal *, struct error *);
 int posmap_appeal_doc(xmlNodePtr, const struct posmap_appeal *, char **,
@@ -90,5 +107,12 @@ void posmap_verdict_free(struct posmap_verdict *);
 int posmap_outcome_doc(const char *, int64_t, const char *, int, const char *,
     const char *, char **, size_t *);
 char *posmap_clean_text(const char *, size_t);
+int posmap_stats_read(
+    const void *, size_t, struct posmap_stats *, struct error *);
+void posmap_stats_free(struct posmap_stats *);
+xmlNodePtr posmap_statistics(xmlNodePtr, const struct posmap_stats *);
+int posmap_stats_verdict_read(
+    xmlNodePtr, struct posmap_stats_verdict *, struct error *);
+void posmap_stats_verdict_free(struct posmap_stats_verdict *);
 
 #endif

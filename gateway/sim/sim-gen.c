@@ -550,6 +550,7 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, size_t as, time_t now,
 	fz59 = sim_rng_percent(&r, o->appeal59_share);
 	when = now - (time_t)sim_rng_below(&r, 3600);
 	sim_timestamp(when, created, sizeof created);
+	snprintf(out->created, sizeof out->created, "%s", created);
 	when += (time_t)(fz59 ? 30 : 10) * 86400;
 	gmtime_r(&when, &tm);
 	strftime(deadline, sizeof deadline, "%Y-%m-%d", &tm);

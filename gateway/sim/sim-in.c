@@ -172,6 +172,10 @@ sim_in_appeal(struct sim *s, size_t i)
 	    a->kind, sizeof a->kind, "%s", g.fz59 ? "APPEAL_59FZ" : "MESSAGE");
 	a->issued = 1;
 	a->race = g.race;
+	a->lko = g.lko;
+	a->oktmo = g.oktmo;
+	a->category = g.category;
+	snprintf(a->created, sizeof a->created, "%.10s", g.created);
 	sim_req_add(s, a->client_id, SIM_REQ_APPEAL, i);
 
 	if (!g.race)
@@ -369,6 +373,38 @@ sim_in_refused(struct sim *s, const char *reply_to, uint64_t pos_id,
 	sim_buf_esc(&b, reason);
 	sim_buf_add(&b, "</P:StatusRefused>\n"
 	                "        </T:MessagePrimaryContent>\n"
+	                "      </T:content>\n"
+	                "    </T:ResponseContent>\n");
+	sim_in_write(s, &b, msgid);
+}
+
+/*
+ * Answer a P:Statistics upload: P:StatisticsAccepted (code NULL) or
+ * P:StatisticsRefused with a code and reason.
+ */
+void
+sim_in_stats_verdict(struct sim *s, const char *reply_to, const char *id,
+    const char *code, const char *reason)
+{
+	struct sim_buf b = {0};
+	char msgid[SIM_UUID_LEN + 1];
+
+	sim_uuid(msgid);
+	sim_in_response(s, &b, msgid, reply_to, "PrimaryMessage");
+	sim_buf_add(&b, "      <T:content>\n"
+	                "        <T:MessagePrimaryContent>\n");
+	if (code == NULL) {
+		sim_buf_add(&b, "          <P:StatisticsAccepted id=\"");
+		sim_buf_esc(&b, id);
+		sim_buf_add(&b, "\"/>\n");
+	} else {
+		sim_buf_add(&b, "          <P:StatisticsRefused id=\"");
+		sim_buf_esc(&b, id);
+		sim_buf_addf(&b, "\" code=\"%s\">", code);
+		sim_buf_esc(&b, reason);
+		sim_buf_add(&b, "</P:StatisticsRefused>\n");
+	}
+	sim_buf_add(&b, "        </T:MessagePrimaryContent>\n"
 	                "      </T:content>\n"
 	                "    </T:ResponseContent>\n");
 	sim_in_write(s, &b, msgid);

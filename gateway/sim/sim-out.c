@@ -642,6 +642,12 @@ sim_out_one(struct sim *s, struct sim_out_msg *m)
 		free(moved);
 		return;
 	}
+	if (xmlsafe_is(e.primary, SIM_NS_P, "Statistics")) {
+		moved = sim_out_move(s, m->name, s->sent);
+		free(moved);
+		sim_stats_upload(s, m->name, e.client_id, e.primary);
+		return;
+	}
 	v = sim_out_update(s, &e, &err);
 	if (v == SIM_OUT_INVALID)
 		sim_out_invalid(s, m->name, &e, err.text);

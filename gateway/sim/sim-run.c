@@ -52,7 +52,7 @@ static const char sim_run_usage_text[] =
     "                 [--appeal59-share PERCENT] [--feedback PERCENT]\n"
     "                 [--refuse PERCENT] [--signer-trust CERT]...\n"
     "                 [--timeout SECONDS] [--until-complete] [--issue-only]\n"
-    "                 [--summary FILE]\n"
+    "                 [--summary FILE] [--expect-stats N]\n"
     "                 [--lko-id ID[,ID...]] [--oktmo CODE[,CODE...]]\n"
     "                 [--verbose]\n"
     "\n"
@@ -87,6 +87,9 @@ static const char sim_run_usage_text[] =
     "exit\n"
     "                          (prepares a workload; nothing is checked)\n"
     "  --until-complete        stop as soon as every appeal is complete\n"
+    "  --expect-stats N        with --until-complete, also wait for N "
+    "statistics\n"
+    "                          uploads (P:Statistics) before stopping\n"
     "  --summary FILE          also write the summary and every appeal's\n"
     "                          history to FILE\n"
     "  --lko-id ID[,ID...]     the organizations' ПОС ids (ЛКО; default "
@@ -212,6 +215,7 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 	    {"signer-trust", required_argument, NULL, 't'},
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"until-complete", no_argument, NULL, 'u'},
+	    {"expect-stats", required_argument, NULL, 'E'},
 	    {"issue-only", no_argument, NULL, 'O'},
 	    {"summary", required_argument, NULL, 'S'},
 	    {"lko-id", required_argument, NULL, 'l'},
@@ -308,6 +312,10 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 			break;
 		case 'u':
 			o->until_complete = 1;
+			break;
+		case 'E':
+			o->expect_stats = (size_t)sim_run_opt_num(
+			    "--expect-stats", optarg, 0, 1000);
 			break;
 		case 'O':
 			o->issue_only = 1;
@@ -465,7 +473,7 @@ static int
 sim_run_summary(struct sim *s)
 {
 	char line[600], re[40] = "";
-	size_t i, acked = 0;
+	size_t i, len, acked = 0;
 
 	for (i = 0; i < sim_total(s); i++)
 		if (s->ap[i].acks > 0)
@@ -480,13 +488,24 @@ sim_run_summary(struct sim *s)
 	    s->c.issued, s->c.acknowledged, s->c.answered, s->c.declined,
 	    s->c.forwarded, s->c.refused_pos, s->c.order, s->c.invalid,
 	    sim_total(s) - s->c.complete, re, s->c.complete, sim_total(s));
+	if (s->c.stats > 0) {
+		len = strlen(line);
+		if (s->c.stats_bad == 0)
+			snprintf(line + len, sizeof line - len,
+			    ", stats %zu (totals match)", s->c.stats);
+		else
+			snprintf(line + len, sizeof line - len,
+			    ", stats %zu (totals differ in %zu)", s->c.stats,
+			    s->c.stats_bad);
+	}
 	sim_log(s, "%s", line);
 	if (s->o.summary != NULL)
 		sim_run_summary_file(s, line);
 	printf("%s\n", line);
 	fflush(stdout);
 	return s->c.complete == sim_total(s) && s->c.order == 0 &&
-	               s->c.invalid == 0
+	               s->c.invalid == 0 && s->c.stats_bad == 0 &&
+	               s->c.stats >= s->o.expect_stats
 	           ? 0
 	           : 1;
 }
@@ -569,7 +588,8 @@ sim_run(int argc, char **argv)
 			break;
 		sim_out_scan(&s);
 		if (s.o.until_complete && s.c.issued == s.o.count &&
-		    s.c.complete == sim_total(&s))
+		    s.c.complete == sim_total(&s) &&
+		    s.c.stats >= s.o.expect_stats)
 			break;
 		t = sim_now();
 		if (t - start >= s.o.timeout) {
@@ -604,6 +624,7 @@ sim_run(int argc, char **argv)
 	free(s.ap);
 	free(s.reqs);
 	free(s.fills);
+	free(s.stats_ids);
 	trust_free(s.trust);
 	if (s.log != NULL)
 		fclose(s.log);

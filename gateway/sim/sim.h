@@ -77,6 +77,7 @@ struct sim_gen_out {
 	unsigned lko;         /* index into --lko-id */
 	int oktmo;            /* index into --oktmo, -1: none given */
 	const char *category; /* the ПОС category code */
+	char created[32];     /* P:Appeal/@createdAt */
 	char text[2048];
 };
 
@@ -92,9 +93,13 @@ struct sim_appeal {
 	unsigned last_n;  /* last n consumed (accepted or refused) */
 	enum sim_phase phase;
 	int complete;
-	int feedback;        /* rating sent, 0 if none */
-	struct sim_buf hist; /* "n:STATUS:verdict" words, comma-separated */
-	size_t origin;       /* a re-appeal: 1 + the appeal it repeats */
+	int feedback;         /* rating sent, 0 if none */
+	unsigned lko;         /* index into --lko-id */
+	int oktmo;            /* index into --oktmo, -1: none given */
+	const char *category; /* the ПОС category code */
+	char created[11];     /* the day it was filed (UTC), YYYY-MM-DD */
+	struct sim_buf hist;  /* "n:STATUS:verdict" words, comma-separated */
+	size_t origin;        /* a re-appeal: 1 + the appeal it repeats */
 };
 
 /* An attachment created empty after its XML and filled when due. */
@@ -148,6 +153,7 @@ struct sim_opts {
 	unsigned refuse;
 	double timeout;
 	int until_complete;
+	size_t expect_stats; /* --expect-stats: wait for this many uploads */
 	int verbose;
 };
 
@@ -167,6 +173,8 @@ struct sim_counters {
 	size_t feedback;
 	size_t accepted;
 	size_t rejects;
+	size_t stats;     /* P:Statistics uploads received */
+	size_t stats_bad; /* ... whose totals did not match */
 };
 
 struct trust;
@@ -185,7 +193,9 @@ struct sim {
 	size_t nfills, capfills;
 	char classifier_id[SIM_UUID_LEN + 1];
 	const char *classifier_state;
-	unsigned long seq; /* in/ file sequence */
+	unsigned long seq;                   /* in/ file sequence */
+	char (*stats_ids)[SIM_UUID_LEN + 1]; /* statistics uploaded */
+	size_t nstats_ids;
 	struct sim_counters c;
 	size_t nfollow; /* re-appeals scheduled (--reappeal), after count */
 	size_t capfollow;
@@ -234,6 +244,8 @@ void sim_in_accepted(struct sim *, const char *, uint64_t, unsigned long);
 void sim_in_refused(struct sim *, const char *, uint64_t, unsigned long,
     const char *, const char *);
 void sim_in_reject(struct sim *, const char *, const char *);
+void sim_in_stats_verdict(
+    struct sim *, const char *, const char *, const char *, const char *);
 void sim_in_transport(struct sim *, const char *);
 void sim_in_feedback(struct sim *, size_t);
 void sim_in_fills(struct sim *, double, int);
@@ -241,6 +253,9 @@ double sim_in_next_fill(const struct sim *);
 
 /* sim-out.c */
 void sim_out_scan(struct sim *);
+
+/* sim-stats.c */
+void sim_stats_upload(struct sim *, const char *, const char *, xmlNodePtr);
 
 /* sim-answer.c */
 int sim_answer_check(

@@ -15,6 +15,7 @@
 # Needs from the caller: $WORK, $POSGW, $POSGW_EDGE, $POSGW_CORE, $POSGW_SIM,
 # make_pair from tests/shell/lib.sh. E2E_SIGNER_TRUST: the certificate the
 # simulator checks the answers' signatures against (default the official's).
+# E2E_SIM_ARGS: more posgw-sim options (split on blanks).
 
 E2E_DIR=$(cd "$(dirname "${E2E_SELF:-$0}")" && pwd)
 E2E_PIDS=""
@@ -134,6 +135,7 @@ e2e_run() {
 		e2e_carrier >/dev/null 2>&1 &
 		E2E_PIDS="$E2E_PIDS $!"
 	fi
+	# shellcheck disable=SC2086
 	"$POSGW_SIM" --base "$SMEV" --mnemonic POSGW_TEST --count "$1" --seed 42 \
 		--rate 0 --signer-trust "${E2E_SIGNER_TRUST:-$KEYS/official.crt}" --until-complete \
 		--timeout "$2" --summary "$WORK/sim-summary.txt" ${E2E_SIM_ARGS:-} 2>>"$WORK/sim.log" >"$WORK/sim.out"

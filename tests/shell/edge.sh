@@ -611,7 +611,7 @@ echo junk >"$OUT/.$stray.xml"
 edge_once
 [ -f "$OUT/$R1.xml" ] && [ ! -e "$OUT/.$R1.xml" ] && [ ! -e "$OUT/.$stray.xml" ]
 ok $? "unfinished out/ temporaries: a recorded request is published, a stray one removed"
-[ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 2 ] &&
+[ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 3 ] &&
 	"$POSGW" journal verify "$EDGE_DB" --trust "$KEYS/edge-01.crt" >/dev/null 2>&1
 ok $? "edge tables are versioned and the journal chain verifies"
 # take-events-error-lost: an unreadable event document from the core, and
@@ -630,11 +630,12 @@ edge_once
 [ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM documents WHERE path = 'payload/bad.xml' AND consumed IS NOT NULL")" = 1 ] &&
 	[ "$(journal event.invalid)" = 1 ]
 ok $? "... and once the database works, the document is set aside and journaled"
-q "$EDGE_DB" "DROP TABLE edge_in_handled; DROP INDEX edge_requests_reply; UPDATE meta SET value = '1' WHERE key = 'edge_schema'"
+q "$EDGE_DB" "DROP TABLE edge_in_handled; DROP INDEX edge_requests_reply; DROP TABLE edge_stats; UPDATE meta SET value = '1' WHERE key = 'edge_schema'"
 edge_once
-[ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 2 ] &&
-	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('edge_in_handled', 'edge_requests_reply')")" = 2 ]
-ok $? "an edge database of version 1 is brought to version 2 at start"
+[ "$(q "$EDGE_DB" "SELECT value FROM meta WHERE key='edge_schema'")" = 3 ] &&
+	[ "$(q "$EDGE_DB" "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('edge_in_handled', 'edge_requests_reply', 'edge_stats')")" = 3 ] &&
+	q "$EDGE_DB" "SELECT sql FROM sqlite_master WHERE name = 'edge_requests'" | grep -q "'statistics'"
+ok $? "an edge database of version 1 is brought to version 3 at start"
 if grep -q 'ERROR\|runtime error\|AddressSanitizer' "$WORK/edge.log"; then
 	diag "$(grep 'ERROR\|runtime error' "$WORK/edge.log" | head -5)"
 	false

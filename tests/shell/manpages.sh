@@ -47,11 +47,12 @@ check() {
 for c in "keys generate" "keys show" "keys import" "keys crl import" "pack create" "pack verify" \
 	"pack list" "pack extract" "pack encrypt" "pack decrypt" "media export" "media import" "transfer enqueue" \
 	"transfer status" "transfer resend" "status" "edms map import" "edms list" \
-	"edms overdue" "edms sstu" "journal verify" "journal show" "journal reconcile" \
+	"edms overdue" "edms sstu" "edms stats" "journal verify" "journal show" "journal reconcile" \
 	"journal report"; do
 	fam=""
 	case $c in
 	edms\ overdue) fam="edms list" ;;
+	edms\ stats) fam="edms stats" ;;
 	# one help for the family's subcommands: checked against all of them
 	transfer\ * | journal\ *) fam=${c%% *} ;;
 	esac
