@@ -60,7 +60,7 @@ sim_stats_expect(struct sim *s, const char *from, const char *to, size_t *nkeys)
 	const char *lko, *oktmo;
 	size_t i, j, n = 0;
 
-	for (i = 0; i < s->o.count; i++) {
+	for (i = 0; i < sim_total(s); i++) {
 		a = &s->ap[i];
 		if (!a->issued || strcmp(a->created, to) > 0)
 			continue;

@@ -20,8 +20,8 @@ rc=$?
 [ $rc -eq 0 ]
 ok $? "demo-run exits 0"
 [ $rc -eq 0 ] || diag "$(echo "$out" | tail -15)"
-echo "$out" | tail -1 | grep -q "^sim: issued $n, .* re-appeals [0-9]*, complete \([0-9]*\)/\1\$"
-ok $? "demo-run ends with the simulator's summary: every appeal and re-appeal complete"
+echo "$out" | tail -1 | grep -q "^sim: issued $n, .* re-appeals [0-9]*, complete \([0-9]*\)/\1, stats 1 (totals match)\$"
+ok $? "demo-run ends with the simulator's summary: every appeal and re-appeal complete, the statistics upload matching"
 echo "$out" | grep -q "^demo: core: [0-9]* appeals for 2 ЛКО in 3 territories, [0-9]* with ПОС's deadline; repeated appeals marked [1-9][0-9]*, confirmed [1-9]"
 ok $? "the demo serves two ЛКО and three territories, with ПОС's deadlines and repeated appeals marked and confirmed"
 echo "$out" | grep -q '^demo: journals: .*consistent$'
