@@ -587,7 +587,7 @@ core_export_appeal(
 	/* 59-FZ art. 11: a candidate repeated appeal is marked in the export */
 	if (db_begin(cs->db, err) == -1)
 		goto out;
-	r = core_repeated_key(cs, root, akeys, err);
+	r = cs->e.repeat_days > 0 ? core_repeated_key(cs, root, akeys, err) : 0;
 	if (r == -1 || db_commit(cs->db, err) == -1) {
 		db_rollback(cs->db);
 		goto out;

@@ -27,7 +27,8 @@ struct core {
 	int export_dirty; /* renames in the export folder await one fsync */
 	char **pending;   /* batch: finished temp folders, renamed at the end */
 	size_t npending;
-	struct conf orgs; /* [lko] and [orgs] only */
+	struct conf orgs;   /* [lko] and [orgs] only */
+	time_t last_expire; /* core_repeated_expire's last run (monotonic) */
 };
 
 /* One event file of a round, read and prepared. */
@@ -43,6 +44,7 @@ int core_export(struct core *, int *);
 int core_repeated_key(struct core *, xmlNodePtr, char[2][65], struct error *);
 int core_repeated_keep(
     struct core *, const char *, char[2][65], struct error *);
+int core_repeated_expire(struct core *, int *);
 int core_repeated_find(struct core *, char[2][65], const char *, const char *,
     const char *, const char *, char *, size_t);
 

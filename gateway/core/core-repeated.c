@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -21,6 +22,7 @@
 #include "core-int.h"
 #include "digest.h"
 #include "edms.h"
+#include "journal.h"
 #include "log.h"
 #include "schema.h"
 #include "xmalloc.h"
@@ -278,4 +280,57 @@ core_repeated_find(struct core *cs, char keys[2][65], const char *pos,
 	}
 	sqlite3_finalize(st);
 	return n;
+}
+
+/*
+ * Forget the author digests of appeals filed more than repeat_days ago
+ * (at most hourly): no later appeal can be compared with them any more,
+ * so keeping even a pseudonym would serve nothing. One transaction,
+ * journaled when something went.
+ */
+int
+core_repeated_expire(struct core *cs, int *did)
+{
+	struct error err = {0};
+	sqlite3_stmt *st;
+	char detail[128];
+	time_t now = time(NULL);
+	int n;
+
+	if (cs->last_expire != 0 && now - cs->last_expire < 3600)
+		return 0;
+	cs->last_expire = now;
+	if (db_begin(cs->db, &err) == -1)
+		goto fail;
+	st = db_prepare(cs->db,
+	    "DELETE FROM core_applicant_keys WHERE pos_id IN (SELECT pos_id"
+	    " FROM core_appeals WHERE applicant_key IS NOT NULL AND"
+	    " julianday('now') - julianday(created) > ?1)");
+	sqlite3_bind_int(st, 1, (int)cs->e.repeat_days);
+	if (db_step_done(cs->db, st, &err) == -1)
+		goto rollback;
+	st = db_prepare(cs->db,
+	    "UPDATE core_appeals SET applicant_key = NULL WHERE"
+	    " applicant_key IS NOT NULL AND julianday('now') -"
+	    " julianday(created) > ?1");
+	sqlite3_bind_int(st, 1, (int)cs->e.repeat_days);
+	if (db_step_done(cs->db, st, &err) == -1)
+		goto rollback;
+	if ((n = sqlite3_changes(cs->db->h)) > 0) {
+		snprintf(detail, sizeof detail,
+		    "author digests of %d appeal(s) filed more than %u days "
+		    "ago forgotten",
+		    n, cs->e.repeat_days);
+		if (journal_append(cs->db, "retention.authors", NULL, NULL,
+		        detail, &err) == -1)
+			goto rollback;
+		(*did)++;
+	}
+	return db_commit(cs->db, &err) == -1 ? (log_warnx("%s", err.text), -1)
+	                                     : 0;
+rollback:
+	db_rollback(cs->db);
+fail:
+	log_warnx("repeated appeals: %s", err.text);
+	return -1;
 }

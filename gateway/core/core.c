@@ -132,6 +132,8 @@ core_step(struct xfer *x, void *arg, int *did)
 		rc = -1;
 	if (core_stats_step(x, cs->e.stats_interval, did) == -1)
 		rc = -1;
+	if (core_repeated_expire(cs, did) == -1)
+		rc = -1;
 	if (rc == 0 && cs->last_trouble != NULL) {
 		log_info("EDMS exchange: the trouble reported before is over");
 		free(cs->last_trouble);

@@ -427,6 +427,15 @@ ok $? "a decision on an unmarked appeal (transition) or a bad decision (schema) 
 	grep -q 'repeated: [0-9]* marked: [0-9]* candidate(s) to decide, 1 confirmed, 1 rejected' "$WORK/rep.out" &&
 	"$POSGW" edms list --config "$CORE_CONF" | grep -q '^repeated (59-FZ art. 11): [0-9]* candidate(s) to decide, 1 confirmed, 1 rejected'
 ok $? "edms repeated --list and edms list show the marks and the decisions"
+# the author digests are forgotten once no later appeal can be compared
+# with them: filed more than repeat_days ago (Петров's first, 40 days ago)
+sed -i 's/^\[edms\]$/[edms]\nrepeat_days = 30/' "$CORE_CONF"
+core_once
+[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_applicant_keys WHERE pos_id='177073601'")" = 0 ] &&
+	[ -z "$(q "$CORE_DB" "SELECT applicant_key FROM core_appeals WHERE pos_id='177073601'")" ] &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM core_applicant_keys WHERE pos_id='177073602'")" = 2 ] &&
+	q "$CORE_DB" "SELECT detail FROM journal WHERE kind='retention.authors'" | grep -q 'more than 30 days ago forgotten'
+ok $? "author digests of appeals older than repeat_days are forgotten and journaled; newer ones kept"
 
 # --- outcomes -------------------------------------------------------------
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<outcome xmlns="urn:posgw:exchange:1" pos-id="177073571" n="1" at="%s"><delivered status-code="MODERATION_ACCEPT"/></outcome>\n' "$NOW" >"$WORK/o1.xml"
