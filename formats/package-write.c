@@ -233,20 +233,10 @@ pkg_writer_check(struct pkg_writer *w, struct error *err)
 		pe[i].path = w->e[i].path;
 		pe[i].size = w->e[i].size;
 		pe[i].staged = w->e[i].src;
-		if (w->e[i].mem != NULL && pkg_doc_path(pe[i].path)) {
-			pe[i].doc = xmlsafe_parse(w->e[i].mem, w->e[i].size,
-			    pe[i].path, w->limits.max_depth, ERR_PAYLOAD, err);
-			if (pe[i].doc == NULL) {
-				rc = -1;
-				break;
-			}
-		}
+		pe[i].mem = w->e[i].mem;
+		pe[i].memlen = (size_t)w->e[i].size;
 	}
-	if (rc == 0)
-		rc = payload_check(pe, w->n, &w->limits, err);
-	for (i = 0; i < w->n; i++)
-		if (pe[i].doc != NULL)
-			xmlFreeDoc(pe[i].doc);
+	rc = payload_check(pe, w->n, -1, &w->limits, err);
 	free(pe);
 	return rc;
 }

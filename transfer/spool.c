@@ -107,7 +107,7 @@ spool_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 		pe[i + 1].size = (uint64_t)sb.st_size;
 		pe[i + 1].staged = xstrdup(files[i].src);
 	}
-	if (payload_check(pe, nfiles + 1, &x->c.verify.limits, err) == -1)
+	if (payload_check(pe, nfiles + 1, -1, &x->c.verify.limits, err) == -1)
 		goto out;
 	if ((id = spool_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
 		goto out;
