@@ -118,6 +118,7 @@ int pkg_writer_add_stored(struct pkg_writer *, const char *, const char *,
 int pkg_writer_add_mem(
     struct pkg_writer *, const char *, const void *, size_t, struct error *);
 void pkg_writer_set_limits(struct pkg_writer *, const struct pkg_limits *);
+int pkg_writer_set_spill(struct pkg_writer *, const char *, struct error *);
 void pkg_writer_set_identity(struct pkg_writer *, const char *, time_t);
 const char *pkg_writer_manifest_digest(const struct pkg_writer *);
 int pkg_writer_write(

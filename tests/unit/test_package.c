@@ -427,6 +427,58 @@ test_event_answer(void **state)
 	free(sig);
 }
 
+/*
+ * Documents added from memory wait in a spill file under the staging
+ * directory (removed at once), not in memory: the package reads back the
+ * same, a broken spilled document is still refused, nothing is left.
+ */
+static void
+test_writer_spill(void **state)
+{
+	struct fix *f = *state;
+	char *appeal, *rcpt, name[PKG_NAME_MAX];
+	struct pkg_verify_opts o;
+	struct pkg_writer *w;
+	struct error err = {0};
+	size_t alen, clen;
+	struct pkg *p;
+
+	appeal = tu_read_file(APPEAL, &alen);
+	rcpt = tu_read_file(EXAMPLES "/receipt.xml", &clen);
+	w = writer(f, 7);
+	assert_int_equal(pkg_writer_set_spill(w, f->stage, &err), 0);
+	add_mem(w, "payload/appeal.xml", appeal, alen - 10);
+	add_mem(w, ATT_PATH, ATT, ATT_LEN);
+	write_fails(f, w, "payload/appeal.xml");
+	pkg_writer_free(w);
+
+	w = writer(f, 6);
+	assert_int_equal(pkg_writer_set_spill(w, f->stage, &err), 0);
+	assert_int_equal(tu_dir_count(f->stage, 0), 0);
+	add_mem(w, "payload/appeal.xml", appeal, alen);
+	add_mem(w, ATT_PATH, ATT, ATT_LEN);
+	add_mem(w, "payload/receipt-42.xml", rcpt, clen);
+	write_ok(f, w, name);
+	pkg_writer_free(w);
+	assert_int_equal(tu_dir_count(f->stage, 0), 0);
+	opts(f, &o);
+	p = read_ok(f, name, &o);
+	assert_int_equal(p->nentries, 3);
+	assert_staged(p, pkg_entry_find(p, "payload/appeal.xml"), appeal, alen);
+	assert_staged(p, pkg_entry_find(p, ATT_PATH), ATT, ATT_LEN);
+	assert_staged(
+	    p, pkg_entry_find(p, "payload/receipt-42.xml"), rcpt, clen);
+	assert_doc(p, pkg_entry_find(p, "payload/receipt-42.xml"), "receipt");
+	pkg_free(p);
+
+	w = writer(f, 8);
+	assert_int_equal(pkg_writer_set_spill(w, "/nonexistent/dir", &err), -1);
+	assert_non_null(strstr(err.text, "/nonexistent/dir"));
+	pkg_writer_free(w);
+	free(appeal);
+	free(rcpt);
+}
+
 /* Packages of documents without attachments round-trip. */
 static void
 test_documents_only(void **state)
@@ -1007,6 +1059,7 @@ main(void)
 	    FIXED(test_seq_max),
 	    FIXED(test_event_answer),
 	    FIXED(test_documents_only),
+	    FIXED(test_writer_spill),
 	    FIXED(test_writer_unreferenced),
 	    FIXED(test_writer_bad_reference),
 	    FIXED(test_writer_invalid_doc),
