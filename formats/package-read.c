@@ -143,18 +143,26 @@ pkg_reader_type(struct pkg_reader *r, struct archive_entry *ae)
 	return 0;
 }
 
-/* Read a whole small entry into memory, at most max bytes. */
+/*
+ * Read a whole small entry into memory, at most max bytes; the buffer is
+ * sized by the header's size when that is within max.
+ */
 static int
-pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
-    unsigned char **out, size_t *len)
+pkg_reader_small(struct pkg_reader *r, struct archive_entry *ae,
+    const char *what, uint64_t max, unsigned char **out, size_t *len)
 {
 	unsigned char *buf = NULL;
 	size_t cap = 0, n = 0;
+	la_int64_t hint =
+	    archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
 	la_ssize_t got;
 
 	for (;;) {
 		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
+			if (cap == 0 && hint >= 0 && (uint64_t)hint < max)
+				cap = (size_t)hint + 1;
+			else
+				cap = cap ? cap * 2 : 65536;
 			if (cap > max + 1)
 				cap = (size_t)max + 1;
 			buf = xreallocarray(buf, cap, 1);
@@ -330,7 +338,7 @@ pkg_reader_head(
 		    "first entry is %.200s, it must be manifest.xml",
 		    path ? path : "(unreadable)");
 	if (pkg_reader_small(
-	        r, "manifest.xml", l->max_manifest, &mbuf, &mlen) == -1)
+	        r, ae, "manifest.xml", l->max_manifest, &mbuf, &mlen) == -1)
 		goto out;
 
 	if ((rc = pkg_reader_next(r, &ae)) != 0) {
@@ -349,7 +357,7 @@ pkg_reader_head(
 		goto out;
 	}
 	if (pkg_reader_small(
-	        r, "manifest.xml.p7s", PKG_P7S_MAX, &sbuf, &slen) == -1)
+	        r, ae, "manifest.xml.p7s", PKG_P7S_MAX, &sbuf, &slen) == -1)
 		goto out;
 
 	if (manifest_parse(mbuf, mlen, l->max_depth, &r->p->m, r->err) == -1)

@@ -24,6 +24,9 @@
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |           \
 	    XML_PARSE_NOCDATA)
 
+#define XMLSAFE_CHUNK                                                          \
+	(64 * 1024) /* streamed parsing pushes this much at a time */
+
 struct xmlsafe_state {
 	int depth;
 	int max_depth;
@@ -253,8 +256,9 @@ xmlsafe_stream_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	}
 	if (st->depth == 1)
 		st->nroot++;
-	st->fn(st->arg, st->depth, localname, uri, xmlSAX2GetLineNumber(ctxt),
-	    nattrs, attrs);
+	if (st->fn != NULL)
+		st->fn(st->arg, st->depth, localname, uri,
+		    xmlSAX2GetLineNumber(ctxt), nattrs, attrs);
 }
 
 /* Streaming: track depth on element end. */
@@ -270,10 +274,11 @@ xmlsafe_stream_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 
 /*
  * Parse a document from memory as xmlsafe_parse does (same refusals, same
- * messages) but build no tree: each element goes to fn, and with a schema
- * validator (xmlSchemaValidCtxtPtr) the stream is validated on the way;
- * the caller asks it for the verdict. Memory does not grow with the
- * document. Returns 0 for a well-formed document, else -1 with err set.
+ * messages) but build no tree: each element goes to fn (if not NULL), and
+ * with a schema validator (xmlSchemaValidCtxtPtr) the stream is validated
+ * on the way; the caller asks it for the verdict. Memory does not grow
+ * with the document. Returns 0 for a well-formed document, else -1 with
+ * err set.
  */
 int
 xmlsafe_stream(const void *buf, size_t len, const char *name, int max_depth,
@@ -286,6 +291,7 @@ xmlsafe_stream(const void *buf, size_t len, const char *name, int max_depth,
 	xmlSAXHandlerPtr sax;
 	const xmlError *xe;
 	const xmlChar *enc = NULL;
+	size_t first, off, chunk;
 	int rc = -1;
 
 	xmlsafe_init();
@@ -294,7 +300,10 @@ xmlsafe_stream(const void *buf, size_t len, const char *name, int max_depth,
 	if (len == 0)
 		return err_set(err, code,
 		    "%s: not well-formed XML: Document is empty", name);
-	if ((ctxt = xmlCreateMemoryParserCtxt(buf, (int)len)) == NULL)
+	/* pushed in chunks: the parser never holds a copy of the whole text */
+	first = len < 4 ? len : 4;
+	if ((ctxt = xmlCreatePushParserCtxt(
+	         NULL, NULL, buf, (int)first, name)) == NULL)
 		fatalx("cannot allocate an XML parser");
 	xmlCtxtUseOptions(ctxt, XMLSAFE_OPTIONS);
 	memset(&st, 0, sizeof st);
@@ -316,7 +325,13 @@ xmlsafe_stream(const void *buf, size_t len, const char *name, int max_depth,
 	if (validator != NULL && (plug = xmlSchemaSAXPlug(validator, &ctxt->sax,
 	                              &ctxt->userData)) == NULL)
 		fatalx("cannot plug a schema validator into the parser");
-	xmlParseDocument(ctxt);
+	for (off = first;; off += chunk) {
+		chunk = len - off < XMLSAFE_CHUNK ? len - off : XMLSAFE_CHUNK;
+		xmlParseChunk(ctxt, (const char *)buf + off, (int)chunk,
+		    off + chunk == len);
+		if (off + chunk == len)
+			break;
+	}
 	if (plug != NULL)
 		xmlSchemaSAXUnplug(plug);
 	if (ctxt->myDoc != NULL && ctxt->myDoc->encoding != NULL)
