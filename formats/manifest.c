@@ -40,8 +40,140 @@ manifest_cmp(const void *a, const void *b)
 	return strcmp((*x)->path, (*y)->path);
 }
 
+/* What manifest_parse collects while the manifest streams by. */
+struct manifest_read {
+	struct manifest *m;
+	size_t cap;
+	struct error sem; /* the first failed check of a value */
+	int root_ok;
+};
+
+/* A copy of an unqualified attribute's value, or NULL without one. */
+static char *
+manifest_attr(int nattrs, const xmlChar **attrs, const char *name)
+{
+	int i;
+
+	for (i = 0; i < nattrs; i++)
+		if (attrs[i * 5 + 2] == NULL &&
+		    strcmp((const char *)attrs[i * 5], name) == 0)
+			return xstrndup((const char *)attrs[i * 5 + 3],
+			    (size_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]));
+	return NULL;
+}
+
+/* Check the package element's attributes into the manifest. */
+static void
+manifest_root(struct manifest_read *r, int nattrs, const xmlChar **attrs)
+{
+	struct manifest *m = r->m;
+	const char *bad = NULL;
+	char *v[6];
+	size_t i;
+
+	v[0] = manifest_attr(nattrs, attrs, "id");
+	v[1] = manifest_attr(nattrs, attrs, "sender");
+	v[2] = manifest_attr(nattrs, attrs, "recipient");
+	v[3] = manifest_attr(nattrs, attrs, "seq");
+	v[4] = manifest_attr(nattrs, attrs, "created");
+	v[5] = manifest_attr(nattrs, attrs, "digest");
+	if (v[0] == NULL || !pkg_uuid_valid(v[0]))
+		bad = "bad id";
+	else if (v[1] == NULL || !pkg_id_valid(v[1]))
+		bad = "bad sender";
+	else if (v[2] == NULL || !pkg_id_valid(v[2]))
+		bad = "bad recipient";
+	else if (manifest_u64(v[3], &m->seq) == -1 || m->seq == 0 ||
+	         m->seq > PKG_SEQ_MAX)
+		bad = "bad seq";
+	else if (pkg_time_parse(v[4], &m->created) == -1)
+		bad = "bad created time";
+	else if (v[5] == NULL || digest_alg_from_name(v[5], &m->alg) == -1)
+		bad = "unknown digest";
+	if (bad != NULL)
+		err_set(&r->sem, ERR_MANIFEST, "manifest.xml: %s", bad);
+	else {
+		snprintf(m->uuid, sizeof m->uuid, "%s", v[0]);
+		snprintf(m->sender, sizeof m->sender, "%s", v[1]);
+		snprintf(m->recipient, sizeof m->recipient, "%s", v[2]);
+		r->root_ok = 1;
+	}
+	for (i = 0; i < 6; i++)
+		free(v[i]);
+}
+
+/* Check one entry element and add it to the manifest. */
+static void
+manifest_entry(
+    struct manifest_read *r, long line, int nattrs, const xmlChar **attrs)
+{
+	struct manifest *m = r->m;
+	struct manifest_entry *e;
+	char *path, *size, *digest;
+
+	path = manifest_attr(nattrs, attrs, "path");
+	if (path == NULL || !pkg_path_valid(path)) {
+		err_set(&r->sem, ERR_MANIFEST,
+		    "manifest.xml: line %ld: bad entry path", line);
+		free(path);
+		return;
+	}
+	if (m->nentries == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		m->entries =
+		    xreallocarray(m->entries, r->cap, sizeof *m->entries);
+	}
+	e = &m->entries[m->nentries++];
+	memset(e, 0, sizeof *e);
+	e->path = path;
+	size = manifest_attr(nattrs, attrs, "size");
+	digest = manifest_attr(nattrs, attrs, "digest");
+	if (manifest_u64(size, &e->size) == -1)
+		err_set(&r->sem, ERR_MANIFEST,
+		    "manifest.xml: entry %s: bad size", e->path);
+	else if (digest == NULL || strlen(digest) != DIGEST_HEX_LEN ||
+	         strspn(digest, "0123456789abcdef") != DIGEST_HEX_LEN)
+		err_set(&r->sem, ERR_MANIFEST,
+		    "manifest.xml: entry %s: bad digest", e->path);
+	else
+		memcpy(e->digest, digest, DIGEST_HEX_LEN + 1);
+	free(size);
+	free(digest);
+}
+
+/* One element of the manifest (xmlsafe_stream callback); the first failure counts. */
+static void
+manifest_element(void *arg, int depth, const xmlChar *name, const xmlChar *uri,
+    long line, int nattrs, const xmlChar **attrs)
+{
+	struct manifest_read *r = arg;
+
+	if (r->sem.code != ERR_NONE || depth > 2)
+		return;
+	if (depth == 1) {
+		if (uri == NULL || strcmp((const char *)uri, NS_PACKAGE) != 0 ||
+		    strcmp((const char *)name, "package") != 0)
+			err_set(&r->sem, ERR_MANIFEST,
+			    "manifest.xml: root is not package");
+		else
+			manifest_root(r, nattrs, attrs);
+		return;
+	}
+	if (!r->root_ok)
+		return;
+	if (uri == NULL || strcmp((const char *)uri, NS_PACKAGE) != 0 ||
+	    strcmp((const char *)name, "entry") != 0) {
+		err_set(&r->sem, ERR_MANIFEST,
+		    "manifest.xml: unexpected element %s", (const char *)name);
+		return;
+	}
+	manifest_entry(r, line, nattrs, attrs);
+}
+
 /*
- * Parse and validate manifest.xml bytes. Every failure is code manifest;
+ * Parse and validate manifest.xml bytes, streamed: no tree is built, so
+ * memory grows with the entries kept, not with the XML. Every failure is
+ * code manifest (well-formedness first, then the schema, then the values);
  * the caller checks name, recipient and signature afterwards.
  */
 int
@@ -49,91 +181,22 @@ manifest_parse(const void *buf, size_t len, int max_depth, struct manifest *m,
     struct error *err)
 {
 	const struct manifest_entry **sorted;
-	const char *a;
-	xmlNodePtr root, n;
-	xmlDocPtr doc;
-	size_t i, cap = 0;
+	struct manifest_read r;
+	size_t i;
 
 	memset(m, 0, sizeof *m);
-	doc = xmlsafe_parse(
-	    buf, len, "manifest.xml", max_depth, ERR_MANIFEST, err);
-	if (doc == NULL)
-		return -1;
-	if (schema_validate(
-	        SCHEMA_PACKAGE, doc, "manifest.xml", ERR_MANIFEST, err) == -1)
+	memset(&r, 0, sizeof r);
+	r.m = m;
+	if (schema_stream(SCHEMA_PACKAGE, buf, len, "manifest.xml", max_depth,
+	        manifest_element, &r, ERR_MANIFEST, err) == -1)
 		goto fail;
-	root = xmlDocGetRootElement(doc);
-	if (!xmlsafe_is(root, NS_PACKAGE, "package")) {
+	if (r.sem.code != ERR_NONE) {
+		err_set(err, r.sem.code, "%s", r.sem.text);
+		goto fail;
+	}
+	if (!r.root_ok) {
 		err_set(err, ERR_MANIFEST, "manifest.xml: root is not package");
 		goto fail;
-	}
-	a = xmlsafe_attr(root, "id");
-	if (a == NULL || !pkg_uuid_valid(a)) {
-		err_set(err, ERR_MANIFEST, "manifest.xml: bad id");
-		goto fail;
-	}
-	snprintf(m->uuid, sizeof m->uuid, "%s", a);
-	if ((a = xmlsafe_attr(root, "sender")) == NULL || !pkg_id_valid(a)) {
-		err_set(err, ERR_MANIFEST, "manifest.xml: bad sender");
-		goto fail;
-	}
-	snprintf(m->sender, sizeof m->sender, "%s", a);
-	if ((a = xmlsafe_attr(root, "recipient")) == NULL || !pkg_id_valid(a)) {
-		err_set(err, ERR_MANIFEST, "manifest.xml: bad recipient");
-		goto fail;
-	}
-	snprintf(m->recipient, sizeof m->recipient, "%s", a);
-	if (manifest_u64(xmlsafe_attr(root, "seq"), &m->seq) == -1 ||
-	    m->seq == 0 || m->seq > PKG_SEQ_MAX) {
-		err_set(err, ERR_MANIFEST, "manifest.xml: bad seq");
-		goto fail;
-	}
-	if (pkg_time_parse(xmlsafe_attr(root, "created"), &m->created) == -1) {
-		err_set(err, ERR_MANIFEST, "manifest.xml: bad created time");
-		goto fail;
-	}
-	a = xmlsafe_attr(root, "digest");
-	if (a == NULL || digest_alg_from_name(a, &m->alg) == -1) {
-		err_set(err, ERR_MANIFEST, "manifest.xml: unknown digest");
-		goto fail;
-	}
-	for (n = root->children; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (!xmlsafe_is(n, NS_PACKAGE, "entry")) {
-			err_set(err, ERR_MANIFEST,
-			    "manifest.xml: unexpected element %s", n->name);
-			goto fail;
-		}
-		if (m->nentries == cap) {
-			cap = cap ? cap * 2 : 16;
-			m->entries =
-			    xreallocarray(m->entries, cap, sizeof *m->entries);
-		}
-		struct manifest_entry *e = &m->entries[m->nentries];
-		memset(e, 0, sizeof *e);
-		a = xmlsafe_attr(n, "path");
-		if (a == NULL || !pkg_path_valid(a)) {
-			err_set(err, ERR_MANIFEST,
-			    "manifest.xml: line %ld: bad entry path",
-			    xmlGetLineNo(n));
-			goto fail;
-		}
-		e->path = xstrdup(a);
-		m->nentries++;
-		if (manifest_u64(xmlsafe_attr(n, "size"), &e->size) == -1) {
-			err_set(err, ERR_MANIFEST,
-			    "manifest.xml: entry %s: bad size", e->path);
-			goto fail;
-		}
-		a = xmlsafe_attr(n, "digest");
-		if (a == NULL || strlen(a) != DIGEST_HEX_LEN ||
-		    strspn(a, "0123456789abcdef") != DIGEST_HEX_LEN) {
-			err_set(err, ERR_MANIFEST,
-			    "manifest.xml: entry %s: bad digest", e->path);
-			goto fail;
-		}
-		memcpy(e->digest, a, DIGEST_HEX_LEN + 1);
 	}
 	if (m->nentries > 1) {
 		sorted = xcalloc(m->nentries, sizeof *sorted);
@@ -151,10 +214,8 @@ manifest_parse(const void *buf, size_t len, int max_depth, struct manifest *m,
 		}
 		free(sorted);
 	}
-	xmlFreeDoc(doc);
 	return 0;
 fail:
-	xmlFreeDoc(doc);
 	manifest_free(m);
 	return -1;
 }

@@ -32,7 +32,8 @@ struct pkg_reader {
 	unsigned char *buf;
 	const struct manifest_entry **index; /* manifest entries by path */
 	unsigned char *seen;
-	uint64_t nread; /* archive entries read */
+	uint64_t nread;  /* archive entries read */
+	uint64_t docend; /* bytes in the document file */
 };
 
 /* Compare manifest entries by path. */
@@ -142,18 +143,26 @@ pkg_reader_type(struct pkg_reader *r, struct archive_entry *ae)
 	return 0;
 }
 
-/* Read a whole small entry into memory, at most max bytes. */
+/*
+ * Read a whole small entry into memory, at most max bytes; the buffer is
+ * sized by the header's size when that is within max.
+ */
 static int
-pkg_reader_small(struct pkg_reader *r, const char *what, uint64_t max,
-    unsigned char **out, size_t *len)
+pkg_reader_small(struct pkg_reader *r, struct archive_entry *ae,
+    const char *what, uint64_t max, unsigned char **out, size_t *len)
 {
 	unsigned char *buf = NULL;
 	size_t cap = 0, n = 0;
+	la_int64_t hint =
+	    archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
 	la_ssize_t got;
 
 	for (;;) {
 		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
+			if (cap == 0 && hint >= 0 && (uint64_t)hint < max)
+				cap = (size_t)hint + 1;
+			else
+				cap = cap ? cap * 2 : 65536;
 			if (cap > max + 1)
 				cap = (size_t)max + 1;
 			buf = xreallocarray(buf, cap, 1);
@@ -202,9 +211,9 @@ pkg_reader_save(struct pkg_reader *r, const char *name, const void *buf,
 
 /*
  * Stream one payload entry while hashing, never past its size: documents
- * (at most max_xml bytes, checked against the manifest already) into
- * memory, attachments into a staging file (or nowhere, when the caller
- * only verifies).
+ * (at most max_xml bytes, checked against the manifest already) appended
+ * to the package's document file, attachments into a staging file of
+ * their own (or nowhere, when the caller only verifies).
  */
 static int
 pkg_reader_entry(
@@ -219,9 +228,10 @@ pkg_reader_entry(
 	pe->path = xstrdup(me->path);
 	pe->size = me->size;
 	memcpy(pe->digest, me->digest, sizeof pe->digest);
-	if (pkg_doc_path(me->path))
-		pe->mem = xmalloc((size_t)me->size + 1);
-	else if (r->o->discard)
+	if (pkg_doc_path(me->path)) {
+		pe->off = r->docend;
+		fd = r->p->docfd;
+	} else if (r->o->discard)
 		; /* only verified: nothing written */
 	else {
 		xasprintf(
@@ -250,18 +260,20 @@ pkg_reader_entry(
 			goto fail;
 		}
 		digest_update(&d, r->buf, (size_t)got);
-		if (pe->mem != NULL)
-			memcpy(pe->mem + total, r->buf, (size_t)got);
-		else if (fd != -1 &&
-		         fs_write_all(fd, r->buf, (size_t)got) == -1) {
-			err_set(r->err, ERR_NONE, "cannot write %s: %s",
-			    pe->staged, strerror(errno));
+		if (fd != -1 && fs_write_all(fd, r->buf, (size_t)got) == -1) {
+			err_set(r->err, ERR_NONE,
+			    "cannot write %s: %s; check the staging disk",
+			    pe->staged != NULL ? pe->staged : r->p->stagedir,
+			    strerror(errno));
 			goto fail;
 		}
 		total += (uint64_t)got;
 	}
 	digest_final_hex(&d, hex);
-	pe->memlen = (size_t)total;
+	if (fd == r->p->docfd) {
+		r->docend += total;
+		fd = -1;
+	}
 	if (fd != -1 && close(fd) == -1)
 		return err_set(r->err, ERR_NONE, "cannot write %s: %s",
 		    pe->staged, strerror(errno));
@@ -277,7 +289,7 @@ pkg_reader_entry(
 	return 0;
 fail:
 	digest_final_hex(&d, hex);
-	if (fd != -1)
+	if (fd != -1 && fd != r->p->docfd)
 		close(fd);
 	return -1;
 }
@@ -326,7 +338,7 @@ pkg_reader_head(
 		    "first entry is %.200s, it must be manifest.xml",
 		    path ? path : "(unreadable)");
 	if (pkg_reader_small(
-	        r, "manifest.xml", l->max_manifest, &mbuf, &mlen) == -1)
+	        r, ae, "manifest.xml", l->max_manifest, &mbuf, &mlen) == -1)
 		goto out;
 
 	if ((rc = pkg_reader_next(r, &ae)) != 0) {
@@ -345,7 +357,7 @@ pkg_reader_head(
 		goto out;
 	}
 	if (pkg_reader_small(
-	        r, "manifest.xml.p7s", PKG_P7S_MAX, &sbuf, &slen) == -1)
+	        r, ae, "manifest.xml.p7s", PKG_P7S_MAX, &sbuf, &slen) == -1)
 		goto out;
 
 	if (manifest_parse(mbuf, mlen, l->max_depth, &r->p->m, r->err) == -1)
@@ -483,6 +495,8 @@ pkg_read(const char *path, const char *stagebase,
 	err_clear(err);
 	memset(&r, 0, sizeof r);
 	p = xcalloc(1, sizeof *p);
+	p->docfd = -1;
+	p->limits = o->limits;
 	copy = xstrdup(path);
 	base = basename(copy);
 	if (pkg_name_parse(base, sender, &seq, uuid) == -1) {
@@ -520,6 +534,16 @@ pkg_read(const char *path, const char *stagebase,
 		goto out;
 	}
 	p->stagedir = tmpl;
+	xasprintf(&tmpl, "%s/documents", p->stagedir);
+	p->docfd = open(
+	    tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (p->docfd == -1) {
+		err_set(err, ERR_NONE, "cannot create %s: %s", tmpl,
+		    strerror(errno));
+		free(tmpl);
+		goto out;
+	}
+	free(tmpl);
 
 	r.o = o;
 	r.p = p;
@@ -531,7 +555,8 @@ pkg_read(const char *path, const char *stagebase,
 	}
 	if (pkg_reader_head(&r, sender, seq, uuid) == -1 ||
 	    pkg_reader_body(&r) == -1 ||
-	    payload_check(p->entries, p->nentries, &o->limits, err) == -1)
+	    payload_check(p->entries, p->nentries, p->docfd, &o->limits, err) ==
+	        -1)
 		goto out;
 	ok = 1;
 out:
@@ -562,6 +587,17 @@ pkg_entry_find(const struct pkg *p, const char *path)
 	return NULL;
 }
 
+/*
+ * Parse a verified document of the package again (pkg_read keeps none in
+ * memory); the caller frees the tree.
+ */
+xmlDocPtr
+pkg_entry_parse(
+    const struct pkg *p, const struct pkg_entry *e, struct error *err)
+{
+	return payload_parse(e, p->docfd, &p->limits, err);
+}
+
 /* Free a package and remove its staging directory. */
 void
 pkg_free(struct pkg *p)
@@ -574,10 +610,10 @@ pkg_free(struct pkg *p)
 		free(p->entries[i].path);
 		free(p->entries[i].staged);
 		free(p->entries[i].mem);
-		if (p->entries[i].doc != NULL)
-			xmlFreeDoc(p->entries[i].doc);
 	}
 	free(p->entries);
+	if (p->docfd != -1)
+		close(p->docfd);
 	manifest_free(&p->m);
 	if (p->stagedir != NULL) {
 		fs_rmtree(p->stagedir);
@@ -613,6 +649,24 @@ pkg_extract_mem(const unsigned char *buf, size_t len, int dfd, const char *name,
 		return err_set(err, ERR_NONE, "cannot write %s: %s", shown,
 		    strerror(errno));
 	return 0;
+}
+
+/* Write a document from the document file to name under dfd, never replacing. */
+static int
+pkg_extract_doc(const struct pkg *p, const struct pkg_entry *e, int dfd,
+    const char *name, const char *shown, struct error *err)
+{
+	unsigned char *buf;
+	int rc;
+
+	if (e->mem != NULL)
+		return pkg_extract_mem(
+		    e->mem, e->memlen, dfd, name, shown, err);
+	if ((buf = payload_bytes(e, p->docfd, err)) == NULL)
+		return -1;
+	rc = pkg_extract_mem(buf, (size_t)e->size, dfd, name, shown, err);
+	free(buf);
+	return rc;
 }
 
 /* Move or copy one staged file to name under the directory dfd, never replacing. */
@@ -711,9 +765,8 @@ pkg_extract(const struct pkg *p, const char *dir, struct error *err)
 		if ((p->entries[i].staged != NULL
 		            ? pkg_extract_one(
 		                  p->entries[i].staged, dfd, s, shown, err)
-		            : pkg_extract_mem(p->entries[i].mem,
-		                  p->entries[i].memlen, dfd, s, shown, err)) ==
-		    -1) {
+		            : pkg_extract_doc(p, &p->entries[i], dfd, s, shown,
+		                  err)) == -1) {
 			close(dfd);
 			goto fail;
 		}

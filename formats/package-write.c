@@ -24,6 +24,8 @@ struct pkg_wentry {
 	char *path;
 	char *src;          /* file to stream from, or NULL */
 	unsigned char *mem; /* in-memory content, or NULL */
+	int spilled;        /* or the content is at off in the spill file */
+	uint64_t off;
 	uint64_t size;
 	char digest[DIGEST_HEX_LEN + 1];
 	struct stat sb; /* identity of src when hashed */
@@ -42,6 +44,8 @@ struct pkg_writer {
 	char uuid[37]; /* fixed identity, or empty for a fresh one */
 	time_t created;
 	char mdigest[DIGEST_HEX_LEN + 1]; /* Streebog-256 of manifest.xml */
+	int spillfd;       /* unlinked file for documents added from memory */
+	uint64_t spillend; /* bytes in it */
 };
 
 /* Start a package from signer's id to recipient with sequence number seq. */
@@ -57,8 +61,35 @@ pkg_writer_new(struct signer *s, const char *recipient, uint64_t seq,
 	w->seq = seq;
 	w->compress = c;
 	w->alg = alg;
+	w->spillfd = -1;
 	pkg_limits_default(&w->limits);
 	return w;
+}
+
+/*
+ * Keep documents added from memory in an unlinked file under dir instead
+ * of in memory (a package of many documents then costs no more memory
+ * than one); call before the first pkg_writer_add_mem.
+ */
+int
+pkg_writer_set_spill(struct pkg_writer *w, const char *dir, struct error *err)
+{
+	char *tmpl;
+
+	if (w->spillfd != -1 || w->n != 0)
+		return 0;
+	xasprintf(&tmpl, "%s/.spill-XXXXXX", dir);
+	if ((w->spillfd = mkostemp(tmpl, O_CLOEXEC)) == -1) {
+		err_set(err, ERR_NONE,
+		    "cannot create a spill file in %s: %s; check that the "
+		    "directory exists and is writable",
+		    dir, strerror(errno));
+		free(tmpl);
+		return -1;
+	}
+	unlink(tmpl);
+	free(tmpl);
+	return 0;
 }
 
 /*
@@ -199,7 +230,7 @@ pkg_writer_add_stored(struct pkg_writer *w, const char *path, const char *src,
 	return 0;
 }
 
-/* Add an entry from memory (documents); the bytes are copied. */
+/* Add an entry from memory (documents); the bytes are copied (or spilled). */
 int
 pkg_writer_add_mem(struct pkg_writer *w, const char *path, const void *buf,
     size_t len, struct error *err)
@@ -210,9 +241,20 @@ pkg_writer_add_mem(struct pkg_writer *w, const char *path, const void *buf,
 		return -1;
 	if (pkg_writer_sizes(w, path, len, err) == -1)
 		return -1;
+	if (w->spillfd != -1) {
+		if (fs_write_all(w->spillfd, buf, len) == -1)
+			return err_set(err, ERR_NONE,
+			    "cannot write %s to the spill file: %s; check the "
+			    "staging disk",
+			    path, strerror(errno));
+		e->spilled = 1;
+		e->off = w->spillend;
+		w->spillend += len;
+	} else {
+		e->mem = xmalloc(len ? len : 1);
+		memcpy(e->mem, buf, len);
+	}
 	e->path = xstrdup(path);
-	e->mem = xmalloc(len);
-	memcpy(e->mem, buf, len);
 	e->size = len;
 	digest_mem_hex(w->alg, buf, len, e->digest);
 	w->total += len;
@@ -233,20 +275,11 @@ pkg_writer_check(struct pkg_writer *w, struct error *err)
 		pe[i].path = w->e[i].path;
 		pe[i].size = w->e[i].size;
 		pe[i].staged = w->e[i].src;
-		if (w->e[i].mem != NULL && pkg_doc_path(pe[i].path)) {
-			pe[i].doc = xmlsafe_parse(w->e[i].mem, w->e[i].size,
-			    pe[i].path, w->limits.max_depth, ERR_PAYLOAD, err);
-			if (pe[i].doc == NULL) {
-				rc = -1;
-				break;
-			}
-		}
+		pe[i].mem = w->e[i].mem;
+		pe[i].memlen = (size_t)w->e[i].size;
+		pe[i].off = w->e[i].off;
 	}
-	if (rc == 0)
-		rc = payload_check(pe, w->n, &w->limits, err);
-	for (i = 0; i < w->n; i++)
-		if (pe[i].doc != NULL)
-			xmlFreeDoc(pe[i].doc);
+	rc = payload_check(pe, w->n, w->spillfd, &w->limits, err);
 	free(pe);
 	return rc;
 }
@@ -285,6 +318,28 @@ pkg_writer_data(struct archive *a, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Copy one document from the spill file into the archive. */
+static int
+pkg_writer_spilled(struct archive *a, struct pkg_writer *w,
+    struct pkg_wentry *e, const char *tmp, struct error *err)
+{
+	struct pkg_entry pe;
+	unsigned char *buf;
+	int rc = 0;
+
+	memset(&pe, 0, sizeof pe);
+	pe.path = e->path;
+	pe.size = e->size;
+	pe.off = e->off;
+	if ((buf = payload_bytes(&pe, w->spillfd, err)) == NULL)
+		return -1;
+	if (pkg_writer_data(a, buf, (size_t)e->size) == -1)
+		rc = err_set(
+		    err, ERR_NONE, "writing %s: %s", tmp, pkg_archive_error(a));
+	free(buf);
+	return rc;
 }
 
 /* Stream a source file into the archive, checking it did not change. */
@@ -454,7 +509,10 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 			    pkg_archive_error(a));
 			goto out;
 		}
-		if (w->e[i].mem != NULL) {
+		if (w->e[i].spilled) {
+			if (pkg_writer_spilled(a, w, &w->e[i], tmp, err) == -1)
+				goto out;
+		} else if (w->e[i].mem != NULL) {
 			if (pkg_writer_data(a, w->e[i].mem, w->e[i].size) ==
 			    -1) {
 				err_set(err, ERR_NONE, "writing %s: %s", tmp,
@@ -530,5 +588,7 @@ pkg_writer_free(struct pkg_writer *w)
 		free(w->e[i].mem);
 	}
 	free(w->e);
+	if (w->spillfd != -1)
+		close(w->spillfd);
 	free(w);
 }

@@ -54,15 +54,21 @@ struct pkg_verify_opts {
 	int discard;       /* hash attachments without keeping them */
 };
 
-/* One verified entry, staged in a private directory. */
+/*
+ * One verified entry, staged in a private directory. A reader keeps no
+ * document in memory: each payload/<name>.xml is in the package's one
+ * document file at off (pkg_entry_parse gives it back as a tree).
+ */
 struct pkg_entry {
 	char *path; /* payload/... */
 	uint64_t size;
 	char digest[DIGEST_HEX_LEN + 1];
 	char *staged;       /* file in the staging directory (attachments) */
-	unsigned char *mem; /* or the bytes in memory (documents) */
+	unsigned char *mem; /* or the bytes in memory (writer, spool) */
 	size_t memlen;
-	xmlDocPtr doc; /* parsed document for payload/<name>.xml */
+	uint64_t off;     /* or at off in the document file (reader) */
+	xmlDocPtr doc;    /* or parsed by the caller (never freed by payload) */
+	const char *kind; /* root element of a checked document (static) */
 };
 
 /* A package that passed every stateless check. */
@@ -77,8 +83,10 @@ struct pkg {
 	struct pkg_entry *entries;
 	size_t nentries;
 	char *stagedir;
-	char *manifest_path; /* staged manifest.xml */
-	char *p7s_path;      /* staged manifest.xml.p7s */
+	char *manifest_path;      /* staged manifest.xml */
+	char *p7s_path;           /* staged manifest.xml.p7s */
+	int docfd;                /* the staged documents, one after another */
+	struct pkg_limits limits; /* the reader's, for pkg_entry_parse */
 };
 
 struct pkg_writer;
@@ -110,6 +118,7 @@ int pkg_writer_add_stored(struct pkg_writer *, const char *, const char *,
 int pkg_writer_add_mem(
     struct pkg_writer *, const char *, const void *, size_t, struct error *);
 void pkg_writer_set_limits(struct pkg_writer *, const struct pkg_limits *);
+int pkg_writer_set_spill(struct pkg_writer *, const char *, struct error *);
 void pkg_writer_set_identity(struct pkg_writer *, const char *, time_t);
 const char *pkg_writer_manifest_digest(const struct pkg_writer *);
 int pkg_writer_write(
@@ -121,12 +130,17 @@ int pkg_writer_data(struct archive *, const void *, size_t);
 struct pkg *pkg_read(
     const char *, const char *, const struct pkg_verify_opts *, struct error *);
 const struct pkg_entry *pkg_entry_find(const struct pkg *, const char *);
+xmlDocPtr pkg_entry_parse(
+    const struct pkg *, const struct pkg_entry *, struct error *);
 int pkg_extract(const struct pkg *, const char *, struct error *);
 void pkg_free(struct pkg *);
 
 void payload_foreach_ref(xmlNodePtr, void (*)(const char *, void *), void *);
 const char *payload_event_child(const char *);
+unsigned char *payload_bytes(const struct pkg_entry *, int, struct error *);
+xmlDocPtr payload_parse(
+    const struct pkg_entry *, int, const struct pkg_limits *, struct error *);
 int payload_check(
-    struct pkg_entry *, size_t, const struct pkg_limits *, struct error *);
+    struct pkg_entry *, size_t, int, const struct pkg_limits *, struct error *);
 
 #endif

@@ -1,9 +1,12 @@
 /* payload.c: payload documents and their references (package.md section 6). */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/tree.h>
 
@@ -157,18 +160,129 @@ payload_event_child(const char *type)
 }
 
 /*
- * Parse (unless already parsed) and validate every payload/<name>.xml, check
- * that references point at attachments in the package and that every
- * attachment is referenced. Code payload (or size for an oversized document).
+ * Read a document's size bytes at off in the document file docfd into a
+ * new buffer (one spare byte); NULL with err set when the file is short.
  */
-int
-payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
+unsigned char *
+payload_bytes(const struct pkg_entry *e, int docfd, struct error *err)
+{
+	unsigned char *buf;
+	size_t got = 0;
+	ssize_t n;
+
+	buf = xmalloc((size_t)e->size + 1);
+	while (got < e->size) {
+		n = pread(docfd, buf + got, (size_t)e->size - got,
+		    (off_t)(e->off + got));
+		if (n <= 0) {
+			err_set(err, ERR_NONE,
+			    "cannot read %s back from the staged documents: "
+			    "%s; check the staging disk",
+			    e->path, n == 0 ? "short file" : strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	return buf;
+}
+
+/*
+ * Parse one payload document from where its bytes are: memory, a staged
+ * file, or size bytes at off in the document file docfd. Code payload (or
+ * size for an oversized document, none when the staged bytes are unreadable).
+ */
+xmlDocPtr
+payload_parse(const struct pkg_entry *e, int docfd, const struct pkg_limits *l,
     struct error *err)
 {
-	struct payload_ref r;
+	unsigned char *buf;
+	xmlDocPtr doc;
+
+	if (e->mem != NULL || (e->staged == NULL && docfd == -1)) {
+		if (e->memlen > (size_t)l->max_xml) {
+			err_set(err, ERR_SIZE, "%s: %zu bytes, limit %llu",
+			    e->path, e->memlen, (unsigned long long)l->max_xml);
+			return NULL;
+		}
+		doc = xmlsafe_parse(e->mem != NULL ? (const void *)e->mem : "",
+		    e->memlen, e->path, l->max_depth, ERR_PAYLOAD, err);
+		if (doc == NULL && err->code == ERR_NONE)
+			err->code = ERR_PAYLOAD;
+		return doc;
+	}
+	if (e->staged == NULL) {
+		if (e->size > l->max_xml) {
+			err_set(err, ERR_SIZE, "%s: %llu bytes, limit %llu",
+			    e->path, (unsigned long long)e->size,
+			    (unsigned long long)l->max_xml);
+			return NULL;
+		}
+		if ((buf = payload_bytes(e, docfd, err)) == NULL)
+			return NULL;
+		doc = xmlsafe_parse(buf, (size_t)e->size, e->path, l->max_depth,
+		    ERR_PAYLOAD, err);
+		free(buf);
+		if (doc == NULL && err->code == ERR_NONE)
+			err->code = ERR_PAYLOAD;
+		return doc;
+	}
+	doc = xmlsafe_parse_file(
+	    e->staged, (size_t)l->max_xml, l->max_depth, ERR_PAYLOAD, err);
+	if (doc == NULL) {
+		/* name the entry, not the staging file */
+		if (strstr(err->text, e->staged) == err->text) {
+			char t[sizeof err->text];
+			snprintf(t, sizeof t, "%s%s", e->path,
+			    err->text + strlen(e->staged));
+			err_set(err, err->code, "%s", t);
+		}
+		if (err->code == ERR_NONE)
+			err->code = ERR_PAYLOAD;
+	}
+	return doc;
+}
+
+/* Validate one parsed document and check its references; sets e->kind. */
+static int
+payload_check_doc(struct payload_ref *r, struct pkg_entry *e, xmlDocPtr doc,
+    struct error *err)
+{
 	xmlNodePtr root;
-	size_t i, k;
-	int ok;
+	size_t k;
+
+	if (schema_validate(SCHEMA_EXCHANGE, doc, e->path, ERR_PAYLOAD, err) ==
+	    -1)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	for (k = 0; k < sizeof payload_roots / sizeof payload_roots[0]; k++)
+		if (xmlsafe_is(root, NS_EXCHANGE, payload_roots[k]))
+			e->kind = payload_roots[k];
+	if (e->kind == NULL)
+		return err_set(err, ERR_PAYLOAD, "%s: unknown document <%s>",
+		    e->path, (const char *)root->name);
+	if (xmlsafe_is(root, NS_EXCHANGE, "event") &&
+	    payload_event(root, e->path, err) == -1)
+		return -1;
+	r->doc = e->path;
+	return payload_walk(r, root);
+}
+
+/*
+ * Parse and validate every payload/<name>.xml one at a time (each tree is
+ * freed once checked, unless the caller parsed it), check that references
+ * point at attachments in the package and that every attachment is
+ * referenced. Documents without bytes in memory or a staged file are read
+ * from docfd. Code payload (or size for an oversized document).
+ */
+int
+payload_check(struct pkg_entry *entries, size_t n, int docfd,
+    const struct pkg_limits *l, struct error *err)
+{
+	struct payload_ref r;
+	xmlDocPtr doc;
+	size_t i;
+	int rc;
 
 	memset(&r, 0, sizeof r);
 	r.entries = entries;
@@ -185,60 +299,15 @@ payload_check(struct pkg_entry *entries, size_t n, const struct pkg_limits *l,
 		if (!pkg_doc_path(entries[i].path))
 			continue;
 		r.used[i] = 1;
-		if (entries[i].doc == NULL && entries[i].staged == NULL) {
-			if (entries[i].memlen > (size_t)l->max_xml) {
-				err_set(err, ERR_SIZE,
-				    "%s: %zu bytes, limit %llu",
-				    entries[i].path, entries[i].memlen,
-				    (unsigned long long)l->max_xml);
-				goto fail;
-			}
-			entries[i].doc = xmlsafe_parse(entries[i].mem,
-			    entries[i].memlen, entries[i].path, l->max_depth,
-			    ERR_PAYLOAD, err);
-			if (entries[i].doc == NULL) {
-				if (err->code == ERR_NONE)
-					err->code = ERR_PAYLOAD;
-				goto fail;
-			}
-		}
-		if (entries[i].doc == NULL) {
-			entries[i].doc = xmlsafe_parse_file(entries[i].staged,
-			    (size_t)l->max_xml, l->max_depth, ERR_PAYLOAD, err);
-			if (entries[i].doc == NULL) {
-				/* name the entry, not the staging file */
-				if (strstr(err->text, entries[i].staged) ==
-				    err->text) {
-					char t[sizeof err->text];
-					snprintf(t, sizeof t, "%s%s",
-					    entries[i].path,
-					    err->text +
-					        strlen(entries[i].staged));
-					err_set(err, err->code, "%s", t);
-				}
-				if (err->code == ERR_NONE)
-					err->code = ERR_PAYLOAD;
-				goto fail;
-			}
-		}
-		if (schema_validate(SCHEMA_EXCHANGE, entries[i].doc,
-		        entries[i].path, ERR_PAYLOAD, err) == -1)
+		entries[i].kind = NULL;
+		doc = entries[i].doc;
+		if (doc == NULL &&
+		    (doc = payload_parse(&entries[i], docfd, l, err)) == NULL)
 			goto fail;
-		root = xmlDocGetRootElement(entries[i].doc);
-		for (ok = 0, k = 0;
-		     k < sizeof payload_roots / sizeof payload_roots[0]; k++)
-			if (xmlsafe_is(root, NS_EXCHANGE, payload_roots[k]))
-				ok = 1;
-		if (!ok) {
-			err_set(err, ERR_PAYLOAD, "%s: unknown document <%s>",
-			    entries[i].path, (const char *)root->name);
-			goto fail;
-		}
-		if (xmlsafe_is(root, NS_EXCHANGE, "event") &&
-		    payload_event(root, entries[i].path, err) == -1)
-			goto fail;
-		r.doc = entries[i].path;
-		if (payload_walk(&r, root) == -1)
+		rc = payload_check_doc(&r, &entries[i], doc, err);
+		if (doc != entries[i].doc)
+			xmlFreeDoc(doc);
+		if (rc == -1)
 			goto fail;
 	}
 	for (i = 0; i < n; i++) {

@@ -145,6 +145,43 @@ schema_validate(enum schema_kind kind, xmlDocPtr doc, const char *name,
 	return 0;
 }
 
+/*
+ * Parse a document from memory without building a tree (xmlsafe_stream),
+ * each element to fn, then validate it against a schema as a stream: the
+ * same checks and codes as xmlsafe_parse then schema_validate, a
+ * well-formedness failure first.
+ */
+int
+schema_stream(enum schema_kind kind, const void *buf, size_t len,
+    const char *name, int max_depth, xmlsafe_element_fn fn, void *arg,
+    enum err_code code, struct error *err)
+{
+	xmlSchemaValidCtxtPtr vc;
+	struct error se = {0};
+	int rc;
+
+	if (schema_load(err) == -1)
+		return -1;
+	/*
+	 * Two passes: the validator leaks the state of elements left open,
+	 * so it only sees a document already known to be well-formed.
+	 */
+	if (xmlsafe_stream(
+	        buf, len, name, max_depth, NULL, fn, arg, code, err) == -1)
+		return -1;
+	if ((vc = xmlSchemaNewValidCtxt(schemas[kind])) == NULL)
+		fatalx("cannot allocate a schema validator");
+	err_clear(&se);
+	xmlSchemaSetValidStructuredErrors(vc, schema_error, &se);
+	rc = xmlsafe_stream(
+	    buf, len, name, max_depth, vc, NULL, NULL, code, err);
+	if (rc == 0 && xmlSchemaIsValid(vc) != 1)
+		rc = err_set(err, code, "%s: does not match %s: %s", name,
+		    schema_files[kind], se.text[0] ? se.text : "invalid");
+	xmlSchemaFreeValidCtxt(vc);
+	return rc;
+}
+
 /* Free the compiled schemas (tests and leak checkers). */
 void
 schema_free(void)

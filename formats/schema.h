@@ -28,6 +28,8 @@ const char *schema_dir(void);
 int schema_load(struct error *);
 int schema_validate(
     enum schema_kind, xmlDocPtr, const char *, enum err_code, struct error *);
+int schema_stream(enum schema_kind, const void *, size_t, const char *, int,
+    xmlsafe_element_fn, void *, enum err_code, struct error *);
 void schema_free(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
 
 #include "log.h"
 #include "xmalloc.h"
@@ -23,6 +24,9 @@
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |           \
 	    XML_PARSE_NOCDATA)
 
+#define XMLSAFE_CHUNK                                                          \
+	(64 * 1024) /* streamed parsing pushes this much at a time */
+
 struct xmlsafe_state {
 	int depth;
 	int max_depth;
@@ -30,6 +34,9 @@ struct xmlsafe_state {
 	int too_deep;
 	startElementNsSAX2Func start;
 	endElementNsSAX2Func end;
+	xmlsafe_element_fn fn; /* streaming: the caller's element callback */
+	void *arg;
+	int nroot;
 };
 
 static char *xmlsafe_dir; /* the only directory the loader may read */
@@ -231,6 +238,138 @@ fail:
 		xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
 	return NULL;
+}
+
+/* Streaming: count depth, stop past the limit, hand the element over. */
+static void
+xmlsafe_stream_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int nattrs, int ndefaulted,
+    const xmlChar **attrs)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct xmlsafe_state *st = ctxt->_private;
+
+	if (++st->depth > st->max_depth) {
+		st->too_deep = 1;
+		xmlStopParser(ctxt);
+		return;
+	}
+	if (st->depth == 1)
+		st->nroot++;
+	if (st->fn != NULL)
+		st->fn(st->arg, st->depth, localname, uri,
+		    xmlSAX2GetLineNumber(ctxt), nattrs, attrs);
+}
+
+/* Streaming: track depth on element end. */
+static void
+xmlsafe_stream_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct xmlsafe_state *st = ctxt->_private;
+
+	st->depth--;
+}
+
+/*
+ * Parse a document from memory as xmlsafe_parse does (same refusals, same
+ * messages) but build no tree: each element goes to fn (if not NULL), and
+ * with a schema validator (xmlSchemaValidCtxtPtr) the stream is validated
+ * on the way; the caller asks it for the verdict. Memory does not grow
+ * with the document. Returns 0 for a well-formed document, else -1 with
+ * err set.
+ */
+int
+xmlsafe_stream(const void *buf, size_t len, const char *name, int max_depth,
+    void *validator, xmlsafe_element_fn fn, void *arg, enum err_code code,
+    struct error *err)
+{
+	struct xmlsafe_state st;
+	xmlParserCtxtPtr ctxt;
+	xmlSchemaSAXPlugPtr plug = NULL;
+	xmlSAXHandlerPtr sax;
+	const xmlError *xe;
+	const xmlChar *enc = NULL;
+	size_t first, off, chunk;
+	int rc = -1;
+
+	xmlsafe_init();
+	if (len > INT_MAX)
+		return err_set(err, code, "%s: too large to parse", name);
+	if (len == 0)
+		return err_set(err, code,
+		    "%s: not well-formed XML: Document is empty", name);
+	/* pushed in chunks: the parser never holds a copy of the whole text */
+	first = len < 4 ? len : 4;
+	if ((ctxt = xmlCreatePushParserCtxt(
+	         NULL, NULL, buf, (int)first, name)) == NULL)
+		fatalx("cannot allocate an XML parser");
+	xmlCtxtUseOptions(ctxt, XMLSAFE_OPTIONS);
+	memset(&st, 0, sizeof st);
+	st.max_depth = max_depth > 0 ? max_depth : XMLSAFE_DEFAULT_DEPTH;
+	st.fn = fn;
+	st.arg = arg;
+	ctxt->_private = &st;
+	sax = ctxt->sax;
+	sax->internalSubset = xmlsafe_subset;
+	sax->externalSubset = xmlsafe_subset;
+	sax->startElementNs = xmlsafe_stream_start;
+	sax->endElementNs = xmlsafe_stream_end;
+	sax->characters = NULL;
+	sax->ignorableWhitespace = NULL;
+	sax->cdataBlock = NULL;
+	sax->comment = NULL;
+	sax->processingInstruction = NULL;
+	sax->reference = NULL;
+	if (validator != NULL && (plug = xmlSchemaSAXPlug(validator, &ctxt->sax,
+	                              &ctxt->userData)) == NULL)
+		fatalx("cannot plug a schema validator into the parser");
+	for (off = first;; off += chunk) {
+		chunk = len - off < XMLSAFE_CHUNK ? len - off : XMLSAFE_CHUNK;
+		xmlParseChunk(ctxt, (const char *)buf + off, (int)chunk,
+		    off + chunk == len);
+		if (off + chunk == len)
+			break;
+	}
+	if (plug != NULL)
+		xmlSchemaSAXUnplug(plug);
+	if (ctxt->myDoc != NULL && ctxt->myDoc->encoding != NULL)
+		enc = ctxt->myDoc->encoding;
+	else if (ctxt->encoding != NULL)
+		enc = ctxt->encoding;
+	if (st.doctype)
+		err_set(err, code, "%s: DOCTYPE is not allowed", name);
+	else if (st.too_deep)
+		err_set(err, code, "%s: elements nested deeper than %d", name,
+		    st.max_depth);
+	else if (!ctxt->wellFormed) {
+		xe = xmlCtxtGetLastError(ctxt);
+		if (xe != NULL && xe->message != NULL)
+			err_set(err, code,
+			    "%s: line %d: not well-formed XML: %.*s", name,
+			    xe->line, (int)strcspn(xe->message, "\n"),
+			    xe->message);
+		else
+			err_set(err, code, "%s: not well-formed XML", name);
+	} else if (!ctxt->nsWellFormed)
+		err_set(
+		    err, code, "%s: namespace error (unbound prefix?)", name);
+	else if (enc != NULL && strcasecmp((const char *)enc, "UTF-8") != 0)
+		err_set(err, code, "%s: encoding %s, only UTF-8 is allowed",
+		    name, (const char *)enc);
+	else if (ctxt->myDoc != NULL && (ctxt->myDoc->intSubset != NULL ||
+	                                    ctxt->myDoc->extSubset != NULL))
+		err_set(err, code, "%s: DOCTYPE is not allowed", name);
+	else if (st.nroot == 0)
+		err_set(err, code, "%s: no root element", name);
+	else
+		rc = 0;
+	if (ctxt->myDoc != NULL)
+		xmlFreeDoc(ctxt->myDoc);
+	ctxt->myDoc = NULL;
+	xmlFreeParserCtxt(ctxt);
+	return rc;
 }
 
 /* Read a file of at most max bytes and parse it as above. */

@@ -449,12 +449,11 @@ ingest_ref(const char *path, void *arg)
 		r->failed = 1;
 }
 
-/* Store one document of an accepted package (in the transaction). */
+/* Store one parsed document of an accepted package (in the transaction). */
 static int
-ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
-    struct error *err)
+ingest_document_tree(struct ingest *in, int64_t pkgid,
+    const struct pkg_entry *e, xmlDocPtr doc, struct error *err)
 {
-	xmlDocPtr doc = e->doc;
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	const char *kind = (const char *)root->name;
 	const char *pos = xmlsafe_attr(root, "pos-id");
@@ -504,6 +503,25 @@ ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
 		return journal_append(
 		    in->x->db, "document.received", in->name, pos, kind, err);
 	return 0;
+}
+
+/*
+ * Store one document of an accepted package (in the transaction): parsed
+ * again from the staged bytes and freed at once, so an import holds one
+ * tree at a time whatever the number of documents.
+ */
+static int
+ingest_document(struct ingest *in, int64_t pkgid, const struct pkg_entry *e,
+    struct error *err)
+{
+	xmlDocPtr doc;
+	int rc;
+
+	if ((doc = pkg_entry_parse(in->p, e, err)) == NULL)
+		return -1;
+	rc = ingest_document_tree(in, pkgid, e, doc, err);
+	xmlFreeDoc(doc);
+	return rc;
 }
 
 /* Move verified attachments into the file store, durably, before the commit. */
@@ -557,9 +575,8 @@ ingest_is_control(const struct pkg *p)
 	int any = 0;
 
 	for (i = 0; i < p->nentries; i++) {
-		if (p->entries[i].doc == NULL)
+		if ((k = p->entries[i].kind) == NULL)
 			continue;
-		k = (const char *)xmlDocGetRootElement(p->entries[i].doc)->name;
 		if (strcmp(k, "receipt") != 0 && strcmp(k, "checkpoint") != 0)
 			return 0;
 		any = 1;
@@ -584,21 +601,33 @@ ingest_accept(struct ingest *in, struct error *err)
 		return ingest_reject(in, ERR_UNTRUSTED,
 		    "the sender is not the configured peer", err);
 	for (i = 0; i < p->nentries; i++) {
-		xmlDocPtr d = p->entries[i].doc;
+		const char *k = p->entries[i].kind;
 		struct error e2 = {0};
-		if (d != NULL &&
-		    xmlsafe_is(
-		        xmlDocGetRootElement(d), NS_EXCHANGE, "checkpoint") &&
-		    ingest_checkpoint(in, d, 1, &e2) == -1)
-			return ingest_reject(in, ERR_PAYLOAD, e2.text, err);
-		if (d != NULL &&
-		    xmlsafe_is(
-		        xmlDocGetRootElement(d), NS_EXCHANGE, "certificate") &&
+		xmlDocPtr d;
+		int rc = 0, bad = 0;
+
+		/* only the engine's documents are looked at before the import */
+		if (k == NULL || (strcmp(k, "checkpoint") != 0 &&
+		                     strcmp(k, "certificate") != 0))
+			continue;
+		if ((d = pkg_entry_parse(p, &p->entries[i], err)) == NULL)
+			return -1;
+		if (strcmp(k, "checkpoint") == 0 &&
+		    ingest_checkpoint(in, d, 1, &e2) == -1) {
+			bad = 1;
+			rc = ingest_reject(in, ERR_PAYLOAD, e2.text, err);
+		}
+		if (!bad && strcmp(k, "certificate") == 0 &&
 		    rollover_learn(
-		        in->x, d, in->name, p->sig.fingerprint, 1, &e2) == -1)
-			return ingest_reject(in,
+		        in->x, d, in->name, p->sig.fingerprint, 1, &e2) == -1) {
+			bad = 1;
+			rc = ingest_reject(in,
 			    e2.code == ERR_NONE ? ERR_PAYLOAD : e2.code,
 			    e2.text, err);
+		}
+		xmlFreeDoc(d);
+		if (bad)
+			return rc;
 	}
 	st = db_prepare(db,
 	    "SELECT manifest_digest FROM packages WHERE direction ="
@@ -646,7 +675,7 @@ ingest_accept(struct ingest *in, struct error *err)
 	if ((pkgid = ingest_package_row(in, "accepted", NULL, NULL, err)) == -1)
 		goto fail;
 	for (i = 0; i < p->nentries; i++)
-		if (p->entries[i].doc != NULL &&
+		if (p->entries[i].kind != NULL &&
 		    ingest_document(in, pkgid, &p->entries[i], err) == -1)
 			goto fail;
 	snprintf(detail, sizeof detail,

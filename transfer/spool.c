@@ -107,7 +107,7 @@ spool_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 		pe[i + 1].size = (uint64_t)sb.st_size;
 		pe[i + 1].staged = xstrdup(files[i].src);
 	}
-	if (payload_check(pe, nfiles + 1, &x->c.verify.limits, err) == -1)
+	if (payload_check(pe, nfiles + 1, -1, &x->c.verify.limits, err) == -1)
 		goto out;
 	if ((id = spool_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
 		goto out;
@@ -357,6 +357,7 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	created = sqlite3_column_int64(st, 3);
 	control = sqlite3_column_int64(st, 4);
 	sqlite3_finalize(st);
+	st = NULL;
 
 	xasprintf(&path, "%s/%s", x->dir_sent, name);
 	if (access(path, F_OK) == 0 && env_detect(path)) {
@@ -398,6 +399,9 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	    x->c.compress, x->c.digest);
 	pkg_writer_set_identity(w, uuid, (time_t)created);
 	pkg_writer_set_limits(w, &x->c.verify.limits);
+	/* the bodies wait in a file, not in memory, until the package is written */
+	if (pkg_writer_set_spill(w, x->dir_staging, err) == -1)
+		goto fail;
 	st = db_prepare(x->db, "SELECT id, path, body FROM documents WHERE"
 	                       " package_id = ? ORDER BY id");
 	sqlite3_bind_int64(st, 1, id);

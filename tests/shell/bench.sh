@@ -17,11 +17,11 @@ done
 
 BENCH_RESULTS=$WORK/results BENCH_TMPDIR=$WORK BENCH_APPEALS=30 BENCH_ATTACHMENT=4K \
 	BENCH_LATENCY_COUNT=3 BENCH_BIG=1M BENCH_W2_SHA256=0 BENCH_JOURNAL_ENTRIES=2000 \
-	BENCH_RECONCILE_PACKAGES=200 BENCH_W3_RUNS=1 \
+	BENCH_RECONCILE_PACKAGES=200 BENCH_W3_RUNS=1 BENCH_MANY=20 BENCH_MANY_ATT=1 \
 	bash "$TOP_SRCDIR/tests/bench/run" >"$WORK/bench.out" 2>"$WORK/bench.err"
 rc=$?
 [ $rc -eq 0 ]
-ok $? "tests/bench/run completes all three workloads at a toy size"
+ok $? "tests/bench/run completes all four workloads at a toy size"
 [ $rc -eq 0 ] || sed 's/^/# /' "$WORK/bench.err" | tail -15
 csv=$(ls "$WORK"/results/*/results.csv 2>/dev/null | head -1)
 md=${csv%.csv}.md
@@ -29,7 +29,7 @@ md=${csv%.csv}.md
 ok $? "results.csv and results.md are written under the results folder"
 head -3 "$csv" | grep -q '^# machine: nproc [0-9]' && head -3 "$csv" | grep -q '^# commit: '
 ok $? "the results are headed by the machine and the commit"
-for w in w1 w2 w3; do
+for w in w1 w2 w3 w4; do
 	n=$(awk -F, -v w=$w '$1 == w && $5 ~ /^[0-9.]+$/' "$csv" | wc -l)
 	[ "$n" -ge 2 ]
 	ok $? "$w has rows with a posgw figure ($n)"

@@ -296,7 +296,89 @@ test_rejects_other(void **state)
 	free(bad);
 	expect_reject("", NULL);
 	expect_reject("<package", NULL);
+	expect_reject("<?x", NULL);
+	/* the streamed parse keeps xmlsafe_parse's refusals */
+	bad = tu_replace(s, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+	expect_reject(bad, "only UTF-8");
+	free(bad);
+	bad = tu_replace(s, "</package>", "</package><package/>");
+	expect_reject(bad, "not well-formed");
+	free(bad);
+	bad = tu_replace(s, "</package>", "<entry");
+	expect_reject(bad, "not well-formed");
+	free(bad);
+	bad = tu_replace(s, "</package>", "</package>trailing");
+	expect_reject(bad, "not well-formed");
+	free(bad);
+	bad = tu_replace(s, "<package ", "<p:package xmlns:q=\"x\" ");
+	expect_reject(bad, NULL);
+	free(bad);
+	bad = tu_replace(
+	    s, "digest=\"streebog256\"", "digest=\"streebog256\" extra=\"1\"");
+	expect_reject(bad, "does not match");
+	free(bad);
 	free(s);
+}
+
+/* Elements nested past the depth limit are refused while streaming. */
+static void
+test_rejects_deep(void **state)
+{
+	char *s = good_text(), *bad, *deep;
+	struct manifest m;
+	struct error err = {0};
+	size_t i, n = 0;
+
+	deep = malloc(100 * 8 + 1);
+	assert_non_null(deep);
+	for (i = 0; i < 100; i++)
+		n += (size_t)sprintf(deep + n, "<a>");
+	bad = tu_replace(s, "</package>", deep);
+	assert_int_equal(manifest_parse(bad, strlen(bad), 64, &m, &err), -1);
+	assert_int_equal(err.code, ERR_MANIFEST);
+	assert_non_null(strstr(err.text, "deeper than 64"));
+	free(bad);
+	free(deep);
+	free(s);
+}
+
+/* A manifest of 10,000 entries parses, in order, each kept once. */
+static void
+test_many_entries(void **state)
+{
+	struct manifest m, out;
+	struct manifest_entry *e;
+	struct error err = {0};
+	char *s, (*paths)[32];
+	size_t len, i;
+
+	e = calloc(10000, sizeof *e);
+	paths = calloc(10000, sizeof *paths);
+	assert_non_null(e);
+	assert_non_null(paths);
+	for (i = 0; i < 10000; i++) {
+		snprintf(paths[i], sizeof paths[i], "payload/d-%zu.xml", i);
+		entry(&e[i], paths[i], i + 1);
+	}
+	fill(&m, e, 10000, 42, DIGEST_STREEBOG256);
+	s = manifest_serialize(&m, &len);
+	if (manifest_parse(s, len, 64, &out, &err) == -1)
+		fail_msg("rejected: %s", err.text);
+	assert_int_equal(out.nentries, 10000);
+	for (i = 0; i < 10000; i += 999) {
+		assert_string_equal(out.entries[i].path, paths[i]);
+		assert_int_equal(out.entries[i].size, i + 1);
+	}
+	manifest_free(&out);
+	/* and one listed twice is refused */
+	memcpy(paths[9999], paths[17], sizeof paths[17]);
+	free(s);
+	s = manifest_serialize(&m, &len);
+	assert_int_equal(manifest_parse(s, len, 64, &out, &err), -1);
+	assert_int_equal(err.code, ERR_MANIFEST);
+	free(s);
+	free(e);
+	free(paths);
 }
 
 /* Frees the compiled schemas after the group. */
@@ -321,6 +403,8 @@ main(void)
 	    cmocka_unit_test(test_rejects_dotdot_path),
 	    cmocka_unit_test(test_rejects_doctype),
 	    cmocka_unit_test(test_rejects_other),
+	    cmocka_unit_test(test_rejects_deep),
+	    cmocka_unit_test(test_many_entries),
 	};
 
 	tu_init();

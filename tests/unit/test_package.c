@@ -244,20 +244,24 @@ head(const struct fix *f, const char *name, unsigned char *buf, size_t len)
 	free(path);
 }
 
-/* Assert an entry (staged file or document in memory) holds exactly these bytes. */
+/* Assert an entry (staged file or staged document) holds exactly these bytes. */
 static void
-assert_staged(const struct pkg_entry *e, const void *buf, size_t len)
+assert_staged(
+    const struct pkg *p, const struct pkg_entry *e, const void *buf, size_t len)
 {
+	struct error err = {0};
+	unsigned char *d;
 	size_t n;
 	char *s;
 
 	assert_non_null(e);
 	if (e->staged == NULL) {
-		/* documents stay in memory, attachments are staged */
-		assert_non_null(e->mem);
-		assert_int_equal(e->memlen, len);
+		/* documents are in the one document file, never in memory */
+		assert_null(e->mem);
 		assert_int_equal(e->size, len);
-		assert_memory_equal(e->mem, buf, len);
+		assert_non_null(d = payload_bytes(e, p->docfd, &err));
+		assert_memory_equal(d, buf, len);
+		free(d);
 		return;
 	}
 	s = tu_read_file(e->staged, &n);
@@ -265,6 +269,23 @@ assert_staged(const struct pkg_entry *e, const void *buf, size_t len)
 	assert_int_equal(e->size, len);
 	assert_memory_equal(s, buf, len);
 	free(s);
+}
+
+/* Assert a checked document parses again into a tree with this root. */
+static void
+assert_doc(const struct pkg *p, const struct pkg_entry *e, const char *root)
+{
+	struct error err = {0};
+	xmlDocPtr doc;
+
+	assert_non_null(e);
+	assert_non_null(e->kind);
+	assert_string_equal(e->kind, root);
+	assert_null(e->doc);
+	assert_non_null(doc = pkg_entry_parse(p, e, &err));
+	assert_string_equal(
+	    (const char *)xmlDocGetRootElement(doc)->name, root);
+	xmlFreeDoc(doc);
 }
 
 /* Write and read back the appeal package with one algorithm/filter/digest. */
@@ -324,17 +345,15 @@ test_roundtrip(void **state)
 	free(path);
 
 	e = pkg_entry_find(p, ATT_PATH);
-	assert_staged(e, ATT, ATT_LEN);
-	assert_null(e->doc);
+	assert_staged(p, e, ATT, ATT_LEN);
+	assert_null(e->kind);
 	digest_mem_hex(f->prm.dig, ATT, ATT_LEN, hex);
 	assert_string_equal(e->digest, hex);
 
 	appeal = tu_read_file(APPEAL, &alen);
 	e = pkg_entry_find(p, "payload/appeal.xml");
-	assert_staged(e, appeal, alen);
-	assert_non_null(e->doc);
-	assert_string_equal(
-	    (const char *)xmlDocGetRootElement(e->doc)->name, "appeal");
+	assert_staged(p, e, appeal, alen);
+	assert_doc(p, e, "appeal");
 	digest_mem_hex(f->prm.dig, appeal, alen, hex);
 	assert_string_equal(e->digest, hex);
 	assert_non_null(manifest_find(&p->m, "payload/appeal.xml"));
@@ -395,19 +414,69 @@ test_event_answer(void **state)
 	p = read_ok(f, name, &o);
 	assert_int_equal(p->nentries, 3);
 	e = pkg_entry_find(p, "payload/event-answer.xml");
-	assert_staged(e, doc, len);
-	assert_non_null(e->doc);
-	assert_string_equal(
-	    (const char *)xmlDocGetRootElement(e->doc)->name, "event");
+	assert_staged(p, e, doc, len);
+	assert_doc(p, e, "event");
 	e = pkg_entry_find(p, ANSWER_BIN);
-	assert_staged(e, "%PDF", 4);
-	assert_null(e->doc);
-	assert_staged(pkg_entry_find(p, ANSWER_P7S), p7s, sizeof p7s);
+	assert_staged(p, e, "%PDF", 4);
+	assert_null(e->kind);
+	assert_staged(p, pkg_entry_find(p, ANSWER_P7S), p7s, sizeof p7s);
 	pkg_free(p);
 	assert_int_equal(tu_dir_count(f->stage, 0), 0);
 	free(doc);
 	free(bin);
 	free(sig);
+}
+
+/*
+ * Documents added from memory wait in a spill file under the staging
+ * directory (removed at once), not in memory: the package reads back the
+ * same, a broken spilled document is still refused, nothing is left.
+ */
+static void
+test_writer_spill(void **state)
+{
+	struct fix *f = *state;
+	char *appeal, *rcpt, name[PKG_NAME_MAX];
+	struct pkg_verify_opts o;
+	struct pkg_writer *w;
+	struct error err = {0};
+	size_t alen, clen;
+	struct pkg *p;
+
+	appeal = tu_read_file(APPEAL, &alen);
+	rcpt = tu_read_file(EXAMPLES "/receipt.xml", &clen);
+	w = writer(f, 7);
+	assert_int_equal(pkg_writer_set_spill(w, f->stage, &err), 0);
+	add_mem(w, "payload/appeal.xml", appeal, alen - 10);
+	add_mem(w, ATT_PATH, ATT, ATT_LEN);
+	write_fails(f, w, "payload/appeal.xml");
+	pkg_writer_free(w);
+
+	w = writer(f, 6);
+	assert_int_equal(pkg_writer_set_spill(w, f->stage, &err), 0);
+	assert_int_equal(tu_dir_count(f->stage, 0), 0);
+	add_mem(w, "payload/appeal.xml", appeal, alen);
+	add_mem(w, ATT_PATH, ATT, ATT_LEN);
+	add_mem(w, "payload/receipt-42.xml", rcpt, clen);
+	write_ok(f, w, name);
+	pkg_writer_free(w);
+	assert_int_equal(tu_dir_count(f->stage, 0), 0);
+	opts(f, &o);
+	p = read_ok(f, name, &o);
+	assert_int_equal(p->nentries, 3);
+	assert_staged(p, pkg_entry_find(p, "payload/appeal.xml"), appeal, alen);
+	assert_staged(p, pkg_entry_find(p, ATT_PATH), ATT, ATT_LEN);
+	assert_staged(
+	    p, pkg_entry_find(p, "payload/receipt-42.xml"), rcpt, clen);
+	assert_doc(p, pkg_entry_find(p, "payload/receipt-42.xml"), "receipt");
+	pkg_free(p);
+
+	w = writer(f, 8);
+	assert_int_equal(pkg_writer_set_spill(w, "/nonexistent/dir", &err), -1);
+	assert_non_null(strstr(err.text, "/nonexistent/dir"));
+	pkg_writer_free(w);
+	free(appeal);
+	free(rcpt);
 }
 
 /* Packages of documents without attachments round-trip. */
@@ -432,8 +501,11 @@ test_documents_only(void **state)
 	p = read_ok(f, name, &o);
 	assert_int_equal(p->nentries, 2);
 	for (i = 0; i < p->nentries; i++)
-		assert_non_null(p->entries[i].doc);
-	assert_staged(pkg_entry_find(p, "payload/receipt-42.xml"), rcpt, clen);
+		assert_non_null(p->entries[i].kind);
+	assert_doc(p, pkg_entry_find(p, "payload/event-1.xml"), "event");
+	assert_doc(p, pkg_entry_find(p, "payload/receipt-42.xml"), "receipt");
+	assert_staged(
+	    p, pkg_entry_find(p, "payload/receipt-42.xml"), rcpt, clen);
 	pkg_free(p);
 	free(reg);
 	free(rcpt);
@@ -819,7 +891,7 @@ test_read_discard(void **state)
 	assert_int_equal(e->size, ATT_LEN);
 	for (i = 0, docs = 0; i < p->nentries; i++)
 		if (pkg_doc_path(p->entries[i].path)) {
-			assert_non_null(p->entries[i].doc);
+			assert_doc(p, &p->entries[i], "appeal");
 			docs++;
 		}
 	assert_int_equal(docs, 1);
@@ -987,6 +1059,7 @@ main(void)
 	    FIXED(test_seq_max),
 	    FIXED(test_event_answer),
 	    FIXED(test_documents_only),
+	    FIXED(test_writer_spill),
 	    FIXED(test_writer_unreferenced),
 	    FIXED(test_writer_bad_reference),
 	    FIXED(test_writer_invalid_doc),
