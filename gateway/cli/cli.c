@@ -287,3 +287,32 @@ cli_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 	sqlite3_finalize(st);
 	return bad;
 }
+
+/*
+ * An --out FILE is written beside and renamed over: refuse a path that
+ * exists as anything but a regular file (a device such as /dev/null, a
+ * FIFO, a symbolic link, a folder), which the rename would replace.
+ * Regression out-replaces-devices: posgw edms sstu --out /dev/full as root
+ * turned the device into a CSV file.
+ */
+int
+cli_out_ok(const char *path, const char *command)
+{
+	struct stat sb;
+
+	if (path[0] == '\0') {
+		fprintf(
+		    stderr, "posgw: %s: --out needs a file name\n", command);
+		return -1;
+	}
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		fprintf(stderr,
+		    "posgw: %s: --out %s exists and is not a regular file (a "
+		    "device, FIFO, link or folder); give the path of a file "
+		    "to create or replace, or leave --out out to write to "
+		    "standard output where the command allows it\n",
+		    command, path);
+		return -1;
+	}
+	return 0;
+}

@@ -23,6 +23,7 @@ const char *cli_operator(void);
 void cli_print_gaps(struct db *, const char *, FILE *);
 struct db *cli_db_read(const char *, const char *);
 int cli_as_owner(const char *, const char *);
+int cli_out_ok(const char *, const char *);
 int cli_reconcile_dir(struct db *, const char *, struct db *, const char *,
     int64_t, int *, FILE *);
 

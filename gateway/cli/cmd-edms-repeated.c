@@ -78,6 +78,11 @@ cmd_edms_repeated_list(const struct conf *c)
 	       "confirmed, %ld rejected\n",
 	    n, cand, conf, rej);
 	db_close(db);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "posgw: edms repeated: cannot write the list "
+		                "to standard output\n");
+		return 1;
+	}
 	return 0;
 }
 
@@ -88,7 +93,7 @@ cmd_edms_repeated_write(const struct conf *c, const char *pos,
 {
 	struct error err = {0};
 	xmlChar *esc;
-	char *xml, name[96], at[32];
+	char *xml, name[96], at[32], uuid[37];
 	xmlDocPtr doc;
 	int n, rc = 1;
 
@@ -115,10 +120,11 @@ cmd_edms_repeated_write(const struct conf *c, const char *pos,
 		goto out;
 	}
 	xmlFreeDoc(doc);
-	snprintf(
-	    name, sizeof name, "repeated-%s-%ld.xml", pos, (long)time(NULL));
+	/* unique: two decisions within a second must not overwrite */
+	pkg_uuid_new(uuid);
+	snprintf(name, sizeof name, "repeated-%s-%.8s.xml", pos, uuid);
 	if (fs_write_file(c->edms.import_dir, name, xml, (size_t)n, 0660,
-	        FS_WRITE_REPLACE | FS_WRITE_SHARE, &err) == -1) {
+	        FS_WRITE_SHARE, &err) == -1) {
 		fprintf(stderr, "posgw: edms repeated: %s\n", err.text);
 		goto out;
 	}

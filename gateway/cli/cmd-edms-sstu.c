@@ -404,6 +404,8 @@ cmd_edms_sstu(int argc, char **argv)
 			    strerror(errno));
 			goto out;
 		}
+	} else if (cli_out_ok(out, "edms sstu") == -1) {
+		goto out;
 	} else {
 		d = xstrdup(out);
 		b = xstrdup(out);

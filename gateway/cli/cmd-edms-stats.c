@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,6 +25,7 @@
 #include "core-stats.h"
 #include "edms.h"
 #include "journal.h"
+#include "log.h"
 #include "xfer.h"
 #include "xmalloc.h"
 
@@ -205,8 +207,9 @@ cmd_edms_stats_show(const char *config, const char *from, const char *to)
 	char f[11], t[11];
 	size_t i, k, ncols;
 
-	if (cmd_edms_stats_period(from, to, f, t) == -1 ||
-	    cmd_edms_conf(config, &c) == -1)
+	if (cmd_edms_stats_period(from, to, f, t) == -1)
+		return EXIT_USAGE;
+	if (cmd_edms_conf(config, &c) == -1)
 		return 1;
 	if ((db = cmd_edms_db_ro(&c, 1, "edms stats show")) == NULL) {
 		conf_free(&c);
@@ -262,6 +265,11 @@ cmd_edms_stats_show(const char *config, const char *from, const char *to)
 	core_stats_free(&s);
 	db_close(db);
 	conf_free(&c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "posgw: edms stats show: cannot write to "
+		                "standard output\n");
+		return 1;
+	}
 	return 0;
 }
 
@@ -276,8 +284,9 @@ cmd_edms_stats_send(const char *config, const char *from, const char *to)
 	size_t rows = 0;
 	int rc = 1;
 
-	if (cmd_edms_stats_period(from, to, f, t) == -1 ||
-	    cmd_edms_conf(config, &c) == -1)
+	if (cmd_edms_stats_period(from, to, f, t) == -1)
+		return EXIT_USAGE;
+	if (cmd_edms_conf(config, &c) == -1)
 		return 1;
 	if (cli_as_owner(c.state, "edms stats send") == -1) {
 		conf_free(&c);
@@ -433,7 +442,7 @@ cmd_edms_stats_repeats(
 {
 	const struct stats_in **p;
 	long repeats = 0;
-	size_t i;
+	size_t i, run = 1;
 
 	if (n < 2)
 		return 0;
@@ -442,6 +451,21 @@ cmd_edms_stats_repeats(
 		p[i] = &rows[i];
 	qsort(p, n, sizeof *p, cmd_edms_stats_cmp);
 	for (i = 1; i < n; i++) {
+		/* one period must fit one statistics document */
+		if (strcmp(p[i]->from, p[i - 1]->from) == 0 &&
+		    strcmp(p[i]->to, p[i - 1]->to) == 0) {
+			if (++run == CORE_STATS_MAX_ROWS + 1) {
+				fprintf(stderr,
+				    "posgw: %s:%ld: more than %d rows for the "
+				    "period %s..%s; a statistics document "
+				    "carries at most %d rows: export shorter "
+				    "periods\n",
+				    path, p[i]->line, CORE_STATS_MAX_ROWS,
+				    p[i]->from, p[i]->to, CORE_STATS_MAX_ROWS);
+				repeats++;
+			}
+		} else
+			run = 1;
 		if (strcmp(p[i]->from, p[i - 1]->from) != 0 ||
 		    strcmp(p[i]->to, p[i - 1]->to) != 0 ||
 		    strcmp(p[i]->lko, p[i - 1]->lko) != 0 ||
@@ -460,6 +484,35 @@ cmd_edms_stats_repeats(
 }
 
 /*
+ * Refuse a file with a NUL byte, naming its line: the line reader would
+ * stop at it and silently drop the rest of the line (regression
+ * stats-import-nul-truncates). Rewinds the file.
+ */
+static int
+cmd_edms_stats_nul(const char *path, FILE *fp)
+{
+	char chunk[65536];
+	size_t n, i;
+	long line = 1;
+
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		for (i = 0; i < n; i++) {
+			if (chunk[i] == '\n')
+				line++;
+			else if (chunk[i] == '\0') {
+				fprintf(stderr,
+				    "posgw: %s:%ld: contains a NUL byte; this "
+				    "is not a UTF-8 text export; nothing "
+				    "stored\n",
+				    path, line);
+				return -1;
+			}
+		}
+	rewind(fp);
+	return 0;
+}
+
+/*
  * Read and check an import file: header, then rows of STATS_NF fields
  * separated by ',' (no quoting: every field is a date, code or count).
  * Prints every problem (file:line); -1 if there was any.
@@ -474,27 +527,45 @@ cmd_edms_stats_load(
 	long line = 0, errors = 0;
 	size_t nf, len, i, j;
 	FILE *fp;
+	int fd;
 
 	*rows = NULL;
 	*n = 0;
-	if ((fp = fopen(path, "rb")) == NULL || fstat(fileno(fp), &sb) == -1) {
+	/* regression stats-import-fifo-hangs: O_NONBLOCK, then the type */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
 		fprintf(stderr, "posgw: cannot read %s: %s\n", path,
 		    strerror(errno));
-		if (fp != NULL)
-			fclose(fp);
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
-	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > STATS_CSV_MAX) {
+	if (!S_ISREG(sb.st_mode)) {
 		fprintf(stderr,
-		    "posgw: %s: not a regular file of at most %u MiB; "
-		    "split the export by period\n",
+		    "posgw: %s: not a regular file (a folder, device or "
+		    "FIFO); give the CSV file the EDMS exported\n",
+		    path);
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)sb.st_size > STATS_CSV_MAX) {
+		fprintf(stderr,
+		    "posgw: %s: larger than %u MiB; split the export by "
+		    "period\n",
 		    path, STATS_CSV_MAX >> 20);
+		close(fd);
+		return -1;
+	}
+	if ((fp = fdopen(fd, "rb")) == NULL)
+		fatal("fdopen %s", path);
+	if (cmd_edms_stats_nul(path, fp) == -1) {
 		fclose(fp);
 		return -1;
 	}
 	while (fgets(buf, sizeof buf, fp) != NULL) {
 		line++;
 		len = strlen(buf);
+
 		if (len == sizeof buf - 1 && buf[len - 1] != '\n') {
 			fprintf(stderr,
 			    "posgw: %s:%ld: line longer than %d bytes; this "
@@ -694,6 +765,9 @@ cmd_edms_stats_store(struct db *db, const char *path, struct stats_in *rows,
 			return -1;
 		if (k == 0)
 			continue;
+		/* the first few named; the summary entry counts them all */
+		if (counts[1] + counts[2] > STATS_CSV_SHOWN)
+			continue;
 		if (k == 1)
 			xasprintf(&detail,
 			    "%.300s:%ld: ССТУ topic %s (ЛКО %s, %s..%s) maps "
@@ -767,6 +841,20 @@ cmd_edms_stats_import(const char *config, const char *path)
 	}
 	if (cli_as_owner(c.state, "edms stats import") == -1)
 		goto out;
+	{
+		/* never a new database: the core's must be there */
+		char *dbp = edms_db_path(&c);
+		int missing = access(dbp, F_OK) == -1;
+		if (missing)
+			fprintf(stderr,
+			    "posgw: edms stats import: database %s does not "
+			    "exist; has posgw-core run with %s? Nothing "
+			    "stored\n",
+			    dbp, config);
+		free(dbp);
+		if (missing)
+			goto out;
+	}
 	if ((x = xfer_open(&c.x, 1, &err)) == NULL) {
 		fprintf(stderr, "posgw: %s\n", err.text);
 		goto out;

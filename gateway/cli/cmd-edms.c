@@ -400,6 +400,13 @@ cmd_edms_event_opts(const struct edms_cmd *cmd, int argc, char **argv,
 			break;
 		case 'o':
 			to_org = optarg;
+			if (strlen(optarg) < 1 || strlen(optarg) > 20 ||
+			    strspn(optarg, "0123456789") != strlen(optarg))
+				cli_usage_error(
+				    "--to-org takes an "
+				    "organization's ПОС id (1 to 20 "
+				    "digits), not '%s'",
+				    optarg);
 			break;
 		case 'f':
 			files = xreallocarray(files, nfiles + 1, sizeof *files);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "error.h"
 #include "fsutil.h"
 #include "package.h"
@@ -297,9 +298,13 @@ int
 report_html_write(const char *path, const char *buf, size_t len)
 {
 	struct error err = {0};
-	char *d = xstrdup(path), *b = xstrdup(path);
+	char *d, *b;
 	int rc;
 
+	if (cli_out_ok(path, "journal report") == -1)
+		return -1;
+	d = xstrdup(path);
+	b = xstrdup(path);
 	rc = fs_write_file(
 	    dirname(d), basename(b), buf, len, 0644, FS_WRITE_REPLACE, &err);
 	if (rc == -1)

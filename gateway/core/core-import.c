@@ -224,12 +224,12 @@ core_import_mark(struct core *cs, const char *name, struct edms_event *ev)
 {
 	struct error err = {0}, why = {0};
 	sqlite3_stmt *st;
-	char was[16] = "", detail[600];
+	char was[16] = "", was_at[32] = "", detail[600];
 	int found = 0;
 
 	st = db_prepare(cs->db,
-	    "SELECT COALESCE(repeated, ''), COALESCE(repeated_of, '') FROM"
-	    " core_appeals WHERE pos_id = ?");
+	    "SELECT COALESCE(repeated, ''), COALESCE(repeated_of, ''),"
+	    " COALESCE(repeated_at, '') FROM core_appeals WHERE pos_id = ?");
 	sqlite3_bind_text(st, 1, ev->pos_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		found = 1;
@@ -237,6 +237,8 @@ core_import_mark(struct core *cs, const char *name, struct edms_event *ev)
 		    (const char *)sqlite3_column_text(st, 0));
 		snprintf(detail, sizeof detail, "%s: %s (earlier: %s)", name,
 		    ev->result, (const char *)sqlite3_column_text(st, 1));
+		snprintf(was_at, sizeof was_at, "%s",
+		    (const char *)sqlite3_column_text(st, 2));
 	}
 	sqlite3_finalize(st);
 	if (!found) {
@@ -254,12 +256,31 @@ core_import_mark(struct core *cs, const char *name, struct edms_event *ev)
 		    ev->pos_id);
 		return core_import_reject(cs, name, ev, &why);
 	}
+	/* decisions apply in the order they were made, not the files' */
+	if (was_at[0] != '\0' && strcmp(ev->at, was_at) < 0) {
+		if (db_begin(cs->db, &err) == -1)
+			goto fail;
+		snprintf(detail, sizeof detail,
+		    "%s: %s made at %s ignored: the decision of %s is newer",
+		    name, ev->result, ev->at, was_at);
+		if (journal_append(cs->db, "appeal.repeated-stale", NULL,
+		        ev->pos_id, detail, &err) == -1) {
+			db_rollback(cs->db);
+			goto fail;
+		}
+		if (db_commit(cs->db, &err) == -1)
+			goto fail;
+		log_info("import: appeal %s: %s", ev->pos_id, detail);
+		core_import_remove(cs, name, ev);
+		return 0;
+	}
 	if (db_begin(cs->db, &err) == -1)
 		goto fail;
-	st = db_prepare(
-	    cs->db, "UPDATE core_appeals SET repeated = ? WHERE pos_id = ?");
+	st = db_prepare(cs->db, "UPDATE core_appeals SET repeated = ?,"
+	                        " repeated_at = ? WHERE pos_id = ?");
 	sqlite3_bind_text(st, 1, ev->result, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ev->pos_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ev->pos_id, -1, SQLITE_STATIC);
 	if (db_step_done(cs->db, st, &err) == -1 ||
 	    journal_append(cs->db,
 	        strcmp(ev->result, "confirmed") == 0 ? "appeal.repeated"
@@ -589,6 +610,9 @@ core_import_item_cmp(const void *a, const void *b)
 		return c;
 	if (x->ev.n != y->ev.n)
 		return x->ev.n < y->ev.n ? -1 : 1;
+	/* repeated-appeal decisions (n 0) in the order they were made */
+	if ((c = strcmp(x->ev.at, y->ev.at)) != 0)
+		return c;
 	return strcmp(x->name, y->name);
 }
 

@@ -127,6 +127,9 @@ static const char *const edms_migrations[] = {
     " document_id INTEGER,"
     " source TEXT NOT NULL,"
     " at INTEGER NOT NULL);",
+    /* 3 -> 4: when the clerk decided on a repeated-appeal mark (the
+     * decision's at), so an older decision cannot override a newer one */
+    "ALTER TABLE core_appeals ADD COLUMN repeated_at TEXT;",
 };
 
 _Static_assert(

@@ -17,7 +17,7 @@
 #include "package.h"
 #include "sig.h"
 
-#define EDMS_SCHEMA_VERSION 3
+#define EDMS_SCHEMA_VERSION 4
 #define EDMS_MAX_FILES 1000   /* files of one answer (event.xsd) */
 #define EDMS_SIG_MAX 1048576  /* bytes of one detached signature */
 #define EDMS_POSTPONE_DAYS 30 /* 59-FZ: one extension of up to 30 days */

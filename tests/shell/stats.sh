@@ -164,12 +164,12 @@ rc_of() {
 	"$@" >/dev/null 2>&1
 	echo $?
 }
-[ "$(rc_of "$POSGW" edms stats send --from 2025-03-31 --to 2025-03-01 --config "$CORE_CONF")" = 1 ] &&
-	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --to 2099-01-01 --config "$CORE_CONF")" = 1 ] &&
-	[ "$(rc_of "$POSGW" edms stats send --from 2025-3-1 --to 2025-03-31 --config "$CORE_CONF")" = 1 ] &&
+[ "$(rc_of "$POSGW" edms stats send --from 2025-03-31 --to 2025-03-01 --config "$CORE_CONF")" = 2 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --to 2099-01-01 --config "$CORE_CONF")" = 2 ] &&
+	[ "$(rc_of "$POSGW" edms stats send --from 2025-3-1 --to 2025-03-31 --config "$CORE_CONF")" = 2 ] &&
 	[ "$(rc_of "$POSGW" edms stats send --from 2025-03-01 --config "$CORE_CONF")" = 2 ] &&
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind='statistics'")" = 1 ]
-ok $? "a reversed, future or malformed period is refused and nothing is queued"
+ok $? "a reversed, future or malformed period is a usage error (2) and nothing is queued"
 
 # --- the edge uploads it to ПОС (this test plays ПОС and the adapter) ------
 sed -i '/^mnemonic = /a retry_min = 1\nretry_max = 2' "$EDGE_CONF"
