@@ -256,6 +256,12 @@ core_import_mark(struct core *cs, const char *name, struct edms_event *ev)
 		    ev->pos_id);
 		return core_import_reject(cs, name, ev, &why);
 	}
+	/* recorded already: killed between the commit and the removal */
+	if (strcmp(was, ev->result) == 0 && strcmp(was_at, ev->at) == 0) {
+		log_info("import: %s was recorded already; removing it", name);
+		core_import_remove(cs, name, ev);
+		return 0;
+	}
 	/* decisions apply in the order they were made, not the files' */
 	if (was_at[0] != '\0' && strcmp(ev->at, was_at) < 0) {
 		if (db_begin(cs->db, &err) == -1)

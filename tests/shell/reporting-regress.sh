@@ -114,4 +114,17 @@ core_once
 	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE kind = 'appeal.repeated-stale'")" = 1 ] &&
 	[ ! -e "$EDMS/import/a.xml" ]
 ok $? "... and a decision older than the one applied is journaled and ignored"
+
+# regression repeated-decision-twice-after-kill: a kill between the commit
+# and the file's removal journaled the same decision again on restart
+"$POSGW" edms repeated 177073571 --confirm --config "$CORE_CONF" >/dev/null
+cp "$EDMS/import"/repeated-177073571-*.xml "$WORK/decision.xml"
+core_once
+j0=$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE appeal = '177073571' AND kind LIKE 'appeal.%repeated%'")
+cp "$WORK/decision.xml" "$EDMS/import/again.xml"
+core_once
+[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM journal WHERE appeal = '177073571' AND kind LIKE 'appeal.%repeated%'")" = "$j0" ] &&
+	[ ! -e "$EDMS/import/again.xml" ] &&
+	[ "$(q "$CORE_DB" "SELECT repeated FROM core_appeals WHERE pos_id = '177073571'")" = confirmed ]
+ok $? "regression repeated-decision-twice-after-kill: a decision left after its commit is removed, not journaled again"
 done_testing
