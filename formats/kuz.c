@@ -16,8 +16,38 @@
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define KUZ_BYTE(w, j) ((size_t)((w) >> (56 - 8 * (j))) & 0xff)
+#define KUZ_BE64(x) (x)
 #else
 #define KUZ_BYTE(w, j) ((size_t)((w) >> (8 * (j))) & 0xff)
+#define KUZ_BE64(x) kuz_bswap64(x)
+#endif
+
+/*
+ * A block as two 64-bit words in memory order: one 128-bit vector where
+ * the compiler has them (an SSE2/NEON load and XOR per table entry), two
+ * words otherwise.
+ */
+#if defined(__GNUC__)
+typedef uint64_t kuz_blk __attribute__((vector_size(16)));
+#define KUZ_W0(v) ((v)[0])
+#define KUZ_W1(v) ((v)[1])
+#define KUZ_XOR(a, b) ((a) ^ (b))
+#define KUZ_MAKE(w0, w1) ((kuz_blk){(w0), (w1)})
+#else
+typedef struct {
+	uint64_t w[2];
+} kuz_blk;
+#define KUZ_W0(v) ((v).w[0])
+#define KUZ_W1(v) ((v).w[1])
+#define KUZ_XOR(a, b) kuz_xor((a), (b))
+#define KUZ_MAKE(w0, w1) ((kuz_blk){{(w0), (w1)}})
+
+/* a ^ b for the two-word block. */
+static inline kuz_blk
+kuz_xor(kuz_blk a, kuz_blk b)
+{
+	return KUZ_MAKE(a.w[0] ^ b.w[0], a.w[1] ^ b.w[1]);
+}
 #endif
 
 /* The S-box pi of GOST R 34.12-2015 section 4.1.1. */
@@ -48,11 +78,43 @@ static const unsigned char kuz_acpkm_d[KUZ_KEY_LEN] = {0x80, 0x81, 0x82, 0x83,
     0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b,
     0x9c, 0x9d, 0x9e, 0x9f};
 
-static uint64_t kuz_tab[16][256][2];
+static kuz_blk kuz_tab[16][256];
 static uint64_t kuz_c[32][2];
 static pthread_once_t kuz_once = PTHREAD_ONCE_INIT;
 
 static void *(*volatile kuz_memset)(void *, int, size_t) = memset;
+
+/* x with its bytes reversed. */
+static inline uint64_t
+kuz_bswap64(uint64_t x)
+{
+#if defined(__GNUC__)
+	return __builtin_bswap64(x);
+#else
+	x = (x >> 32) | (x << 32);
+	x = ((x & 0xffff0000ffff0000ULL) >> 16) |
+	    ((x & 0x0000ffff0000ffffULL) << 16);
+	return ((x & 0xff00ff00ff00ff00ULL) >> 8) |
+	       ((x & 0x00ff00ff00ff00ffULL) << 8);
+#endif
+}
+
+/* Load 16 bytes as a block. */
+static inline kuz_blk
+kuz_load(const void *p)
+{
+	kuz_blk x;
+
+	memcpy(&x, p, sizeof x);
+	return x;
+}
+
+/* Store a block as 16 bytes. */
+static inline void
+kuz_store(void *p, kuz_blk x)
+{
+	memcpy(p, &x, sizeof x);
+}
 
 /* Clear len bytes of p in a way the compiler cannot drop. */
 void
@@ -104,7 +166,7 @@ kuz_tables_init(void)
 			memset(v, 0, sizeof v);
 			v[i] = kuz_pi[b];
 			kuz_l_slow(v);
-			memcpy(kuz_tab[i][b], v, sizeof v);
+			memcpy(&kuz_tab[i][b], v, sizeof v);
 		}
 	}
 	for (i = 0; i < 32; i++) {
@@ -123,88 +185,81 @@ kuz_tables(void)
 		fatalx("pthread_once failed");
 }
 
-/* LS of the block x (two words in memory order), in place. */
-static inline void
-kuz_ls(uint64_t *x)
-{
-	uint64_t a = x[0], b = x[1];
-	const uint64_t *t;
-	uint64_t r0, r1;
+/* T[i][byte j of word w]. */
+#define KUZ_T(i, w, j) kuz_tab[i][KUZ_BYTE(w, j)]
 
-#define KUZ_LOOK(i, w, j)                                                      \
-	do {                                                                   \
-		t = kuz_tab[i][KUZ_BYTE(w, j)];                                \
-		r0 ^= t[0];                                                    \
-		r1 ^= t[1];                                                    \
-	} while (0)
-	t = kuz_tab[0][KUZ_BYTE(a, 0)];
-	r0 = t[0];
-	r1 = t[1];
-	KUZ_LOOK(1, a, 1);
-	KUZ_LOOK(2, a, 2);
-	KUZ_LOOK(3, a, 3);
-	KUZ_LOOK(4, a, 4);
-	KUZ_LOOK(5, a, 5);
-	KUZ_LOOK(6, a, 6);
-	KUZ_LOOK(7, a, 7);
-	KUZ_LOOK(8, b, 0);
-	KUZ_LOOK(9, b, 1);
-	KUZ_LOOK(10, b, 2);
-	KUZ_LOOK(11, b, 3);
-	KUZ_LOOK(12, b, 4);
-	KUZ_LOOK(13, b, 5);
-	KUZ_LOOK(14, b, 6);
-	KUZ_LOOK(15, b, 7);
-#undef KUZ_LOOK
-	x[0] = r0;
-	x[1] = r1;
+/* LS of the block x: 16 table entries XORed as a tree. */
+static inline kuz_blk
+kuz_ls(kuz_blk x)
+{
+	uint64_t a = KUZ_W0(x), b = KUZ_W1(x);
+	kuz_blk r0, r1, r2, r3, r4, r5, r6, r7;
+
+	r0 = KUZ_XOR(KUZ_T(0, a, 0), KUZ_T(1, a, 1));
+	r1 = KUZ_XOR(KUZ_T(2, a, 2), KUZ_T(3, a, 3));
+	r2 = KUZ_XOR(KUZ_T(4, a, 4), KUZ_T(5, a, 5));
+	r3 = KUZ_XOR(KUZ_T(6, a, 6), KUZ_T(7, a, 7));
+	r4 = KUZ_XOR(KUZ_T(8, b, 0), KUZ_T(9, b, 1));
+	r5 = KUZ_XOR(KUZ_T(10, b, 2), KUZ_T(11, b, 3));
+	r6 = KUZ_XOR(KUZ_T(12, b, 4), KUZ_T(13, b, 5));
+	r7 = KUZ_XOR(KUZ_T(14, b, 6), KUZ_T(15, b, 7));
+	return KUZ_XOR(KUZ_XOR(KUZ_XOR(r0, r1), KUZ_XOR(r2, r3)),
+	    KUZ_XOR(KUZ_XOR(r4, r5), KUZ_XOR(r6, r7)));
 }
 
-/* Encrypt the block x (two words in memory order) in place. */
-static inline void
-kuz_enc(const struct kuz_key *k, uint64_t *x)
+/* Encrypt the block x. */
+static inline kuz_blk
+kuz_enc(const struct kuz_key *k, kuz_blk x)
 {
 	int r;
 
+	for (r = 0; r < 9; r++)
+		x = kuz_ls(KUZ_XOR(x, kuz_load(k->rk[r])));
+	return KUZ_XOR(x, kuz_load(k->rk[9]));
+}
+
+/* Encrypt two blocks under the same key, their rounds interleaved. */
+static inline void
+kuz_enc2(const struct kuz_key *k, kuz_blk *x, kuz_blk *y)
+{
+	kuz_blk a = *x, b = *y, rk;
+	int r;
+
 	for (r = 0; r < 9; r++) {
-		x[0] ^= k->rk[r][0];
-		x[1] ^= k->rk[r][1];
-		kuz_ls(x);
+		rk = kuz_load(k->rk[r]);
+		a = kuz_ls(KUZ_XOR(a, rk));
+		b = kuz_ls(KUZ_XOR(b, rk));
 	}
-	x[0] ^= k->rk[9][0];
-	x[1] ^= k->rk[9][1];
+	rk = kuz_load(k->rk[9]);
+	*x = KUZ_XOR(a, rk);
+	*y = KUZ_XOR(b, rk);
 }
 
 /* Expand a 256-bit key into the round keys K1..K10. */
 void
 kuz_key_init(struct kuz_key *k, const unsigned char *key)
 {
-	uint64_t a1[2], a0[2], t[2];
+	kuz_blk a1, a0, t;
 	int i, j;
 
 	kuz_tables();
-	memcpy(a1, key, KUZ_BLOCK);
-	memcpy(a0, key + KUZ_BLOCK, KUZ_BLOCK);
-	memcpy(k->rk[0], a1, sizeof a1);
-	memcpy(k->rk[1], a0, sizeof a0);
+	a1 = kuz_load(key);
+	a0 = kuz_load(key + KUZ_BLOCK);
+	kuz_store(k->rk[0], a1);
+	kuz_store(k->rk[1], a0);
 	for (i = 0; i < 4; i++) {
 		for (j = 0; j < 8; j++) {
-			t[0] = a1[0] ^ kuz_c[8 * i + j][0];
-			t[1] = a1[1] ^ kuz_c[8 * i + j][1];
-			kuz_ls(t);
-			t[0] ^= a0[0];
-			t[1] ^= a0[1];
-			a0[0] = a1[0];
-			a0[1] = a1[1];
-			a1[0] = t[0];
-			a1[1] = t[1];
+			t = kuz_ls(KUZ_XOR(a1, kuz_load(kuz_c[8 * i + j])));
+			t = KUZ_XOR(t, a0);
+			a0 = a1;
+			a1 = t;
 		}
-		memcpy(k->rk[2 * i + 2], a1, sizeof a1);
-		memcpy(k->rk[2 * i + 3], a0, sizeof a0);
+		kuz_store(k->rk[2 * i + 2], a1);
+		kuz_store(k->rk[2 * i + 3], a0);
 	}
-	kuz_wipe(a1, sizeof a1);
-	kuz_wipe(a0, sizeof a0);
-	kuz_wipe(t, sizeof t);
+	kuz_wipe(&a1, sizeof a1);
+	kuz_wipe(&a0, sizeof a0);
+	kuz_wipe(&t, sizeof t);
 }
 
 /* Encrypt one 16-byte block; in and out may be the same. */
@@ -212,11 +267,7 @@ void
 kuz_encrypt_block(
     const struct kuz_key *k, const unsigned char *in, unsigned char *out)
 {
-	uint64_t x[2];
-
-	memcpy(x, in, KUZ_BLOCK);
-	kuz_enc(k, x);
-	memcpy(out, x, KUZ_BLOCK);
+	kuz_store(out, kuz_enc(k, kuz_load(in)));
 }
 
 /*
@@ -228,64 +279,82 @@ void
 kuz_ctr_init(struct kuz_ctr *c, const unsigned char *key,
     const unsigned char *iv, size_t section)
 {
+	uint64_t w[2];
+
 	if (section % KUZ_BLOCK != 0)
 		fatalx("ACPKM section of %zu bytes", section);
 	kuz_key_init(&c->key, key);
-	memcpy(c->ctr, iv, KUZ_BLOCK);
+	memcpy(w, iv, KUZ_BLOCK);
+	c->ctrhi = KUZ_BE64(w[0]);
+	c->ctrlo = KUZ_BE64(w[1]);
 	c->ksoff = KUZ_BLOCK;
 	c->section = section;
 	c->secoff = 0;
 }
 
-/* The next keystream block into x; steps the counter and ACPKM's key. */
+/* ACPKM: the next section's key if the current section is used up. */
 static inline void
-kuz_ctr_next(struct kuz_ctr *c, uint64_t *x)
+kuz_ctr_section(struct kuz_ctr *c)
 {
 	unsigned char nk[KUZ_KEY_LEN];
-	int i;
 
-	if (c->section != 0 && c->secoff == c->section) {
-		kuz_encrypt_block(&c->key, kuz_acpkm_d, nk);
-		kuz_encrypt_block(
-		    &c->key, kuz_acpkm_d + KUZ_BLOCK, nk + KUZ_BLOCK);
-		kuz_key_init(&c->key, nk);
-		kuz_wipe(nk, sizeof nk);
-		c->secoff = 0;
-	}
-	memcpy(x, c->ctr, KUZ_BLOCK);
-	kuz_enc(&c->key, x);
-	for (i = KUZ_BLOCK - 1; i >= 0; i--)
-		if (++c->ctr[i] != 0)
-			break;
+	if (c->section == 0 || c->secoff != c->section)
+		return;
+	kuz_encrypt_block(&c->key, kuz_acpkm_d, nk);
+	kuz_encrypt_block(&c->key, kuz_acpkm_d + KUZ_BLOCK, nk + KUZ_BLOCK);
+	kuz_key_init(&c->key, nk);
+	kuz_wipe(nk, sizeof nk);
+	c->secoff = 0;
+}
+
+/* The current counter block; steps the counter (mod 2^128). */
+static inline kuz_blk
+kuz_ctr_step(struct kuz_ctr *c)
+{
+	kuz_blk x = KUZ_MAKE(KUZ_BE64(c->ctrhi), KUZ_BE64(c->ctrlo));
+
+	if (++c->ctrlo == 0)
+		c->ctrhi++;
 	c->secoff += KUZ_BLOCK;
+	return x;
 }
 
 /* XOR the keystream into len bytes of buf, in place, any chunking. */
 void
 kuz_ctr_crypt(struct kuz_ctr *c, unsigned char *buf, size_t len)
 {
-	uint64_t x[2], d[2];
+	kuz_blk x, y;
 
 	while (len > 0 && c->ksoff < KUZ_BLOCK) {
 		*buf++ ^= c->ks[c->ksoff++];
 		len--;
 	}
 	while (len >= KUZ_BLOCK) {
-		kuz_ctr_next(c, x);
-		memcpy(d, buf, KUZ_BLOCK);
-		d[0] ^= x[0];
-		d[1] ^= x[1];
-		memcpy(buf, d, KUZ_BLOCK);
-		buf += KUZ_BLOCK;
-		len -= KUZ_BLOCK;
+		kuz_ctr_section(c);
+		if (len >= 2 * KUZ_BLOCK &&
+		    (c->section == 0 ||
+		        c->section - c->secoff >= 2 * KUZ_BLOCK)) {
+			x = kuz_ctr_step(c);
+			y = kuz_ctr_step(c);
+			kuz_enc2(&c->key, &x, &y);
+			kuz_store(buf, KUZ_XOR(kuz_load(buf), x));
+			kuz_store(buf + KUZ_BLOCK,
+			    KUZ_XOR(kuz_load(buf + KUZ_BLOCK), y));
+			buf += 2 * KUZ_BLOCK;
+			len -= 2 * KUZ_BLOCK;
+		} else {
+			x = kuz_enc(&c->key, kuz_ctr_step(c));
+			kuz_store(buf, KUZ_XOR(kuz_load(buf), x));
+			buf += KUZ_BLOCK;
+			len -= KUZ_BLOCK;
+		}
 	}
 	if (len > 0) {
-		kuz_ctr_next(c, x);
-		memcpy(c->ks, x, KUZ_BLOCK);
+		kuz_ctr_section(c);
+		kuz_store(c->ks, kuz_enc(&c->key, kuz_ctr_step(c)));
 		for (c->ksoff = 0; c->ksoff < len; c->ksoff++)
 			buf[c->ksoff] ^= c->ks[c->ksoff];
 	}
-	kuz_wipe(x, sizeof x);
 }
 
 /* The OMAC subkey doubling: shift left by one bit, xor 0x87 on carry. */
@@ -306,26 +375,22 @@ kuz_omac_double(const unsigned char *in, unsigned char *out)
 void
 kuz_omac_init(struct kuz_omac *m, const unsigned char *key)
 {
-	unsigned char r[KUZ_BLOCK] = {0}, k1[KUZ_BLOCK], k2[KUZ_BLOCK];
+	unsigned char r[KUZ_BLOCK] = {0};
 
 	kuz_key_init(&m->key, key);
 	kuz_encrypt_block(&m->key, r, r);
-	kuz_omac_double(r, k1);
-	kuz_omac_double(k1, k2);
-	memcpy(m->k1, k1, sizeof k1);
-	memcpy(m->k2, k2, sizeof k2);
-	m->c[0] = m->c[1] = 0;
+	kuz_omac_double(r, m->k1);
+	kuz_omac_double(m->k1, m->k2);
+	memset(m->c, 0, sizeof m->c);
 	m->n = 0;
 	kuz_wipe(r, sizeof r);
-	kuz_wipe(k1, sizeof k1);
-	kuz_wipe(k2, sizeof k2);
 }
 
 /* Feed len bytes to the OMAC; any chunking gives the same tag. */
 void
 kuz_omac_update(struct kuz_omac *m, const unsigned char *p, size_t len)
 {
-	uint64_t d[2];
+	kuz_blk c;
 	size_t take;
 
 	if (len == 0)
@@ -339,18 +404,13 @@ kuz_omac_update(struct kuz_omac *m, const unsigned char *p, size_t len)
 		if (len == 0)
 			return;
 	}
-	memcpy(d, m->buf, KUZ_BLOCK);
-	m->c[0] ^= d[0];
-	m->c[1] ^= d[1];
-	kuz_enc(&m->key, m->c);
+	c = kuz_enc(&m->key, KUZ_XOR(kuz_load(m->c), kuz_load(m->buf)));
 	while (len > KUZ_BLOCK) {
-		memcpy(d, p, KUZ_BLOCK);
-		m->c[0] ^= d[0];
-		m->c[1] ^= d[1];
-		kuz_enc(&m->key, m->c);
+		c = kuz_enc(&m->key, KUZ_XOR(c, kuz_load(p)));
 		p += KUZ_BLOCK;
 		len -= KUZ_BLOCK;
 	}
+	kuz_store(m->c, c);
 	memcpy(m->buf, p, len);
 	m->n = len;
 }
@@ -360,24 +420,19 @@ void
 kuz_omac_final(const struct kuz_omac *m, unsigned char *tag)
 {
 	unsigned char last[KUZ_BLOCK] = {0};
-	uint64_t x[2], d[2];
+	kuz_blk x;
 
 	if (m->n > KUZ_BLOCK)
 		fatalx("OMAC holds %zu bytes", m->n);
 	memcpy(last, m->buf, m->n);
-	memcpy(d, last, KUZ_BLOCK);
-	if (m->n == KUZ_BLOCK) {
-		x[0] = m->c[0] ^ d[0] ^ m->k1[0];
-		x[1] = m->c[1] ^ d[1] ^ m->k1[1];
-	} else {
+	if (m->n == KUZ_BLOCK)
+		x = KUZ_XOR(kuz_load(last), kuz_load(m->k1));
+	else {
 		last[m->n] = 0x80;
-		memcpy(d, last, KUZ_BLOCK);
-		x[0] = m->c[0] ^ d[0] ^ m->k2[0];
-		x[1] = m->c[1] ^ d[1] ^ m->k2[1];
+		x = KUZ_XOR(kuz_load(last), kuz_load(m->k2));
 	}
-	kuz_enc(&m->key, x);
-	memcpy(tag, x, KUZ_BLOCK);
-	kuz_wipe(x, sizeof x);
-	kuz_wipe(d, sizeof d);
+	x = kuz_enc(&m->key, KUZ_XOR(x, kuz_load(m->c)));
+	kuz_store(tag, x);
+	kuz_wipe(&x, sizeof x);
 	kuz_wipe(last, sizeof last);
 }

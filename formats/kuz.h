@@ -15,24 +15,24 @@
 
 /* Expanded round keys K1..K10. */
 struct kuz_key {
-	uint64_t rk[10][2];
+	_Alignas(16) unsigned char rk[10][16];
 };
 
 /* CTR(-ACPKM) keystream state; keeps its place across partial blocks. */
 struct kuz_ctr {
 	struct kuz_key key;
-	unsigned char ctr[KUZ_BLOCK]; /* the next counter block */
-	unsigned char ks[KUZ_BLOCK];  /* keystream of the current block */
-	size_t ksoff;                 /* bytes of ks used, KUZ_BLOCK if none */
-	size_t section;               /* ACPKM section in bytes, 0 if none */
-	size_t secoff;                /* bytes done in the current section */
+	uint64_t ctrhi, ctrlo;       /* the next counter block */
+	unsigned char ks[KUZ_BLOCK]; /* keystream of the current block */
+	size_t ksoff;                /* bytes of ks used, KUZ_BLOCK if none */
+	size_t section;              /* ACPKM section in bytes, 0 if none */
+	size_t secoff;               /* bytes done in the current section */
 };
 
 /* OMAC state; the last block seen is held back until more data or final. */
 struct kuz_omac {
 	struct kuz_key key;
-	uint64_t k1[2], k2[2];
-	uint64_t c[2];
+	unsigned char k1[KUZ_BLOCK], k2[KUZ_BLOCK];
+	unsigned char c[KUZ_BLOCK];
 	unsigned char buf[KUZ_BLOCK];
 	size_t n;
 };
