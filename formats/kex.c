@@ -509,8 +509,7 @@ kex_stream_encrypt(
 {
 	size_t n = last ? len : len - len % 16;
 
-	kuz_ctr_crypt(&s->c, buf, n);
-	kuz_omac_update(&s->m, buf, n);
+	kuz_ctr_omac(&s->c, &s->m, buf, n, 0);
 	return n;
 }
 
@@ -521,8 +520,7 @@ kex_stream_decrypt(
 {
 	size_t n = last ? len : len - len % 16;
 
-	kuz_omac_update(&s->m, buf, n);
-	kuz_ctr_crypt(&s->c, buf, n);
+	kuz_ctr_omac(&s->c, &s->m, buf, n, 1);
 	return n;
 }
 

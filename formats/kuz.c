@@ -22,6 +22,13 @@
 #define KUZ_BE64(x) kuz_bswap64(x)
 #endif
 
+/* The hot helpers are inlined whatever the compiler would rather do. */
+#if defined(__GNUC__)
+#define KUZ_INLINE static inline __attribute__((always_inline))
+#else
+#define KUZ_INLINE static inline
+#endif
+
 /*
  * A block as two 64-bit words in memory order: one 128-bit vector where
  * the compiler has them (an SSE2/NEON load and XOR per table entry), two
@@ -100,7 +107,7 @@ kuz_bswap64(uint64_t x)
 }
 
 /* Load 16 bytes as a block. */
-static inline kuz_blk
+KUZ_INLINE kuz_blk
 kuz_load(const void *p)
 {
 	kuz_blk x;
@@ -110,7 +117,7 @@ kuz_load(const void *p)
 }
 
 /* Store a block as 16 bytes. */
-static inline void
+KUZ_INLINE void
 kuz_store(void *p, kuz_blk x)
 {
 	memcpy(p, &x, sizeof x);
@@ -189,7 +196,7 @@ kuz_tables(void)
 #define KUZ_T(i, w, j) kuz_tab[i][KUZ_BYTE(w, j)]
 
 /* LS of the block x: 16 table entries XORed as a tree. */
-static inline kuz_blk
+KUZ_INLINE kuz_blk
 kuz_ls(kuz_blk x)
 {
 	uint64_t a = KUZ_W0(x), b = KUZ_W1(x);
@@ -208,7 +215,7 @@ kuz_ls(kuz_blk x)
 }
 
 /* Encrypt the block x. */
-static inline kuz_blk
+KUZ_INLINE kuz_blk
 kuz_enc(const struct kuz_key *k, kuz_blk x)
 {
 	int r;
@@ -219,7 +226,7 @@ kuz_enc(const struct kuz_key *k, kuz_blk x)
 }
 
 /* Encrypt two blocks under the same key, their rounds interleaved. */
-static inline void
+KUZ_INLINE void
 kuz_enc2(const struct kuz_key *k, kuz_blk *x, kuz_blk *y)
 {
 	kuz_blk a = *x, b = *y, rk;
@@ -233,6 +240,22 @@ kuz_enc2(const struct kuz_key *k, kuz_blk *x, kuz_blk *y)
 	rk = kuz_load(k->rk[9]);
 	*x = KUZ_XOR(a, rk);
 	*y = KUZ_XOR(b, rk);
+}
+
+/* Encrypt x under ka and y under kb, their rounds interleaved. */
+KUZ_INLINE void
+kuz_enc2k(
+    const struct kuz_key *ka, kuz_blk *x, const struct kuz_key *kb, kuz_blk *y)
+{
+	kuz_blk a = *x, b = *y;
+	int r;
+
+	for (r = 0; r < 9; r++) {
+		a = kuz_ls(KUZ_XOR(a, kuz_load(ka->rk[r])));
+		b = kuz_ls(KUZ_XOR(b, kuz_load(kb->rk[r])));
+	}
+	*x = KUZ_XOR(a, kuz_load(ka->rk[9]));
+	*y = KUZ_XOR(b, kuz_load(kb->rk[9]));
 }
 
 /* Expand a 256-bit key into the round keys K1..K10. */
@@ -308,7 +331,7 @@ kuz_ctr_section(struct kuz_ctr *c)
 }
 
 /* The current counter block; steps the counter (mod 2^128). */
-static inline kuz_blk
+KUZ_INLINE kuz_blk
 kuz_ctr_step(struct kuz_ctr *c)
 {
 	kuz_blk x = KUZ_MAKE(KUZ_BE64(c->ctrhi), KUZ_BE64(c->ctrlo));
@@ -435,4 +458,76 @@ kuz_omac_final(const struct kuz_omac *m, unsigned char *tag)
 	kuz_store(tag, x);
 	kuz_wipe(&x, sizeof x);
 	kuz_wipe(last, sizeof last);
+}
+
+/*
+ * CTR and OMAC in one pass over buf, in place: encrypting (dec 0), the
+ * OMAC takes the output, as kuz_ctr_crypt then kuz_omac_update would;
+ * decrypting, the input, as kuz_omac_update then kuz_ctr_crypt would. A
+ * keystream block and an OMAC block are computed together, so that the
+ * two chains of table lookups overlap.
+ */
+void
+kuz_ctr_omac(struct kuz_ctr *c, struct kuz_omac *m, unsigned char *buf,
+    size_t len, int dec)
+{
+	unsigned char blk[KUZ_BLOCK];
+	unsigned char *end = buf + len, *q;
+	size_t r, avail;
+	kuz_blk x, y, mc;
+
+	/* the rest of a keystream block begun before */
+	r = c->ksoff < KUZ_BLOCK ? KUZ_BLOCK - c->ksoff : 0;
+	r = r < len ? r : len;
+	if (dec)
+		kuz_omac_update(m, buf, r);
+	kuz_ctr_crypt(c, buf, r);
+	if (!dec)
+		kuz_omac_update(m, buf, r);
+	buf += r;
+	/*
+	 * The OMAC has taken [.., q): decrypting, it stays at least a block
+	 * ahead of the CTR, so that it reads each block before the CTR
+	 * overwrites it; encrypting, it follows the CTR's output.
+	 */
+	q = buf;
+	if (dec) {
+		r = (size_t)(end - buf) < KUZ_BLOCK ? (size_t)(end - buf)
+		                                    : KUZ_BLOCK;
+		kuz_omac_update(m, buf, r);
+		q = buf + r;
+	}
+	mc = kuz_load(m->c);
+	while (end - buf >= KUZ_BLOCK) {
+		avail = m->n + (size_t)(dec ? end - q : buf - q);
+		if (dec && avail <= KUZ_BLOCK)
+			break; /* the OMAC's last block: done below */
+		kuz_ctr_section(c);
+		x = kuz_ctr_step(c);
+		if (avail > KUZ_BLOCK) {
+			if (m->n == 0) {
+				y = kuz_load(q);
+				q += KUZ_BLOCK;
+			} else {
+				memcpy(blk, m->buf, m->n);
+				memcpy(blk + m->n, q, KUZ_BLOCK - m->n);
+				q += KUZ_BLOCK - m->n;
+				m->n = 0;
+				y = kuz_load(blk);
+			}
+			y = KUZ_XOR(y, mc);
+			kuz_enc2k(&c->key, &x, &m->key, &y);
+			mc = y;
+		} else
+			x = kuz_enc(&c->key, x);
+		kuz_store(buf, KUZ_XOR(kuz_load(buf), x));
+		buf += KUZ_BLOCK;
+	}
+	kuz_store(m->c, mc);
+	if (dec)
+		kuz_omac_update(m, q, (size_t)(end - q));
+	kuz_ctr_crypt(c, buf, (size_t)(end - buf));
+	if (!dec)
+		kuz_omac_update(m, q, (size_t)(end - q));
+	kuz_wipe(&x, sizeof x);
 }

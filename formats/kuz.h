@@ -43,6 +43,8 @@ void kuz_encrypt_block(
 void kuz_ctr_init(
     struct kuz_ctr *, const unsigned char *, const unsigned char *, size_t);
 void kuz_ctr_crypt(struct kuz_ctr *, unsigned char *, size_t);
+void kuz_ctr_omac(
+    struct kuz_ctr *, struct kuz_omac *, unsigned char *, size_t, int);
 void kuz_omac_init(struct kuz_omac *, const unsigned char *);
 void kuz_omac_update(struct kuz_omac *, const unsigned char *, size_t);
 void kuz_omac_final(const struct kuz_omac *, unsigned char *);

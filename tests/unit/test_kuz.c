@@ -314,6 +314,68 @@ test_gnutls_cross(void **state)
 }
 
 /*
+ * kuz_ctr_omac equals kuz_ctr_crypt then kuz_omac_update (encrypting) and
+ * the reverse (decrypting), and so GnuTLS, for random lengths, chunkings
+ * and OMAC prefixes (the envelope's is the 8-byte IV).
+ */
+static void
+test_ctr_omac_cross(void **state)
+{
+	unsigned char key[32], mkey[32], iv[16] = {0}, pre[40];
+	unsigned char t1[16], t2[16];
+	unsigned char *pt, *ref, *out, *mac;
+	struct kuz_ctr c;
+	struct kuz_omac m;
+	size_t li, off, n, plen;
+	int round, dec;
+
+	(void)state;
+	for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+		for (round = 0; round < 6; round++) {
+			size_t len = lens[li];
+
+			plen = round == 0 ? 8 : rnd64() % sizeof pre;
+			pt = xmalloc(len + 1);
+			ref = xmalloc(len + 1);
+			out = xmalloc(len + 1);
+			mac = xmalloc(len + sizeof pre);
+			rnd_fill(key, sizeof key);
+			rnd_fill(mkey, sizeof mkey);
+			rnd_fill(iv, 8);
+			rnd_fill(pre, sizeof pre);
+			rnd_fill(pt, len);
+			memcpy(ref, pt, len);
+			gnutls_ctr(key, iv, ref, len);
+			memcpy(mac, pre, plen);
+			memcpy(mac + plen, ref, len);
+			gnutls_omac(mkey, mac, plen + len, t1);
+
+			for (dec = 0; dec <= 1; dec++) {
+				memcpy(out, dec ? ref : pt, len);
+				kuz_ctr_init(&c, key, iv, KUZ_ACPKM_SECTION);
+				kuz_omac_init(&m, mkey);
+				kuz_omac_update(&m, pre, plen);
+				for (off = 0; off < len; off += n) {
+					n = round < 2 ? len - off
+					              : rnd_chunk(len - off);
+					kuz_ctr_omac(&c, &m, out + off, n, dec);
+				}
+				kuz_ctr_omac(&c, &m, out + len, 0, dec);
+				kuz_omac_final(&m, t2);
+				assert_memory_equal(out, dec ? pt : ref, len);
+				assert_memory_equal(t1, t2, 16);
+			}
+			free(pt);
+			free(ref);
+			free(out);
+			free(mac);
+		}
+	}
+	kuz_wipe(&c, sizeof c);
+	kuz_wipe(&m, sizeof m);
+}
+
+/*
  * kex_stream (now on kuz) equals GnuTLS: CTR-ACPKM under cek[0..31],
  * OMAC under cek[32..63] over iv || ciphertext, whole blocks until last.
  */
@@ -414,6 +476,7 @@ main(void)
 	    cmocka_unit_test(test_omac_vector),
 	    cmocka_unit_test(test_section_size),
 	    cmocka_unit_test(test_gnutls_cross),
+	    cmocka_unit_test(test_ctr_omac_cross),
 	    cmocka_unit_test(test_kex_stream_cross),
 	    cmocka_unit_test(test_wrap_cross),
 	};
