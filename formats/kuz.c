@@ -32,9 +32,9 @@
 /*
  * A block as two 64-bit words in memory order: one 128-bit vector where
  * the compiler has them (an SSE2/NEON load and XOR per table entry), two
- * words otherwise.
+ * words otherwise (or with -DKUZ_PORTABLE, to test that code).
  */
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(KUZ_PORTABLE)
 typedef uint64_t kuz_blk __attribute__((vector_size(16)));
 #define KUZ_W0(v) ((v)[0])
 #define KUZ_W1(v) ((v)[1])
