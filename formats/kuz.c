@@ -472,10 +472,13 @@ kuz_ctr_omac(struct kuz_ctr *c, struct kuz_omac *m, unsigned char *buf,
     size_t len, int dec)
 {
 	unsigned char blk[KUZ_BLOCK];
-	unsigned char *end = buf + len, *q;
+	unsigned char *end, *q;
 	size_t r, avail;
 	kuz_blk x, y, mc;
 
+	if (len == 0)
+		return;
+	end = buf + len;
 	/* the rest of a keystream block begun before */
 	r = c->ksoff < KUZ_BLOCK ? KUZ_BLOCK - c->ksoff : 0;
 	r = r < len ? r : len;
