@@ -2,8 +2,9 @@
  * kex.c: GOST key agreement and the symmetric layer of envelopes
  * (formats/envelope.md). The key agreement is nettle's gostdsa_vko on the
  * curves nettle has (id-tc26-gost-3410-2012-256-paramSetB, i.e. CryptoPro-A,
- * and id-tc26-gost-3410-2012-512-paramSetA); Kuznyechik CTR-ACPKM, its OMAC
- * and HMAC-Streebog come from GnuTLS.
+ * and id-tc26-gost-3410-2012-512-paramSetA); Kuznyechik CTR-ACPKM and its
+ * OMAC are posgw's own (formats/kuz.c, byte for byte GnuTLS's, about five
+ * times faster); HMAC-Streebog comes from GnuTLS.
  */
 #include "config.h"
 
@@ -22,6 +23,7 @@
 
 #include "digest.h"
 #include "kex.h"
+#include "kuz.h"
 #include "log.h"
 #include "sig.h"
 #include "xmalloc.h"
@@ -42,8 +44,8 @@ struct kex_pub {
 };
 
 struct kex_stream {
-	gnutls_cipher_hd_t c;
-	gnutls_hmac_hd_t m;
+	struct kuz_ctr c;
+	struct kuz_omac m;
 };
 
 static const struct ecc_curve *kex_curve(
@@ -424,18 +426,13 @@ static void
 kex_ctr(const unsigned char *key, const unsigned char *iv, unsigned char *buf,
     size_t len)
 {
-	unsigned char ivb[16] = {0};
-	gnutls_datum_t k = {(unsigned char *)(uintptr_t)key, KEX_KEY_LEN};
-	gnutls_datum_t v = {ivb, sizeof ivb};
-	gnutls_cipher_hd_t c;
+	unsigned char ivb[KUZ_BLOCK] = {0};
+	struct kuz_ctr c;
 
 	memcpy(ivb, iv, KEX_IV_LEN);
-	if (gnutls_cipher_init(&c, GNUTLS_CIPHER_KUZNYECHIK_CTR_ACPKM, &k, &v) <
-	    0)
-		fatalx("Kuznyechik CTR-ACPKM is not available in this GnuTLS");
-	if (gnutls_cipher_encrypt(c, buf, len) < 0)
-		fatalx("Kuznyechik CTR-ACPKM failed");
-	gnutls_cipher_deinit(c);
+	kuz_ctr_init(&c, key, ivb, KUZ_ACPKM_SECTION);
+	kuz_ctr_crypt(&c, buf, len);
+	kuz_wipe(&c, sizeof c);
 }
 
 /* Kuznyechik OMAC over a || b. */
@@ -443,14 +440,13 @@ static void
 kex_omac(const unsigned char *key, const unsigned char *a, size_t alen,
     const unsigned char *b, size_t blen, unsigned char *tag)
 {
-	gnutls_hmac_hd_t h;
+	struct kuz_omac m;
 
-	if (gnutls_hmac_init(&h, GNUTLS_MAC_KUZNYECHIK_OMAC, key, KEX_KEY_LEN) <
-	    0)
-		fatalx("Kuznyechik OMAC is not available in this GnuTLS");
-	gnutls_hmac(h, a, alen);
-	gnutls_hmac(h, b, blen);
-	gnutls_hmac_deinit(h, tag);
+	kuz_omac_init(&m, key);
+	kuz_omac_update(&m, a, alen);
+	kuz_omac_update(&m, b, blen);
+	kuz_omac_final(&m, tag);
+	kuz_wipe(&m, sizeof m);
 }
 
 /*
@@ -492,25 +488,20 @@ struct kex_stream *
 kex_stream_new(const unsigned char *cek, const unsigned char *iv)
 {
 	struct kex_stream *s = xcalloc(1, sizeof *s);
-	unsigned char ivb[16] = {0};
-	gnutls_datum_t k = {(unsigned char *)(uintptr_t)cek, KEX_KEY_LEN};
-	gnutls_datum_t v = {ivb, sizeof ivb};
+	unsigned char ivb[KUZ_BLOCK] = {0};
 
 	memcpy(ivb, iv, KEX_IV_LEN);
-	if (gnutls_cipher_init(
-	        &s->c, GNUTLS_CIPHER_KUZNYECHIK_CTR_ACPKM, &k, &v) < 0)
-		fatalx("Kuznyechik CTR-ACPKM is not available in this GnuTLS");
-	if (gnutls_hmac_init(&s->m, GNUTLS_MAC_KUZNYECHIK_OMAC,
-	        cek + KEX_KEY_LEN, KEX_KEY_LEN) < 0)
-		fatalx("Kuznyechik OMAC is not available in this GnuTLS");
-	gnutls_hmac(s->m, iv, KEX_IV_LEN);
+	kuz_ctr_init(&s->c, cek, ivb, KUZ_ACPKM_SECTION);
+	kuz_omac_init(&s->m, cek + KEX_KEY_LEN);
+	kuz_omac_update(&s->m, iv, KEX_IV_LEN);
 	return s;
 }
 
 /*
  * Encrypt in place as many whole blocks of buf as there are (all of it
  * when last); returns the bytes done; the caller keeps the rest for the
- * next call (GnuTLS's CTR loses its place on a partial block).
+ * next call (the contract of the GnuTLS days, whose CTR lost its place on
+ * a partial block; kuz_ctr would not, but whole blocks are faster).
  */
 size_t
 kex_stream_encrypt(
@@ -518,11 +509,7 @@ kex_stream_encrypt(
 {
 	size_t n = last ? len : len - len % 16;
 
-	if (n > 0) {
-		if (gnutls_cipher_encrypt(s->c, buf, n) < 0)
-			fatalx("Kuznyechik CTR-ACPKM failed");
-		gnutls_hmac(s->m, buf, n);
-	}
+	kuz_ctr_omac(&s->c, &s->m, buf, n, 0);
 	return n;
 }
 
@@ -533,11 +520,7 @@ kex_stream_decrypt(
 {
 	size_t n = last ? len : len - len % 16;
 
-	if (n > 0) {
-		gnutls_hmac(s->m, buf, n);
-		if (gnutls_cipher_decrypt(s->c, buf, n) < 0)
-			fatalx("Kuznyechik CTR-ACPKM failed");
-	}
+	kuz_ctr_omac(&s->c, &s->m, buf, n, 1);
 	return n;
 }
 
@@ -545,16 +528,15 @@ kex_stream_decrypt(
 void
 kex_stream_tag(struct kex_stream *s, unsigned char *tag)
 {
-	gnutls_hmac_output(s->m, tag);
+	kuz_omac_final(&s->m, tag);
 }
 
-/* Free a content stream. */
+/* Free a content stream, wiping its keys. */
 void
 kex_stream_free(struct kex_stream *s)
 {
 	if (s == NULL)
 		return;
-	gnutls_cipher_deinit(s->c);
-	gnutls_hmac_deinit(s->m, NULL);
+	kuz_wipe(s, sizeof *s);
 	free(s);
 }

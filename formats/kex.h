@@ -1,7 +1,7 @@
 /*
  * kex.h: GOST key agreement and symmetric primitives for envelopes
  * (formats/envelope.md): VKO GOST R 34.10-2012 through nettle, the
- * KDF of R 50.1.113-2016, Kuznyechik CTR-ACPKM and OMAC through GnuTLS,
+ * KDF of R 50.1.113-2016, Kuznyechik CTR-ACPKM and OMAC (formats/kuz.c),
  * and the KExp15/KImp15 key export of R 1323565.1.017-2018.
  */
 #ifndef POSGW_KEX_H
