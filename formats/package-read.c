@@ -33,8 +33,8 @@
 #define PKG_BIG_CHUNK (1024 * 1024)
 #define PKG_READ_RING 4       /* chunks between the reader and the threads */
 #define PKG_DIRECT_ALIGN 4096 /* O_DIRECT buffers, lengths and offsets */
-#define PKG_DROP_STEP                                                          \
-	(8 * 1024 * 1024) /* page cache dropped behind the reader */
+/* the package's page cache is dropped behind the reader in these steps */
+#define PKG_DROP_STEP (8 * 1024 * 1024)
 
 /*
  * One big entry in three stages on a ring of chunks: the reader
@@ -477,8 +477,8 @@ pkg_reader_drop(struct pkg_reader *r)
 }
 
 /*
- * Fill buf with up to max bytes of the current entry, never
- * past the size the manifest lists; *len 0 at the entry's end.
+ * Fill buf with up to max bytes of the current entry, never past the size
+ * the manifest lists; *len 0 at the entry's end.
  */
 static int
 pkg_reader_fill(struct pkg_reader *r, const struct manifest_entry *me,
@@ -509,7 +509,8 @@ pkg_reader_fill(struct pkg_reader *r, const struct manifest_entry *me,
  * (at most max_xml bytes, checked against the manifest already) appended
  * to the package's document file, attachments into a staging file of
  * their own (or nowhere, when the caller only verifies). A big entry is
- * hashed on a second thread while the next chunks are read and written.
+ * hashed and written on threads of their own (struct pkg_pipe) while the
+ * next chunks are read.
  */
 static int
 pkg_reader_entry(
