@@ -1,8 +1,9 @@
 /*
  * sysfilter.c: after start-up a gateway daemon limits the system calls it
  * may make to an allow-list with libseccomp, as chrony does: files and
- * directories, inotify, waiting, time, memory, signals to itself. No
- * sockets, no new processes or threads, no exec, no ptrace, no mounts: a
+ * directories, inotify, waiting, time, memory, signals to itself, threads
+ * (the package reader hashes big entries on one). No sockets, no new
+ * processes, no exec, no ptrace, no mounts: a
  * parser bug in the daemon cannot become a network client or a shell. A
  * call off the list is not executed; the daemon names it on standard error
  * and stops with SIGSYS ([gateway] seccomp = kill, the default), or the
@@ -12,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +299,22 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 		r = err_set(err, ERR_NONE, "seccomp: cannot allow tgkill: %s",
 		    strerror(-i));
 	added++;
+	/*
+	 * Threads, never processes: clone only with CLONE_THREAD; clone3
+	 * passes its flags in memory the filter cannot see, so it fails with
+	 * ENOSYS and glibc's pthread_create falls back to clone.
+	 */
+	if (r == 0 &&
+	    (i = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	         SCMP_A0(SCMP_CMP_MASKED_EQ, (scmp_datum_t)CLONE_THREAD,
+	             (scmp_datum_t)CLONE_THREAD))) < 0)
+		r = err_set(err, ERR_NONE, "seccomp: cannot allow clone: %s",
+		    strerror(-i));
+	added++;
+	if (r == 0 && (i = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+	                   SCMP_SYS(clone3), 0)) < 0)
+		r = err_set(err, ERR_NONE, "seccomp: cannot refuse clone3: %s",
+		    strerror(-i));
 #endif
 	if (r == 0) {
 		memset(&sa, 0, sizeof sa);

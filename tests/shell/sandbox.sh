@@ -42,6 +42,21 @@ sed -i 's/^seccomp = no$/seccomp = maybe/' "$WORK/core-sc.conf"
 "$POSGW_CORE" --config "$WORK/core-sc.conf" --check-config >/dev/null 2>"$WORK/sc-bad.log"
 [ $? -eq 1 ] && grep -q 'seccomp = maybe: expected kill, log or no' "$WORK/sc-bad.log"
 ok $? "a bad seccomp value is refused with the line named"
+# a big attachment is hashed and written on threads of their own: the
+# filter lets the daemon make threads (clone with CLONE_THREAD)
+mkdir -p "$WORK/big/att" "$WORK/big/out"
+head -c 3000000 /dev/urandom >"$WORK/big/att/a.bin"
+sed 's/size="4"/size="3000000"/' "$TESTDATA/examples/appeal.xml" >"$WORK/big/appeal.xml"
+"$POSGW" pack create --id edge-01 --to core-01 --seq 1 --key "$KEYS/edge-01.key" \
+	--cert "$KEYS/edge-01.crt" --out "$WORK/big/out" "$WORK/big/appeal.xml" \
+	"payload/att/177073571-1.bin=$WORK/big/att/a.bin" >"$WORK/big/path" &&
+	sed 's/^\[transfer\]$/[transfer]\naccept_plain = yes/' "$CORE_CONF" >"$WORK/core-big.conf" &&
+	mv "$(cat "$WORK/big/path")" "$E2C/" &&
+	"$POSGW_CORE" --config "$WORK/core-big.conf" --once 2>"$WORK/core-big.log" &&
+	grep -q 'seccomp: [0-9]* system calls allowed, others stop the daemon' "$WORK/core-big.log" &&
+	[ "$(q "$CORE_DB" "SELECT COUNT(*) FROM documents WHERE kind = 'appeal'")" = 1 ] &&
+	cmp -s "$(find "$EDMS/export" -type f -size 3000000c | head -1)" "$WORK/big/att/a.bin"
+ok $? "posgw-core imports a 3 MB attachment under the filter (hash and write threads)"
 
 # --- Landlock -----------------------------------------------------------------
 if "$POSGW_EDGE" --config "$EDGE_CONF" --sandbox-check "$WORK/probe" 2>&1 | grep -q 'has no Landlock'; then

@@ -1,6 +1,8 @@
 /* test_package.c: the package writer, the verifying reader and extraction. */
 #include "config.h"
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <libxml/tree.h>
@@ -906,6 +908,90 @@ test_read_discard(void **state)
 	free(path);
 }
 
+/*
+ * A big attachment (hashed and written on threads, O_DIRECT while whole
+ * blocks remain) with a tail off the blocks: staged byte for byte; a
+ * changed byte, a short archive and a staging write failing (a file size
+ * limit) are refused as for a small one, and nothing stays staged.
+ */
+static void
+test_read_big(void **state)
+{
+	struct fix *f = *state;
+	char name[PKG_NAME_MAX], size[32], *appeal, *xml, *path, *buf, *at;
+	const size_t big = 3 * 1024 * 1024 + 4096 + 123;
+	struct pkg_verify_opts o;
+	struct rlimit rl, lim;
+	struct pkg_writer *w;
+	struct error err = {0};
+	unsigned char *att;
+	struct pkg *p;
+	size_t len, i;
+
+	att = xmalloc(big);
+	for (i = 0; i < big; i++)
+		att[i] = (unsigned char)(i * 2654435761u >> 13);
+	appeal = tu_read_file(APPEAL, &len);
+	snprintf(size, sizeof size, "size=\"%zu\"", big);
+	xml = tu_replace(appeal, "size=\"4\"", size);
+	f->prm.comp = PKG_COMPRESS_NONE;
+	f->prm.dig = DIGEST_SHA256;
+	w = writer(f, 1);
+	add_mem(w, "payload/appeal.xml", xml, strlen(xml));
+	add_mem(w, ATT_PATH, att, big);
+	write_ok(f, w, name);
+	pkg_writer_free(w);
+	opts(f, &o);
+	o.limits.max_entry = o.limits.max_total = o.limits.max_file = 64 << 20;
+
+	p = read_ok(f, name, &o);
+	assert_staged(p, pkg_entry_find(p, ATT_PATH), att, big);
+	pkg_free(p);
+	assert_int_equal(tu_dir_count(f->stage, 0), 0);
+	o.discard = 1;
+	p = read_ok(f, name, &o);
+	assert_null(pkg_entry_find(p, ATT_PATH)->staged);
+	pkg_free(p);
+	o.discard = 0;
+
+	/* the staging disk fails in the middle: our trouble, not the package's */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	lim = rl;
+	lim.rlim_cur = 2 * 1024 * 1024 + 512;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	path = tu_path(f->out, name);
+	err_clear(&err);
+	p = pkg_read(path, f->stage, &o, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_null(p);
+	assert_int_equal(err.code, ERR_NONE);
+	if (strstr(err.text, "cannot write") == NULL ||
+	    strstr(err.text, "check the staging disk") == NULL)
+		fail_msg("unexpected error text: %s", err.text);
+	assert_int_equal(tu_dir_count(f->stage, 0), 0);
+
+	/* a byte of the attachment changed, far into it: digest mismatch */
+	buf = tu_read_file(path, &len);
+	assert_non_null(at = memmem(buf, len, att + big / 2, 64));
+	at[1] ^= 0x01;
+	tu_write_file(path, buf, len);
+	read_fails(f, name, &o, ERR_DIGEST);
+	at[1] ^= 0x01;
+	/* cut short inside the attachment */
+	tu_write_file(path, buf, len / 2);
+	read_fails(f, name, &o, ERR_ARCHIVE);
+	tu_write_file(path, buf, len);
+	pkg_free(read_ok(f, name, &o));
+
+	free(buf);
+	free(path);
+	free(xml);
+	free(appeal);
+	free(att);
+}
+
 /* pkg_extract writes the manifest, its signature and the payload. */
 static void
 test_extract(void **state)
@@ -1076,6 +1162,7 @@ main(void)
 	    FIXED(test_read_max_entry),
 	    FIXED(test_read_tampered),
 	    FIXED(test_read_discard),
+	    FIXED(test_read_big),
 	    FIXED(test_extract),
 	    FIXED(test_extract_no_overwrite),
 	    FIXED(test_mkdir_under_umask_0027),
