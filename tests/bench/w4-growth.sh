@@ -1,7 +1,7 @@
 #!/bin/bash
 # w4-growth.sh: workload 4's growth run (tests/bench/w4.sh runs it when
-# BENCH_GROWTH is set). For each backlog size (10000, then BENCH_GROWTH if
-# larger): posgw-sim writes that many appeals (about 2 KB of XML each; one
+# BENCH_GROWTH is set). For each backlog size (BENCH_GROWTH_REF, default
+# 10000, 0 for none; then BENCH_GROWTH if larger): posgw-sim writes that many appeals (about 2 KB of XML each; one
 # 100 KB attachment on BENCH_GROWTH_ATT_SHARE % of them, default 10, spread
 # evenly) into the adapter's in/ folder BEFORE the daemons start; then
 # posgw-edge and posgw-core (transfer folders shared, default batching, as
@@ -164,9 +164,10 @@ g_run() {
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$_d"
 }
 
-sizes=10000
-[ "$G" -gt 10000 ] && sizes="10000 $G"
-[ "$G" -lt 10000 ] && sizes=$G
+# the reference size (BENCH_GROWTH_REF, default 10000; 0: none), then N
+REF=${BENCH_GROWTH_REF:-10000}
+sizes=$G
+[ "$REF" -gt 0 ] && [ "$G" -gt "$REF" ] && sizes="$REF $G"
 csvs=""
 for n in $sizes; do
 	g_run "$n"
@@ -181,9 +182,9 @@ done
 # shellcheck disable=SC2086
 awk -F, -f "$TOP_SRCDIR/tests/bench/growth-plot.awk" $csvs >"$OUT/growth.svg" ||
 	g_fail "cannot draw $OUT/growth.svg"
-if [ "$G" -gt 10000 ]; then
-	eval "a=\$cpu_$G b=\$cpu_10000"
-	bench_row w4 "growth: CPU per appeal $G / 10000 (target <= 1.2)" ratio lower \
+if [ "$sizes" != "$G" ]; then
+	eval "a=\$cpu_$G b=\$cpu_$REF"
+	bench_row w4 "growth: CPU per appeal $G / $REF (target <= 1.2)" ratio lower \
 		"$(bench_div "$a" "$b" 2)" - - "per-appeal CPU against the backlog: $OUT/growth.svg"
 fi
 bench_log "w4 growth: samples and plot in $OUT"
