@@ -426,6 +426,79 @@ fs_xml_names(const char *dir, int hidden, char ***names, size_t *n)
 	return 0;
 }
 
+/* Sift the name at k down the max-heap h of n names. */
+static void
+fs_heap_down(char **h, size_t n, size_t k)
+{
+	size_t c;
+	char *t;
+
+	for (; (c = 2 * k + 1) < n; k = c) {
+		if (c + 1 < n && strcmp(h[c + 1], h[c]) > 0)
+			c++;
+		if (strcmp(h[c], h[k]) <= 0)
+			break;
+		t = h[c];
+		h[c] = h[k];
+		h[k] = t;
+	}
+}
+
+/*
+ * As fs_xml_names, but only the first max names in byte order (max > 0):
+ * memory O(max) and time O(files log max) however many files dir holds.
+ * *more is set if there were more than max.
+ */
+int
+fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
+    size_t *n, int *more)
+{
+	struct dirent *de;
+	size_t len, k;
+	char **h, *t;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	*more = 0;
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	h = xreallocarray(NULL, max, sizeof *h);
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if ((de->d_name[0] == '.') != (hidden != 0) ||
+		    len < (hidden ? 6u : 5u) ||
+		    strcasecmp(de->d_name + len - 4, ".xml") != 0)
+			continue;
+		if (*n < max) {
+			/* sift up */
+			h[k = (*n)++] = xstrdup(de->d_name);
+			for (; k > 0 && strcmp(h[(k - 1) / 2], h[k]) < 0;
+			     k = (k - 1) / 2) {
+				t = h[k];
+				h[k] = h[(k - 1) / 2];
+				h[(k - 1) / 2] = t;
+			}
+			continue;
+		}
+		*more = 1;
+		if (strcmp(de->d_name, h[0]) >= 0)
+			continue;
+		free(h[0]);
+		h[0] = xstrdup(de->d_name);
+		fs_heap_down(h, *n, 0);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(h, *n, sizeof *h, fs_name_cmp);
+	if (*n == 0) {
+		free(h);
+		h = NULL;
+	}
+	*names = h;
+	return 0;
+}
+
 /* Free a list of names. */
 void
 fs_names_free(char **names, size_t n)

@@ -33,6 +33,7 @@
 #define EDGE_MAX_SIG (1 << 20)        /* largest detached signature we send */
 #define EDGE_FAILED_CODE "POSGW_EDGE" /* outcome code: the edge cannot send */
 #define EDGE_HANDLED_KEEP (7 * 86400) /* s a handled in/ file is remembered */
+#define EDGE_SCAN_KEEP 4096 /* in/ names kept from one listing in a flood */
 
 struct edge {
 	struct xfer *x;
@@ -49,6 +50,8 @@ struct edge {
 	int errdir_seen;
 	char **stuck; /* in/ files handled but not removable: skipped */
 	size_t nstuck;
+	char **scan; /* a flood: the first in/ names, taken round by round */
+	size_t nscan, scanpos;
 	int batch;                 /* in a batch: file moves wait for commit */
 	struct fs_syncset answers; /* batch: answers written, not yet synced */
 	struct edge_out_defer *defer; /* what to do once the batch commits */
@@ -207,6 +210,9 @@ void edge_out_recover(struct edge *e);
 /* edge-msg.c */
 void edge_msg_stuck(struct edge *e, const char *name);
 int edge_msg_is_stuck(struct edge *e, const char *name);
+int edge_in_names(struct edge *, char ***, size_t *);
+void edge_in_names_done(struct edge *, char **, size_t, size_t, int);
+void edge_in_names_clear(struct edge *);
 void edge_msg_attachments_remove(struct edge *e, struct edge_msg *m);
 int edge_msg_unlink(struct edge *e, const char *path, const char *name);
 void edge_msg_done(struct edge *e, struct edge_msg *m);

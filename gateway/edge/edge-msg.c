@@ -61,6 +61,69 @@ edge_msg_is_stuck(struct edge *e, const char *name)
 }
 
 /*
+ * The in/ names of a round, in name order (as fs_xml_names). Listing in/
+ * costs O(files there) and a round takes at most one package's worth, so
+ * listing it every round would make a backlog of N files cost N^2/max_docs
+ * and hold all N names. In a flood (more than EDGE_SCAN_KEEP names) only
+ * the first EDGE_SCAN_KEEP are kept and the next rounds take theirs from
+ * that list; in/ is listed again once it is used up (or after a round in
+ * trouble). Files that arrive meanwhile wait for that listing, at most
+ * EDGE_SCAN_KEEP files later; an adapter that names its files in arrival
+ * order (as posgw-sim does) sorts them after the list anyway.
+ */
+int
+edge_in_names(struct edge *e, char ***names, size_t *n)
+{
+	char **v;
+	size_t nv;
+	int more;
+
+	if (e->scanpos < e->nscan) {
+		*names = e->scan + e->scanpos;
+		*n = e->nscan - e->scanpos;
+		return 0;
+	}
+	edge_in_names_clear(e);
+	if (fs_xml_names_first(e->in, 0, EDGE_SCAN_KEEP, &v, &nv, &more) == -1)
+		return -1;
+	if (more) {
+		e->scan = v;
+		e->nscan = nv;
+		e->scanpos = 0;
+	}
+	*names = v;
+	*n = nv;
+	return 0;
+}
+
+/*
+ * The round is over: it went through the first used of the n names
+ * edge_in_names gave; keep is 0 if the round was in trouble (its files stay
+ * for a new listing).
+ */
+void
+edge_in_names_done(
+    struct edge *e, char **names, size_t n, size_t used, int keep)
+{
+	if (e->scan == NULL || names != e->scan + e->scanpos) {
+		fs_names_free(names, n);
+		return;
+	}
+	e->scanpos += used;
+	if (!keep || e->scanpos >= e->nscan)
+		edge_in_names_clear(e);
+}
+
+/* Forget the kept in/ names. */
+void
+edge_in_names_clear(struct edge *e)
+{
+	fs_names_free(e->scan, e->nscan);
+	e->scan = NULL;
+	e->nscan = e->scanpos = 0;
+}
+
+/*
  * Remove the attachment directories of a request: <attachments-in>/<Id> for
  * each AttachmentHeader and <attachments-in>/<clientId>.
  */

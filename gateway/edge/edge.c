@@ -161,6 +161,7 @@ edge_close(void *arg)
 	for (i = 0; i < e->nstuck; i++)
 		free(e->stuck[i]);
 	free(e->stuck);
+	edge_in_names_clear(e);
 	free(e->defer);
 	fs_syncset_clear(&e->answers);
 	free(e->mnemonic);
@@ -177,7 +178,8 @@ edge_close(void *arg)
 /*
  * Scan in/ and handle the *.xml files (dot files are work in progress) in
  * name order, at most one package's worth of documents per round, so the
- * packer and the peer work while the rest of a flood waits its turn.
+ * packer and the peer work while the rest of a flood waits its turn (a
+ * flood is listed once per EDGE_SCAN_KEEP files: edge_in_names).
  */
 static int
 edge_scan_in(struct edge *e, int *did)
@@ -189,7 +191,7 @@ edge_scan_in(struct edge *e, int *did)
 	int start = *did;
 	int rc = 0;
 
-	if (fs_xml_names(e->in, 0, &names, &n) == -1) {
+	if (edge_in_names(e, &names, &n) == -1) {
 		if (!e->in_missing)
 			log_warn("cannot read the adapter's %s; waiting for "
 			         "it",
@@ -206,12 +208,11 @@ edge_scan_in(struct edge *e, int *did)
 		e->batch = 1;
 	else if (n > 0)
 		log_warnx("%s; taking files one by one", err.text);
-	for (i = 0; i < n; i++)
-		if ((unsigned)(*did - start) < budget &&
-		    !edge_msg_is_stuck(e, names[i]) &&
+	for (i = 0; i < n && (unsigned)(*did - start) < budget; i++)
+		if (!edge_msg_is_stuck(e, names[i]) &&
 		    edge_in_file(e, names[i], did) == -1)
 			rc = -1;
-	fs_names_free(names, n);
+	edge_in_names_done(e, names, n, i, rc == 0);
 	if (e->batch) {
 		err_clear(&err);
 		if (store_sync(e->x, &err) == -1 ||
@@ -223,6 +224,7 @@ edge_scan_in(struct edge *e, int *did)
 			db_rollback(e->db);
 			fs_syncset_clear(&e->answers);
 			edge_batch_end(e, 0);
+			edge_in_names_clear(e);
 			return -1;
 		}
 		edge_batch_end(e, 1);

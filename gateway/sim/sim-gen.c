@@ -642,6 +642,10 @@ sim_gen_appeal(const struct sim_opts *o, size_t i, size_t as, time_t now,
 	out->natt = sim_rng_below(&r, o->attachments + 1);
 	if (o->attachments_exact)
 		out->natt = o->attachments;
+	/* exactly attachment_share % of the appeals, spread evenly */
+	if (o->attachment_share < 100 && (i + 1) * o->attachment_share / 100 ==
+	                                     i * o->attachment_share / 100)
+		out->natt = 0;
 	memset(seen, 0, sizeof seen);
 	for (k = 0; k < out->natt; k++) {
 		for (j = 0, w = sim_rng_below(&r, 100);

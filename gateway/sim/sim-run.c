@@ -48,7 +48,7 @@ static const char sim_run_usage_text[] =
     "usage: posgw-sim --base DIR [--attachments-in DIR] [--mnemonic NAME]\n"
     "                 [--count N] [--seed S] [--rate PER_SECOND]\n"
     "                 [--attachment-size BYTES] [--attachments N]\n"
-    "                 [--attachments-exact]\n"
+    "                 [--attachments-exact] [--attachment-share PERCENT]\n"
     "                 [--appeal59-share PERCENT] [--feedback PERCENT]\n"
     "                 [--refuse PERCENT] [--signer-trust CERT]...\n"
     "                 [--timeout SECONDS] [--until-complete] [--issue-only]\n"
@@ -74,6 +74,8 @@ static const char sim_run_usage_text[] =
     "(default 4096)\n"
     "  --attachments N         at most N attachments per appeal (default 1)\n"
     "  --attachments-exact     exactly N attachments per appeal (benchmarks)\n"
+    "  --attachment-share PERCENT  attachments on PERCENT of the appeals\n"
+    "                          only, spread evenly (default 100)\n"
     "  --appeal59-share PERCENT  appeals under 59-FZ (default 20)\n"
     "  --feedback PERCENT      citizen feedback after an answer (default 0)\n"
     "  --reappeal PERCENT      answered appeals whose author asks the same\n"
@@ -208,6 +210,7 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 	    {"attachment-size", required_argument, NULL, 'z'},
 	    {"attachments", required_argument, NULL, 'a'},
 	    {"attachments-exact", no_argument, NULL, 'x'},
+	    {"attachment-share", required_argument, NULL, 'P'},
 	    {"appeal59-share", required_argument, NULL, '5'},
 	    {"reappeal", required_argument, NULL, 'A'},
 	    {"feedback", required_argument, NULL, 'f'},
@@ -236,6 +239,7 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 	o->rate = 50;
 	o->attachment_size = 4096;
 	o->attachments = 1;
+	o->attachment_share = 100;
 	o->appeal59_share = 20;
 	o->timeout = 600;
 	while ((ch = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -280,6 +284,10 @@ sim_run_options(int argc, char **argv, struct sim_opts *o)
 			break;
 		case 'x':
 			o->attachments_exact = 1;
+			break;
+		case 'P':
+			o->attachment_share = (unsigned)sim_run_opt_num(
+			    "--attachment-share", optarg, 0, 100);
 			break;
 		case '5':
 			o->appeal59_share = (unsigned)sim_run_opt_num(

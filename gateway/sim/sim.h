@@ -144,8 +144,9 @@ struct sim_opts {
 	double rate;
 	uint64_t attachment_size;
 	unsigned attachments;
-	int issue_only;        /* write the appeals and exit */
-	int attachments_exact; /* every appeal gets exactly attachments */
+	int issue_only;            /* write the appeals and exit */
+	int attachments_exact;     /* every appeal gets exactly attachments */
+	unsigned attachment_share; /* % of appeals with attachments (100) */
 	unsigned appeal59_share;
 	unsigned
 	    reappeal; /* % of answered appeals asked again (59-FZ art. 11) */

@@ -166,7 +166,10 @@ W3_VBOUND="Streebog per row and GOST per checkpoint on 2 cores"
 W3_RBOUND="an index lookup per package and per peer checkpoint"
 bench_row w3 "journal verify ($entries entries $ncp checkpoints)" entries/s higher \
 	"$(bench_div "$entries" "$v_s" 0)" "$(bench_div "$entries" "$vp_s" 0)" "$(bench_div "$entries" "$vf_s" 0)" "$W3_VBOUND"
-bench_row w3 "journal verify wall (target <= 10)" s lower "$v_s" "$vp_s" "$vf_s" \
+# issue 16: 1M entries in 10 s, 10M in 60 s
+W3_VTARGET="target <= 10 for 1M"
+[ "$N" -ge 10000000 ] && W3_VTARGET="target <= 60 for 10M"
+bench_row w3 "journal verify wall ($W3_VTARGET)" s lower "$v_s" "$vp_s" "$vf_s" \
 	"floor: Streebog-256 over the $dump_mb MB dump; peer checks no chain and no signature"
 bench_row w3 "journal reconcile ($npkg packages)" packages/s higher \
 	"$(bench_div "$npkg" "$r_s" 0)" "$(bench_div "$npkg" "$rp_s" 0)" "$(bench_div "$npkg" "$rf_s" 0)" "$W3_RBOUND"

@@ -13,6 +13,8 @@
 #           empty round
 # Peak RSS is getrusage of the waited process. Target: <= 32 MiB each
 # (issue 16). No peer and no floor: memory is the figure here.
+# With BENCH_GROWTH=N, then the growth run (tests/bench/w4-growth.sh): a
+# backlog of 10000 and of N appeals drained by posgw-edge and posgw-core.
 # Standalone: TOP_SRCDIR=. TOP_BUILDDIR=. BENCH_TOOLS=tests/bench \
 #   POSGW=./posgw POSGW_CORE=./posgw-core BENCH_WORK=$(mktemp -d) \
 #   BENCH_CSV=/dev/stdout bash tests/bench/w4.sh
@@ -142,4 +144,8 @@ bench_row w4 "verify peak RSS ($ENTRIES entries)" MiB lower "$(w4_mib "$r_verify
 	"target <= 32 MiB; documents staged in one file and parsed one at a time + the streamed manifest's entries"
 bench_row w4 "import peak RSS ($ENTRIES entries)" MiB lower "$(w4_mib "$r_import")" - - \
 	"target <= 32 MiB; as verify + each document parsed again to be stored + SQLite's cache"
+# the growth run (issue 16), only when asked: BENCH_GROWTH=N appeals
+if [ -n "${BENCH_GROWTH:-}" ]; then
+	bash "$TOP_SRCDIR/tests/bench/w4-growth.sh" || exit 1
+fi
 exit 0

@@ -449,6 +449,43 @@ test_xml_names(void **state)
 	free(p);
 }
 
+/*
+ * The first max names of a flood: the same as the whole list's head,
+ * whatever order the folder gives them in.
+ */
+static void
+test_xml_names_first(void **state)
+{
+	char **all, **names, *p, f[32];
+	size_t n, nall, i, max;
+	int more;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(f, sizeof f, "%06zu-x.xml", (i * 7919) % 300);
+		p = tu_path(*state, f);
+		tu_write_file(p, "x", 1);
+		free(p);
+	}
+	p = tu_path(*state, ".hidden.xml");
+	tu_write_file(p, "x", 1);
+	free(p);
+	assert_int_equal(fs_xml_names(*state, 0, &all, &nall), 0);
+	assert_int_equal(nall, 300);
+	for (max = 1; max <= 301; max += 50) {
+		assert_int_equal(
+		    fs_xml_names_first(*state, 0, max, &names, &n, &more), 0);
+		assert_int_equal(n, max < 300 ? max : 300);
+		assert_int_equal(more, max < 300);
+		for (i = 0; i < n; i++)
+			assert_string_equal(names[i], all[i]);
+		fs_names_free(names, n);
+	}
+	fs_names_free(all, nall);
+	p = tu_path(*state, "missing");
+	assert_int_equal(fs_xml_names_first(p, 0, 5, &names, &n, &more), -1);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -469,6 +506,8 @@ main(void)
 	    cmocka_unit_test(test_filename_unique),
 	    cmocka_unit_test_setup_teardown(
 	        test_xml_names, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(
+	        test_xml_names_first, tu_setup_tmpdir, tu_teardown_tmpdir),
 	};
 
 	tu_init();
