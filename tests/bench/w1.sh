@@ -73,6 +73,12 @@ signer_trust = $KEYS/official.crt
 CONF
 }
 
+# w1_cpu PID: user+sys CPU seconds of a running process (all its threads).
+w1_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null || echo -
+}
+
 # w1_percentiles FILE: p50 p95 p99 max (ms) of the latencies in FILE.
 w1_percentiles() {
 	sort -n "$1" | awk '{ v[NR] = $1 } END {
@@ -124,6 +130,8 @@ fi
 wait $watch_pid
 got=$(grep -c '^export' "$W/watch.txt")
 t1=$(awk '$1 == "export" { t = $3 } END { print t }' "$W/watch.txt")
+edge_cpu=$(w1_cpu $edge_pid)
+core_cpu=$(w1_cpu $core_pid)
 kill -TERM $edge_pid $core_pid
 wait $edge_pid $core_pid
 if [ "$got" -ne "$N" ]; then
@@ -143,7 +151,15 @@ fi
 posgw_s=$(bench_sub "$t1" "$t0")
 awk '$1 == "pkg" { printf "%.3f\n", ($4 - $3) * 1000 }' "$W/watch.txt" >"$W/lat-load.txt"
 read -r lp50 lp95 lp99 lmax <<<"$(w1_percentiles "$W/lat-load.txt")"
-bench_log "w1: posgw $posgw_s s, $npkg packages, latency p50 $lp50 p95 $lp95 p99 $lp99 ms"
+bench_log "w1: posgw $posgw_s s, $npkg packages, latency p50 $lp50 p95 $lp95 p99 $lp99 ms; CPU edge $edge_cpu s, core $core_cpu s"
+
+if [ "${BENCH_W1_POSGW_ONLY:-0}" = 1 ]; then
+	bench_row w1 "wall time (posgw only)" s lower "$posgw_s" - - "$W1_BOUND"
+	bench_row w1 "CPU edge (posgw only)" s lower "$edge_cpu" - - "user+sys of posgw-edge"
+	bench_row w1 "CPU core (posgw only)" s lower "$core_cpu" - - "user+sys of posgw-core"
+	bench_row w1 "latency under load p99 (posgw only)" ms lower "$lp99" - - "rename to commit"
+	exit 0
+fi
 
 # --- peer ----------------------------------------------------------------
 Q=$W/peer
@@ -264,6 +280,8 @@ bench_row w1 "wall time" s lower "$posgw_s" "$peer_s" "$floor_s" "floor: zstd $z
 bench_row w1 "latency under load p50 ($npkg packages)" ms lower "$lp50" "$qp50" "$fl_pkg_ms" "rename to commit; peer: trigger to rows inserted"
 bench_row w1 "latency under load p95" ms lower "$lp95" "$qp95" "$fl_pkg_ms" "ingest queue behind the packer"
 bench_row w1 "latency under load p99" ms lower "$lp99" "$qp99" "$fl_pkg_ms" "ingest queue behind the packer"
+bench_row w1 "CPU edge" s lower "$edge_cpu" - - "user+sys of posgw-edge over the chain run"
+bench_row w1 "CPU core" s lower "$core_cpu" - - "user+sys of posgw-core over the chain run"
 bench_row w1 "latency idle p50 ($one one-appeal packages)" ms lower "$ip50" - "$fl_pkg_ms" "$W1_LAT_BOUND"
 bench_row w1 "latency idle p95" ms lower "$ip95" - "$fl_pkg_ms" "$W1_LAT_BOUND"
 bench_row w1 "latency idle p99 (target <= 100)" ms lower "$ip99" - "$fl_pkg_ms" "$W1_LAT_BOUND"
