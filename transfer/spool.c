@@ -112,8 +112,11 @@ spool_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 	if ((id = spool_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
 		goto out;
 	for (i = 0; i < nfiles; i++) {
-		if (store_file(
-		        x, files[i].src, files[i].take, hex, &size, err) == -1)
+		if ((files[i].take && files[i].hash != NULL
+		            ? store_file_known(x, files[i].src, files[i].hash,
+		                  hex, &size, err)
+		            : store_file(x, files[i].src, files[i].take, hex,
+		                  &size, err)) == -1)
 			goto out;
 		st = db_prepare(x->db, "INSERT INTO files (document_id, path,"
 		                       " size, digest) VALUES (?, ?, ?, ?)");

@@ -83,10 +83,22 @@ struct xfer_config {
 };
 
 /* One attachment of a document to send: its payload path and local file. */
+/*
+ * A file's Streebog-256 digest computed ahead (a custody worker), with the
+ * identity of the file it was computed over: the store uses it only if the
+ * file it links is still that file (device, inode, size, modification time).
+ */
+struct xfer_hash {
+	char hex[DIGEST_HEX_LEN + 1];
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+};
+
 struct xfer_file {
 	const char *path;
 	const char *src;
 	int take; /* the caller removes src once queued: the store may link it */
+	const struct xfer_hash *hash; /* src's digest if known, or NULL */
 };
 
 struct xfer;
@@ -118,6 +130,7 @@ int spool_reoffer(struct xfer *, int, int *);
 
 /* store.c */
 int store_sync(struct xfer *, struct error *);
+int store_hash_known(const char *, struct xfer_hash *, struct error *);
 const char *store_path(struct xfer *, const char *);
 
 /* ingest.c */

@@ -1,9 +1,12 @@
 /*
  * sysfilter.c: after start-up a gateway daemon limits the system calls it
  * may make to an allow-list with libseccomp, as chrony does: files and
- * directories, inotify, waiting, time, memory, signals to itself. No
- * sockets, no new processes or threads, no exec, no ptrace, no mounts: a
- * parser bug in the daemon cannot become a network client or a shell. A
+ * directories, inotify, waiting, time, memory, signals to itself, threads
+ * of its own (the edge hashes on a worker per CPU). No sockets, no new
+ * processes, no exec, no ptrace, no mounts: a parser bug in the daemon
+ * cannot become a network client or a shell. A thread is a clone with
+ * CLONE_THREAD; clone3, whose flags a filter cannot read, answers ENOSYS
+ * and the C library falls back to clone. A
  * call off the list is not executed; the daemon names it on standard error
  * and stops with SIGSYS ([gateway] seccomp = kill, the default), or the
  * kernel only logs it (seccomp = log, to find what is missing on a new
@@ -12,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +294,18 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 		    sizeof sysfilter_sanitizer / sizeof sysfilter_sanitizer[0],
 		    &added, err);
 #else
+	/* threads (CLONE_THREAD set), never a new process */
+	if (r == 0 &&
+	    (i = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	         SCMP_A0(SCMP_CMP_MASKED_EQ, (scmp_datum_t)CLONE_THREAD,
+	             (scmp_datum_t)CLONE_THREAD))) < 0)
+		r = err_set(err, ERR_NONE, "seccomp: cannot allow clone: %s",
+		    strerror(-i));
+	added++;
+	if (r == 0 && (i = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+	                   SCMP_SYS(clone3), 0)) < 0)
+		r = err_set(err, ERR_NONE, "seccomp: cannot refuse clone3: %s",
+		    strerror(-i));
 	/* raise() and abort(): a signal to this process only */
 	if (r == 0 &&
 	    (i = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,

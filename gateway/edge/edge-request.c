@@ -236,6 +236,7 @@ edge_request_custody(struct edge *e, struct edge_msg *m,
 		files[k].path = pa->att[k].path;
 		files[k].src = src[k];
 		files[k].take = 1; /* removed from attachments-in on commit */
+		files[k].hash = edge_hash_get(e, src[k]);
 	}
 	pkg_uuid_new(cid);
 	if (edge_out_write(e, cid,

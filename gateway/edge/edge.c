@@ -158,6 +158,7 @@ edge_close(void *arg)
 
 	if (e == NULL)
 		return;
+	edge_hash_finish(e);
 	for (i = 0; i < e->nstuck; i++)
 		free(e->stuck[i]);
 	free(e->stuck);
@@ -206,11 +207,14 @@ edge_scan_in(struct edge *e, int *did)
 		e->batch = 1;
 	else if (n > 0)
 		log_warnx("%s; taking files one by one", err.text);
+	/* the attachments' digests are computed on every CPU meanwhile */
+	edge_hash_start(e, names, n, budget);
 	for (i = 0; i < n; i++)
 		if ((unsigned)(*did - start) < budget &&
 		    !edge_msg_is_stuck(e, names[i]) &&
 		    edge_in_file(e, names[i], did) == -1)
 			rc = -1;
+	edge_hash_finish(e);
 	fs_names_free(names, n);
 	if (e->batch) {
 		err_clear(&err);
