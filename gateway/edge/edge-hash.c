@@ -44,12 +44,14 @@ struct edge_hash {
 	pthread_cond_t done;
 	struct edge_hash_job *jobs;
 	size_t njobs, next;
+	uint64_t bytes; /* queued */
 	int stop;
 	pthread_t *threads;
 	size_t nthreads;
 };
 
-static void edge_hash_add(struct edge_hash *hp, const char *path);
+static void edge_hash_add(
+    struct edge_hash *hp, const char *path, uint64_t size);
 static void edge_hash_plan_file(
     struct edge *e, struct edge_hash *hp, const char *name);
 static void edge_hash_run(struct edge_hash_job *j);
@@ -64,9 +66,9 @@ edge_hash_ncpu(void)
 	return n < 1 ? 1 : (size_t)n;
 }
 
-/* Queue a file once. */
+/* Queue a file of size bytes once. */
 static void
-edge_hash_add(struct edge_hash *hp, const char *path)
+edge_hash_add(struct edge_hash *hp, const char *path, uint64_t size)
 {
 	size_t i;
 
@@ -76,6 +78,7 @@ edge_hash_add(struct edge_hash *hp, const char *path)
 	hp->jobs = xreallocarray(hp->jobs, hp->njobs + 1, sizeof *hp->jobs);
 	memset(&hp->jobs[hp->njobs], 0, sizeof hp->jobs[hp->njobs]);
 	hp->jobs[hp->njobs++].path = xstrdup(path);
+	hp->bytes += size;
 }
 
 /*
@@ -125,7 +128,8 @@ edge_hash_plan_file(struct edge *e, struct edge_hash *hp, const char *name)
 					    sm.client_id, fp);
 				if (lstat(src, &sb) == 0 &&
 				    S_ISREG(sb.st_mode) && sb.st_size > 0) {
-					edge_hash_add(hp, src);
+					edge_hash_add(
+					    hp, src, (uint64_t)sb.st_size);
 					free(src);
 					break;
 				}
@@ -140,12 +144,14 @@ edge_hash_plan_file(struct edge *e, struct edge_hash *hp, const char *name)
 }
 
 /*
- * Start a round's hashing: queue the attachments of the first budget in/
- * files (names in the order they will be taken) and start the workers.
- * Without attachments to hash nothing is started.
+ * Start a round's hashing: queue the attachments of the in/ files the
+ * round will take (names in order; at most budget files and about cap
+ * bytes of attachments) and start the workers. Without attachments to
+ * hash nothing is started.
  */
 void
-edge_hash_start(struct edge *e, char **names, size_t n, size_t budget)
+edge_hash_start(
+    struct edge *e, char **names, size_t n, size_t budget, uint64_t cap)
 {
 	struct edge_hash *hp;
 	sigset_t all, old;
@@ -153,7 +159,7 @@ edge_hash_start(struct edge *e, char **names, size_t n, size_t budget)
 
 	edge_hash_finish(e);
 	hp = xcalloc(1, sizeof *hp);
-	for (i = 0; i < n && taken < budget; i++) {
+	for (i = 0; i < n && taken < budget && hp->bytes < cap; i++) {
 		if (edge_msg_is_stuck(e, names[i]))
 			continue;
 		edge_hash_plan_file(e, hp, names[i]);

@@ -57,6 +57,7 @@ struct edge {
 	time_t pruned;    /* when edge_in_handled was last pruned */
 	struct conf orgs; /* [lko]: the organizations served (none: any) */
 	struct edge_hash *hash; /* a round's custody hashing (edge-hash.c) */
+	uint64_t round_bytes;   /* bytes queued for the core this round */
 };
 
 /* A file-system step postponed until its batch transaction commits. */
@@ -225,7 +226,8 @@ int edge_msg_leftover(struct edge *e, struct edge_msg *m, int *did);
 int edge_msg_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc);
 
 /* edge-hash.c */
-void edge_hash_start(struct edge *e, char **names, size_t n, size_t budget);
+void edge_hash_start(
+    struct edge *e, char **names, size_t n, size_t budget, uint64_t cap);
 const struct xfer_hash *edge_hash_get(struct edge *e, const char *path);
 void edge_hash_finish(struct edge *e);
 

@@ -177,8 +177,9 @@ edge_close(void *arg)
 
 /*
  * Scan in/ and handle the *.xml files (dot files are work in progress) in
- * name order, at most one package's worth of documents per round, so the
- * packer and the peer work while the rest of a flood waits its turn.
+ * name order, at most one package's worth of documents per round (count
+ * and bytes, spool_cap), so the packer and the peer work while the rest of
+ * a flood waits its turn.
  */
 static int
 edge_scan_in(struct edge *e, int *did)
@@ -186,6 +187,7 @@ edge_scan_in(struct edge *e, int *did)
 	char **names = NULL;
 	size_t n = 0, i;
 	unsigned budget = xfer_config(e->x)->max_docs;
+	uint64_t cap = spool_cap(e->x);
 	struct error err = {0};
 	int start = *did;
 	int rc = 0;
@@ -208,9 +210,10 @@ edge_scan_in(struct edge *e, int *did)
 	else if (n > 0)
 		log_warnx("%s; taking files one by one", err.text);
 	/* the attachments' digests are computed on every CPU meanwhile */
-	edge_hash_start(e, names, n, budget);
+	edge_hash_start(e, names, n, budget, cap);
+	e->round_bytes = 0;
 	for (i = 0; i < n; i++)
-		if ((unsigned)(*did - start) < budget &&
+		if ((unsigned)(*did - start) < budget && e->round_bytes < cap &&
 		    !edge_msg_is_stuck(e, names[i]) &&
 		    edge_in_file(e, names[i], did) == -1)
 			rc = -1;
@@ -218,8 +221,8 @@ edge_scan_in(struct edge *e, int *did)
 	fs_names_free(names, n);
 	if (e->batch) {
 		err_clear(&err);
-		if (store_sync(e->x, &err) == -1 ||
-		    fs_syncset_sync(&e->answers, e->out, &err) == -1 ||
+		/* one syncfs for the store and out/ when they share a disk */
+		if (spool_sync_with(e->x, &e->answers, e->out, &err) == -1 ||
 		    db_commit(e->db, &err) == -1) {
 			log_warnx("cannot commit the files taken from %s: %s; "
 			          "they stay there for the next round",

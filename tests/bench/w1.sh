@@ -48,6 +48,7 @@ state = $_d/edge-state
 [transfer]
 inbox = $_d/c2e
 outbox = $_d/e2c
+${BENCH_W1_TRANSFER:-}
 
 [smev]
 base = $_d/smev
