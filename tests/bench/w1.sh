@@ -66,6 +66,7 @@ state = $_d/core-state
 [transfer]
 inbox = $_d/e2c
 outbox = $_d/c2e
+${BENCH_W1_TRANSFER:-}
 
 [edms]
 export = $_d/edms/export
