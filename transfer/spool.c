@@ -112,8 +112,11 @@ spool_enqueue(struct xfer *x, const char *kind, const char *pos_id,
 	if ((id = spool_insert_doc(x, kind, pos_id, xml, len, err)) == -1)
 		goto out;
 	for (i = 0; i < nfiles; i++) {
-		if (store_file(
-		        x, files[i].src, files[i].take, hex, &size, err) == -1)
+		if ((files[i].take && files[i].hash != NULL
+		            ? store_file_known(x, files[i].src, files[i].hash,
+		                  hex, &size, err)
+		            : store_file(x, files[i].src, files[i].take, hex,
+		                  &size, err)) == -1)
 			goto out;
 		st = db_prepare(x->db, "INSERT INTO files (document_id, path,"
 		                       " size, digest) VALUES (?, ?, ?, ?)");
@@ -134,6 +137,33 @@ out:
 	}
 	free(pe);
 	return rc;
+}
+
+/*
+ * Make durable the files stored in a batch (store_sync) and the caller's
+ * own set ss of files in dir, before the batch commits: one syncfs covers
+ * both when either is a flood and both are on the same file system (the
+ * edge's answers in out/ and the store); otherwise each as it would alone.
+ * Clears both sets either way.
+ */
+int
+spool_sync_with(
+    struct xfer *x, struct fs_syncset *ss, const char *dir, struct error *err)
+{
+	struct stat a, b;
+
+	if ((x->store_unsynced.many || ss->many) &&
+	    stat(x->dir_files, &a) == 0 && stat(dir, &b) == 0 &&
+	    a.st_dev == b.st_dev) {
+		fs_syncset_clear(&x->store_unsynced);
+		fs_syncset_clear(ss);
+		return fs_syncfs(dir, err);
+	}
+	if (store_sync(x, err) == -1) {
+		fs_syncset_clear(ss);
+		return -1;
+	}
+	return fs_syncset_sync(ss, dir, err);
 }
 
 /*
@@ -539,6 +569,19 @@ spool_is_control(const char *kind)
 }
 
 /*
+ * Payload bytes per package: max_bytes, or backlog_bytes if that is set and
+ * smaller. It only cuts a package while more waits than it takes (a
+ * backlog draining): each then reaches the peer and is imported sooner.
+ */
+uint64_t
+spool_cap(const struct xfer *x)
+{
+	if (x->c.backlog_bytes > 0 && x->c.backlog_bytes < x->c.max_bytes)
+		return x->c.backlog_bytes;
+	return x->c.max_bytes;
+}
+
+/*
  * Decide whether a package is due and bind its documents to a new seq in one
  * transaction; returns the package row id, 0 when nothing is due, -1.
  */
@@ -549,8 +592,9 @@ spool_batch(struct xfer *x, int force, struct error *err)
 	int64_t now = clock_ms(), oldest_b = -1, oldest_r = -1, id, seq;
 	uint64_t bytes = 0, size;
 	size_t nb = 0, nbatch = 0, i;
+	uint64_t cap = spool_cap(x);
 	int64_t *ids = NULL;
-	int control = 1, due;
+	int control = 1, due, full = 0;
 	char uuid[37], name[PKG_NAME_MAX];
 
 	if (db_begin(x->db, err) == -1)
@@ -577,18 +621,19 @@ spool_batch(struct xfer *x, int force, struct error *err)
 			nb++;
 		}
 		if (nbatch < x->c.max_docs &&
-		    (nbatch == 0 || bytes + size <= x->c.max_bytes)) {
+		    (nbatch == 0 || bytes + size <= cap)) {
 			ids[nbatch++] = sqlite3_column_int64(st, 0);
 			bytes += size;
 			if (!spool_is_control(kind))
 				control = 0;
-		}
+		} else
+			full = 1; /* more waits than one package takes */
 	}
 	sqlite3_finalize(st);
 	/* a document "from the future" means the clock went back: due now */
 	due = nbatch > 0 &&
-	      (force ||
-	          (nb > 0 && (nb >= x->c.max_docs || bytes >= x->c.max_bytes ||
+	      (force || full ||
+	          (nb > 0 && (nb >= x->c.max_docs || bytes >= cap ||
 	                         now - oldest_b >= (int64_t)x->c.max_wait_ms ||
 	                         oldest_b > now)) ||
 	          (oldest_r != -1 &&

@@ -166,3 +166,110 @@ store_sync(struct xfer *x, struct error *err)
 {
 	return fs_syncset_sync(&x->store_unsynced, x->dir_files, err);
 }
+
+/*
+ * Hash a file ahead of its custody (safe on any thread: no logging, no
+ * engine state): its Streebog-256 digest and the identity store_file_known
+ * checks. -1 with err if it cannot be read or changed while being read.
+ */
+int
+store_hash_known(const char *path, struct xfer_hash *h, struct error *err)
+{
+	struct stat sa, sb;
+	uint64_t size;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return err_set(
+		    err, ERR_NONE, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &sa) == -1 || !S_ISREG(sa.st_mode)) {
+		close(fd);
+		return err_set(err, ERR_NONE, "%s is not a regular file", path);
+	}
+	if (digest_fd_hex(DIGEST_STREEBOG256, fd, path, h->hex, &size, err) ==
+	    -1) {
+		close(fd);
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || sb.st_ino != sa.st_ino ||
+	    sb.st_size != sa.st_size || (uint64_t)sb.st_size != size ||
+	    fs_mtime_ns(&sb) != fs_mtime_ns(&sa)) {
+		close(fd);
+		return err_set(
+		    err, ERR_NONE, "%s changed while it was hashed", path);
+	}
+	close(fd);
+	h->dev = (uint64_t)sb.st_dev;
+	h->ino = (uint64_t)sb.st_ino;
+	h->size = size;
+	h->mtime_ns = fs_mtime_ns(&sb);
+	return 0;
+}
+
+/*
+ * store_file for a file the caller takes (take = 1) whose digest h was
+ * computed ahead by store_hash_known: the store gets a hard link and the
+ * bytes are not read again, provided the linked inode is still the one
+ * hashed (device, inode, size and modification time unchanged). Otherwise,
+ * or if it cannot be linked, exactly store_file.
+ */
+int
+store_file_known(struct xfer *x, const char *src, const struct xfer_hash *h,
+    char *hex, uint64_t *size, struct error *err)
+{
+	static unsigned seq;
+	struct stat sb;
+	char *tmp, *dst;
+	int fd, same;
+
+	xasprintf(&tmp, "%s/.ln-%ld-k%u", x->dir_files, (long)getpid(), ++seq);
+	unlink(tmp); /* a leftover of an earlier process with our pid */
+	if (link(src, tmp) == -1) {
+		free(tmp);
+		return store_file(x, src, 1, hex, size, err);
+	}
+	same = lstat(tmp, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	       (uint64_t)sb.st_dev == h->dev && (uint64_t)sb.st_ino == h->ino &&
+	       (uint64_t)sb.st_size == h->size &&
+	       fs_mtime_ns(&sb) == h->mtime_ns;
+	if (!same) {
+		unlink(tmp);
+		free(tmp);
+		return store_file(x, src, 1, hex, size, err);
+	}
+	if (!db_nested(x->db)) {
+		/* the link shares the inode: this flushes its writer's data */
+		if ((fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+		    fsync(fd) == -1) {
+			err_set(err, ERR_NONE, "cannot fsync %s: %s", tmp,
+			    strerror(errno));
+			if (fd != -1)
+				close(fd);
+			unlink(tmp);
+			free(tmp);
+			return -1;
+		}
+		close(fd);
+	}
+	memcpy(hex, h->hex, sizeof h->hex);
+	*size = h->size;
+	xasprintf(&dst, "%s/%s", x->dir_files, hex);
+	if (rename(tmp, dst) == -1) {
+		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		free(dst);
+		return -1;
+	}
+	/* renaming a link onto another link of the same file does nothing */
+	unlink(tmp);
+	free(tmp);
+	if (db_nested(x->db)) {
+		fs_syncset_add(&x->store_unsynced, dst);
+		free(dst);
+		return 0;
+	}
+	free(dst);
+	return fs_fsync_dir(x->dir_files, err);
+}

@@ -78,6 +78,8 @@ int spool_receipt(struct xfer *, const char *, const char *, uint64_t,
 /* store.c */
 int store_file(
     struct xfer *, const char *, int, char *, uint64_t *, struct error *);
+int store_file_known(struct xfer *, const char *, const struct xfer_hash *,
+    char *, uint64_t *, struct error *);
 
 /* clock.c */
 int64_t clock_ms(void);

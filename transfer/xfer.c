@@ -39,6 +39,7 @@ xfer_config_default(struct xfer_config *c)
 	memset(c, 0, sizeof *c);
 	c->max_docs = 100;
 	c->max_bytes = 64ULL << 20;
+	c->backlog_bytes = 4ULL << 20;
 	c->max_wait_ms = 200;
 	c->receipt_delay = 30;
 	c->resend_interval = 600;
@@ -503,6 +504,7 @@ xfer_reconfigure(struct xfer *x, const struct xfer_config *c)
 {
 	x->c.max_docs = c->max_docs;
 	x->c.max_bytes = c->max_bytes;
+	x->c.backlog_bytes = c->backlog_bytes;
 	x->c.max_wait_ms = c->max_wait_ms;
 	x->c.receipt_delay = c->receipt_delay;
 	x->c.resend_interval = c->resend_interval;

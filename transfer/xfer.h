@@ -18,6 +18,7 @@
 #define XFER_MAX_TRUST 8
 
 struct xfer;
+struct fs_syncset;
 
 struct xfer_config {
 	const char *own_id;
@@ -56,9 +57,11 @@ struct xfer_config {
 	const char *outbox;
 	const char *quarantine; /* default <state>/quarantine */
 	/* batching */
-	unsigned max_docs;      /* documents per package (default 100) */
-	uint64_t max_bytes;     /* payload bytes per package (default 64 MiB) */
-	unsigned max_wait_ms;   /* oldest document waits at most this (200) */
+	unsigned max_docs;  /* documents per package (default 100) */
+	uint64_t max_bytes; /* payload bytes per package (default 64 MiB) */
+	uint64_t
+	    backlog_bytes;    /* ... while more waits (default 4 MiB; 0: off) */
+	unsigned max_wait_ms; /* oldest document waits at most this (200) */
 	unsigned receipt_delay; /* seconds before receipts go alone (30) */
 	unsigned
 	    resend_interval; /* seconds before an unreceipted re-offer (600) */
@@ -83,10 +86,22 @@ struct xfer_config {
 };
 
 /* One attachment of a document to send: its payload path and local file. */
+/*
+ * A file's Streebog-256 digest computed ahead (a custody worker), with the
+ * identity of the file it was computed over: the store uses it only if the
+ * file it links is still that file (device, inode, size, modification time).
+ */
+struct xfer_hash {
+	char hex[DIGEST_HEX_LEN + 1];
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+};
+
 struct xfer_file {
 	const char *path;
 	const char *src;
 	int take; /* the caller removes src once queued: the store may link it */
+	const struct xfer_hash *hash; /* src's digest if known, or NULL */
 };
 
 struct xfer;
@@ -114,10 +129,14 @@ int xfer_trust_crls(
 int spool_enqueue(struct xfer *, const char *, const char *, const void *,
     size_t, const struct xfer_file *, size_t, struct error *);
 int spool_pack(struct xfer *, int, int *);
+uint64_t spool_cap(const struct xfer *);
+int spool_sync_with(
+    struct xfer *, struct fs_syncset *, const char *, struct error *);
 int spool_reoffer(struct xfer *, int, int *);
 
 /* store.c */
 int store_sync(struct xfer *, struct error *);
+int store_hash_known(const char *, struct xfer_hash *, struct error *);
 const char *store_path(struct xfer *, const char *);
 
 /* ingest.c */

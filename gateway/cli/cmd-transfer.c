@@ -147,6 +147,7 @@ cmd_transfer_enqueue(int argc, char **argv)
 			cli_usage_error("too many attachments");
 		*eq = '\0';
 		files[n].take = 0; /* the operator keeps the file */
+		files[n].hash = NULL;
 		files[n].path = argv[i];
 		files[n++].src = eq + 1;
 	}

@@ -292,6 +292,10 @@ conf_transfer(
 		if ((why = conf_num(value, UINT64_MAX, &n, spec, len)) != NULL)
 			return why;
 		x->max_bytes = n;
+	} else if (strcmp(name, "backlog_bytes") == 0) {
+		if ((why = conf_num(value, UINT64_MAX, &n, spec, len)) != NULL)
+			return why;
+		x->backlog_bytes = n;
 	} else if (strcmp(name, "compress") == 0) {
 		if (pkg_compress_from_name(value, &x->compress) == -1)
 			return "expected zstd, gzip or none";

@@ -2,9 +2,12 @@
  * sysfilter.c: after start-up a gateway daemon limits the system calls it
  * may make to an allow-list with libseccomp, as chrony does: files and
  * directories, inotify, waiting, time, memory, signals to itself, threads
- * (the package reader hashes big entries on one). No sockets, no new
- * processes, no exec, no ptrace, no mounts: a
- * parser bug in the daemon cannot become a network client or a shell. A
+ * of its own (the edge hashes on a worker per CPU, the package reader
+ * hashes and writes big entries on two). No sockets, no new processes, no
+ * exec, no ptrace, no mounts: a parser bug in the daemon cannot become a
+ * network client or a shell. A thread is a clone with CLONE_THREAD;
+ * clone3, whose flags a filter cannot read, answers ENOSYS and the C
+ * library falls back to clone. A
  * call off the list is not executed; the daemon names it on standard error
  * and stops with SIGSYS ([gateway] seccomp = kill, the default), or the
  * kernel only logs it (seccomp = log, to find what is missing on a new
@@ -292,18 +295,7 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 		    sizeof sysfilter_sanitizer / sizeof sysfilter_sanitizer[0],
 		    &added, err);
 #else
-	/* raise() and abort(): a signal to this process only */
-	if (r == 0 &&
-	    (i = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	         SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) < 0)
-		r = err_set(err, ERR_NONE, "seccomp: cannot allow tgkill: %s",
-		    strerror(-i));
-	added++;
-	/*
-	 * Threads, never processes: clone only with CLONE_THREAD; clone3
-	 * passes its flags in memory the filter cannot see, so it fails with
-	 * ENOSYS and glibc's pthread_create falls back to clone.
-	 */
+	/* threads (CLONE_THREAD set), never a new process */
 	if (r == 0 &&
 	    (i = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 	         SCMP_A0(SCMP_CMP_MASKED_EQ, (scmp_datum_t)CLONE_THREAD,
@@ -315,6 +307,13 @@ sysfilter_apply(enum sysfilter_mode mode, const char *role, struct error *err)
 	                   SCMP_SYS(clone3), 0)) < 0)
 		r = err_set(err, ERR_NONE, "seccomp: cannot refuse clone3: %s",
 		    strerror(-i));
+	/* raise() and abort(): a signal to this process only */
+	if (r == 0 &&
+	    (i = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	         SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) < 0)
+		r = err_set(err, ERR_NONE, "seccomp: cannot allow tgkill: %s",
+		    strerror(-i));
+	added++;
 #endif
 	if (r == 0) {
 		memset(&sa, 0, sizeof sa);

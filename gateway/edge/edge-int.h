@@ -9,6 +9,7 @@
  *   edge-event.c    the core's events out as StatusUpdate requests, and
  *                   outcomes back to the core
  *   edge-stats.c    the core's statistics out as P:Statistics requests
+ *   edge-hash.c     custody hashing on a worker per CPU, for a round
  *   edge-msg.c      finishing an in/ file: answered, refused, dropped,
  *                   left over from a crash, a duplicate
  *   edge-out.c      the crash-safe out/ writer (tmp, commit, publish)
@@ -58,6 +59,8 @@ struct edge {
 	size_t ndefer;
 	time_t pruned;    /* when edge_in_handled was last pruned */
 	struct conf orgs; /* [lko]: the organizations served (none: any) */
+	struct edge_hash *hash; /* a round's custody hashing (edge-hash.c) */
+	uint64_t round_bytes;   /* bytes queued for the core this round */
 };
 
 /* A file-system step postponed until its batch transaction commits. */
@@ -227,6 +230,12 @@ int edge_msg_ack(struct edge *e, struct edge_msg *m, const char *pos,
     const char *version, const char *kind, const char *why, int *did);
 int edge_msg_leftover(struct edge *e, struct edge_msg *m, int *did);
 int edge_msg_duplicate(struct edge *e, struct edge_msg *m, int *did, int *rc);
+
+/* edge-hash.c */
+void edge_hash_start(
+    struct edge *e, char **names, size_t n, size_t budget, uint64_t cap);
+const struct xfer_hash *edge_hash_get(struct edge *e, const char *path);
+void edge_hash_finish(struct edge *e);
 
 /* edge-request.c */
 int edge_request_handle(struct edge *e, struct edge_msg *m, int *did);

@@ -236,6 +236,7 @@ edge_request_custody(struct edge *e, struct edge_msg *m,
 		files[k].path = pa->att[k].path;
 		files[k].src = src[k];
 		files[k].take = 1; /* removed from attachments-in on commit */
+		files[k].hash = edge_hash_get(e, src[k]);
 	}
 	pkg_uuid_new(cid);
 	if (edge_out_write(e, cid,
@@ -298,6 +299,9 @@ edge_request_custody(struct edge *e, struct edge_msg *m,
 	edge_out_publish(e, cid);
 	edge_msg_done(e, m);
 	edge_msg_attachments_remove(e, m);
+	e->round_bytes += len;
+	for (k = 0; k < pa->natt; k++)
+		e->round_bytes += pa->att[k].size;
 	log_info("appeal %s taken from %s/%s with %zu attachment(s); "
 	         "acknowledged as %s",
 	    pa->pos_id, e->in, m->name, pa->natt, cid);
@@ -481,6 +485,7 @@ edge_request_take_doc(struct edge *e, struct edge_msg *m, const char *kind,
 		goto fail;
 	edge_out_publish(e, cid);
 	edge_msg_done(e, m);
+	e->round_bytes += len;
 	log_info("%s/%s: %s queued for the core", e->in, m->name, detail);
 	(*did)++;
 	return 0;

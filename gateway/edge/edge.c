@@ -158,6 +158,7 @@ edge_close(void *arg)
 
 	if (e == NULL)
 		return;
+	edge_hash_finish(e);
 	for (i = 0; i < e->nstuck; i++)
 		free(e->stuck[i]);
 	free(e->stuck);
@@ -177,9 +178,10 @@ edge_close(void *arg)
 
 /*
  * Scan in/ and handle the *.xml files (dot files are work in progress) in
- * name order, at most one package's worth of documents per round, so the
- * packer and the peer work while the rest of a flood waits its turn (a
- * flood is listed once per EDGE_SCAN_KEEP files: edge_in_names).
+ * name order, at most one package's worth of documents per round (count
+ * and bytes, spool_cap), so the packer and the peer work while the rest of
+ * a flood waits its turn (a flood is listed once per EDGE_SCAN_KEEP files:
+ * edge_in_names).
  */
 static int
 edge_scan_in(struct edge *e, int *did)
@@ -187,6 +189,7 @@ edge_scan_in(struct edge *e, int *did)
 	char **names = NULL;
 	size_t n = 0, i;
 	unsigned budget = xfer_config(e->x)->max_docs;
+	uint64_t cap = spool_cap(e->x);
 	struct error err = {0};
 	int start = *did;
 	int rc = 0;
@@ -208,15 +211,21 @@ edge_scan_in(struct edge *e, int *did)
 		e->batch = 1;
 	else if (n > 0)
 		log_warnx("%s; taking files one by one", err.text);
-	for (i = 0; i < n && (unsigned)(*did - start) < budget; i++)
+	/* the attachments' digests are computed on every CPU meanwhile */
+	edge_hash_start(e, names, n, budget, cap);
+	e->round_bytes = 0;
+	for (i = 0;
+	     i < n && (unsigned)(*did - start) < budget && e->round_bytes < cap;
+	     i++)
 		if (!edge_msg_is_stuck(e, names[i]) &&
 		    edge_in_file(e, names[i], did) == -1)
 			rc = -1;
+	edge_hash_finish(e);
 	edge_in_names_done(e, names, n, i, rc == 0);
 	if (e->batch) {
 		err_clear(&err);
-		if (store_sync(e->x, &err) == -1 ||
-		    fs_syncset_sync(&e->answers, e->out, &err) == -1 ||
+		/* one syncfs for the store and out/ when they share a disk */
+		if (spool_sync_with(e->x, &e->answers, e->out, &err) == -1 ||
 		    db_commit(e->db, &err) == -1) {
 			log_warnx("cannot commit the files taken from %s: %s; "
 			          "they stay there for the next round",

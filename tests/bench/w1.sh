@@ -22,7 +22,7 @@ bench_need rhash zstd bsdtar certtool sqlite3 inotifywait
 N=${BENCH_APPEALS:-10000}
 ASIZE=${BENCH_ATTACHMENT:-100K}
 LAT_N=${BENCH_LATENCY_COUNT:-50}
-: "${W1_BOUND:=the edge: Streebog at custody + zstd and the package write + per-appeal files on this disk (tests/bench/results/NOTES.md)}"
+: "${W1_BOUND:=the envelope cipher (Kuznyechik) on both daemons (most of their CPU at 20 MB/s) then the per-appeal files of the edge on this disk (tests/bench/results/NOTES.md)}"
 : "${W1_LAT_BOUND:=inotify wake-up + one package read + one commit with fsyncs}"
 W=$BENCH_WORK
 KEYS=$W/keys
@@ -48,6 +48,7 @@ state = $_d/edge-state
 [transfer]
 inbox = $_d/c2e
 outbox = $_d/e2c
+${BENCH_W1_TRANSFER:-}
 
 [smev]
 base = $_d/smev
@@ -65,12 +66,19 @@ state = $_d/core-state
 [transfer]
 inbox = $_d/e2c
 outbox = $_d/c2e
+${BENCH_W1_TRANSFER:-}
 
 [edms]
 export = $_d/edms/export
 import = $_d/edms/import
 signer_trust = $KEYS/official.crt
 CONF
+}
+
+# w1_cpu PID: user+sys CPU seconds of a running process (all its threads).
+w1_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null || echo -
 }
 
 # w1_percentiles FILE: p50 p95 p99 max (ms) of the latencies in FILE.
@@ -124,6 +132,8 @@ fi
 wait $watch_pid
 got=$(grep -c '^export' "$W/watch.txt")
 t1=$(awk '$1 == "export" { t = $3 } END { print t }' "$W/watch.txt")
+edge_cpu=$(w1_cpu $edge_pid)
+core_cpu=$(w1_cpu $core_pid)
 kill -TERM $edge_pid $core_pid
 wait $edge_pid $core_pid
 if [ "$got" -ne "$N" ]; then
@@ -143,7 +153,15 @@ fi
 posgw_s=$(bench_sub "$t1" "$t0")
 awk '$1 == "pkg" { printf "%.3f\n", ($4 - $3) * 1000 }' "$W/watch.txt" >"$W/lat-load.txt"
 read -r lp50 lp95 lp99 lmax <<<"$(w1_percentiles "$W/lat-load.txt")"
-bench_log "w1: posgw $posgw_s s, $npkg packages, latency p50 $lp50 p95 $lp95 p99 $lp99 ms"
+bench_log "w1: posgw $posgw_s s, $npkg packages, latency p50 $lp50 p95 $lp95 p99 $lp99 ms; CPU edge $edge_cpu s, core $core_cpu s"
+
+if [ "${BENCH_W1_POSGW_ONLY:-0}" = 1 ]; then
+	bench_row w1 "wall time (posgw only)" s lower "$posgw_s" - - "$W1_BOUND"
+	bench_row w1 "CPU edge (posgw only)" s lower "$edge_cpu" - - "user+sys of posgw-edge"
+	bench_row w1 "CPU core (posgw only)" s lower "$core_cpu" - - "user+sys of posgw-core"
+	bench_row w1 "latency under load p99 (posgw only)" ms lower "$lp99" - - "rename to commit"
+	exit 0
+fi
 
 # --- peer ----------------------------------------------------------------
 Q=$W/peer
@@ -264,6 +282,8 @@ bench_row w1 "wall time" s lower "$posgw_s" "$peer_s" "$floor_s" "floor: zstd $z
 bench_row w1 "latency under load p50 ($npkg packages)" ms lower "$lp50" "$qp50" "$fl_pkg_ms" "rename to commit; peer: trigger to rows inserted"
 bench_row w1 "latency under load p95" ms lower "$lp95" "$qp95" "$fl_pkg_ms" "ingest queue behind the packer"
 bench_row w1 "latency under load p99" ms lower "$lp99" "$qp99" "$fl_pkg_ms" "ingest queue behind the packer"
+bench_row w1 "CPU edge" s lower "$edge_cpu" - - "user+sys of posgw-edge over the chain run"
+bench_row w1 "CPU core" s lower "$core_cpu" - - "user+sys of posgw-core over the chain run"
 bench_row w1 "latency idle p50 ($one one-appeal packages)" ms lower "$ip50" - "$fl_pkg_ms" "$W1_LAT_BOUND"
 bench_row w1 "latency idle p95" ms lower "$ip95" - "$fl_pkg_ms" "$W1_LAT_BOUND"
 bench_row w1 "latency idle p99 (target <= 100)" ms lower "$ip99" - "$fl_pkg_ms" "$W1_LAT_BOUND"

@@ -39,6 +39,7 @@ static const char complete[] = "; posgw-edge\n"
                                "quarantine = /srv/quarantine\n"
                                "max_documents = 7\n"
                                "max_bytes = 3M\n"
+                               "backlog_bytes = 1M\n"
                                "max_wait_ms = 1500\n"
                                "receipt_delay = 5\n"
                                "resend_interval = 120\n"
@@ -161,6 +162,7 @@ test_complete(void **state)
 
 	assert_int_equal(x->max_docs, 7);
 	assert_int_equal(x->max_bytes, 3ULL << 20);
+	assert_int_equal(x->backlog_bytes, 1ULL << 20);
 	assert_int_equal(x->max_wait_ms, 1500);
 	assert_int_equal(x->receipt_delay, 5);
 	assert_int_equal(x->resend_interval, 120);
@@ -217,6 +219,7 @@ test_defaults(void **state)
 	/* and those are the documented defaults */
 	assert_int_equal(d.max_docs, 100);
 	assert_int_equal(d.max_bytes, 64ULL << 20);
+	assert_int_equal(d.backlog_bytes, 4ULL << 20);
 	assert_int_equal(d.max_wait_ms, 200);
 	assert_int_equal(d.receipt_delay, 30);
 	assert_int_equal(d.resend_interval, 600);

@@ -236,7 +236,7 @@ static void
 enqueue_example(struct fix *f, struct xfer *x)
 {
 	char *xml, *att = tu_path(f->src, "att.bin");
-	struct xfer_file file = {ATT_PATH, att, 0};
+	struct xfer_file file = {ATT_PATH, att, 0, NULL};
 	struct error err = {0};
 	size_t len;
 
@@ -347,8 +347,8 @@ test_enqueue_take_links(void **state)
 	struct fix *f = *state;
 	char *xml, *att = tu_path(f->src, "att.bin");
 	char *kept = tu_path(f->src, "kept.bin"), hex[DIGEST_HEX_LEN + 1];
-	struct xfer_file take = {ATT_PATH, att, 1};
-	struct xfer_file keep = {ATT_PATH, kept, 0};
+	struct xfer_file take = {ATT_PATH, att, 1, NULL};
+	struct xfer_file keep = {ATT_PATH, kept, 0, NULL};
 	char other[ATT_LEN];
 	struct stat a, b;
 	struct error err = {0};
@@ -385,6 +385,59 @@ test_enqueue_take_links(void **state)
 	free(kept);
 }
 
+/*
+ * A digest computed ahead (store_hash_known, the edge's custody workers) is
+ * used only while the linked file is the one hashed: with its identity
+ * changed, the store hashes the file itself and never records the stale
+ * digest.
+ */
+static void
+test_enqueue_known_hash(void **state)
+{
+	struct fix *f = *state;
+	char *xml, *att = tu_path(f->src, "att.bin"), hex[DIGEST_HEX_LEN + 1];
+	struct xfer_hash h;
+	struct xfer_file take = {ATT_PATH, att, 1, &h};
+	struct stat a, b;
+	struct error err = {0};
+	size_t len;
+
+	f->ex = open_ok(&f->e);
+	tu_write_file(att, ATT, ATT_LEN);
+	digest_mem_hex(DIGEST_STREEBOG256, ATT, ATT_LEN, hex);
+	if (store_hash_known(att, &h, &err) == -1)
+		fail_msg("store_hash_known: %s", err.text);
+	assert_string_equal(h.hex, hex);
+	assert_int_equal(h.size, ATT_LEN);
+	xml = tu_read_file(APPEAL, &len);
+	if (enqueue(f->ex, "177073571", xml, len, &take, 1, &err) == -1)
+		fail_msg("enqueue: %s", err.text);
+	assert_int_equal(stat(att, &a), 0);
+	assert_int_equal(stat(store_path(f->ex, hex), &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	assert_int_equal(q_int(f->ex,
+	                     "SELECT COUNT(*) FROM files WHERE"
+	                     " digest = '%s'",
+	                     hex),
+	    1);
+
+	/* a stale digest (the file changed since): not trusted */
+	memset(h.hex, '0', DIGEST_HEX_LEN);
+	h.mtime_ns++;
+	if (enqueue(f->ex, "177073571", xml, len, &take, 1, &err) == -1)
+		fail_msg("enqueue with a stale digest: %s", err.text);
+	assert_int_equal(q_int(f->ex,
+	                     "SELECT COUNT(*) FROM files WHERE"
+	                     " digest = '%s'",
+	                     hex),
+	    2);
+	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM files WHERE"
+	                              " digest LIKE '0000%%'"),
+	    0);
+	free(xml);
+	free(att);
+}
+
 /* Enqueue refuses bad documents and bad attachment lists, storing nothing. */
 static void
 test_enqueue_refuses(void **state)
@@ -393,10 +446,10 @@ test_enqueue_refuses(void **state)
 	char *xml, *bad, *tmp, *att = tu_path(f->src, "att.bin");
 	char *missing = tu_path(f->src, "missing.bin");
 	char *extra = tu_path(f->src, "extra.bin");
-	struct xfer_file one = {ATT_PATH, att, 0};
-	struct xfer_file gone = {ATT_PATH, missing, 0};
+	struct xfer_file one = {ATT_PATH, att, 0, NULL};
+	struct xfer_file gone = {ATT_PATH, missing, 0, NULL};
 	struct xfer_file two[] = {
-	    {ATT_PATH, att, 0}, {"payload/att/x.bin", extra, 0}};
+	    {ATT_PATH, att, 0, NULL}, {"payload/att/x.bin", extra, 0, NULL}};
 	struct error err = {0};
 	size_t len;
 
@@ -744,6 +797,40 @@ test_batch_bytes(void **state)
 	assert_int_equal(tu_dir_count(f->e2c, 0), 3);
 }
 
+/*
+ * backlog_bytes cuts packages while more waits than one takes, and such a
+ * package is due at once (it cannot grow); the remainder waits as usual.
+ */
+static void
+test_batch_backlog(void **state)
+{
+	struct fix *f = *state;
+	struct xfer_config c;
+	int64_t len;
+	int i, did = 0;
+
+	f->e.max_wait_ms = 3600000;
+	f->ex = open_ok(&f->e);
+	for (i = 1; i <= 5; i++)
+		enqueue_nth(f, f->ex, i);
+	len = q_int(f->ex, "SELECT MAX(length(body) + COALESCE((SELECT"
+	                   " SUM(size) FROM files WHERE document_id ="
+	                   " documents.id), 0)) FROM documents");
+	c = f->e;
+	c.backlog_bytes = (uint64_t)(2 * len + len / 2); /* two per package */
+	xfer_reconfigure(f->ex, &c);
+	assert_int_equal(spool_pack(f->ex, 0, &did), 0);
+	assert_int_equal(did, 2);
+	assert_int_equal(tu_dir_count(f->e2c, 0), 2);
+	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM documents WHERE"
+	                              " package_id IS NULL"),
+	    1);
+	/* 0: only max_bytes */
+	c.backlog_bytes = 0;
+	xfer_reconfigure(f->ex, &c);
+	assert_int_equal(spool_cap(f->ex), c.max_bytes);
+}
+
 /* A state directory of one gateway is refused to another. */
 static void
 test_open_identity(void **state)
@@ -943,6 +1030,8 @@ main(void)
 	    T(test_batch_split),
 	    T(test_batch_remainder_waits),
 	    T(test_batch_bytes),
+	    T(test_batch_backlog),
+	    T(test_enqueue_known_hash),
 	    T(test_open_identity),
 	    T(test_open_bad_config),
 	    T(test_rebuild_building),
