@@ -39,7 +39,7 @@ xfer_config_default(struct xfer_config *c)
 	memset(c, 0, sizeof *c);
 	c->max_docs = 100;
 	c->max_bytes = 64ULL << 20;
-	c->backlog_bytes = 4ULL << 20;
+	c->backlog_bytes = 2ULL << 20;
 	c->max_wait_ms = 200;
 	c->receipt_delay = 30;
 	c->resend_interval = 600;

@@ -60,7 +60,7 @@ struct xfer_config {
 	unsigned max_docs;  /* documents per package (default 100) */
 	uint64_t max_bytes; /* payload bytes per package (default 64 MiB) */
 	uint64_t
-	    backlog_bytes;    /* ... while more waits (default 4 MiB; 0: off) */
+	    backlog_bytes;    /* ... while more waits (default 2 MiB; 0: off) */
 	unsigned max_wait_ms; /* oldest document waits at most this (200) */
 	unsigned receipt_delay; /* seconds before receipts go alone (30) */
 	unsigned

@@ -219,7 +219,7 @@ test_defaults(void **state)
 	/* and those are the documented defaults */
 	assert_int_equal(d.max_docs, 100);
 	assert_int_equal(d.max_bytes, 64ULL << 20);
-	assert_int_equal(d.backlog_bytes, 4ULL << 20);
+	assert_int_equal(d.backlog_bytes, 2ULL << 20);
 	assert_int_equal(d.max_wait_ms, 200);
 	assert_int_equal(d.receipt_delay, 30);
 	assert_int_equal(d.resend_interval, 600);
