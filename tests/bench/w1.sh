@@ -22,7 +22,7 @@ bench_need rhash zstd bsdtar certtool sqlite3 inotifywait
 N=${BENCH_APPEALS:-10000}
 ASIZE=${BENCH_ATTACHMENT:-100K}
 LAT_N=${BENCH_LATENCY_COUNT:-50}
-: "${W1_BOUND:=both CPUs busy: each daemon makes two Streebog passes (custody or entry check + the envelope digest), one Kuznyechik pass and zstd, then its per-appeal files and SQLite (tests/bench/results/NOTES.md)}"
+: "${W1_BOUND:=both CPUs busy: each daemon makes two Streebog passes (custody or entry check + the envelope digest); one Kuznyechik pass and zstd; then its per-appeal files and SQLite (tests/bench/results/NOTES.md)}"
 : "${W1_LAT_BOUND:=inotify wake-up + one package read + one commit with fsyncs}"
 W=$BENCH_WORK
 KEYS=$W/keys
