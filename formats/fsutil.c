@@ -395,6 +395,19 @@ fs_name_cmp(const void *a, const void *b)
 }
 
 /*
+ * Whether name ends in ".xml" (ASCII case ignored) and is a dot file
+ * exactly when hidden is set.
+ */
+static int
+fs_xml_name_ok(const char *name, int hidden)
+{
+	size_t len = strlen(name);
+
+	return (name[0] == '.') == (hidden != 0) && len >= (hidden ? 6u : 5u) &&
+	       strcasecmp(name + len - 4, ".xml") == 0;
+}
+
+/*
  * The names in dir that end in ".xml" (ASCII case ignored), in byte order:
  * only those without a leading dot (a dot file is work in progress), or
  * with hidden only those with one. Returns -1 with errno if dir cannot be
@@ -404,7 +417,6 @@ int
 fs_xml_names(const char *dir, int hidden, char ***names, size_t *n)
 {
 	struct dirent *de;
-	size_t len;
 	DIR *d;
 
 	*names = NULL;
@@ -412,10 +424,7 @@ fs_xml_names(const char *dir, int hidden, char ***names, size_t *n)
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if ((de->d_name[0] == '.') != (hidden != 0) ||
-		    len < (hidden ? 6u : 5u) ||
-		    strcasecmp(de->d_name + len - 4, ".xml") != 0)
+		if (!fs_xml_name_ok(de->d_name, hidden))
 			continue;
 		*names = xreallocarray(*names, *n + 1, sizeof **names);
 		(*names)[(*n)++] = xstrdup(de->d_name);
@@ -454,7 +463,7 @@ fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
     size_t *n, int *more)
 {
 	struct dirent *de;
-	size_t len, k;
+	size_t k;
 	char **h, *t;
 	DIR *d;
 
@@ -465,10 +474,7 @@ fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
 		return -1;
 	h = xreallocarray(NULL, max, sizeof *h);
 	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if ((de->d_name[0] == '.') != (hidden != 0) ||
-		    len < (hidden ? 6u : 5u) ||
-		    strcasecmp(de->d_name + len - 4, ".xml") != 0)
+		if (!fs_xml_name_ok(de->d_name, hidden))
 			continue;
 		if (*n < max) {
 			/* sift up */

@@ -65,6 +65,38 @@ store_hash(
 }
 
 /*
+ * Give the store's temp file tmp (its data durable or in a batch) its
+ * name, the digest hex, and make the name durable: now, or inside a batch
+ * transaction with the rest by store_sync. Frees tmp.
+ */
+static int
+store_name(struct xfer *x, char *tmp, const char *hex, struct error *err)
+{
+	char *dst;
+
+	xasprintf(&dst, "%s/%s", x->dir_files, hex);
+	if (rename(tmp, dst) == -1) {
+		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		free(dst);
+		return -1;
+	}
+	/* renaming a link onto another link of the same file does nothing */
+	unlink(tmp);
+	free(tmp);
+	if (db_nested(x->db)) {
+		/* store_sync before the commit */
+		fs_syncset_add(&x->store_unsynced, dst);
+		free(dst);
+		return 0;
+	}
+	free(dst);
+	return fs_fsync_dir(x->dir_files, err);
+}
+
+/*
  * Take a local file into the content-addressed store; returns its
  * Streebog-256 digest in hex (65 bytes) and size. When the caller takes
  * the file (removes it once queued, as the edge does with the adapter's
@@ -79,7 +111,7 @@ store_file(struct xfer *x, const char *src, int take, char *hex, uint64_t *size,
     struct error *err)
 {
 	static unsigned seq;
-	char *tmp, *dst;
+	char *tmp;
 	unsigned char buf[1 << 16];
 	struct digest d;
 	int in, out;
@@ -135,26 +167,7 @@ store_file(struct xfer *x, const char *src, int take, char *hex, uint64_t *size,
 	close(in);
 	close(out);
 named:
-	xasprintf(&dst, "%s/%s", x->dir_files, hex);
-	if (rename(tmp, dst) == -1) {
-		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
-		    strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		free(dst);
-		return -1;
-	}
-	/* renaming a link onto another link of the same file does nothing */
-	unlink(tmp);
-	free(tmp);
-	if (db_nested(x->db)) {
-		/* store_sync before the commit */
-		fs_syncset_add(&x->store_unsynced, dst);
-		free(dst);
-		return 0;
-	}
-	free(dst);
-	return fs_fsync_dir(x->dir_files, err);
+	return store_name(x, tmp, hex, err);
 }
 
 /*
@@ -219,7 +232,7 @@ store_file_known(struct xfer *x, const char *src, const struct xfer_hash *h,
 {
 	static unsigned seq;
 	struct stat sb;
-	char *tmp, *dst;
+	char *tmp;
 	int fd, same;
 
 	xasprintf(&tmp, "%s/.ln-%ld-k%u", x->dir_files, (long)getpid(), ++seq);
@@ -253,23 +266,5 @@ store_file_known(struct xfer *x, const char *src, const struct xfer_hash *h,
 	}
 	memcpy(hex, h->hex, sizeof h->hex);
 	*size = h->size;
-	xasprintf(&dst, "%s/%s", x->dir_files, hex);
-	if (rename(tmp, dst) == -1) {
-		err_set(err, ERR_NONE, "cannot rename %s: %s", tmp,
-		    strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		free(dst);
-		return -1;
-	}
-	/* renaming a link onto another link of the same file does nothing */
-	unlink(tmp);
-	free(tmp);
-	if (db_nested(x->db)) {
-		fs_syncset_add(&x->store_unsynced, dst);
-		free(dst);
-		return 0;
-	}
-	free(dst);
-	return fs_fsync_dir(x->dir_files, err);
+	return store_name(x, tmp, hex, err);
 }
