@@ -456,11 +456,11 @@ fs_heap_down(char **h, size_t n, size_t k)
 /*
  * As fs_xml_names, but only the first max names in byte order (max > 0):
  * memory O(max) and time O(files log max) however many files dir holds.
- * *more is set if there were more than max.
+ * *total is how many names there were (more than *n if some were left).
  */
 int
 fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
-    size_t *n, int *more)
+    size_t *n, size_t *total)
 {
 	struct dirent *de;
 	size_t k;
@@ -469,13 +469,14 @@ fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
 
 	*names = NULL;
 	*n = 0;
-	*more = 0;
+	*total = 0;
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	h = xreallocarray(NULL, max, sizeof *h);
 	while ((de = readdir(d)) != NULL) {
 		if (!fs_xml_name_ok(de->d_name, hidden))
 			continue;
+		(*total)++;
 		if (*n < max) {
 			/* sift up */
 			h[k = (*n)++] = xstrdup(de->d_name);
@@ -487,7 +488,6 @@ fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
 			}
 			continue;
 		}
-		*more = 1;
 		if (strcmp(de->d_name, h[0]) >= 0)
 			continue;
 		free(h[0]);

@@ -36,7 +36,7 @@ int fs_mkdir_p(const char *, int);
 int64_t fs_mtime_ns(const struct stat *);
 int fs_share_group(int, const char *, mode_t);
 int fs_xml_names(const char *, int, char ***, size_t *);
-int fs_xml_names_first(const char *, int, size_t, char ***, size_t *, int *);
+int fs_xml_names_first(const char *, int, size_t, char ***, size_t *, size_t *);
 void fs_names_free(char **, size_t);
 int64_t fs_ctime_ns(const struct stat *);
 

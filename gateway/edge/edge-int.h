@@ -34,7 +34,17 @@
 #define EDGE_MAX_SIG (1 << 20)        /* largest detached signature we send */
 #define EDGE_FAILED_CODE "POSGW_EDGE" /* outcome code: the edge cannot send */
 #define EDGE_HANDLED_KEEP (7 * 86400) /* s a handled in/ file is remembered */
-#define EDGE_SCAN_KEEP 4096 /* in/ names kept from one listing in a flood */
+/* in/ names kept from one listing in a flood (edge_in_names); a test
+ * build may set smaller ones (-DEDGE_SCAN_MIN=150) */
+#ifndef EDGE_SCAN_MIN
+#define EDGE_SCAN_MIN 4096 /* at least */
+#endif
+#ifndef EDGE_SCAN_MAX
+#define EDGE_SCAN_MAX 65536 /* at most (about 4 MiB of names) */
+#endif
+#ifndef EDGE_SCAN_SHARE
+#define EDGE_SCAN_SHARE 16 /* else this share of the files left */
+#endif
 
 struct edge {
 	struct xfer *x;
@@ -53,6 +63,7 @@ struct edge {
 	size_t nstuck;
 	char **scan; /* a flood: the first in/ names, taken round by round */
 	size_t nscan, scanpos;
+	size_t scan_keep;          /* names to keep from the next listing */
 	int batch;                 /* in a batch: file moves wait for commit */
 	struct fs_syncset answers; /* batch: answers written, not yet synced */
 	struct edge_out_defer *defer; /* what to do once the batch commits */

@@ -64,19 +64,22 @@ edge_msg_is_stuck(struct edge *e, const char *name)
  * The in/ names of a round, in name order (as fs_xml_names). Listing in/
  * costs O(files there) and a round takes at most one package's worth, so
  * listing it every round would make a backlog of N files cost N^2/max_docs
- * and hold all N names. In a flood (more than EDGE_SCAN_KEEP names) only
- * the first EDGE_SCAN_KEEP are kept and the next rounds take theirs from
- * that list; in/ is listed again once it is used up (or after a round in
- * trouble). Files that arrive meanwhile wait for that listing, at most
- * EDGE_SCAN_KEEP files later; an adapter that names its files in arrival
- * order (as posgw-sim does) sorts them after the list anyway.
+ * and hold all N names. In a flood only the first names are kept and the
+ * next rounds take theirs from that list; in/ is listed again once it is
+ * used up (or after a round in trouble). How many: a sixteenth of the
+ * files left (at least EDGE_SCAN_MIN, at most EDGE_SCAN_MAX names, about
+ * 4 MiB), so listings cost each file about 16 directory entries read
+ * whatever the flood's size up to 16 * EDGE_SCAN_MAX files (a fixed 4096
+ * made that 250 entries per file at 1,000,000). Files that arrive
+ * meanwhile wait for the next listing, at most a sixteenth of the flood
+ * later; an adapter that names its files in arrival order
+ * (as posgw-sim does) sorts them after the list anyway.
  */
 int
 edge_in_names(struct edge *e, char ***names, size_t *n)
 {
 	char **v;
-	size_t nv;
-	int more;
+	size_t nv, total;
 
 	if (e->scanpos < e->nscan) {
 		*names = e->scan + e->scanpos;
@@ -84,9 +87,15 @@ edge_in_names(struct edge *e, char ***names, size_t *n)
 		return 0;
 	}
 	edge_in_names_clear(e);
-	if (fs_xml_names_first(e->in, 0, EDGE_SCAN_KEEP, &v, &nv, &more) == -1)
+	if (e->scan_keep < EDGE_SCAN_MIN)
+		e->scan_keep = EDGE_SCAN_MIN;
+	if (fs_xml_names_first(e->in, 0, e->scan_keep, &v, &nv, &total) == -1)
 		return -1;
-	if (more) {
+	/* the next listing keeps a sixteenth of what is left then */
+	e->scan_keep = (total - nv) / EDGE_SCAN_SHARE;
+	if (e->scan_keep > EDGE_SCAN_MAX)
+		e->scan_keep = EDGE_SCAN_MAX;
+	if (total > nv) {
 		e->scan = v;
 		e->nscan = nv;
 		e->scanpos = 0;

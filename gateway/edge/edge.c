@@ -180,7 +180,7 @@ edge_close(void *arg)
  * Scan in/ and handle the *.xml files (dot files are work in progress) in
  * name order, at most one package's worth of documents per round (count
  * and bytes, spool_cap), so the packer and the peer work while the rest of
- * a flood waits its turn (a flood is listed once per EDGE_SCAN_KEEP files:
+ * a flood waits its turn (a flood is listed once per sixteenth of it:
  * edge_in_names).
  */
 static int
