@@ -34,6 +34,8 @@
 #define EDGE_MAX_SIG (1 << 20)        /* largest detached signature we send */
 #define EDGE_FAILED_CODE "POSGW_EDGE" /* outcome code: the edge cannot send */
 #define EDGE_HANDLED_KEEP (7 * 86400) /* s a handled in/ file is remembered */
+#define EDGE_IDLE_SETTLE 2  /* s: an older in/ mtime lets listings be skipped */
+#define EDGE_IDLE_RELIST 60 /* s: an unchanged empty in/ is listed anyway */
 /* in/ names kept from one listing in a flood (edge_in_names); a test
  * build may set smaller ones (-DEDGE_SCAN_MIN=150) */
 #ifndef EDGE_SCAN_MIN
@@ -63,8 +65,11 @@ struct edge {
 	size_t nstuck;
 	char **scan; /* a flood: the first in/ names, taken round by round */
 	size_t nscan, scanpos;
-	size_t scan_keep;          /* names to keep from the next listing */
-	int batch;                 /* in a batch: file moves wait for commit */
+	size_t scan_keep;         /* names to keep from the next listing */
+	struct timespec in_mtime; /* in/'s mtime read before the last listing */
+	int in_idle;      /* it was empty and in/ had settled: skip listings */
+	time_t in_listed; /* when in/ was last listed (CLOCK_MONOTONIC s) */
+	int batch;        /* in a batch: file moves wait for commit */
 	struct fs_syncset answers; /* batch: answers written, not yet synced */
 	struct edge_out_defer *defer; /* what to do once the batch commits */
 	size_t ndefer;

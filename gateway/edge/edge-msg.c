@@ -33,6 +33,8 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
+static time_t edge_mono(void);
+static int edge_in_unchanged(struct edge *e, struct stat *sb);
 static void edge_msg_rmtree(struct edge *e, const char *path);
 static void edge_msg_quarantine(
     struct edge *e, struct edge_msg *m, const char *code, const char *text);
@@ -60,6 +62,39 @@ edge_msg_is_stuck(struct edge *e, const char *name)
 	return 0;
 }
 
+/* Seconds on the monotonic clock. */
+static time_t
+edge_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * True if in/ was empty at the last listing and cannot have changed since:
+ * its mtime is still the one read just before that listing, and that was
+ * then already more than EDGE_IDLE_SETTLE seconds old (so no change in
+ * the same clock tick can hide behind it). After a flood the folder keeps
+ * its size on ext4, and listing it every round would cost as much as when
+ * it was full. sb gets in/'s stat (zeroed if in/ cannot be read). Every
+ * EDGE_IDLE_RELIST seconds in/ is listed anyway: a network file system
+ * may cache a folder's mtime.
+ */
+static int
+edge_in_unchanged(struct edge *e, struct stat *sb)
+{
+	if (stat(e->in, sb) == -1) {
+		memset(sb, 0, sizeof *sb);
+		e->in_idle = 0;
+		return 0;
+	}
+	return e->in_idle && sb->st_mtim.tv_sec == e->in_mtime.tv_sec &&
+	       sb->st_mtim.tv_nsec == e->in_mtime.tv_nsec &&
+	       edge_mono() - e->in_listed < EDGE_IDLE_RELIST;
+}
+
 /*
  * The in/ names of a round, in name order (as fs_xml_names). Listing in/
  * costs O(files there) and a round takes at most one package's worth, so
@@ -78,19 +113,35 @@ edge_msg_is_stuck(struct edge *e, const char *name)
 int
 edge_in_names(struct edge *e, char ***names, size_t *n)
 {
+	struct timespec t0;
+	struct stat sb;
 	char **v;
 	size_t nv, total;
 
+	*names = NULL;
+	*n = 0;
 	if (e->scanpos < e->nscan) {
 		*names = e->scan + e->scanpos;
 		*n = e->nscan - e->scanpos;
 		return 0;
 	}
 	edge_in_names_clear(e);
+	if (edge_in_unchanged(e, &sb))
+		return 0;
 	if (e->scan_keep < EDGE_SCAN_MIN)
 		e->scan_keep = EDGE_SCAN_MIN;
+	clock_gettime(CLOCK_REALTIME, &t0);
+	e->in_listed = edge_mono();
 	if (fs_xml_names_first(e->in, 0, e->scan_keep, &v, &nv, &total) == -1)
 		return -1;
+	/*
+	 * Empty, and in/ last changed well before this listing began: a file
+	 * added since gives in/ a later mtime, so while the mtime stays the
+	 * same there is nothing to list (edge_in_unchanged).
+	 */
+	e->in_idle = total == 0 && sb.st_mtim.tv_sec != 0 &&
+	             sb.st_mtim.tv_sec + EDGE_IDLE_SETTLE < t0.tv_sec;
+	e->in_mtime = sb.st_mtim;
 	/* the next listing keeps a sixteenth of what is left then */
 	e->scan_keep = (total - nv) / EDGE_SCAN_SHARE;
 	if (e->scan_keep > EDGE_SCAN_MAX)

@@ -1,0 +1,61 @@
+#!/bin/sh
+# edge-idle.sh: an idle posgw-edge does not list the adapter's in/ folder
+# again while its mtime shows no change (regression edge-idle-lists-in:
+# after a flood of 1,000,000 appeals the emptied ext4 folder kept its size
+# and the idle edge spent 2.8 % of a CPU listing it every round), and a
+# file arriving afterwards is still taken at once.
+. "$(dirname "$0")/lib.sh"
+
+for t in inotifywait sqlite3; do
+	if ! have $t; then
+		skip "edge-idle" "$t missing (ops/scripts/deps installs it)"
+		done_testing
+	fi
+done
+make_pair
+IN=$SMEV/in
+: "${POSGW_SIM:=$TOP_SRCDIR/posgw-sim}"
+"$POSGW_EDGE" --config "$EDGE_CONF" 2>"$WORK/edge.log" &
+EDGE=$!
+trap 'kill $EDGE $WATCH 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+WATCH=""
+wait_for 10 grep -q "exchanging with" "$WORK/edge.log"
+ok $? "the edge started"
+
+# opens SECONDS: how many times in/ is opened (listed) in that time.
+opens() {
+	: >"$WORK/opens"
+	inotifywait -q -m -e open --format '%e' "$IN" >"$WORK/opens" 2>/dev/null &
+	WATCH=$!
+	sleep "$1"
+	kill $WATCH 2>/dev/null
+	wait $WATCH 2>/dev/null
+	WATCH=""
+	wc -l <"$WORK/opens" | tr -d ' '
+}
+
+# Right after a change the edge must go on listing: a file added in the
+# same clock tick would not change the folder's mtime.
+touch "$IN"
+n=$(opens 1)
+[ "$n" -gt 0 ]
+ok $? "in/ changed a moment ago: listed ($n times in 1 s)"
+
+# An in/ last changed a minute ago: one more listing finds it empty and
+# settled, then none while nothing changes.
+touch -d '1 minute ago' "$IN"
+sleep 1
+n=$(opens 3)
+[ "$n" -eq 0 ]
+ok $? "an empty in/ unchanged for a minute is not listed again ($n opens in 3 s)"
+
+# A file arriving now changes in/'s mtime: taken at once.
+"$POSGW_SIM" --base "$SMEV" --count 1 --seed 7 --rate 0 --issue-only \
+	>/dev/null 2>"$WORK/sim.log"
+ok $? "posgw-sim wrote an appeal into in/"
+wait_for 10 sh -c '[ -z "$(ls "$1")" ]' - "$IN"
+ok $? "the appeal that arrived after the idle rounds was taken"
+n=$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_appeals")
+[ "$n" = 1 ]
+ok $? "the edge holds that appeal ($n)"
+done_testing
