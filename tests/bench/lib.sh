@@ -63,3 +63,68 @@ bench_need() {
 bench_drop_caches() {
 	sync
 }
+
+# bench_keys DIR ID...: a key and certificate for each ID in DIR
+# (posgw keys generate); fails loudly.
+bench_keys() {
+	_k=$1
+	shift
+	mkdir -p "$_k" || exit 1
+	for _id in "$@"; do
+		"$POSGW" keys generate --id "$_id" --out "$_k" >/dev/null || {
+			echo "bench: cannot make the key of $_id in $_k" >&2
+			exit 1
+		}
+	done
+}
+
+# bench_pair DIR KEYS [TRANSFER]: an edge/core pair under DIR as the chain
+# workloads run it: DIR/edge.conf and DIR/core.conf (edge-01 and core-01,
+# keys and certificates in KEYS, an official's certificate to trust), the
+# adapter's folders, the two transfer folders shared, the EDMS folders;
+# TRANSFER is extra lines for both [transfer] sections (default batching
+# without).
+bench_pair() {
+	_d=$1
+	_k=$2
+	_t=${3:-}
+	mkdir -p "$_d/smev/in" "$_d/smev/out" "$_d/smev/attachments-in" "$_d/e2c" "$_d/c2e" \
+		"$_d/edms/export" "$_d/edms/import" || exit 1
+	cat >"$_d/edge.conf" <<CONF
+[gateway]
+id = edge-01
+peer = core-01
+key = $_k/edge-01.key
+cert = $_k/edge-01.crt
+trust = $_k/core-01.crt
+state = $_d/edge-state
+
+[transfer]
+inbox = $_d/c2e
+outbox = $_d/e2c
+$_t
+
+[smev]
+base = $_d/smev
+mnemonic = POSGW_TEST
+CONF
+	cat >"$_d/core.conf" <<CONF
+[gateway]
+id = core-01
+peer = edge-01
+key = $_k/core-01.key
+cert = $_k/core-01.crt
+trust = $_k/edge-01.crt
+state = $_d/core-state
+
+[transfer]
+inbox = $_d/e2c
+outbox = $_d/c2e
+$_t
+
+[edms]
+export = $_d/edms/export
+import = $_d/edms/import
+signer_trust = $_k/official.crt
+CONF
+}

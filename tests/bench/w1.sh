@@ -24,55 +24,18 @@ ASIZE=${BENCH_ATTACHMENT:-100K}
 LAT_N=${BENCH_LATENCY_COUNT:-50}
 : "${W1_BOUND:=both CPUs busy: each daemon makes two Streebog passes (custody or entry check + the envelope digest); one Kuznyechik pass and zstd; then its per-appeal files and SQLite (tests/bench/results/NOTES.md)}"
 : "${W1_LAT_BOUND:=inotify wake-up + one package read + one commit with fsyncs}"
+# a run with other [transfer] settings says so in its rows
+if [ -n "${BENCH_W1_TRANSFER:-}" ]; then
+	W1_BOUND="$W1_BOUND; run with [transfer] $(printf '%s' "$BENCH_W1_TRANSFER" | tr '\n,' ';;')"
+fi
 W=$BENCH_WORK
 KEYS=$W/keys
-mkdir -p "$KEYS"
-"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id core-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id official --out "$KEYS" >/dev/null || exit 1
+bench_keys "$KEYS" edge-01 core-01 official
 
-# w1_setup DIR: a fresh edge/core pair under DIR with default batching.
+# w1_setup DIR: a fresh edge/core pair under DIR with default batching
+# (or BENCH_W1_TRANSFER's [transfer] lines).
 w1_setup() {
-	_d=$1
-	mkdir -p "$_d/smev/in" "$_d/smev/out" "$_d/smev/attachments-in" "$_d/e2c" "$_d/c2e" \
-		"$_d/edms/export" "$_d/edms/import"
-	cat >"$_d/edge.conf" <<CONF
-[gateway]
-id = edge-01
-peer = core-01
-key = $KEYS/edge-01.key
-cert = $KEYS/edge-01.crt
-trust = $KEYS/core-01.crt
-state = $_d/edge-state
-
-[transfer]
-inbox = $_d/c2e
-outbox = $_d/e2c
-${BENCH_W1_TRANSFER:-}
-
-[smev]
-base = $_d/smev
-mnemonic = POSGW_TEST
-CONF
-	cat >"$_d/core.conf" <<CONF
-[gateway]
-id = core-01
-peer = edge-01
-key = $KEYS/core-01.key
-cert = $KEYS/core-01.crt
-trust = $KEYS/edge-01.crt
-state = $_d/core-state
-
-[transfer]
-inbox = $_d/e2c
-outbox = $_d/c2e
-${BENCH_W1_TRANSFER:-}
-
-[edms]
-export = $_d/edms/export
-import = $_d/edms/import
-signer_trust = $KEYS/official.crt
-CONF
+	bench_pair "$1" "$KEYS" "${BENCH_W1_TRANSFER:-}"
 }
 
 # w1_cpu PID: user+sys CPU seconds of a running process (all its threads).

@@ -45,10 +45,7 @@ w2_fail() {
 	exit 1
 }
 
-"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id core-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id official --out "$KEYS" >/dev/null ||
-	w2_fail "cannot make keys"
+bench_keys "$KEYS" edge-01 core-01 official
 
 bench_log "w2: a $BIG attachment from /dev/urandom"
 head -c "$BIG" /dev/urandom >"$W/src/att.bin" || w2_fail "cannot write $BIG of random bytes"

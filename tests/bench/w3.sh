@@ -30,9 +30,7 @@ P=${BENCH_RECONCILE_PACKAGES:-100000}
 RUNS=${BENCH_W3_RUNS:-3}
 W=$BENCH_WORK
 KEYS=$W/keys
-mkdir -p "$KEYS"
-"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id core-01 --out "$KEYS" >/dev/null || exit 1
+bench_keys "$KEYS" edge-01 core-01
 
 # w3_warm FILE...: read the files so every contender starts from the page cache.
 w3_warm() {

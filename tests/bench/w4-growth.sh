@@ -36,55 +36,11 @@ KEYS=$W/keys
 G_NOSYNC=$(command -v eatmydata || true)
 HZ=$(getconf CLK_TCK)
 mkdir -p "$KEYS" "$OUT" || exit 1
-"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id core-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id official --out "$KEYS" >/dev/null || exit 1
+bench_keys "$KEYS" edge-01 core-01 official
 
 g_fail() {
 	echo "bench: w4 growth: $*" >&2
 	exit 1
-}
-
-# g_setup DIR: an edge/core pair under DIR, as w1_setup.
-g_setup() {
-	_d=$1
-	mkdir -p "$_d/smev/in" "$_d/smev/out" "$_d/smev/attachments-in" "$_d/e2c" "$_d/c2e" \
-		"$_d/edms/export" "$_d/edms/import" || exit 1
-	cat >"$_d/edge.conf" <<CONF
-[gateway]
-id = edge-01
-peer = core-01
-key = $KEYS/edge-01.key
-cert = $KEYS/edge-01.crt
-trust = $KEYS/core-01.crt
-state = $_d/edge-state
-
-[transfer]
-inbox = $_d/c2e
-outbox = $_d/e2c
-
-[smev]
-base = $_d/smev
-mnemonic = POSGW_TEST
-CONF
-	cat >"$_d/core.conf" <<CONF
-[gateway]
-id = core-01
-peer = edge-01
-key = $KEYS/core-01.key
-cert = $KEYS/core-01.crt
-trust = $KEYS/edge-01.crt
-state = $_d/core-state
-
-[transfer]
-inbox = $_d/e2c
-outbox = $_d/c2e
-
-[edms]
-export = $_d/edms/export
-import = $_d/edms/import
-signer_trust = $KEYS/official.crt
-CONF
 }
 
 # g_proc PID: "cpu_s rss_kib hwm_kib" of a live process.
@@ -112,7 +68,7 @@ g_run() {
 	_n=$1
 	_d=$W/run-$_n
 	rm -rf "$_d"
-	g_setup "$_d"
+	bench_pair "$_d" "$KEYS"
 	bench_log "w4 growth: writing $_n appeals ($SHARE % with a 100K attachment)"
 	# The backlog is the input, not what is measured: posgw-sim's fsync per
 	# file is skipped under eatmydata (when installed) and one sync follows.

@@ -35,10 +35,7 @@ w4_fail() {
 	exit 1
 }
 
-"$POSGW" keys generate --id edge-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id core-01 --out "$KEYS" >/dev/null &&
-	"$POSGW" keys generate --id official --out "$KEYS" >/dev/null ||
-	w4_fail "cannot make keys"
+bench_keys "$KEYS" edge-01 core-01 official
 
 # The appeals (and attachments) in one awk process; the file list for
 # pack create in $W/args (one a line).
