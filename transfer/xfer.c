@@ -28,6 +28,7 @@
 #include "xfer-int.h"
 #include "xmalloc.h"
 
+#define XFER_IDLE_MS 20 /* idle rounds at least this far apart */
 #define XFER_EVENTS                                                            \
 	(IN_MOVED_TO | IN_CLOSE_WRITE | IN_UNMOUNT | IN_DELETE_SELF |          \
 	    IN_MOVE_SELF | IN_ONLYDIR)
@@ -536,9 +537,17 @@ xfer_run(
 		xfer_step(x, &did);
 		if (*stop)
 			break;
+		/*
+		 * Idle: wake for the oldest queued document's deadline, the
+		 * folders polled without inotify (the edge's in/) and the
+		 * timers, at most once a second and at least XFER_IDLE_MS
+		 * apart (max_wait_ms = 0 spun a CPU while idle).
+		 */
 		timeout = did ? 0
 		              : (int)(x->c.max_wait_ms < 1000 ? x->c.max_wait_ms
 		                                              : 1000);
+		if (!did && timeout < XFER_IDLE_MS)
+			timeout = XFER_IDLE_MS;
 		if (x->iwd == -1 && timeout > 1000)
 			timeout = 1000;
 		pfd.fd = x->ifd;

@@ -3,7 +3,8 @@
 # again while its mtime shows no change (regression edge-idle-lists-in:
 # after a flood of 1,000,000 appeals the emptied ext4 folder kept its size
 # and the idle edge spent 2.8 % of a CPU listing it every round), and a
-# file arriving afterwards is still taken at once.
+# file arriving afterwards is still taken at once. An idle daemon does not
+# spin with max_wait_ms = 0.
 . "$(dirname "$0")/lib.sh"
 
 for t in inotifywait sqlite3; do
@@ -48,6 +49,17 @@ sleep 1
 n=$(opens 3)
 [ "$n" -eq 0 ]
 ok $? "an empty in/ unchanged for a minute is not listed again ($n opens in 3 s)"
+
+# regression idle-spin-max-wait-0: with max_wait_ms = 0 (as here) an idle
+# daemon polled without pause, a whole CPU; now at most every 20 ms.
+cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"
+}
+c0=$(cpu $EDGE)
+sleep 2
+c1=$(cpu $EDGE)
+[ $((c1 - c0)) -lt 500 ]
+ok $? "regression idle-spin-max-wait-0: the idle edge used $((c1 - c0)) ms of CPU in 2 s (max_wait_ms = 0)"
 
 # A file arriving now changes in/'s mtime: taken at once.
 "$POSGW_SIM" --base "$SMEV" --count 1 --seed 7 --rate 0 --issue-only \
