@@ -407,6 +407,30 @@ fs_xml_name_ok(const char *name, int hidden)
 	       strcasecmp(name + len - 4, ".xml") == 0;
 }
 
+/* The next entry of d, or NULL at the end or on an error (errno set). */
+static struct dirent *
+fs_readdir(DIR *d)
+{
+	errno = 0;
+	return readdir(d);
+}
+
+/*
+ * Close d after fs_readdir returned NULL: -1 with errno if that was an
+ * error (a folder read only in part must not look complete).
+ */
+static int
+fs_readdir_end(DIR *d)
+{
+	int saved = errno;
+
+	closedir(d);
+	if (saved == 0)
+		return 0;
+	errno = saved;
+	return -1;
+}
+
 /*
  * The names in dir that end in ".xml" (ASCII case ignored), in byte order:
  * only those without a leading dot (a dot file is work in progress), or
@@ -423,13 +447,18 @@ fs_xml_names(const char *dir, int hidden, char ***names, size_t *n)
 	*n = 0;
 	if ((d = opendir(dir)) == NULL)
 		return -1;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = fs_readdir(d)) != NULL) {
 		if (!fs_xml_name_ok(de->d_name, hidden))
 			continue;
 		*names = xreallocarray(*names, *n + 1, sizeof **names);
 		(*names)[(*n)++] = xstrdup(de->d_name);
 	}
-	closedir(d);
+	if (fs_readdir_end(d) == -1) {
+		fs_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return -1;
+	}
 	if (*n > 1)
 		qsort(*names, *n, sizeof **names, fs_name_cmp);
 	return 0;
@@ -473,7 +502,7 @@ fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	h = xreallocarray(NULL, max, sizeof *h);
-	while ((de = readdir(d)) != NULL) {
+	while ((de = fs_readdir(d)) != NULL) {
 		if (!fs_xml_name_ok(de->d_name, hidden))
 			continue;
 		(*total)++;
@@ -494,7 +523,11 @@ fs_xml_names_first(const char *dir, int hidden, size_t max, char ***names,
 		h[0] = xstrdup(de->d_name);
 		fs_heap_down(h, *n, 0);
 	}
-	closedir(d);
+	if (fs_readdir_end(d) == -1) {
+		fs_names_free(h, *n);
+		*n = *total = 0;
+		return -1;
+	}
 	if (*n > 1)
 		qsort(h, *n, sizeof *h, fs_name_cmp);
 	if (*n == 0) {

@@ -34,10 +34,10 @@
 #define EDGE_MAX_SIG (1 << 20)        /* largest detached signature we send */
 #define EDGE_FAILED_CODE "POSGW_EDGE" /* outcome code: the edge cannot send */
 #define EDGE_HANDLED_KEEP (7 * 86400) /* s a handled in/ file is remembered */
-#define EDGE_IDLE_SETTLE 2  /* s: an older in/ mtime lets listings be skipped */
+#define EDGE_IDLE_SETTLE 2  /* s: an older in/ ctime lets listings be skipped */
 #define EDGE_IDLE_RELIST 60 /* s: an unchanged empty in/ is listed anyway */
-/* in/ names kept from one listing in a flood (edge_in_names); a test
- * build may set smaller ones (-DEDGE_SCAN_MIN=150) */
+/* in/ names kept from one listing in a flood (edge_in_names); a build
+ * for tests may set smaller ones (tests/shell/edge-flood.sh says how) */
 #ifndef EDGE_SCAN_MIN
 #define EDGE_SCAN_MIN 4096 /* at least */
 #endif
@@ -66,7 +66,9 @@ struct edge {
 	char **scan; /* a flood: the first in/ names, taken round by round */
 	size_t nscan, scanpos;
 	size_t scan_keep;         /* names to keep from the next listing */
-	struct timespec in_mtime; /* in/'s mtime read before the last listing */
+	struct timespec in_ctime; /* in/'s ctime read before the last listing */
+	dev_t in_dev;             /* ... and its device and inode */
+	ino_t in_ino;
 	int in_idle;      /* it was empty and in/ had settled: skip listings */
 	time_t in_listed; /* when in/ was last listed (CLOCK_MONOTONIC s) */
 	int batch;        /* in a batch: file moves wait for commit */

@@ -74,13 +74,15 @@ edge_mono(void)
 
 /*
  * True if in/ was empty at the last listing and cannot have changed since:
- * its mtime is still the one read just before that listing, and that was
- * then already more than EDGE_IDLE_SETTLE seconds old (so no change in
- * the same clock tick can hide behind it). After a flood the folder keeps
- * its size on ext4, and listing it every round would cost as much as when
- * it was full. sb gets in/'s stat (zeroed if in/ cannot be read). Every
- * EDGE_IDLE_RELIST seconds in/ is listed anyway: a network file system
- * may cache a folder's mtime.
+ * the same folder (device, inode) with the same ctime as just before that
+ * listing, which was then already more than EDGE_IDLE_SETTLE seconds old
+ * (so no change in the same clock tick can hide behind it). Every change
+ * of an entry sets the ctime, and unlike the mtime nobody can set it
+ * back. After a flood the folder keeps its size on ext4, and listing it
+ * every round would cost as much as when it was full. sb gets in/'s stat
+ * (zeroed if in/ cannot be read). Every EDGE_IDLE_RELIST seconds in/ is
+ * listed anyway: a network file system may cache a folder's attributes,
+ * or its server's clock may lag ours.
  */
 static int
 edge_in_unchanged(struct edge *e, struct stat *sb)
@@ -90,8 +92,10 @@ edge_in_unchanged(struct edge *e, struct stat *sb)
 		e->in_idle = 0;
 		return 0;
 	}
-	return e->in_idle && sb->st_mtim.tv_sec == e->in_mtime.tv_sec &&
-	       sb->st_mtim.tv_nsec == e->in_mtime.tv_nsec &&
+	return e->in_idle && sb->st_dev == e->in_dev &&
+	       sb->st_ino == e->in_ino &&
+	       sb->st_ctim.tv_sec == e->in_ctime.tv_sec &&
+	       sb->st_ctim.tv_nsec == e->in_ctime.tv_nsec &&
 	       edge_mono() - e->in_listed < EDGE_IDLE_RELIST;
 }
 
@@ -102,12 +106,15 @@ edge_in_unchanged(struct edge *e, struct stat *sb)
  * and hold all N names. In a flood only the first names are kept and the
  * next rounds take theirs from that list; in/ is listed again once it is
  * used up (or after a round in trouble). How many: a sixteenth of the
- * files left (at least EDGE_SCAN_MIN, at most EDGE_SCAN_MAX names, about
- * 4 MiB), so listings cost each file about 16 directory entries read
- * whatever the flood's size up to 16 * EDGE_SCAN_MAX files (a fixed 4096
- * made that 250 entries per file at 1,000,000). Files that arrive
- * meanwhile wait for the next listing, at most a sixteenth of the flood
- * later; an adapter that names its files in arrival order
+ * files left (at least EDGE_SCAN_MIN, at most EDGE_SCAN_MAX names: about
+ * 4 MiB for the adapter's 40-byte names, 18 MiB at 255 bytes), so listings
+ * read about 16 directory entries per file whatever the flood's size up
+ * to 16 * EDGE_SCAN_MAX files (a fixed 4096 made that 250 entries per
+ * file at 1,000,000; an emptied ext4 folder keeps its blocks, so the last
+ * listings of a flood still cost what a full one did). Files that arrive
+ * meanwhile and sort among the kept names wait for the next listing, at
+ * most a sixteenth of the flood later (later names wait their turn, as
+ * before); an adapter that names its files in arrival order
  * (as posgw-sim does) sorts them after the list anyway.
  */
 int
@@ -131,17 +138,21 @@ edge_in_names(struct edge *e, char ***names, size_t *n)
 	if (e->scan_keep < EDGE_SCAN_MIN)
 		e->scan_keep = EDGE_SCAN_MIN;
 	clock_gettime(CLOCK_REALTIME, &t0);
-	e->in_listed = edge_mono();
-	if (fs_xml_names_first(e->in, 0, e->scan_keep, &v, &nv, &total) == -1)
+	if (fs_xml_names_first(e->in, 0, e->scan_keep, &v, &nv, &total) == -1) {
+		e->in_idle = 0;
 		return -1;
+	}
+	e->in_listed = edge_mono();
 	/*
 	 * Empty, and in/ last changed well before this listing began: a file
-	 * added since gives in/ a later mtime, so while the mtime stays the
+	 * added since gives in/ a later ctime, so while the ctime stays the
 	 * same there is nothing to list (edge_in_unchanged).
 	 */
-	e->in_idle = total == 0 && sb.st_mtim.tv_sec != 0 &&
-	             sb.st_mtim.tv_sec + EDGE_IDLE_SETTLE < t0.tv_sec;
-	e->in_mtime = sb.st_mtim;
+	e->in_idle = total == 0 && sb.st_ctim.tv_sec != 0 &&
+	             sb.st_ctim.tv_sec + EDGE_IDLE_SETTLE < t0.tv_sec;
+	e->in_ctime = sb.st_ctim;
+	e->in_dev = sb.st_dev;
+	e->in_ino = sb.st_ino;
 	/* the next listing keeps a sixteenth of what is left then */
 	e->scan_keep = (total - nv) / EDGE_SCAN_SHARE;
 	if (e->scan_keep > EDGE_SCAN_MAX)

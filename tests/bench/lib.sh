@@ -67,12 +67,12 @@ bench_drop_caches() {
 # bench_keys DIR ID...: a key and certificate for each ID in DIR
 # (posgw keys generate); fails loudly.
 bench_keys() {
-	_k=$1
+	_bk_dir=$1
 	shift
-	mkdir -p "$_k" || exit 1
-	for _id in "$@"; do
-		"$POSGW" keys generate --id "$_id" --out "$_k" >/dev/null || {
-			echo "bench: cannot make the key of $_id in $_k" >&2
+	mkdir -p "$_bk_dir" || exit 1
+	for _bk_id in "$@"; do
+		"$POSGW" keys generate --id "$_bk_id" --out "$_bk_dir" >/dev/null || {
+			echo "bench: cannot make the key of $_bk_id in $_bk_dir" >&2
 			exit 1
 		}
 	done
@@ -85,46 +85,46 @@ bench_keys() {
 # TRANSFER is extra lines for both [transfer] sections (default batching
 # without).
 bench_pair() {
-	_d=$1
-	_k=$2
-	_t=${3:-}
-	mkdir -p "$_d/smev/in" "$_d/smev/out" "$_d/smev/attachments-in" "$_d/e2c" "$_d/c2e" \
-		"$_d/edms/export" "$_d/edms/import" || exit 1
-	cat >"$_d/edge.conf" <<CONF
+	_bp_d=$1
+	_bp_k=$2
+	_bp_t=${3:-}
+	mkdir -p "$_bp_d/smev/in" "$_bp_d/smev/out" "$_bp_d/smev/attachments-in" "$_bp_d/e2c" "$_bp_d/c2e" \
+		"$_bp_d/edms/export" "$_bp_d/edms/import" || exit 1
+	cat >"$_bp_d/edge.conf" <<CONF
 [gateway]
 id = edge-01
 peer = core-01
-key = $_k/edge-01.key
-cert = $_k/edge-01.crt
-trust = $_k/core-01.crt
-state = $_d/edge-state
+key = $_bp_k/edge-01.key
+cert = $_bp_k/edge-01.crt
+trust = $_bp_k/core-01.crt
+state = $_bp_d/edge-state
 
 [transfer]
-inbox = $_d/c2e
-outbox = $_d/e2c
-$_t
+inbox = $_bp_d/c2e
+outbox = $_bp_d/e2c
+$_bp_t
 
 [smev]
-base = $_d/smev
+base = $_bp_d/smev
 mnemonic = POSGW_TEST
 CONF
-	cat >"$_d/core.conf" <<CONF
+	cat >"$_bp_d/core.conf" <<CONF
 [gateway]
 id = core-01
 peer = edge-01
-key = $_k/core-01.key
-cert = $_k/core-01.crt
-trust = $_k/edge-01.crt
-state = $_d/core-state
+key = $_bp_k/core-01.key
+cert = $_bp_k/core-01.crt
+trust = $_bp_k/edge-01.crt
+state = $_bp_d/core-state
 
 [transfer]
-inbox = $_d/e2c
-outbox = $_d/c2e
-$_t
+inbox = $_bp_d/e2c
+outbox = $_bp_d/c2e
+$_bp_t
 
 [edms]
-export = $_d/edms/export
-import = $_d/edms/import
-signer_trust = $_k/official.crt
+export = $_bp_d/edms/export
+import = $_bp_d/edms/import
+signer_trust = $_bp_k/official.crt
 CONF
 }
