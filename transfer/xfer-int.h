@@ -83,6 +83,5 @@ int store_file_known(struct xfer *, const char *, const struct xfer_hash *,
 
 /* clock.c */
 int64_t clock_ms(void);
-time_t clock_mono(void);
 
 #endif

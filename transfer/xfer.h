@@ -144,4 +144,7 @@ int ingest_file(struct xfer *, const char *, struct error *);
 int64_t ingest_gaps(
     struct db *, const char *, void (*)(int64_t, int64_t, void *), void *);
 
+/* clock.c: seconds of the monotonic clock */
+time_t clock_mono(void);
+
 #endif

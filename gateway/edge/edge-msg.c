@@ -33,7 +33,6 @@
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
-static time_t edge_mono(void);
 static int edge_in_unchanged(struct edge *e, struct stat *sb);
 static void edge_msg_rmtree(struct edge *e, const char *path);
 static void edge_msg_quarantine(
@@ -62,16 +61,6 @@ edge_msg_is_stuck(struct edge *e, const char *name)
 	return 0;
 }
 
-/* Seconds on the monotonic clock. */
-static time_t
-edge_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /*
  * True if in/ was empty at the last listing and cannot have changed since:
  * the same folder (device, inode) with the same ctime as just before that
@@ -96,7 +85,7 @@ edge_in_unchanged(struct edge *e, struct stat *sb)
 	       sb->st_ino == e->in_ino &&
 	       sb->st_ctim.tv_sec == e->in_ctime.tv_sec &&
 	       sb->st_ctim.tv_nsec == e->in_ctime.tv_nsec &&
-	       edge_mono() - e->in_listed < EDGE_IDLE_RELIST;
+	       clock_mono() - e->in_listed < EDGE_IDLE_RELIST;
 }
 
 /*
@@ -142,7 +131,7 @@ edge_in_names(struct edge *e, char ***names, size_t *n)
 		e->in_idle = 0;
 		return -1;
 	}
-	e->in_listed = edge_mono();
+	e->in_listed = clock_mono();
 	/*
 	 * Empty, and in/ last changed well before this listing began: a file
 	 * added since gives in/ a later ctime, so while the ctime stays the
