@@ -46,6 +46,7 @@ struct pkg_writer {
 	char mdigest[DIGEST_HEX_LEN + 1]; /* Streebog-256 of manifest.xml */
 	int spillfd;       /* unlinked file for documents added from memory */
 	uint64_t spillend; /* bytes in it */
+	int scratch;       /* an intermediate file: written without fsync */
 };
 
 /* Start a package from signer's id to recipient with sequence number seq. */
@@ -429,7 +430,8 @@ pkg_writer_archive(struct pkg_writer *w, int fd, struct error *err)
 
 /*
  * Sign and write the package into dir as .<name>, fsync, rename to <name>,
- * fsync dir. The name is copied to name (PKG_NAME_MAX bytes).
+ * fsync dir (no fsync for a scratch package). The name is copied to name
+ * (PKG_NAME_MAX bytes).
  */
 int
 pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
@@ -527,7 +529,7 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 		    err, ERR_NONE, "writing %s: %s", tmp, pkg_archive_error(a));
 		goto out;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	if ((!w->scratch && fsync(fd) == -1) || close(fd) == -1) {
 		saved = errno;
 		fd = -1;
 		err_set(
@@ -550,7 +552,7 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	}
 	free(tmp);
 	tmp = NULL;
-	if (fsync(dfd) == -1) {
+	if (!w->scratch && fsync(dfd) == -1) {
 		err_set(
 		    err, ERR_NONE, "cannot fsync %s: %s", dir, strerror(errno));
 		goto out;
@@ -572,6 +574,17 @@ out:
 	free(mbuf);
 	gnutls_free(p7s.data);
 	return ret;
+}
+
+/*
+ * The package is an intermediate file that is sealed into an envelope and
+ * removed right after (a crash leaves it to the staging cleanup and the
+ * rebuild): write it without fsync, so its bytes need not reach the disk.
+ */
+void
+pkg_writer_set_scratch(struct pkg_writer *w)
+{
+	w->scratch = 1;
 }
 
 /* Free a writer and its in-memory entries. */

@@ -120,6 +120,7 @@ int pkg_writer_add_mem(
 void pkg_writer_set_limits(struct pkg_writer *, const struct pkg_limits *);
 int pkg_writer_set_spill(struct pkg_writer *, const char *, struct error *);
 void pkg_writer_set_identity(struct pkg_writer *, const char *, time_t);
+void pkg_writer_set_scratch(struct pkg_writer *);
 const char *pkg_writer_manifest_digest(const struct pkg_writer *);
 int pkg_writer_write(
     struct pkg_writer *, const char *, char *, size_t, struct error *);

@@ -432,6 +432,9 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	/* the bodies wait in a file, not in memory, until the package is written */
 	if (pkg_writer_set_spill(w, x->dir_staging, err) == -1)
 		goto fail;
+	/* a package to seal is only read once more, then removed */
+	if (x->peer_kex != NULL || sealed)
+		pkg_writer_set_scratch(w);
 	st = db_prepare(x->db, "SELECT id, path, body FROM documents WHERE"
 	                       " package_id = ? ORDER BY id");
 	sqlite3_bind_int64(st, 1, id);

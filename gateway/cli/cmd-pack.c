@@ -325,8 +325,10 @@ cmd_pack_create(int argc, char **argv)
 		if (rc == -1)
 			goto fail;
 	}
-	if (encfor != NULL)
+	if (encfor != NULL) {
 		plaindir = cmd_pack_staging();
+		pkg_writer_set_scratch(w); /* sealed, then removed */
+	}
 	if (pkg_writer_write(w, plaindir != NULL ? plaindir : out, name,
 	        sizeof name, &err) == -1)
 		goto fail;

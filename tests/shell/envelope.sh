@@ -283,11 +283,47 @@ ok $? "with accept_plain = yes (the rollout) a plain package is accepted"
 # The edge's own packages leave sealed: nothing of the appeal in e2c.
 "$POSGW" transfer enqueue --config "$EDGE_CONF" "$TESTDATA/examples/appeal.xml" \
 	"$ATT=$WORK/p5/$ATT" >/dev/null
-edge_once
+# (under strace when there is one: LeakSanitizer cannot run under ptrace)
+traced=0
+if have strace && ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	strace -f -qq -y -e trace=fsync,fdatasync -o "$WORK/seal.trace" \
+	"$POSGW_EDGE" --config "$EDGE_CONF" --once 2>>"$WORK/edge.log" &&
+	grep -q 'fsync(' "$WORK/seal.trace"; then
+	traced=1
+else
+	edge_once
+fi
 out=$(ls "$E2C"/edge-01.*.pkg 2>/dev/null | head -1)
 [ -n "$out" ] && bsdtar -tf "$out" | grep -qx package.enc &&
 	! grep -r -a -q -F -e 'Иванова' -e 'm.ivanova@example.org' "$E2C" "$WORK/edge-state/sent"
 ok $? "posgw-edge seals what it sends: the transfer folder and sent/ hold no applicant data"
+# The plain package it seals is a scratch file, removed right after: it is
+# never fsynced (its bytes need not reach the disk); the envelope is.
+if [ $traced = 1 ]; then
+	! grep -q "fsync([0-9]*</[^>]*/edge-state/staging/\.\{0,1\}edge-01\.[^>]*\.pkg>)" "$WORK/seal.trace" &&
+		grep -q "fsync([0-9]*</[^>]*/edge-state/sent/\.$(basename "$out")>)" "$WORK/seal.trace" &&
+		[ -z "$(ls -A "$WORK/edge-state/staging")" ]
+	ok $? "regression plain-package-fsync: the edge fsyncs the envelope in sent/, never the plain package it seals"
+else
+	skip "the edge fsyncs the envelope, never the plain package" "strace missing or not permitted here"
+fi
+mkdir -p "$WORK/p9"
+sample_payload "$WORK/p9"
+if have strace && ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	TMPDIR=$WORK/p9 strace -f -qq -y -e trace=fsync,fdatasync -o "$WORK/pack.trace" \
+	"$POSGW" pack create --id edge-01 --to core-01 --seq 9 --key "$KEYS/edge-01.key" \
+	--cert "$KEYS/edge-01.crt" --encrypt-for "$KEYS/core-01.crt" --out "$WORK/p9" \
+	"$WORK/p9/payload/appeal.xml" "$ATT=$WORK/p9/$ATT" >"$WORK/p9.out" 2>&1; then
+	P9=$(tail -1 "$WORK/p9.out")
+	first=$(bsdtar -tf "$P9" | head -1)
+	[ "$first" = envelope.xml ] &&
+		grep -q "fsync([0-9]*</[^>]*/p9/\.$(basename "$P9")>)" "$WORK/pack.trace" &&
+		[ "$(grep -c 'fsync(' "$WORK/pack.trace")" -le 2 ]
+	ok $? "pack create --encrypt-for fsyncs the envelope and its folder only, not the plain package"
+	[ $? -eq 0 ] || diag "$(cat "$WORK/pack.trace" "$WORK/p9.out")"
+else
+	skip "pack create --encrypt-for fsyncs the envelope only" "strace missing or not permitted here"
+fi
 
 # The edge without a usable peer key-agreement certificate refuses to start.
 sed "s|^trust = .*|trust = $KEYS/core-01.crt\ntrust = $KEYS/edge-01.crt|" "$EDGE_CONF" >"$WORK/two.conf"
