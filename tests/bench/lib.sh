@@ -83,13 +83,21 @@ bench_keys() {
 # keys and certificates in KEYS, an official's certificate to trust), the
 # adapter's folders, the two transfer folders shared, the EDMS folders;
 # TRANSFER is extra lines for both [transfer] sections (default batching
-# without).
+# without). With BENCH_CORE_TMPDIR (another file system) DIR/core-state and
+# DIR/edms are links to folders there, as if the core had a disk of its own
+# (in a deployment it is another machine): its syncfs then does not flush
+# the edge's writes.
 bench_pair() {
 	_bp_d=$1
 	_bp_k=$2
 	_bp_t=${3:-}
-	mkdir -p "$_bp_d/smev/in" "$_bp_d/smev/out" "$_bp_d/smev/attachments-in" "$_bp_d/e2c" "$_bp_d/c2e" \
-		"$_bp_d/edms/export" "$_bp_d/edms/import" || exit 1
+	mkdir -p "$_bp_d/smev/in" "$_bp_d/smev/out" "$_bp_d/smev/attachments-in" "$_bp_d/e2c" "$_bp_d/c2e" || exit 1
+	if [ -n "${BENCH_CORE_WORK:-}" ]; then # tests/bench/run made it
+		_bp_c=$(mktemp -d "$BENCH_CORE_WORK/pair.XXXXXX") || exit 1
+		mkdir -p "$_bp_c/core-state" "$_bp_c/edms" || exit 1
+		ln -s "$_bp_c/core-state" "$_bp_d/core-state" && ln -s "$_bp_c/edms" "$_bp_d/edms" || exit 1
+	fi
+	mkdir -p "$_bp_d/edms/export" "$_bp_d/edms/import" || exit 1
 	cat >"$_bp_d/edge.conf" <<CONF
 [gateway]
 id = edge-01
@@ -127,4 +135,13 @@ export = $_bp_d/edms/export
 import = $_bp_d/edms/import
 signer_trust = $_bp_k/official.crt
 CONF
+}
+
+# bench_pair_rm DIR: remove a pair bench_pair made, with its core folders
+# on BENCH_CORE_TMPDIR's file system.
+bench_pair_rm() {
+	if [ -L "$1/core-state" ]; then
+		rm -rf "$(dirname "$(readlink "$1/core-state")")"
+	fi
+	rm -rf "$1"
 }

@@ -67,7 +67,7 @@ g_drained() {
 g_run() {
 	_n=$1
 	_d=$W/run-$_n
-	rm -rf "$_d"
+	bench_pair_rm "$_d"
 	bench_pair "$_d" "$KEYS"
 	bench_log "w4 growth: writing $_n appeals ($SHARE % with a 100K attachment)"
 	# The backlog is the input, not what is measured: posgw-sim's fsync per
@@ -120,7 +120,7 @@ g_run() {
 	[ "$_dr" = "$_n" ] || g_fail "the core stored $_dr distinct appeals, not $_n"
 	"$POSGW" journal reconcile "$_d/edge-state/posgw.db" "$_db" >/dev/null ||
 		g_fail "the journals do not reconcile after the run"
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$_d"
+	[ -n "${BENCH_KEEP:-}" ] || bench_pair_rm "$_d"
 }
 
 # the reference size (BENCH_GROWTH_REF, default 10000; 0: none), then N
