@@ -14,6 +14,8 @@
 #          on the other side, the files moved into a destination folder
 #   floor  zstd -3 and Streebog-256 over the same bytes, plus one fsync per
 #          package posgw made
+# posgw runs a second time with the edge on CPU 0 and the core on CPU 1 (as
+# on two machines): throughput and rename-to-commit latency again.
 # Then the idle latency: BENCH_LATENCY_COUNT appeals, one every 0.3 s, each
 # leaving as a one-appeal package; rename-to-commit p50/p95/p99.
 set -u
@@ -23,6 +25,7 @@ N=${BENCH_APPEALS:-10000}
 ASIZE=${BENCH_ATTACHMENT:-100K}
 LAT_N=${BENCH_LATENCY_COUNT:-50}
 : "${W1_BOUND:=both CPUs busy: each daemon makes two Streebog passes (custody or entry check + the envelope digest); one Kuznyechik pass and zstd; then its per-appeal files and SQLite (tests/bench/results/NOTES.md)}"
+: "${W1_PIN_BOUND:=the work of the core per package (digest and decryption of about 2 MB and its appeals) as on a machine of its own}"
 : "${W1_LAT_BOUND:=inotify wake-up + one package read + one commit with fsyncs}"
 # a run with other [transfer] settings says so in its rows
 if [ -n "${BENCH_W1_TRANSFER:-}" ]; then
@@ -69,60 +72,93 @@ mb=$(bench_div "$bytes" 1000000 1)
 bench_log "w1: $mb MB of appeals"
 
 # --- posgw ---------------------------------------------------------------
-P=$W/posgw
-w1_setup "$P"
-cp -a "$GEN/in/." "$P/smev/in/" && cp -a "$GEN/attachments-in/." "$P/smev/attachments-in/" || exit 1
-sync
-"$BENCH_TOOLS/benchwatch" "$W/watch.txt" "$P/e2c" "$P/edms/export" "$N" &
-watch_pid=$!
-while ! grep -q '^ready' "$W/watch.txt" 2>/dev/null; do sleep 0.05; done
-bench_log "w1: posgw chain"
-t0=$(bench_now)
-"$POSGW_EDGE" --config "$P/edge.conf" 2>"$W/edge.log" &
-edge_pid=$!
-"$POSGW_CORE" --config "$P/core.conf" 2>"$W/core.log" &
-core_pid=$!
-limit=$(( N / 20 + 120 ))
-waited=0
-while kill -0 $watch_pid 2>/dev/null && [ $waited -lt $((limit * 10)) ]; do
-	sleep 0.1
-	waited=$((waited + 1))
-done
-if kill -0 $watch_pid 2>/dev/null; then
-	kill $watch_pid
-	echo "bench: w1: posgw did not deliver $N appeals in $limit s" >&2
-fi
-wait $watch_pid
-got=$(grep -c '^export' "$W/watch.txt")
-t1=$(awk '$1 == "export" { t = $3 } END { print t }' "$W/watch.txt")
-edge_cpu=$(w1_cpu $edge_pid)
-core_cpu=$(w1_cpu $core_pid)
-kill -TERM $edge_pid $core_pid
-wait $edge_pid $core_pid
-if [ "$got" -ne "$N" ]; then
-	echo "bench: w1: only $got of $N appeals reached the EDMS folder" >&2
-	exit 1
-fi
-imported=$(sqlite3 "$P/core-state/posgw.db" "SELECT COUNT(DISTINCT pos_id) FROM documents WHERE direction='in' AND kind='appeal'")
-npkg=$(sqlite3 "$P/core-state/posgw.db" "SELECT COUNT(*) FROM packages WHERE direction='in' AND control=0")
-if [ "$imported" != "$N" ]; then
-	echo "bench: w1: the core imported $imported distinct appeals, not $N" >&2
-	exit 1
-fi
-"$POSGW" journal reconcile "$P/edge-state/posgw.db" "$P/core-state/posgw.db" >/dev/null || {
-	echo "bench: w1: the journals do not reconcile after the run" >&2
-	exit 1
+# w1_chain DIR TAG EDGE_CPUS CORE_CPUS: the chain on every appeal of GEN in a
+# fresh pair under DIR, each daemon on the CPUs named (taskset -c; empty:
+# any CPU); sets posgw_s, npkg, edge_cpu, core_cpu and lp50 lp95 lp99 lmax
+# (rename to commit, from $W/watch-TAG.txt).
+w1_chain() {
+	_cd=$1 _ct=$2
+	_ew= _cw=
+	[ -n "$3" ] && _ew="taskset -c $3"
+	[ -n "$4" ] && _cw="taskset -c $4"
+	w1_setup "$_cd"
+	cp -a "$GEN/in/." "$_cd/smev/in/" && cp -a "$GEN/attachments-in/." "$_cd/smev/attachments-in/" || exit 1
+	sync
+	"$BENCH_TOOLS/benchwatch" "$W/watch-$_ct.txt" "$_cd/e2c" "$_cd/edms/export" "$N" &
+	watch_pid=$!
+	while ! grep -q '^ready' "$W/watch-$_ct.txt" 2>/dev/null; do sleep 0.05; done
+	t0=$(bench_now)
+	$_ew "$POSGW_EDGE" --config "$_cd/edge.conf" 2>"$W/edge-$_ct.log" &
+	edge_pid=$!
+	$_cw "$POSGW_CORE" --config "$_cd/core.conf" 2>"$W/core-$_ct.log" &
+	core_pid=$!
+	limit=$(( N / 20 + 120 ))
+	waited=0
+	while kill -0 $watch_pid 2>/dev/null && [ $waited -lt $((limit * 10)) ]; do
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	if kill -0 $watch_pid 2>/dev/null; then
+		kill $watch_pid
+		echo "bench: w1: posgw ($_ct) did not deliver $N appeals in $limit s" >&2
+	fi
+	wait $watch_pid
+	got=$(grep -c '^export' "$W/watch-$_ct.txt")
+	t1=$(awk '$1 == "export" { t = $3 } END { print t }' "$W/watch-$_ct.txt")
+	edge_cpu=$(w1_cpu $edge_pid)
+	core_cpu=$(w1_cpu $core_pid)
+	kill -TERM $edge_pid $core_pid
+	wait $edge_pid $core_pid
+	if [ "$got" -ne "$N" ]; then
+		echo "bench: w1: only $got of $N appeals reached the EDMS folder ($_ct)" >&2
+		exit 1
+	fi
+	imported=$(sqlite3 "$_cd/core-state/posgw.db" "SELECT COUNT(DISTINCT pos_id) FROM documents WHERE direction='in' AND kind='appeal'")
+	npkg=$(sqlite3 "$_cd/core-state/posgw.db" "SELECT COUNT(*) FROM packages WHERE direction='in' AND control=0")
+	if [ "$imported" != "$N" ]; then
+		echo "bench: w1: the core imported $imported distinct appeals, not $N ($_ct)" >&2
+		exit 1
+	fi
+	"$POSGW" journal reconcile "$_cd/edge-state/posgw.db" "$_cd/core-state/posgw.db" >/dev/null || {
+		echo "bench: w1: the journals do not reconcile after the run ($_ct)" >&2
+		exit 1
+	}
+	posgw_s=$(bench_sub "$t1" "$t0")
+	awk '$1 == "pkg" { printf "%.3f\n", ($4 - $3) * 1000 }' "$W/watch-$_ct.txt" >"$W/lat-$_ct.txt"
+	read -r lp50 lp95 lp99 lmax <<<"$(w1_percentiles "$W/lat-$_ct.txt")"
 }
-posgw_s=$(bench_sub "$t1" "$t0")
-awk '$1 == "pkg" { printf "%.3f\n", ($4 - $3) * 1000 }' "$W/watch.txt" >"$W/lat-load.txt"
-read -r lp50 lp95 lp99 lmax <<<"$(w1_percentiles "$W/lat-load.txt")"
+
+bench_log "w1: posgw chain"
+w1_chain "$W/posgw" load "" ""
 bench_log "w1: posgw $posgw_s s, $npkg packages, latency p50 $lp50 p95 $lp95 p99 $lp99 ms; CPU edge $edge_cpu s, core $core_cpu s"
+bench_pair_rm "$W/posgw"
+
+# The same chain with each daemon on a CPU of its own, as when the edge and
+# the core are two machines (a deployment): on one machine the core's
+# package waits for a CPU whenever the edge's three threads (the main one
+# and two custody hashers) are runnable, which is most of the run.
+pin_s=- pin_npkg=- pin_lp50=- pin_lp95=- pin_lp99=- pin_edge_cpu=- pin_core_cpu=-
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+	s_posgw_s=$posgw_s s_npkg=$npkg s_lp50=$lp50 s_lp95=$lp95 s_lp99=$lp99
+	s_edge_cpu=$edge_cpu s_core_cpu=$core_cpu
+	bench_log "w1: posgw chain, the edge on CPU 0 and the core on CPU 1"
+	w1_chain "$W/posgw-pinned" pinned 0 1
+	pin_s=$posgw_s pin_npkg=$npkg pin_lp50=$lp50 pin_lp95=$lp95 pin_lp99=$lp99
+	pin_edge_cpu=$edge_cpu pin_core_cpu=$core_cpu
+	bench_log "w1: one CPU each: posgw $pin_s s, $pin_npkg packages, latency p50 $pin_lp50 p95 $pin_lp95 p99 $pin_lp99 ms; CPU edge $pin_edge_cpu s, core $pin_core_cpu s"
+	bench_pair_rm "$W/posgw-pinned"
+	posgw_s=$s_posgw_s npkg=$s_npkg lp50=$s_lp50 lp95=$s_lp95 lp99=$s_lp99
+	edge_cpu=$s_edge_cpu core_cpu=$s_core_cpu
+else
+	bench_log "w1: one CPU each: skipped (needs 2 CPUs and taskset)"
+fi
 
 if [ "${BENCH_W1_POSGW_ONLY:-0}" = 1 ]; then
 	bench_row w1 "wall time (posgw only)" s lower "$posgw_s" - - "$W1_BOUND"
 	bench_row w1 "CPU edge (posgw only)" s lower "$edge_cpu" - - "user+sys of posgw-edge"
 	bench_row w1 "CPU core (posgw only)" s lower "$core_cpu" - - "user+sys of posgw-core"
 	bench_row w1 "latency under load p99 (posgw only)" ms lower "$lp99" - - "rename to commit"
+	bench_row w1 "latency under load p99 on one CPU each (posgw only)" ms lower "$pin_lp99" - - "rename to commit"
 	exit 0
 fi
 
@@ -243,8 +279,12 @@ bench_row w1 "appeals/s ($N x $ASIZE)" appeals/s higher "$(bench_div "$N" "$posg
 bench_row w1 "throughput ($mb MB)" MB/s higher "$(bench_div "$mb" "$posgw_s")" "$(bench_div "$mb" "$peer_s")" "$(bench_div "$mb" "$floor_s")" "$W1_BOUND"
 bench_row w1 "wall time" s lower "$posgw_s" "$peer_s" "$floor_s" "floor: zstd $zstd_s s + Streebog $hash_s s + Kuznyechik $kuz_s s + $npkg fsyncs $fsync_s s; posgw encrypts, the peer does not"
 bench_row w1 "latency under load p50 ($npkg packages)" ms lower "$lp50" "$qp50" "$fl_pkg_ms" "rename to commit; peer: trigger to rows inserted"
-bench_row w1 "latency under load p95" ms lower "$lp95" "$qp95" "$fl_pkg_ms" "ingest queue behind the packer"
-bench_row w1 "latency under load p99" ms lower "$lp99" "$qp99" "$fl_pkg_ms" "ingest queue behind the packer"
+bench_row w1 "latency under load p95" ms lower "$lp95" "$qp95" "$fl_pkg_ms" "both daemons on 2 CPUs: the core waits for a CPU behind the edge threads"
+bench_row w1 "latency under load p99" ms lower "$lp99" "$qp99" "$fl_pkg_ms" "both daemons on 2 CPUs: the core waits for a CPU behind the edge threads"
+bench_row w1 "latency under load p50 on one CPU each ($pin_npkg packages)" ms lower "$pin_lp50" - "$fl_pkg_ms" "$W1_PIN_BOUND"
+bench_row w1 "latency under load p95 on one CPU each" ms lower "$pin_lp95" - "$fl_pkg_ms" "$W1_PIN_BOUND"
+bench_row w1 "latency under load p99 on one CPU each (target <= 100)" ms lower "$pin_lp99" - "$fl_pkg_ms" "$W1_PIN_BOUND"
+bench_row w1 "wall time on one CPU each" s lower "$pin_s" - "$floor_s" "the edge on CPU 0 and the core on CPU 1; custody hashing on one CPU"
 bench_row w1 "CPU edge" s lower "$edge_cpu" - - "user+sys of posgw-edge over the chain run"
 bench_row w1 "CPU core" s lower "$core_cpu" - - "user+sys of posgw-core over the chain run"
 bench_row w1 "latency idle p50 ($one one-appeal packages)" ms lower "$ip50" - "$fl_pkg_ms" "$W1_LAT_BOUND"
