@@ -95,7 +95,7 @@ bench_pair() {
 	if [ -n "${BENCH_CORE_WORK:-}" ]; then # tests/bench/run made it
 		_bp_c=$(mktemp -d "$BENCH_CORE_WORK/pair.XXXXXX") || exit 1
 		mkdir -p "$_bp_c/core-state" "$_bp_c/edms" || exit 1
-		ln -s "$_bp_c/core-state" "$_bp_d/core-state" && ln -s "$_bp_c/edms" "$_bp_d/edms" || exit 1
+		ln -sn "$_bp_c/core-state" "$_bp_d/core-state" && ln -sn "$_bp_c/edms" "$_bp_d/edms" || exit 1
 	fi
 	mkdir -p "$_bp_d/edms/export" "$_bp_d/edms/import" || exit 1
 	cat >"$_bp_d/edge.conf" <<CONF
