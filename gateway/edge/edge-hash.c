@@ -1,20 +1,22 @@
 /*
- * edge-hash.c: custody hashing on every CPU. At the start of a round the
- * in/ files it will take are read ahead and the attachments their requests
- * name are queued; a worker per online CPU computes their Streebog-256
- * digests (store_hash_known) while the main thread does the XML and SQLite
- * work of each appeal in order. Custody asks for a file's digest when it
- * reaches it (edge_hash_get): done, it is used; being computed, it waits;
- * not started, the main thread computes it itself. Only the digests are
- * computed ahead: what custody records, in which order, in which
- * transaction and savepoint, is unchanged, and the store checks that the
- * file it links is still the one hashed. The workers never outlive the
- * round: edge_hash_finish skips what is left and joins them.
+ * edge-hash.c: custody hashing on every CPU the edge may run on. At the
+ * start of a round the in/ files it will take are read ahead and the
+ * attachments their requests name are queued; a worker per CPU computes
+ * their Streebog-256 digests (store_hash_known) while the main thread does
+ * the XML and SQLite work of each appeal in order. Custody asks for a
+ * file's digest when it reaches it (edge_hash_get): done, it is used;
+ * being computed, it waits; not started, the main thread computes it
+ * itself. Only the digests are computed ahead: what custody records, in
+ * which order, in which transaction and savepoint, is unchanged, and the
+ * store checks that the file it links is still the one hashed. The workers
+ * never outlive the round: edge_hash_finish skips what is left and joins
+ * them.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,13 +59,24 @@ static void edge_hash_plan_file(
 static void edge_hash_run(struct edge_hash_job *j);
 static void *edge_hash_worker(void *arg);
 
-/* How many workers: one per online CPU, at least one. */
-static size_t
-edge_hash_ncpu(void)
+/*
+ * How many workers, counted once at start (the sandbox then forbids the
+ * question): one per CPU the edge may run on, which its affinity says
+ * (systemd's CPUAffinity=, a container's cpuset), not every CPU the
+ * machine has; at least one, which on a single CPU hashes while the main
+ * thread waits for its syncs.
+ */
+size_t
+edge_hash_workers(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long n;
 
-	return n < 1 ? 1 : (size_t)n;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 1 ? (size_t)n : 1;
 }
 
 /* Queue a file of size bytes once. */
@@ -172,7 +185,7 @@ edge_hash_start(
 	if (pthread_mutex_init(&hp->mu, NULL) != 0 ||
 	    pthread_cond_init(&hp->done, NULL) != 0)
 		fatalx("cannot make the custody hashing lock");
-	want = edge_hash_ncpu();
+	want = e->hash_workers;
 	if (want > hp->njobs)
 		want = hp->njobs;
 	hp->threads = xcalloc(want, sizeof *hp->threads);

@@ -78,6 +78,7 @@ struct edge {
 	time_t pruned;    /* when edge_in_handled was last pruned */
 	struct conf orgs; /* [lko]: the organizations served (none: any) */
 	struct edge_hash *hash; /* a round's custody hashing (edge-hash.c) */
+	size_t hash_workers;    /* its threads: one per CPU it may run on */
 	uint64_t round_bytes;   /* bytes queued for the core this round */
 };
 
@@ -254,6 +255,7 @@ void edge_hash_start(
     struct edge *e, char **names, size_t n, size_t budget, uint64_t cap);
 const struct xfer_hash *edge_hash_get(struct edge *e, const char *path);
 void edge_hash_finish(struct edge *e);
+size_t edge_hash_workers(void);
 
 /* edge-request.c */
 int edge_request_handle(struct edge *e, struct edge_msg *m, int *did);

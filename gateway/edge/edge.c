@@ -93,6 +93,7 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 	e = xcalloc(1, sizeof *e);
 	e->x = x;
 	e->db = xfer_db(x);
+	e->hash_workers = edge_hash_workers(); /* before the sandbox */
 	e->mnemonic = xstrdup(c->smev.mnemonic);
 	conf_orgs_copy(&e->orgs, c);
 	xasprintf(&e->in, "%s/in", c->smev.base);

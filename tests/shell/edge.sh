@@ -673,4 +673,34 @@ q "$EDGE_DB" "SELECT body FROM documents WHERE pos_id='$A8' AND kind='appeal'" |
 	grep -q '<organization lko-id="1000002" oktmo="29701000">' &&
 	q "$EDGE_DB" "SELECT body FROM documents WHERE pos_id='$A8' AND kind='appeal'" | grep -q '<location [^>]*oktmo="29615000"'
 ok $? "an appeal for a listed ЛКО is taken, with the territory (ОКТМО) of its location"
+
+# Custody hashing takes a worker per CPU the edge may run on (its affinity,
+# as systemd's CPUAffinity= or a container's cpuset set it), not one per
+# CPU of the machine. (LeakSanitizer cannot run under ptrace: off here.)
+# threads CPUS: the custody workers one round over three new appeals starts
+threads() {
+	for i in 1 2 3; do
+		_c=$(new_uuid) _h=$(new_uuid)
+		attach "$_h" "$_c"
+		appeal "m-$_c" "$_c" "1770$i$(printf %04d $((RANDOM % 10000)))" "$_h" | drop "w$1-$i.xml"
+	done
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" taskset -c "$1" \
+		strace -f -qq -e trace=clone,clone3 -o "$WORK/clone.trace" \
+		"$POSGW_EDGE" --config "$EDGE_CONF" --once 2>>"$WORK/edge.log" || return 1
+	[ -z "$(ls "$IN" | grep '^w')" ] || return 1
+	grep -E 'clone3?\(' "$WORK/clone.trace" | grep -c ' = [0-9][0-9]*$'
+}
+if have strace && have taskset && strace -qq -o /dev/null true 2>/dev/null; then
+	[ "$(threads 0)" = 1 ]
+	ok $? "regression hash-workers-affinity: on one allowed CPU the edge starts one custody worker"
+	if [ "$(taskset -c 0,1 nproc 2>/dev/null)" = 2 ]; then
+		[ "$(threads 0,1)" = 2 ]
+		ok $? "... and two on two allowed CPUs"
+	else
+		skip "two custody workers on two CPUs" "fewer than two CPUs here"
+	fi
+else
+	skip "custody workers per allowed CPU" "strace or taskset missing, or ptrace not permitted"
+	skip "two custody workers on two CPUs" "strace or taskset missing, or ptrace not permitted"
+fi
 done_testing
