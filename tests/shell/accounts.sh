@@ -30,14 +30,21 @@ sfx=$$
 G=pgwt$sfx
 EG=pgwd$sfx
 EU=pgwe$sfx CU=pgwc$sfx O1=pgwo1$sfx O2=pgwo2$sfx K=pgwk$sfx
-cleanup() {
+# drop_accounts: remove our accounts and every group of their names (a
+# user's own group outlives userdel while another account is in it: the
+# edge's, which operator 1 joins, did, and a later run whose pid was the
+# same then failed in useradd)
+drop_accounts() {
 	for u in $EU $CU $O1 $O2 $K; do userdel "$u" >/dev/null 2>&1; done
-	groupdel "$G" >/dev/null 2>&1
-	groupdel "$EG" >/dev/null 2>&1
+	for g in $EU $CU $O1 $O2 $K $G $EG; do groupdel "$g" >/dev/null 2>&1; done
+}
+cleanup() {
+	drop_accounts
 	rm -rf "${BASE:-/nonexistent-base}"
 	[ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
+drop_accounts # names ours by their form, left by a run before the fix
 groupadd "$G" && groupadd "$EG" || exit 1
 for u in $EU $CU $O1 $O2; do
 	useradd --system --no-create-home --user-group --groups "$G" \
