@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,28 @@ static int db_ro_wal_absent(const char *);
 static int db_open_immutable(struct db *, struct error *);
 
 /*
+ * Prepared statements, kept per connection and handed out again for the
+ * same SQL text: preparing afresh was 7-8 % of each daemon's CPU (perf of
+ * benchmark workload 1). db_finalize gives one back (reset, bindings
+ * cleared). One in use is never handed out twice: a nested use of the same
+ * SQL gets a statement of its own, which db_finalize finalizes. The table
+ * is shared by the process's connections, under a lock.
+ */
+#define DB_STMT_CACHE 128
+
+struct db_stmt {
+	sqlite3 *h; /* the connection; NULL: a free slot */
+	char *sql;
+	uint32_t hash;
+	sqlite3_stmt *st;
+	int busy; /* handed out and not given back */
+};
+
+static struct db_stmt db_stmts[DB_STMT_CACHE];
+static pthread_mutex_t db_stmts_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned db_stmts_hand; /* where eviction looks next */
+
+/*
  * SQLite's message for h, or msg if given, with the system error behind an
  * I/O failure added ("disk I/O error" alone does not say the disk is full).
  */
@@ -202,16 +225,124 @@ db_exec(struct db *db, const char *sql, struct error *err)
 	return 0;
 }
 
-/* Prepare a statement; a failure is a programming error. */
+/* FNV-1a of a statement's text: the cache compares it before the text. */
+static uint32_t
+db_sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	return h;
+}
+
+/* Forget h's statements (before it closes); those in use stay theirs. */
+static void
+db_stmts_drop(sqlite3 *h)
+{
+	struct db_stmt *e;
+	size_t i;
+
+	pthread_mutex_lock(&db_stmts_mu);
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		e = &db_stmts[i];
+		if (e->h != h)
+			continue;
+		/* one in use is finalized by its db_finalize */
+		if (!e->busy)
+			sqlite3_finalize(e->st);
+		free(e->sql);
+		memset(e, 0, sizeof *e);
+	}
+	pthread_mutex_unlock(&db_stmts_mu);
+}
+
+/* Keep a new statement of h for reuse, in use, if a slot can be had. */
+static void
+db_stmts_keep(sqlite3 *h, const char *sql, uint32_t hash, sqlite3_stmt *st)
+{
+	struct db_stmt *e = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&db_stmts_mu);
+	for (i = 0; i < DB_STMT_CACHE && e == NULL; i++)
+		if (db_stmts[i].h == NULL)
+			e = &db_stmts[i];
+	for (i = 0; i < DB_STMT_CACHE && e == NULL; i++) {
+		/* full: the next one not in use makes room */
+		struct db_stmt *v = &db_stmts[db_stmts_hand++ % DB_STMT_CACHE];
+		if (!v->busy) {
+			sqlite3_finalize(v->st);
+			free(v->sql);
+			e = v;
+		}
+	}
+	if (e != NULL) {
+		e->h = h;
+		e->sql = xstrdup(sql);
+		e->hash = hash;
+		e->st = st;
+		e->busy = 1;
+	}
+	pthread_mutex_unlock(&db_stmts_mu);
+}
+
+/*
+ * Prepare a statement, or hand out the kept one of the same text; give it
+ * back with db_finalize. A failure to prepare is a programming error.
+ */
 sqlite3_stmt *
 db_prepare(struct db *db, const char *sql)
 {
+	uint32_t hash = db_sql_hash(sql);
 	sqlite3_stmt *st;
+	struct db_stmt *e;
+	size_t i;
 
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+	pthread_mutex_lock(&db_stmts_mu);
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		e = &db_stmts[i];
+		if (e->h == db->h && !e->busy && e->hash == hash &&
+		    strcmp(e->sql, sql) == 0) {
+			e->busy = 1;
+			pthread_mutex_unlock(&db_stmts_mu);
+			return e->st;
+		}
+	}
+	pthread_mutex_unlock(&db_stmts_mu);
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	        NULL) != SQLITE_OK)
 		fatalx("database %s: cannot prepare \"%.60s\": %s", db->path,
 		    sql, sqlite3_errmsg(db->h));
+	if (st != NULL) /* NULL for SQL without a statement */
+		db_stmts_keep(db->h, sql, hash, st);
 	return st;
+}
+
+/*
+ * Give back a statement of db_prepare: a kept one is reset for the next
+ * use, any other finalized. Always use this, never sqlite3_finalize.
+ */
+void
+db_finalize(sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&db_stmts_mu);
+	for (i = 0; i < DB_STMT_CACHE; i++)
+		if (db_stmts[i].st == st && db_stmts[i].busy)
+			break;
+	if (i == DB_STMT_CACHE) {
+		pthread_mutex_unlock(&db_stmts_mu);
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	db_stmts[i].busy = 0;
+	pthread_mutex_unlock(&db_stmts_mu);
 }
 
 /* Step a statement that returns no rows and finalize it. */
@@ -222,10 +353,10 @@ db_step_done(struct db *db, sqlite3_stmt *st, struct error *err)
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		db_set_err(db, err, "write");
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return 0;
 }
 
@@ -239,7 +370,7 @@ db_int(struct db *db, const char *sql, int64_t dflt)
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return v;
 }
 
@@ -252,7 +383,7 @@ db_exists(struct db *db, const char *sql, const char *param)
 
 	sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -267,7 +398,7 @@ db_meta_get(struct db *db, const char *key)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return v;
 }
 
@@ -424,6 +555,7 @@ db_open(const char *path, int create, struct error *err)
 			goto fail;
 		/* no -wal: no writer has it open and the file holds all;
 		 * this account may not create -shm, so read it as it is */
+		db_stmts_drop(db->h);
 		sqlite3_close(db->h);
 		db->h = NULL;
 		err_clear(err);
@@ -501,8 +633,10 @@ db_close(struct db *db)
 		return;
 	if (db->h != NULL && db->wal)
 		db_checkpoint(db);
-	if (db->h != NULL)
+	if (db->h != NULL) {
+		db_stmts_drop(db->h);
 		sqlite3_close_v2(db->h);
+	}
 	free(db->path);
 	free(db);
 }

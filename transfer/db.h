@@ -43,6 +43,7 @@ int db_nested(struct db *);
 void db_rollback(struct db *);
 int db_exec(struct db *, const char *, struct error *);
 sqlite3_stmt *db_prepare(struct db *, const char *);
+void db_finalize(sqlite3_stmt *);
 int db_step_done(struct db *, sqlite3_stmt *, struct error *);
 int64_t db_int(struct db *, const char *, int64_t);
 int db_exists(struct db *, const char *, const char *);

@@ -98,7 +98,7 @@ ingest_kept(struct ingest *in)
 	sqlite3_bind_int64(st, 2, (int64_t)in->sb.st_size);
 	sqlite3_bind_int64(st, 3, (int64_t)in->sb.st_mtime);
 	kept = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return kept;
 }
 
@@ -272,7 +272,7 @@ ingest_receipt(struct ingest *in, xmlDocPtr doc, struct error *err)
 		snprintf(state, sizeof state, "%s",
 		    (const char *)sqlite3_column_text(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (id == 0) {
 		snprintf(detail, sizeof detail,
 		    "receipt for unknown package %s seq %s", uuid, seq);
@@ -637,7 +637,7 @@ ingest_accept(struct ingest *in, struct error *err)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(old, sizeof old, "%s",
 		    (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 
 	if (old[0] != '\0' && strcmp(old, p->manifest_digest) != 0) {
 		snprintf(detail, sizeof detail,
@@ -891,7 +891,7 @@ ingest_gaps(struct db *db, const char *peer,
 		}
 		expect = seq + 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return missing;
 }
 

@@ -166,7 +166,7 @@ journal_head(struct db *db, char *hash)
 		snprintf(hash, DIGEST_HEX_LEN + 1, "%s",
 		    (const char *)sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return seq;
 }
 
@@ -213,7 +213,7 @@ journal_last_checkpoint(struct db *db, time_t *at)
 		entry = sqlite3_column_int64(st, 0);
 		*at = (time_t)sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return entry;
 }
 
@@ -607,7 +607,7 @@ journal_verify_chain(struct db *db, struct journal_sigq *q, sqlite3_stmt *cst,
 		if (q != NULL && expect % JOURNAL_FEED == 0)
 			journal_sigq_feed(q, cst, 0);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	journal_enc_free(&e);
 	if (rc != SQLITE_DONE) {
 		db_set_err(db, err, "reading the journal");
@@ -615,7 +615,7 @@ journal_verify_chain(struct db *db, struct journal_sigq *q, sqlite3_stmt *cst,
 	}
 	return expect - 1;
 bad:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	journal_enc_free(&e);
 	return -1;
 }
@@ -655,7 +655,7 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 	    db, threaded ? &q : NULL, cst, prev, &clk, err);
 	if (threaded)
 		journal_sigq_end(&q, cst, last < 0);
-	sqlite3_finalize(cst);
+	db_finalize(cst);
 	if (last < 0) {
 		rc = last == -2 ? -1 : 1;
 		goto out;
@@ -738,8 +738,8 @@ journal_verify(struct db *db, struct trust *trust, FILE *out, struct error *err)
 	              : " (signatures not checked: no certificate)");
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(hq);
+	db_finalize(st);
+	db_finalize(hq);
 	if (txn)
 		db_rollback(db);
 	trust_free(own);

@@ -261,7 +261,7 @@ media_handover_record(const struct media_handover *h, const char *direction,
 	sqlite3_bind_text(st, 1, direction, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
 	seen = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (seen) {
 		db_rollback(h->db);
 		return 1;
@@ -574,7 +574,7 @@ media_handover_check(const struct media_opts *o,
 	                       " 'imported' AND digest = ?");
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	*seen = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (*seen && media_handover_replayed(o->from, inv, stray)) {
 		xasprintf(&why,
 		    "%s/%s was imported before and lists none of the packages "

@@ -166,7 +166,7 @@ retention_candidates(
 		}
 		v[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return v;
 }
 
@@ -287,9 +287,9 @@ retention_purge_appeal(struct xfer *x, const char *pos, time_t now,
 		docs++;
 		bytes += (int64_t)len;
 	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(up);
-	sqlite3_finalize(ins);
+	db_finalize(st);
+	db_finalize(up);
+	db_finalize(ins);
 	st = up = ins = NULL;
 	/* the store files no document still kept references */
 	st = db_prepare(x->db,
@@ -317,8 +317,8 @@ retention_purge_appeal(struct xfer *x, const char *pos, time_t now,
 		sqlite3_reset(ins);
 		gone++;
 	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
+	db_finalize(st);
+	db_finalize(ins);
 	st = ins = NULL;
 	snprintf(detail, sizeof detail,
 	    "personal data removed: documents %" PRId64 " (%" PRId64
@@ -337,9 +337,9 @@ retention_purge_appeal(struct xfer *x, const char *pos, time_t now,
 	    pos, docs, gone);
 	return 0;
 fail:
-	sqlite3_finalize(st);
-	sqlite3_finalize(up);
-	sqlite3_finalize(ins);
+	db_finalize(st);
+	db_finalize(up);
+	db_finalize(ins);
 	db_rollback(x->db);
 	return -1;
 }
@@ -385,7 +385,7 @@ retention_unlink_pending(struct xfer *x, struct error *err)
 		} else
 			free(p);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (i = 0; i < ndirs; i++) {
 		if (rc == 0 && fs_fsync_dir(dirs[i], err) == -1)
 			rc = -1;
@@ -448,7 +448,7 @@ retention_dir(struct xfer *x, const char *dir, time_t cutoff,
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			db_set_err(x->db, err, "listing files to remove");
 			free(path);
-			sqlite3_finalize(ins);
+			db_finalize(ins);
 			db_rollback(x->db);
 			closedir(d);
 			return -1;
@@ -462,7 +462,7 @@ retention_dir(struct xfer *x, const char *dir, time_t cutoff,
 			        "%s%s", off ? " " : "", de->d_name);
 	}
 	closedir(d);
-	sqlite3_finalize(ins);
+	db_finalize(ins);
 	if (n == 0) {
 		db_rollback(x->db);
 		return 0;

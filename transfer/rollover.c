@@ -156,7 +156,7 @@ rollover_trust(struct xfer *x, struct error *err)
 			log_warnx("%s", e2.text);
 		free(path);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	trust_free(x->trust);
 	x->trust = t;
 	x->c.verify.trust = t;
@@ -191,7 +191,7 @@ rollover_reload(struct xfer *x, struct error *err)
 			x->roll_own_done =
 			    sqlite3_column_type(st, 1) != SQLITE_NULL;
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	free(x->retired);
 	x->retired = NULL;
@@ -215,7 +215,7 @@ rollover_reload(struct xfer *x, struct error *err)
 		    r->fp, x->c.peer_id, t,
 		    (const char *)sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	x->roll_pending =
 	    db_int(x->db,
 	        "SELECT COUNT(*) FROM rollovers WHERE completed IS NULL",
@@ -234,7 +234,7 @@ rollover_reload(struct xfer *x, struct error *err)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		path = rollover_cert_path(
 		    x, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (path == NULL)
 		return 0;
 	kp = kex_pub_load(path, x->c.peer_id, err);
@@ -311,7 +311,7 @@ rollover_announce(struct xfer *x, struct error *err)
 			snprintf(pstate, sizeof pstate, "%s",
 			    (const char *)sqlite3_column_text(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (row == -1 || (row > 0 && strcmp(pstate, "rejected") != 0))
 		return 0; /* receipted, or on its way */
 	if ((sb64 = rollover_cert_b64(c->cert, err)) == NULL)
@@ -647,7 +647,7 @@ rollover_receipt(
 		snprintf(oxfp, sizeof oxfp, "%s",
 		    (const char *)sqlite3_column_text(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (row == 0)
 		return 0;
 	if (!ok) {
@@ -703,7 +703,7 @@ rollover_no_gap_below(struct xfer *x, int64_t seq)
 	sqlite3_bind_int64(st, 2, seq);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return n >= seq - 1;
 }
 
@@ -788,7 +788,7 @@ rollover_accepted(struct xfer *x, uint64_t seq, const char *signer_fp,
 		    NULL, NULL, detail, err);
 		x->roll_dirty = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 

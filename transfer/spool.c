@@ -299,7 +299,7 @@ spool_mark_sent(struct xfer *x, int64_t id, const char *name,
 	sqlite3_bind_int64(st, 1, id);
 	ndocs =
 	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	snprintf(detail, sizeof detail,
 	    "%" PRId64 " documents, %lld bytes, "
 	    "manifest %.16s...%s",
@@ -375,7 +375,7 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	                       " packages WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return err_set(
 		    err, ERR_NONE, "package row %" PRId64 " vanished", id);
 	}
@@ -386,7 +386,7 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 	    uuid, sizeof uuid, "%s", (const char *)sqlite3_column_text(st, 2));
 	created = sqlite3_column_int64(st, 3);
 	control = sqlite3_column_int64(st, 4);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 
 	xasprintf(&path, "%s/%s", x->dir_sent, name);
@@ -456,13 +456,13 @@ spool_build(struct xfer *x, int64_t id, struct error *err)
 			        DIGEST_STREEBOG256,
 			        (const char *)sqlite3_column_text(fq, 1),
 			        err) == -1) {
-				sqlite3_finalize(fq);
+				db_finalize(fq);
 				goto fail;
 			}
 		}
-		sqlite3_finalize(fq);
+		db_finalize(fq);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 	if (pkg_writer_write(w,
 	        x->peer_kex != NULL || sealed ? x->dir_staging : x->dir_sent,
@@ -490,7 +490,7 @@ offer:
 	goto out;
 fail:
 	if (st != NULL)
-		sqlite3_finalize(st);
+		db_finalize(st);
 	pkg_writer_free(w);
 out:
 	free(path);
@@ -511,13 +511,13 @@ spool_ship_checkpoint(struct xfer *x, struct error *err)
 	st = db_prepare(x->db, "SELECT id, text, cms FROM checkpoints WHERE"
 	                       " shipped IS NULL ORDER BY id DESC LIMIT 1");
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return 0;
 	}
 	cid = sqlite3_column_int64(st, 0);
 	if (journal_checkpoint_parse(sqlite3_column_blob(st, 1),
 	        (size_t)sqlite3_column_bytes(st, 1), &c) == -1) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return err_set(
 		    err, ERR_NONE, "checkpoint %" PRId64 " is malformed", cid);
 	}
@@ -539,7 +539,7 @@ spool_ship_checkpoint(struct xfer *x, struct error *err)
 		b64c = (xmlChar *)xstrndup((char *)out.data, out.size);
 		gnutls_free(out.data);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	pkg_time_format(c.at, t, sizeof t);
 	n = xasprintf(&xml,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -632,7 +632,7 @@ spool_batch(struct xfer *x, int force, struct error *err)
 		} else
 			full = 1; /* more waits than one package takes */
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	/* a document "from the future" means the clock went back: due now */
 	due = nbatch > 0 &&
 	      (force || full ||
@@ -709,7 +709,7 @@ spool_pack(struct xfer *x, int force, int *did)
 		todo = xreallocarray(todo, n + 1, sizeof *todo);
 		todo[n++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (spool_build(x, todo[i], &err) == -1) {
@@ -765,7 +765,7 @@ spool_reoffer(struct xfer *x, int force, int *did)
 		ids[n] = sqlite3_column_int64(st, 0);
 		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (spool_offer(x, names[i], &err) == -1) {

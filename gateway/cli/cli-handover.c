@@ -40,7 +40,7 @@ cli_handover_state(struct db *db, const char *direction, const char *digest)
 	sqlite3_bind_text(st, 1, direction, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -102,7 +102,7 @@ cli_handover_exports(struct db *from, const char *fromname, struct db *to,
 			counts[2]++;
 		}
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return bad;
 }
 
@@ -128,7 +128,7 @@ cli_handover_imports(struct db *to, const char *toname, struct db *from,
 		counts[4]++;
 		bad = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return bad;
 }
 

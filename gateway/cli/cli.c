@@ -282,9 +282,9 @@ cli_reconcile_dir(struct db *from, const char *fromname, struct db *to,
 		}
 		sqlite3_reset(q);
 	}
-	sqlite3_finalize(acc);
-	sqlite3_finalize(q);
-	sqlite3_finalize(st);
+	db_finalize(acc);
+	db_finalize(q);
+	db_finalize(st);
 	return bad;
 }
 

@@ -209,7 +209,7 @@ cmd_edms_list_run(int argc, char **argv, int overdue_only)
 		    cmd_edms_list_text(st, 0), cmd_edms_list_text(st, 1),
 		    edms_state_label(state), due ? due : "-", leftbuf, catbuf);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (shown == 0)
 		printf("%s\n", overdue_only  ? "no overdue appeals"
 		               : within >= 0 ? "no appeals due within that time"

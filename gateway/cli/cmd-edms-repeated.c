@@ -71,7 +71,7 @@ cmd_edms_repeated_list(const struct conf *c)
 		conf += strcmp(d, "confirmed") == 0;
 		rej += strcmp(d, "rejected") == 0;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (n == 0)
 		printf("no repeated appeals marked\n");
 	printf("\nrepeated: %ld marked: %ld candidate(s) to decide, %ld "
@@ -224,7 +224,7 @@ cmd_edms_repeated(int argc, char **argv)
 		if (sqlite3_step(st) == SQLITE_ROW)
 			snprintf(mark, sizeof mark, "%s",
 			    (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	db_close(db);
 	if (mark[0] == '\0') {

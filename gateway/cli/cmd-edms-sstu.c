@@ -244,7 +244,7 @@ cmd_edms_sstu_unmapped(
 		    "import), which applies to appeals exported after it\n",
 		    month, (long long)sqlite3_column_int64(st, 1), cat);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* Write the month's table as CSV or XML to f. */
@@ -314,7 +314,7 @@ cmd_edms_sstu_write(FILE *f, struct db *db, const char *first, const char *last,
 			    (long long)sqlite3_column_int64(st, (int)i + 2));
 		fputc('\n', f);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (xml)
 		fprintf(
 		    f, "%s</sstu-report>\n", lko != NULL ? "  </lko>\n" : "");

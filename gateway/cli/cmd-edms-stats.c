@@ -261,7 +261,7 @@ cmd_edms_stats_show(const char *config, const char *from, const char *to)
 		        : "-",
 		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
 		    sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	core_stats_free(&s);
 	db_close(db);
 	conf_free(&c);
@@ -700,7 +700,7 @@ cmd_edms_stats_map(struct db *db, struct stats_in *r)
 		}
 		k++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	r->mapping = k == 1 ? "mapped" : k == 0 ? "unmapped" : "ambiguous";
 	if (k > 1) {
 		free(r->category);

@@ -167,7 +167,7 @@ cmd_journal_show(int argc, char **argv)
 		    p && d ? "  " : "", d ? (const char *)d : "");
 		n++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	printf("(%d entries)\n", n);
 	db_close(db);
 	return 0;
@@ -201,8 +201,8 @@ cmd_journal_reconcile_cp(struct db *holder, const char *holdername,
 		sqlite3_reset(q);
 		n++;
 	}
-	sqlite3_finalize(q);
-	sqlite3_finalize(st);
+	db_finalize(q);
+	db_finalize(st);
 	printf("checkpoints: %d of %s's held by %s checked%s\n", n, ownername,
 	    holdername, bad ? ": MISMATCH" : ", all match");
 	return bad;

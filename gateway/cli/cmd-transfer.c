@@ -242,7 +242,7 @@ cmd_transfer_last(struct db *db, const char *dir, const char *label)
 		    (const char *)sqlite3_column_text(st, 1), t);
 	} else
 		printf("%s: none\n", label);
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 static void cmd_transfer_rollovers(struct db *, const struct conf *);
@@ -290,7 +290,7 @@ cmd_transfer_oldest_unanswered(struct db *db, const char *own, int64_t now)
 		    (long long)sqlite3_column_int64(st, 2));
 	} else
 		printf("oldest unanswered appeal: none\n");
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* posgw status: one expiring certificate. */
@@ -356,7 +356,7 @@ cmd_transfer_status(int argc, char **argv, const char *command)
 		    (const char *)sqlite3_column_text(st, 0), age,
 		    (long long)sqlite3_column_int64(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = db_prepare(db,
 	    "SELECT name, code, reason FROM packages WHERE direction ="
 	    " 'out' AND state = 'rejected' ORDER BY seq");
@@ -370,7 +370,7 @@ cmd_transfer_status(int argc, char **argv, const char *command)
 		    sqlite3_column_text(st, 2)
 		        ? (const char *)sqlite3_column_text(st, 2)
 		        : "");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	printf("delivered: %" PRId64 "\n",
 	    db_int(db,
 	        "SELECT COUNT(*) FROM packages WHERE direction = 'out' AND"
@@ -405,7 +405,7 @@ cmd_transfer_status(int argc, char **argv, const char *command)
 		    (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	cmd_transfer_last(db, "out", "last package out");
 	cmd_transfer_last(db, "in", "last package in");
 	cmd_transfer_oldest_unanswered(db, c.own_id, now);
@@ -494,7 +494,7 @@ cmd_transfer_rollovers(struct db *db, const struct conf *c)
 			    c->peer_id, nfp, ofp, t1,
 			    (const char *)sqlite3_column_text(st, 6));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* posgw transfer resend */

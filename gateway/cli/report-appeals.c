@@ -65,7 +65,7 @@ report_appeals(FILE *f, struct report *r)
 		while (sqlite3_step(st) == SQLITE_ROW)
 			report_html_bars_add(&bs, report_col(st, 0), NULL,
 			    sqlite3_column_int64(st, 1), 0);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	} else {
 		fputs("<p>Обращения, переданные за период, по последнему "
 		      "событию, полученному от другой стороны.</p>\n",
@@ -87,7 +87,7 @@ report_appeals(FILE *f, struct report *r)
 				report_html_bars_add(&bs, s, NULL, 0, 0);
 			bs.b[i].v[0]++;
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	if (bs.n == 0) {
 		fputs("<p>Обращений за период нет.</p>\n", f);
@@ -161,7 +161,7 @@ report_appeals_overdue(FILE *f, struct report *r)
 		fputs("</td></tr>\n", f);
 		r->overdue++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (r->overdue == 0)
 		fputs("<tr><td colspan=\"6\">просроченных обращений нет</td>"
 		      "</tr>\n",

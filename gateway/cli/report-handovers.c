@@ -50,7 +50,7 @@ report_handovers_has(
 	sqlite3_bind_text(st, 1, direction, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -146,7 +146,7 @@ report_handovers(FILE *f, struct report *r)
 			r->ho_refused++;
 		n++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (n == 0)
 		fprintf(f,
 		    "<tr><td colspan=\"%d\">передач за период нет</td></tr>\n",

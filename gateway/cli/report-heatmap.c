@@ -98,7 +98,7 @@ report_heatmap_load(
 		report_heatmap_index(&m->cats, &m->ncats, c->cat);
 		report_heatmap_index(&m->cols, &m->ncols, c->oktmo);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	/* the categories' names, in the order of the sorted codes */
 	m->names = xcalloc(m->ncats, sizeof *m->names);
 	for (i = 0; i < m->nc; i++) {

@@ -84,7 +84,7 @@ report_packages_days(FILE *f, struct report *r)
 	while (sqlite3_step(st) == SQLITE_ROW)
 		report_html_bars_add(&bs, report_col(st, 0), NULL,
 		    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (bs.n == 0) {
 		fputs("<p>Пакетов за период нет.</p>\n", f);
 		return;
@@ -133,7 +133,7 @@ report_packages_rejects(FILE *f, struct report *r)
 		if (strcmp(report_col(st, 0), "conflict") == 0)
 			r->conflicts += in;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (bs.n == 0) {
 		fputs("<p>Отклонённых пакетов за период нет.</p>\n", f);
 		return;
@@ -184,7 +184,7 @@ report_packages_rejects(FILE *f, struct report *r)
 		report_html_time(f, sqlite3_column_int64(st, 4));
 		fputs("</td></tr>\n", f);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	fputs("</table>\n", f);
 	report_html_bars_free(&bs);
 }
@@ -229,7 +229,7 @@ report_packages_latency(FILE *f, struct report *r)
 		v = xreallocarray(v, n + 1, sizeof *v);
 		v[n++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (n == 0) {
 		fputs("<p>Квитированных пакетов за период нет.</p>\n", f);
 		return;
@@ -290,7 +290,7 @@ report_packages_peer_saw(struct report *r, const char *uuid, int64_t seq)
 	sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, seq);
 	seen = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
+	db_finalize(q);
 	return seen;
 }
 
@@ -357,7 +357,7 @@ report_packages_gaps(FILE *f, struct report *r)
 		    age, (int64_t)sqlite3_column_int64(st, 4));
 		r->flight++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (r->flight == 0)
 		fputs("<tr><td colspan=\"5\">нет</td></tr>\n", f);
 	fprintf(f,
@@ -435,8 +435,8 @@ report_packages_peer(FILE *f, struct report *r)
 		r->cp_bad |= !match;
 		r->cp_copies++;
 	}
-	sqlite3_finalize(q);
-	sqlite3_finalize(st);
+	db_finalize(q);
+	db_finalize(st);
 	if (r->cp_copies == 0)
 		fputs("<tr><td colspan=\"3\">у партнёра копий нет</td></tr>\n",
 		    f);

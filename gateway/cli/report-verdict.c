@@ -125,7 +125,7 @@ report_verdict_certs(FILE *f, const struct report *r)
 		report_html_esc(f, (const char *)sqlite3_column_text(st, 1));
 		fputs("</a></li>\n", f);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* The verification's first problem in Russian, for the verdict. */

@@ -52,7 +52,7 @@ report_int(struct report *r, struct db *db, const char *sql)
 
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return v;
 }
 

@@ -136,7 +136,7 @@ core_export_topic(
 		            : xstrdup((const char *)sqlite3_column_text(st, 1));
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -199,7 +199,7 @@ core_export_file_digest(
 		    hex, 80, "%s", (const char *)sqlite3_column_text(st, 0));
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -381,7 +381,7 @@ core_export_known(struct core *cs, const char *pos, int64_t *when)
 		*when = sqlite3_column_int64(st, 0);
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -786,7 +786,7 @@ core_export_outcome(
 		sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			feedbacks = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		db_finalize(st);
 		snprintf(name, sizeof name, "outcome-feedback-%" PRId64 ".xml",
 		    feedbacks + 1);
 	} else
@@ -902,7 +902,7 @@ core_export(struct core *cs, int *did)
 		    (const char *)sqlite3_column_text(st, 1));
 		n++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	/*
 	 * One transaction for the round, each document in its own savepoint:
 	 * the folders are written and renamed first, the export folder is
@@ -916,7 +916,7 @@ core_export(struct core *cs, int *did)
 		    cs->db, "SELECT body, pos_id FROM documents WHERE id = ?");
 		sqlite3_bind_int64(st, 1, ids[i]);
 		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
+			db_finalize(st);
 			continue;
 		}
 		/* a copy: no statement stays open across the transactions */
@@ -927,7 +927,7 @@ core_export(struct core *cs, int *did)
 		pos = sqlite3_column_type(st, 1) == SQLITE_NULL
 		          ? NULL
 		          : xstrdup((const char *)sqlite3_column_text(st, 1));
-		sqlite3_finalize(st);
+		db_finalize(st);
 		if (strcmp(kinds[i], "appeal") == 0)
 			rc = core_export_appeal(cs, ids[i], body, blen, &err);
 		else if (strcmp(kinds[i], "outcome") == 0)

@@ -240,7 +240,7 @@ core_import_mark(struct core *cs, const char *name, struct edms_event *ev)
 		snprintf(was_at, sizeof was_at, "%s",
 		    (const char *)sqlite3_column_text(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (!found) {
 		err_what(&why, "appeal",
 		    "appeal %s is unknown to posgw-core: it was not exported "
@@ -360,7 +360,7 @@ core_import_seen(struct core *cs, const struct edms_event *ev, const char *hex)
 	    sqlite3_column_type(st, 0) != SQLITE_NULL)
 		same =
 		    strcmp((const char *)sqlite3_column_text(st, 0), hex) == 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return same;
 }
 
@@ -380,7 +380,7 @@ core_import_record(struct core *cs, const char *name,
 	sqlite3_bind_text(st, 1, ev->pos_id, -1, SQLITE_STATIC);
 	docid =
 	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = db_prepare(cs->db,
 	    "UPDATE core_appeals SET state = ?, due = ?, registered_at = ?,"
 	    " last_n = ?, postpones = ?, forward_due = ?, closed_at = ?,"

@@ -278,7 +278,7 @@ core_repeated_find(struct core *cs, char keys[2][65], const char *pos,
 		strncat(of, (const char *)sqlite3_column_text(st, 0),
 		    len - strlen(of) - 1);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return n;
 }
 

@@ -76,7 +76,7 @@ core_stats_other_to(
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		core_stats_text(st, 0, other_to, 11);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return other_to[0] != '\0';
 }
 
@@ -160,7 +160,7 @@ core_stats_compute(struct db *db, const char *from, const char *to,
 		db_set_err(db, err, "computing statistics");
 		rc = -1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc == -1)
 		core_stats_free(s);
 	return rc;
@@ -306,7 +306,7 @@ core_stats_last(struct db *db, char *from, char *to, int64_t *at)
 		*at = sqlite3_column_int64(st, 2);
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 

@@ -316,7 +316,7 @@ edms_appeal_load(struct db *db, const char *pos_id, struct edms_appeal *a)
 		edms_col(st, 9, a->closed, sizeof a->closed);
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 

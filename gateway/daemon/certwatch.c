@@ -113,7 +113,7 @@ certwatch_note(const struct certwatch_item *it, void *arg)
 	                    " 'cert.expiring' AND detail LIKE ?");
 	sqlite3_bind_text(st, 1, like, -1, SQLITE_TRANSIENT);
 	seen = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	certwatch_format(it, line, sizeof line);
 	log_warnx("%s", line);
 	if (seen)

@@ -299,7 +299,7 @@ edge_db_appeal_known(struct edge *e, const char *pos)
 	st = db_prepare(e->db, "SELECT 1 FROM edge_appeals WHERE pos_id = ?");
 	sqlite3_bind_text(st, 1, pos, -1, SQLITE_STATIC);
 	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return known;
 }
 
@@ -319,7 +319,7 @@ edge_db_answered(struct edge *e, const char *cid)
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		answer = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return answer;
 }
 
@@ -383,7 +383,7 @@ edge_db_handled(struct edge *e, struct edge_msg *m, char **code, char **reason)
 		free(m->message_id);
 		m->message_id = edge_db_col(st, 2);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -406,7 +406,7 @@ edge_db_message(
 		*file = edge_db_col(st, 0);
 		*outcome = edge_db_col(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -449,7 +449,7 @@ edge_db_waiting(struct edge *e, const char *message_id, int64_t *first)
 		*first = sqlite3_column_int64(st, 0);
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -490,7 +490,7 @@ edge_db_stored_size(struct edge *e, const char *pos, const char *path)
 	sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		size = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return size;
 }
 
@@ -525,7 +525,7 @@ edge_db_classifier_digest(struct edge *e)
 	    e->db, "SELECT digest FROM edge_classifier WHERE id = 1");
 	if (sqlite3_step(st) == SQLITE_ROW)
 		digest = edge_db_col(st, 0);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return digest;
 }
 
@@ -549,7 +549,7 @@ edge_db_event_next(struct edge *e, int64_t *id, void **body, size_t *len)
 		*body = xmalloc(*len + 1);
 		memcpy(*body, sqlite3_column_blob(st, 1), *len);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -568,7 +568,7 @@ edge_db_document(struct edge *e, int64_t id, void **body, size_t *len)
 		memcpy(*body, sqlite3_column_blob(st, 0), *len);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -642,7 +642,7 @@ edge_db_events_due(struct edge *e, struct edge_due **due, size_t *n)
 		(*due)[*n].docid = sqlite3_column_int64(st, 2);
 		(*n)++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /*
@@ -673,7 +673,7 @@ edge_db_event_sent(struct edge *e, const char *pos, int64_t n, const char *cid,
 	sqlite3_bind_int64(st, 2, n);
 	*attempts =
 	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 1;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return 1;
 }
 
@@ -708,7 +708,7 @@ edge_db_file_digest(struct edge *e, int64_t docid, const char *path)
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		d = edge_db_col(st, 0);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return d;
 }
 /* The event request cid carried (1), or 0 if cid is no event request. */
@@ -736,7 +736,7 @@ edge_db_event_of(struct edge *e, const char *cid, struct edge_sent *ev)
 		snprintf(ev->status, sizeof ev->status, "%s",
 		    sqlite3_column_text(st, 4));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -797,7 +797,7 @@ edge_db_event_requests(
 		*cids = xreallocarray(*cids, *ncids + 1, sizeof **cids);
 		(*cids)[(*ncids)++] = edge_db_col(st, 0);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* What the edge knows of request cid (kind "" if nothing). */
@@ -830,7 +830,7 @@ edge_db_request_get(struct edge *e, const char *cid, struct edge_req *r)
 		    sqlite3_column_text(st, 6));
 		r->evattempts = sqlite3_column_int64(st, 7);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /*
@@ -882,7 +882,7 @@ edge_db_request_kind(struct edge *e, const char *cid, char *kind, size_t len)
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(kind, len, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* A transport status of request cid, recorded without changing states. */
@@ -918,7 +918,7 @@ edge_db_request_for(struct edge *e, const char *cid, const char *pos, int64_t n)
 	sqlite3_bind_text(st, 2, pos, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, n);
 	r = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return r;
 }
 
@@ -937,7 +937,7 @@ edge_db_request_sent(struct edge *e, const char *cid, char *kind, size_t len)
 		snprintf(kind, len, "%s", sqlite3_column_text(st, 0));
 		sent = 1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return sent;
 }
 
@@ -971,7 +971,7 @@ edge_db_resend_due(struct edge *e, struct edge_resend **rs, size_t *n)
 		(*rs)[*n].attempts = sqlite3_column_int64(st, 6);
 		(*n)++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* A failed answer was sent again under a new clientId. */
@@ -1006,7 +1006,7 @@ edge_db_stats_next(struct edge *e, int64_t *id, void **body, size_t *len)
 		*body = xmalloc(*len + 1);
 		memcpy(*body, sqlite3_column_blob(st, 1), *len);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 
@@ -1049,7 +1049,7 @@ edge_db_stats_due(struct edge *e, int64_t **ids, size_t *n)
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /*
@@ -1072,13 +1072,13 @@ edge_db_stats_sent(struct edge *e, int64_t id, const char *cid,
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
 		*attempts = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return 1;
 	case SQLITE_DONE:
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return 0;
 	default:
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return db_set_err(e->db, err, "recording statistics sent");
 	}
 }
@@ -1113,7 +1113,7 @@ edge_db_stats_of(struct edge *e, const char *cid, struct edge_stats_row *r)
 		    r->from, sizeof r->from, "%s", sqlite3_column_text(st, 5));
 		snprintf(r->to, sizeof r->to, "%s", sqlite3_column_text(st, 6));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return found;
 }
 

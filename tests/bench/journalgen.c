@@ -263,7 +263,7 @@ journalgen_send(struct journalgen_side *s, const char *peer,
 			journalgen_die(&err);
 		s->shipped = cid;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 
 	p->seq = ++s->seq;
 	p->ndocs = ndocs;

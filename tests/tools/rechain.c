@@ -54,7 +54,7 @@ main(int argc, char **argv)
 		}
 		memcpy(prev, hash, sizeof prev);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (db_commit(db, &err) == -1) {
 		fprintf(stderr, "rechain: %s\n", err.text);
 		return 1;

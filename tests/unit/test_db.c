@@ -19,7 +19,7 @@ db_text(struct db *db, const char *sql)
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return v;
 }
 
@@ -440,6 +440,68 @@ test_handovers_once(void **state)
 	db_close(db);
 }
 
+/*
+ * Statements are kept and handed out again: the same text gives the same
+ * statement back, reset and with its bindings cleared; one in use is never
+ * handed out twice; each connection has its own.
+ */
+static void
+test_stmt_reuse(void **state)
+{
+	struct db *db = open_ok(*state, "s.db", 1), *db2;
+	const char *q = "SELECT ?1 IS NULL, value FROM meta WHERE key = ?1";
+	sqlite3_stmt *a, *b, *c;
+	struct error err = {0};
+	char sql[64], *v;
+	int i;
+
+	assert_int_equal(db_meta_set(db, "k", "v", &err), 0);
+	a = db_prepare(db, q);
+	sqlite3_bind_text(a, 1, "k", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW); /* left mid-result */
+	assert_string_equal((const char *)sqlite3_column_text(a, 1), "v");
+	db_finalize(a);
+	b = db_prepare(db, q);
+	assert_ptr_equal(a, b); /* kept */
+	/* reset and its binding cleared: ?1 is NULL, no row */
+	assert_int_equal(sqlite3_step(b), SQLITE_DONE);
+	/* nested use of the same text: a statement of its own */
+	c = db_prepare(db, q);
+	assert_ptr_not_equal(b, c);
+	sqlite3_bind_text(c, 1, "k", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+	db_finalize(c);
+	db_finalize(b);
+	/* given back mid-result, it keeps no read snapshot open: another
+	 * connection's write is seen by the next read */
+	a = db_prepare(db, "SELECT value FROM meta");
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	db_finalize(a);
+	db2 = open_ok(*state, "s.db", 0);
+	assert_int_equal(db_meta_set(db2, "k", "w", &err), 0);
+	v = db_meta_get(db, "k");
+	assert_string_equal(v, "w");
+	free(v);
+	/* another connection, the same text: another statement */
+	c = db_prepare(db2, "SELECT value FROM meta");
+	assert_ptr_not_equal(a, c);
+	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(c, 0), "w");
+	/* one in use when its connection closes stays its user's */
+	db_close(db2);
+	db_finalize(c);
+	/* more texts than the table holds: old ones make room */
+	for (i = 0; i < 300; i++) {
+		snprintf(sql, sizeof sql, "SELECT %d", i);
+		a = db_prepare(db, sql);
+		assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(a, 0), i);
+		db_finalize(a);
+	}
+	assert_int_equal(db_int(db, "SELECT COUNT(*) FROM meta", -1), 1);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -458,6 +520,7 @@ main(void)
 	    T(test_journal_append_only),
 	    T(test_constraints),
 	    T(test_handovers_once),
+	    T(test_stmt_reuse),
 #undef T
 	};
 

@@ -204,7 +204,7 @@ blob(struct db *db, const char *sql, size_t *lenp)
 	v = xmalloc(len + 1);
 	memcpy(v, sqlite3_column_blob(st, 0), len);
 	v[len] = '\0';
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (lenp != NULL)
 		*lenp = len;
 	return v;
@@ -333,7 +333,7 @@ test_append_chains(void **state)
 		    (const char *)sqlite3_column_text(st, 7), hash);
 		memcpy(prev, hash, sizeof prev);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	assert_int_equal(n, 8);
 	/* NULL fields are stored as NULL, empty ones as empty */
 	assert_int_equal(
@@ -766,7 +766,7 @@ test_verify_rewritten(void **state)
 		    (const char *)sqlite3_column_text(st, 2),
 		    (const char *)sqlite3_column_text(st, 3),
 		    (const char *)sqlite3_column_text(st, 4), hash);
-		sqlite3_finalize(st);
+		db_finalize(st);
 		snprintf(sql, sizeof sql,
 		    "UPDATE journal SET prev = '%s', hash = '%s' WHERE seq ="
 		    " %" PRId64,

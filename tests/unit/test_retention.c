@@ -118,7 +118,7 @@ q_text(struct fix *f, const char *sql)
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return v;
 }
 

@@ -199,7 +199,7 @@ q_text(struct xfer *x, const char *fmt, ...)
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	free(sql);
 	return v;
 }
