@@ -204,6 +204,10 @@ out:
 static void
 xfer_watch(struct xfer *x)
 {
+	/* the role's folder: quietly, it has its own messages when missing */
+	if (x->ifd != -1 && x->wake_dir != NULL && x->wake_wd == -1)
+		x->wake_wd = inotify_add_watch(x->ifd, x->wake_dir,
+		    IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
 	if (x->ifd == -1 || x->iwd != -1)
 		return;
 	x->iwd = inotify_add_watch(x->ifd, x->c.inbox, XFER_EVENTS);
@@ -237,6 +241,7 @@ xfer_open(const struct xfer_config *c, int tool, struct error *err)
 	x->c = *c;
 	x->ifd = -1;
 	x->iwd = -1;
+	x->wake_wd = -1;
 	if (!pkg_id_valid(c->own_id) || !pkg_id_valid(c->peer_id) ||
 	    strcmp(c->own_id, c->peer_id) == 0) {
 		err_set(err, ERR_NONE,
@@ -317,6 +322,24 @@ xfer_set_hook(
 {
 	x->c.hook = hook;
 	x->c.hook_arg = arg;
+}
+
+/*
+ * Wake the loop as soon as a file is moved or written into dir (the edge's
+ * in/ from the adapter) instead of at the next idle round (max_wait_ms):
+ * the round's hook then decides what to do. Without inotify, or on a file
+ * system whose other writers it does not see (NFS), the idle rounds still
+ * find the file.
+ */
+void
+xfer_wake_on(struct xfer *x, const char *dir)
+{
+	free(x->wake_dir);
+	x->wake_dir = xstrdup(dir);
+	if (x->wake_wd != -1 && x->ifd != -1 && x->wake_wd != x->iwd)
+		inotify_rm_watch(x->ifd, x->wake_wd);
+	x->wake_wd = -1;
+	xfer_watch(x);
 }
 
 /* The engine's configuration (ids, directories, limits). */
@@ -480,6 +503,14 @@ xfer_events(struct xfer *x)
 				log_debug("inotify queue overflow: full scan");
 				x->want_scan = 1;
 			}
+			if (ev->wd == x->wake_wd && ev->wd != -1 &&
+			    ev->wd != x->iwd) {
+				/* the role's folder: the wake-up is all */
+				if (ev->mask & IN_IGNORED)
+					x->wake_wd =
+					    -1; /* gone: watched again */
+				continue;
+			}
 			if (ev->mask & (IN_IGNORED | IN_UNMOUNT |
 			                   IN_DELETE_SELF | IN_MOVE_SELF)) {
 				if (ev->wd == x->iwd) {
@@ -539,9 +570,11 @@ xfer_run(
 			break;
 		/*
 		 * Idle: wake for the oldest queued document's deadline, the
-		 * folders polled without inotify (the edge's in/) and the
-		 * timers, at most once a second and at least XFER_IDLE_MS
-		 * apart (max_wait_ms = 0 spun a CPU while idle).
+		 * timers and what inotify cannot see (a network file system's
+		 * other writers; inotify itself missing), at most once a
+		 * second and at least XFER_IDLE_MS apart (max_wait_ms = 0
+		 * spun a CPU while idle); inotify wakes us for the inbox and
+		 * the role's folder (xfer_wake_on) at once.
 		 */
 		timeout = did ? 0
 		              : (int)(x->c.max_wait_ms < 1000 ? x->c.max_wait_ms
@@ -604,6 +637,7 @@ xfer_close(struct xfer *x)
 	for (i = 0; i < x->nignored; i++)
 		free(x->ignored[i]);
 	free(x->ignored);
+	free(x->wake_dir);
 	free(x->dir_files);
 	free(x->dir_staging);
 	free(x->dir_sent);

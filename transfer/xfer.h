@@ -113,6 +113,7 @@ struct db *xfer_db(struct xfer *);
 void xfer_set_hook(
     struct xfer *, int (*)(struct xfer *, void *, int *), void *);
 const struct xfer_config *xfer_config(struct xfer *);
+void xfer_wake_on(struct xfer *, const char *);
 struct signer *xfer_signer(struct xfer *);
 struct trust *xfer_self_trust(struct xfer *);
 struct trust *xfer_peer_trust(struct xfer *);

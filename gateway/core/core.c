@@ -94,6 +94,7 @@ core_open(struct xfer *x, struct conf *c, struct error *err)
 	/* refused event files: the quarantine period applies to them too */
 	xasprintf(&rej, "%s/rejected", cs->e.import_dir);
 	retention_add_dir(x, rej);
+	xfer_wake_on(x, cs->e.import_dir); /* an event is taken as it comes */
 	free(rej);
 	return cs;
 fail:

@@ -120,6 +120,7 @@ edge_open(struct xfer *x, struct conf *c, struct error *err)
 	e->recover = 1;
 	retention_set_closed(x, edge_db_closed_sql);
 	retention_add_dir(x, e->rejected);
+	xfer_wake_on(x, e->in); /* an appeal is taken as it arrives */
 	return e;
 }
 

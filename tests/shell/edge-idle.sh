@@ -4,7 +4,8 @@
 # after a flood of 1,000,000 appeals the emptied ext4 folder kept its size
 # and the idle edge spent 2.8 % of a CPU listing it every round), and a
 # file arriving afterwards is still taken at once. An idle daemon does not
-# spin with max_wait_ms = 0.
+# spin with max_wait_ms = 0. Both daemons watch the folders others drop
+# files into (in/, the EDMS import folder) besides their inbox.
 . "$(dirname "$0")/lib.sh"
 
 for t in inotifywait sqlite3; do
@@ -74,4 +75,25 @@ ok $? "the appeal that arrived after the idle rounds was taken"
 n=$(q "$EDGE_DB" "SELECT COUNT(*) FROM edge_appeals")
 [ "$n" = 1 ]
 ok $? "the edge holds that appeal ($n)"
+
+# watched PID DIR: the daemon's inotify watches DIR (its inode, in hex, in
+# /proc/PID/fdinfo of its inotify descriptor), so a file arriving there
+# wakes it at once instead of at the next idle round (up to a second).
+watched() {
+	_ino=$(printf '%x' "$(stat -c %i "$2")")
+	for _fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$_fd")" = "anon_inode:inotify" ] || continue
+		grep -q "^inotify wd:[0-9]* ino:$_ino " "/proc/$1/fdinfo/${_fd##*/}" && return 0
+	done
+	return 1
+}
+watched $EDGE "$IN"
+ok $? "the edge watches the adapter's in/ with inotify: an appeal is taken as it arrives"
+"$POSGW_CORE" --config "$CORE_CONF" 2>"$WORK/core.log" &
+CORE=$!
+wait_for 10 grep -q "exchanging with" "$WORK/core.log"
+watched $CORE "$EDMS/import"
+ok $? "the core watches the EDMS import folder with inotify: an event is taken as it arrives"
+kill $CORE
+wait $CORE 2>/dev/null
 done_testing
