@@ -31,6 +31,7 @@ struct xfer {
 	int inbox_missing; /* logged that the inbox is gone */
 	char *wake_dir;    /* a folder of the role's whose changes wake us */
 	int wake_wd;       /* its watch, -1 when not (yet) watched */
+	int wake_warned;   /* logged that it cannot be watched */
 	int want_scan;
 	struct fs_syncset store_unsynced; /* await store_sync */
 	int tool;                         /* opened by an operator command */

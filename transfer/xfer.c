@@ -32,6 +32,7 @@
 #define XFER_EVENTS                                                            \
 	(IN_MOVED_TO | IN_CLOSE_WRITE | IN_UNMOUNT | IN_DELETE_SELF |          \
 	    IN_MOVE_SELF | IN_ONLYDIR)
+#define XFER_WAKE_EVENTS XFER_EVENTS /* the role's folder (xfer_wake_on) */
 
 /* Defaults for everything but identities and directories. */
 void
@@ -204,10 +205,19 @@ out:
 static void
 xfer_watch(struct xfer *x)
 {
-	/* the role's folder: quietly, it has its own messages when missing */
-	if (x->ifd != -1 && x->wake_dir != NULL && x->wake_wd == -1)
-		x->wake_wd = inotify_add_watch(x->ifd, x->wake_dir,
-		    IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+	/*
+	 * The role's folder: a missing one quietly (the role says so), any
+	 * other failure once. IN_MASK_ADD: were it the inbox, its mask stays.
+	 */
+	if (x->ifd != -1 && x->wake_dir != NULL && x->wake_wd == -1) {
+		x->wake_wd = inotify_add_watch(
+		    x->ifd, x->wake_dir, XFER_WAKE_EVENTS | IN_MASK_ADD);
+		if (x->wake_wd == -1 && errno != ENOENT && !x->wake_warned)
+			log_warn("cannot watch %s; files there are found by "
+			         "the idle rounds (at least once a second)",
+			    x->wake_dir);
+		x->wake_warned = x->wake_wd == -1 && errno != ENOENT;
+	}
 	if (x->ifd == -1 || x->iwd != -1)
 		return;
 	x->iwd = inotify_add_watch(x->ifd, x->c.inbox, XFER_EVENTS);
@@ -505,22 +515,31 @@ xfer_events(struct xfer *x)
 			}
 			if (ev->wd == x->wake_wd && ev->wd != -1 &&
 			    ev->wd != x->iwd) {
-				/* the role's folder: the wake-up is all */
-				if (ev->mask & IN_IGNORED)
-					x->wake_wd =
-					    -1; /* gone: watched again */
+				/*
+				 * The role's folder: the wake-up is all. Gone,
+				 * moved away or mounted over: watch the path
+				 * again next round.
+				 */
+				if (ev->mask & (IN_UNMOUNT | IN_DELETE_SELF |
+				                   IN_MOVE_SELF))
+					inotify_rm_watch(x->ifd, x->wake_wd);
+				if (ev->mask &
+				    (IN_IGNORED | IN_UNMOUNT | IN_DELETE_SELF |
+				        IN_MOVE_SELF))
+					x->wake_wd = -1;
 				continue;
 			}
 			if (ev->mask & (IN_IGNORED | IN_UNMOUNT |
 			                   IN_DELETE_SELF | IN_MOVE_SELF)) {
 				if (ev->wd == x->iwd) {
-					if (ev->mask & IN_IGNORED)
-						x->iwd = -1;
-					else {
+					if (!(ev->mask & IN_IGNORED))
 						inotify_rm_watch(
 						    x->ifd, x->iwd);
-						x->iwd = -1;
-					}
+					/* the role's folder, were it the inbox,
+					 * goes with it */
+					if (x->wake_wd == x->iwd)
+						x->wake_wd = -1;
+					x->iwd = -1;
 				}
 				x->want_scan = 1;
 			}

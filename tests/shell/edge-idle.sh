@@ -89,6 +89,11 @@ watched() {
 }
 watched $EDGE "$IN"
 ok $? "the edge watches the adapter's in/ with inotify: an appeal is taken as it arrives"
+# a folder moved away and made anew (a remount, an adapter's cleanup) is
+# watched again, not the old one
+mv "$IN" "$IN.old" && mkdir "$IN"
+wait_for 5 watched $EDGE "$IN" && ! watched $EDGE "$IN.old"
+ok $? "in/ moved away and made anew: the new folder is watched, the old one no longer"
 "$POSGW_CORE" --config "$CORE_CONF" 2>"$WORK/core.log" &
 CORE=$!
 wait_for 10 grep -q "exchanging with" "$WORK/core.log"
