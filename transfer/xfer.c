@@ -32,7 +32,7 @@
 #define XFER_EVENTS                                                            \
 	(IN_MOVED_TO | IN_CLOSE_WRITE | IN_UNMOUNT | IN_DELETE_SELF |          \
 	    IN_MOVE_SELF | IN_ONLYDIR)
-#define XFER_WAKE_EVENTS XFER_EVENTS /* the role's folder (xfer_wake_on) */
+#define XFER_GONE (IN_IGNORED | IN_UNMOUNT | IN_DELETE_SELF | IN_MOVE_SELF)
 
 /* Defaults for everything but identities and directories. */
 void
@@ -211,7 +211,7 @@ xfer_watch(struct xfer *x)
 	 */
 	if (x->ifd != -1 && x->wake_dir != NULL && x->wake_wd == -1) {
 		x->wake_wd = inotify_add_watch(
-		    x->ifd, x->wake_dir, XFER_WAKE_EVENTS | IN_MASK_ADD);
+		    x->ifd, x->wake_dir, XFER_EVENTS | IN_MASK_ADD);
 		if (x->wake_wd == -1 && errno != ENOENT && !x->wake_warned)
 			log_warn("cannot watch %s; files there are found by "
 			         "the idle rounds (at least once a second)",
@@ -496,6 +496,21 @@ xfer_step(struct xfer *x, int *did)
 	return rc;
 }
 
+/*
+ * A watched folder is gone, moved away or mounted over: drop its watch
+ * (the kernel has on IN_IGNORED) so that the path is watched again next
+ * round.
+ */
+static void
+xfer_watch_gone(struct xfer *x, int *wd, uint32_t mask)
+{
+	if (!(mask & XFER_GONE))
+		return;
+	if (!(mask & IN_IGNORED))
+		inotify_rm_watch(x->ifd, *wd);
+	*wd = -1;
+}
+
 /* Drain inotify events; any event about the inbox asks for a scan. */
 static void
 xfer_events(struct xfer *x)
@@ -515,31 +530,17 @@ xfer_events(struct xfer *x)
 			}
 			if (ev->wd == x->wake_wd && ev->wd != -1 &&
 			    ev->wd != x->iwd) {
-				/*
-				 * The role's folder: the wake-up is all. Gone,
-				 * moved away or mounted over: watch the path
-				 * again next round.
-				 */
-				if (ev->mask & (IN_UNMOUNT | IN_DELETE_SELF |
-				                   IN_MOVE_SELF))
-					inotify_rm_watch(x->ifd, x->wake_wd);
-				if (ev->mask &
-				    (IN_IGNORED | IN_UNMOUNT | IN_DELETE_SELF |
-				        IN_MOVE_SELF))
-					x->wake_wd = -1;
+				/* the role's folder: the wake-up is all */
+				xfer_watch_gone(x, &x->wake_wd, ev->mask);
 				continue;
 			}
-			if (ev->mask & (IN_IGNORED | IN_UNMOUNT |
-			                   IN_DELETE_SELF | IN_MOVE_SELF)) {
+			if (ev->mask & XFER_GONE) {
 				if (ev->wd == x->iwd) {
-					if (!(ev->mask & IN_IGNORED))
-						inotify_rm_watch(
-						    x->ifd, x->iwd);
 					/* the role's folder, were it the inbox,
 					 * goes with it */
 					if (x->wake_wd == x->iwd)
 						x->wake_wd = -1;
-					x->iwd = -1;
+					xfer_watch_gone(x, &x->iwd, ev->mask);
 				}
 				x->want_scan = 1;
 			}
