@@ -174,6 +174,21 @@ e2e_imported() {
 e2e_imported_at_least() {
 	[ "$(e2e_imported)" -ge "$1" ] 2>/dev/null
 }
+# e2e_unseen DB PEER: how many packages DB sent or is building that PEER
+# has not received (by uuid and number).
+e2e_unseen() {
+	sqlite3 -batch -noheader -cmd '.timeout 5000' "$1" \
+		"ATTACH '$2' AS peer; SELECT COUNT(*) FROM packages o WHERE o.direction = 'out' AND NOT EXISTS (SELECT 1 FROM peer.packages i WHERE i.direction = 'in' AND i.uuid = o.uuid AND i.seq = o.seq)" 2>/dev/null
+}
+# e2e_quiet: neither side has a package the other has not received.
+e2e_quiet() {
+	[ "$(e2e_unseen "$EDGE_DB" "$CORE_DB")" = 0 ] && [ "$(e2e_unseen "$CORE_DB" "$EDGE_DB")" = 0 ]
+}
+# e2e_settled: quiet, and still quiet two seconds later (after the sim saw
+# every history complete, the receipts for the last packages still travel).
+e2e_settled() {
+	e2e_quiet && sleep 2 && e2e_quiet
+}
 # e2e_gone PID: the process has exited (a zombie not yet reaped counts).
 e2e_gone() {
 	! kill -0 "$1" 2>/dev/null || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null

@@ -30,6 +30,12 @@ e2e_setup shared
 trap 'e2e_stop; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 e2e_run 15 120
 ok $? "the e2e chain ran 15 appeals"
+# regression report-in-flight-race: stopped the moment the sim saw every
+# history, the receipts for the last packages were still on their way and
+# counted (rightly) as in flight; let the exchange settle first
+diag "unseen before settling: edge $(e2e_unseen "$EDGE_DB" "$CORE_DB") core $(e2e_unseen "$CORE_DB" "$EDGE_DB")"
+wait_for 120 e2e_settled
+ok $? "the exchange settled: each side has received every package of the other"
 e2e_stop
 
 OUT=$WORK/out
