@@ -694,13 +694,16 @@ fail2:
 	return -1;
 }
 
-/* Finish packages left "building" by a crash, then pack what is due. */
+/*
+ * Finish packages left "building" by a crash: offered perhaps, but not yet
+ * marked sent (their receipts must find them sent).
+ */
 int
-spool_pack(struct xfer *x, int force, int *did)
+spool_finish(struct xfer *x)
 {
 	struct error err = {0};
 	sqlite3_stmt *st;
-	int64_t id, *todo = NULL;
+	int64_t *todo = NULL;
 	size_t n = 0, i;
 
 	st = db_prepare(x->db, "SELECT id FROM packages WHERE direction = 'out'"
@@ -720,6 +723,18 @@ spool_pack(struct xfer *x, int force, int *did)
 		}
 	}
 	free(todo);
+	return 0;
+}
+
+/* Finish packages left "building" by a crash, then pack what is due. */
+int
+spool_pack(struct xfer *x, int force, int *did)
+{
+	struct error err = {0};
+	int64_t id;
+
+	if (spool_finish(x) == -1)
+		return -1;
 	for (;;) {
 		err_clear(&err);
 		if ((id = spool_batch(x, force, &err)) == -1) {

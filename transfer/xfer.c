@@ -480,6 +480,13 @@ xfer_step(struct xfer *x, int *did)
 	int rc = 0;
 
 	xfer_watch(x);
+	/*
+	 * A package offered just before a crash may be receipted already:
+	 * mark it sent before the scan takes its receipt (regression
+	 * receipt-before-marked-sent).
+	 */
+	if (spool_finish(x) == -1)
+		rc = -1;
 	if (x->want_scan ||
 	    clock_mono() - x->last_scan >= (time_t)x->c.scan_interval)
 		if (xfer_scan(x, did) == -1)

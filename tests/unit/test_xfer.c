@@ -1017,6 +1017,55 @@ test_rebuild_keeps_written_copy(void **state)
 	free(saved);
 }
 
+/*
+ * Regression receipt-before-marked-sent: a crash after a package was
+ * offered but before it was marked sent left its row "building"; the
+ * peer's receipt, taken before the package was finished, was journaled
+ * as a repeated receipt and dropped, and the package waited unreceipted
+ * for a re-offer. Now it is finished first and the receipt delivers it.
+ */
+static void
+test_receipt_before_marked_sent(void **state)
+{
+	struct fix *f = *state;
+	char *name, *s;
+
+	f->ex = open_ok(&f->e);
+	f->cx = open_ok(&f->c);
+	enqueue_example(f, f->ex);
+	assert_int_equal(spool_pack(f->ex, 1, NULL), 0);
+	name = only_entry(f->e2c);
+	/* the core takes it and answers with its receipt */
+	assert_true(step(f->cx) >= 1);
+	assert_int_equal(tu_dir_count(f->c2e, 0), 1);
+	/* as if the edge had died between the offer and marking it sent */
+	sql_ok(f->ex, "UPDATE packages SET state = 'building', sent = NULL,"
+	              " manifest_digest = NULL, size = NULL, offers = 0,"
+	              " last_offer = NULL WHERE direction = 'out'");
+	xfer_close(f->ex);
+	f->ex = open_ok(&f->e);
+
+	assert_true(step(f->ex) >= 1);
+	s = q_text(f->ex, "SELECT state FROM packages WHERE name = '%s'", name);
+	assert_non_null(s);
+	assert_string_equal(s, "delivered");
+	free(s);
+	assert_true(q_int(f->ex,
+	                "SELECT receipted FROM packages WHERE"
+	                " name = '%s'",
+	                name) > 0);
+	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM journal WHERE"
+	                              " kind = 'receipt.again'"),
+	    0);
+	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM journal WHERE"
+	                              " kind = 'package.delivered'"),
+	    1);
+	/* nothing is offered again: the peer has it */
+	assert_int_equal(tu_dir_count(f->e2c, 0), 0);
+	assert_journal_ok(f->ex, G.ecert);
+	free(name);
+}
+
 int
 main(void)
 {
@@ -1036,6 +1085,7 @@ main(void)
 	    T(test_open_bad_config),
 	    T(test_rebuild_building),
 	    T(test_rebuild_keeps_written_copy),
+	    T(test_receipt_before_marked_sent),
 #undef T
 	};
 
