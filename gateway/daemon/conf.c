@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -798,6 +800,94 @@ conf_free(struct conf *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* One of the folders a role works in, by the setting that names it. */
+struct conf_folder {
+	const char *setting;
+	char *path;     /* as written, trailing and doubled slashes removed */
+	struct stat sb; /* when it exists */
+	int exists;
+};
+
+/* Fill f for setting's path: a lexical form, and what it is if it exists. */
+static void
+conf_folder_set(struct conf_folder *f, const char *setting, const char *path)
+{
+	char *p = xstrdup(path), *r, *w;
+	size_t n;
+
+	/* "a//b/./c/" and "a/b/c" name one folder */
+	for (r = w = p; *r != '\0'; r++) {
+		if (*r == '/' && w > p && w[-1] == '/')
+			continue;
+		if (*r == '.' && w > p && w[-1] == '/' &&
+		    (r[1] == '/' || r[1] == '\0')) {
+			r += r[1] == '/';
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+	while ((n = strlen(p)) > 1 && p[n - 1] == '/')
+		p[n - 1] = '\0';
+	f->setting = setting;
+	f->path = p;
+	f->exists = stat(p, &f->sb) == 0 && S_ISDIR(f->sb.st_mode);
+}
+
+/*
+ * Each folder of the role is a folder of its own: an inbox that is the
+ * outbox would take our own packages, an EDMS import that is the export
+ * would read the appeals as the EDMS's events, an outbox in the adapter's
+ * out/ would hand packages to ПОС. Compared by name and, when both
+ * exist, by device and inode (a symbolic link, a bind mount).
+ */
+static int
+conf_check_folders(struct conf *c, const char *role, struct error *err)
+{
+	struct conf_folder f[10];
+	char *in = NULL, *out = NULL;
+	size_t n = 0, i, j;
+	int rc = 0;
+
+	conf_folder_set(&f[n++], "[gateway] state", c->state);
+	conf_folder_set(&f[n++], "[transfer] inbox", c->inbox);
+	conf_folder_set(&f[n++], "[transfer] outbox", c->outbox);
+	if (c->quarantine != NULL)
+		conf_folder_set(
+		    &f[n++], "[transfer] quarantine", c->quarantine);
+	if (strcmp(role, "edge") == 0) {
+		xasprintf(&in, "%s/in", c->smev.base);
+		xasprintf(&out, "%s/out", c->smev.base);
+		conf_folder_set(&f[n++], "[smev] base", c->smev.base);
+		conf_folder_set(&f[n++], "the adapter's in/ ([smev] base)", in);
+		conf_folder_set(
+		    &f[n++], "the adapter's out/ ([smev] base)", out);
+		conf_folder_set(
+		    &f[n++], "[smev] attachments_in", c->smev.attachments_in);
+		conf_folder_set(
+		    &f[n++], "[smev] attachments_out", c->smev.attachments_out);
+	} else if (strcmp(role, "core") == 0) {
+		conf_folder_set(&f[n++], "[edms] export", c->edms.export_dir);
+		conf_folder_set(&f[n++], "[edms] import", c->edms.import_dir);
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		for (j = i + 1; j < n && rc == 0; j++)
+			if (strcmp(f[i].path, f[j].path) == 0 ||
+			    (f[i].exists && f[j].exists &&
+			        f[i].sb.st_dev == f[j].sb.st_dev &&
+			        f[i].sb.st_ino == f[j].sb.st_ino))
+				rc = err_set(err, ERR_NONE,
+				    "%s: %s (%s) and %s (%s) are the same "
+				    "folder; give each a folder of its own",
+				    c->path, f[i].setting, f[i].path,
+				    f[j].setting, f[j].path);
+	for (i = 0; i < n; i++)
+		free(f[i].path);
+	free(in);
+	free(out);
+	return rc;
+}
+
 /*
  * Check the sections a role needs: [smev] for the edge (base, mnemonic),
  * [edms] for the core (export, import, signer_trust); the other role's
@@ -842,5 +932,5 @@ conf_check_role(struct conf *c, const char *role, struct error *err)
 			    "signer_trust are required for posgw-core",
 			    c->path);
 	}
-	return 0;
+	return conf_check_folders(c, role, err);
 }

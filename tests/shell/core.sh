@@ -497,6 +497,16 @@ sed "s|^signer_trust = .*|signer_trust = $WORK/nope.crt|" "$CORE_CONF" >"$WORK/b
 [ $? -eq 1 ] && grep -q "\\[edms\\] signer_trust (the officials' certificates or their CA): cannot read $WORK/nope.crt" "$WORK/err"
 ok $? "regression edms-trust-context-lost: a bad signer_trust file is named with its setting"
 
+# export-equals-import: [edms] import naming the export folder (here through
+# a symbolic link) was accepted; the core would have read its own appeals
+# as the EDMS's events.
+exp=$(sed -n 's/^export = //p' "$CORE_CONF")
+ln -s "$exp" "$WORK/export-link"
+sed "s|^import = .*|import = $WORK/export-link|" "$CORE_CONF" >"$WORK/same.conf"
+"$POSGW_CORE" --config "$WORK/same.conf" --check-config >/dev/null 2>"$WORK/err"
+[ $? -eq 1 ] && grep -q "\[edms\] export ($exp) and \[edms\] import ($WORK/export-link) are the same folder; give each a folder of its own" "$WORK/err"
+ok $? "regression export-equals-import: the core refuses an EDMS import folder that is its export folder"
+
 # --- no network -----------------------------------------------------------
 # No network function is linked (the --seccomp-check probe makes a raw
 # socket system call on purpose: tests/shell/sandbox.sh).

@@ -662,6 +662,98 @@ test_smev(void **state)
 	extra_fails(*state, "smev", "settle = soon", "expected a number");
 }
 
+/* Load text and check it for role: must pass, or fail naming want. */
+static void
+role_check(
+    const char *dir, const char *text, const char *role, const char *want)
+{
+	struct error err = {0};
+	struct conf c;
+	int rc;
+
+	load_ok(dir, text, &c);
+	err_clear(&err);
+	rc = conf_check_role(&c, role, &err);
+	if (want == NULL && rc != 0)
+		fail_msg("refused for %s: %s\n%s", role, err.text, text);
+	if (want != NULL && rc != -1)
+		fail_msg("accepted for %s:\n%s", role, text);
+	if (want != NULL && strstr(err.text, want) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err.text, want);
+	conf_free(&c);
+}
+
+/*
+ * Each folder of a role is its own: the EDMS import that is the export,
+ * an inbox that is the outbox (however the name is written, or through a
+ * symbolic link), an outbox in the adapter's out/ are refused, naming
+ * both settings.
+ */
+static void
+test_same_folder(void **state)
+{
+	const char *dir = *state;
+	char *text, *a, *b;
+
+	xasprintf(&text,
+	    "%s[edms]\nexport = /srv/edms/x\nimport = /srv/edms/y\n"
+	    "signer_trust = /t/official.crt\n",
+	    REQUIRED);
+	role_check(dir, text, "core", NULL);
+	free(text);
+	xasprintf(&text,
+	    "%s[edms]\nexport = /srv/edms/x\nimport = /srv//edms/./x/\n"
+	    "signer_trust = /t/official.crt\n",
+	    REQUIRED);
+	role_check(dir, text, "core",
+	    "[edms] export (/srv/edms/x) and [edms] import (/srv/edms/x) are "
+	    "the same folder; give each a folder of its own");
+	free(text);
+	xasprintf(&text,
+	    "[gateway]\nid = edge-01\npeer = core-01\nkey = /k/e.key\n"
+	    "cert = /k/e.crt\ntrust = /t/c.crt\nstate = /var/lib/e\n"
+	    "[transfer]\ninbox = /srv/x\noutbox = /srv/x/\n"
+	    "[smev]\nbase = /srv/smev\nmnemonic = POSGW\n");
+	role_check(dir, text, "edge",
+	    "[transfer] inbox (/srv/x) and [transfer] outbox (/srv/x) are "
+	    "the same folder");
+	free(text);
+	xasprintf(&text,
+	    "[gateway]\nid = edge-01\npeer = core-01\nkey = /k/e.key\n"
+	    "cert = /k/e.crt\ntrust = /t/c.crt\nstate = /var/lib/e\n"
+	    "[transfer]\ninbox = /srv/c2e\noutbox = /srv/smev/out\n"
+	    "[smev]\nbase = /srv/smev/\nmnemonic = POSGW\n");
+	role_check(dir, text, "edge",
+	    "[transfer] outbox (/srv/smev/out) and the adapter's out/ "
+	    "([smev] base) (/srv/smev/out) are the same folder");
+	free(text);
+	xasprintf(&text,
+	    "%s[smev]\nbase = /srv/smev\nmnemonic = POSGW\n"
+	    "attachments_in = /srv/in\n",
+	    REQUIRED);
+	role_check(dir, text, "edge",
+	    "[transfer] inbox (/srv/in) and [smev] attachments_in (/srv/in)");
+	free(text);
+	xasprintf(
+	    &text, "%s[smev]\nbase = /srv/smev\nmnemonic = POSGW\n", REQUIRED);
+	role_check(dir, text, "edge", NULL);
+	free(text);
+
+	/* two names, one folder: a symbolic link */
+	a = tu_path(dir, "export");
+	b = tu_path(dir, "import");
+	assert_int_equal(mkdir(a, 0700), 0);
+	assert_int_equal(symlink(a, b), 0);
+	xasprintf(&text,
+	    "%s[edms]\nexport = %s\nimport = %s\n"
+	    "signer_trust = /t/official.crt\n",
+	    REQUIRED, a, b);
+	role_check(dir, text, "core", "are the same folder");
+	free(text);
+	free(a);
+	free(b);
+}
+
 /* Whitespace, comments and inline comments are allowed around values. */
 static void
 test_syntax_tolerance(void **state)
@@ -758,6 +850,7 @@ main(void)
 	    T(test_missing_file),
 	    T(test_syntax_tolerance),
 	    T(test_smev),
+	    T(test_same_folder),
 	    T(test_organizations),
 #undef T
 	};
