@@ -175,19 +175,18 @@ e2e_imported_at_least() {
 	[ "$(e2e_imported)" -ge "$1" ] 2>/dev/null
 }
 # e2e_unseen DB PEER: how many packages DB sent or is building that PEER
-# has not received (by uuid and number).
+# has not received (by uuid and number), plus the documents DB has queued
+# for PEER but not packed yet (a receipt waits for receipt_delay).
 e2e_unseen() {
+	[ -f "$1" ] && [ -f "$2" ] || return 1
 	sqlite3 -batch -noheader -cmd '.timeout 5000' "$1" \
-		"ATTACH '$2' AS peer; SELECT COUNT(*) FROM packages o WHERE o.direction = 'out' AND NOT EXISTS (SELECT 1 FROM peer.packages i WHERE i.direction = 'in' AND i.uuid = o.uuid AND i.seq = o.seq)" 2>/dev/null
+		"ATTACH '$2' AS peer; SELECT (SELECT COUNT(*) FROM packages o WHERE o.direction = 'out' AND NOT EXISTS (SELECT 1 FROM peer.packages i WHERE i.direction = 'in' AND i.uuid = o.uuid AND i.seq = o.seq)) + (SELECT COUNT(*) FROM documents WHERE direction = 'out' AND package_id IS NULL)"
 }
-# e2e_quiet: neither side has a package the other has not received.
-e2e_quiet() {
-	[ "$(e2e_unseen "$EDGE_DB" "$CORE_DB")" = 0 ] && [ "$(e2e_unseen "$CORE_DB" "$EDGE_DB")" = 0 ]
-}
-# e2e_settled: quiet, and still quiet two seconds later (after the sim saw
-# every history complete, the receipts for the last packages still travel).
+# e2e_settled: neither side has anything for the other that the other has
+# not received: nothing queued, nothing in flight. After the sim saw every
+# history complete, the receipts for the last packages may still travel.
 e2e_settled() {
-	e2e_quiet && sleep 2 && e2e_quiet
+	[ "$(e2e_unseen "$EDGE_DB" "$CORE_DB")" = 0 ] && [ "$(e2e_unseen "$CORE_DB" "$EDGE_DB")" = 0 ]
 }
 # e2e_gone PID: the process has exited (a zombie not yet reaped counts).
 e2e_gone() {
