@@ -730,11 +730,18 @@ spool_finish(struct xfer *x)
 int
 spool_pack(struct xfer *x, int force, int *did)
 {
+	if (spool_finish(x) == -1)
+		return -1;
+	return spool_pack_due(x, force, did);
+}
+
+/* Pack what is due (none is left building: spool_finish came first). */
+int
+spool_pack_due(struct xfer *x, int force, int *did)
+{
 	struct error err = {0};
 	int64_t id;
 
-	if (spool_finish(x) == -1)
-		return -1;
 	for (;;) {
 		err_clear(&err);
 		if ((id = spool_batch(x, force, &err)) == -1) {

@@ -76,6 +76,7 @@ void ingest_warn_once(struct xfer *, const char *, const char *);
 /* spool.c */
 int spool_offer(struct xfer *, const char *, struct error *);
 int spool_finish(struct xfer *);
+int spool_pack_due(struct xfer *, int, int *);
 int spool_receipt(struct xfer *, const char *, const char *, uint64_t,
     const char *, const char *, const char *, struct error *);
 

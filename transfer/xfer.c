@@ -477,15 +477,16 @@ xfer_checkpoint(struct xfer *x, int force)
 int
 xfer_step(struct xfer *x, int *did)
 {
-	int rc = 0;
+	int rc = 0, finished;
 
 	xfer_watch(x);
 	/*
 	 * A package offered just before a crash may be receipted already:
 	 * mark it sent before the scan takes its receipt (regression
-	 * receipt-before-marked-sent).
+	 * receipt-before-marked-sent). Until it is, no new one is packed:
+	 * packages go out in order.
 	 */
-	if (spool_finish(x) == -1)
+	if ((finished = spool_finish(x)) == -1)
 		rc = -1;
 	if (x->want_scan ||
 	    clock_mono() - x->last_scan >= (time_t)x->c.scan_interval)
@@ -493,7 +494,7 @@ xfer_step(struct xfer *x, int *did)
 			rc = -1;
 	if (x->c.hook != NULL && x->c.hook(x, x->c.hook_arg, did) == -1)
 		rc = -1;
-	if (spool_pack(x, 0, did) == -1)
+	if (finished == -1 || spool_pack_due(x, 0, did) == -1)
 		rc = -1;
 	if (spool_reoffer(x, 0, did) == -1)
 		rc = -1;

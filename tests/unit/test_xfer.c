@@ -1060,7 +1060,10 @@ test_receipt_before_marked_sent(void **state)
 	assert_int_equal(q_int(f->ex, "SELECT COUNT(*) FROM journal WHERE"
 	                              " kind = 'package.delivered'"),
 	    1);
-	/* nothing is offered again: the peer has it */
+	/*
+	 * finishing offered it again (the core had taken it from e2c); the
+	 * receipt that delivered it withdrew that copy from the outbox
+	 */
 	assert_int_equal(tu_dir_count(f->e2c, 0), 0);
 	assert_journal_ok(f->ex, G.ecert);
 	free(name);
