@@ -806,11 +806,13 @@ struct conf_folder {
 	char *path;     /* as written, trailing and doubled slashes removed */
 	struct stat sb; /* when it exists */
 	int exists;
+	int shares; /* nonzero: may be the folder of another of its value */
 };
 
 /* Fill f for setting's path: a lexical form, and what it is if it exists. */
 static void
-conf_folder_set(struct conf_folder *f, const char *setting, const char *path)
+conf_folder_set(
+    struct conf_folder *f, const char *setting, const char *path, int shares)
 {
 	char *p = xstrdup(path), *r, *w;
 	size_t n;
@@ -830,6 +832,7 @@ conf_folder_set(struct conf_folder *f, const char *setting, const char *path)
 	while ((n = strlen(p)) > 1 && p[n - 1] == '/')
 		p[n - 1] = '\0';
 	f->setting = setting;
+	f->shares = shares;
 	f->path = p;
 	f->exists = stat(p, &f->sb) == 0 && S_ISDIR(f->sb.st_mode);
 }
@@ -839,7 +842,9 @@ conf_folder_set(struct conf_folder *f, const char *setting, const char *path)
  * outbox would take our own packages, an EDMS import that is the export
  * would read the appeals as the EDMS's events, an outbox in the adapter's
  * out/ would hand packages to ПОС. Compared by name and, when both
- * exist, by device and inode (a symbolic link, a bind mount).
+ * exist, by device and inode (a symbolic link, a bind mount). The
+ * adapter's two attachment folders may be one: each side uses
+ * subfolders of its own ids.
  */
 static int
 conf_check_folders(struct conf *c, const char *role, struct error *err)
@@ -849,33 +854,37 @@ conf_check_folders(struct conf *c, const char *role, struct error *err)
 	size_t n = 0, i, j;
 	int rc = 0;
 
-	conf_folder_set(&f[n++], "[gateway] state", c->state);
-	conf_folder_set(&f[n++], "[transfer] inbox", c->inbox);
-	conf_folder_set(&f[n++], "[transfer] outbox", c->outbox);
+	conf_folder_set(&f[n++], "[gateway] state", c->state, 0);
+	conf_folder_set(&f[n++], "[transfer] inbox", c->inbox, 0);
+	conf_folder_set(&f[n++], "[transfer] outbox", c->outbox, 0);
 	if (c->quarantine != NULL)
 		conf_folder_set(
-		    &f[n++], "[transfer] quarantine", c->quarantine);
+		    &f[n++], "[transfer] quarantine", c->quarantine, 0);
 	if (strcmp(role, "edge") == 0) {
 		xasprintf(&in, "%s/in", c->smev.base);
 		xasprintf(&out, "%s/out", c->smev.base);
-		conf_folder_set(&f[n++], "[smev] base", c->smev.base);
-		conf_folder_set(&f[n++], "the adapter's in/ ([smev] base)", in);
+		conf_folder_set(&f[n++], "[smev] base", c->smev.base, 0);
 		conf_folder_set(
-		    &f[n++], "the adapter's out/ ([smev] base)", out);
+		    &f[n++], "the adapter's in/ ([smev] base)", in, 0);
 		conf_folder_set(
-		    &f[n++], "[smev] attachments_in", c->smev.attachments_in);
-		conf_folder_set(
-		    &f[n++], "[smev] attachments_out", c->smev.attachments_out);
+		    &f[n++], "the adapter's out/ ([smev] base)", out, 0);
+		conf_folder_set(&f[n++], "[smev] attachments_in",
+		    c->smev.attachments_in, 1);
+		conf_folder_set(&f[n++], "[smev] attachments_out",
+		    c->smev.attachments_out, 1);
 	} else if (strcmp(role, "core") == 0) {
-		conf_folder_set(&f[n++], "[edms] export", c->edms.export_dir);
-		conf_folder_set(&f[n++], "[edms] import", c->edms.import_dir);
+		conf_folder_set(
+		    &f[n++], "[edms] export", c->edms.export_dir, 0);
+		conf_folder_set(
+		    &f[n++], "[edms] import", c->edms.import_dir, 0);
 	}
 	for (i = 0; i < n && rc == 0; i++)
 		for (j = i + 1; j < n && rc == 0; j++)
-			if (strcmp(f[i].path, f[j].path) == 0 ||
-			    (f[i].exists && f[j].exists &&
-			        f[i].sb.st_dev == f[j].sb.st_dev &&
-			        f[i].sb.st_ino == f[j].sb.st_ino))
+			if ((f[i].shares == 0 || f[i].shares != f[j].shares) &&
+			    (strcmp(f[i].path, f[j].path) == 0 ||
+			        (f[i].exists && f[j].exists &&
+			            f[i].sb.st_dev == f[j].sb.st_dev &&
+			            f[i].sb.st_ino == f[j].sb.st_ino)))
 				rc = err_set(err, ERR_NONE,
 				    "%s: %s (%s) and %s (%s) are the same "
 				    "folder; give each a folder of its own",
