@@ -603,8 +603,8 @@ env_decrypt(struct archive *a, const char *out, const struct env_head *h,
 		}
 		done = kex_stream_decrypt(s, buf, have, eof);
 		if (fs_write_all(fd, buf, done) == -1) {
-			err_set(err, ERR_NONE, "cannot write %s: %s", out,
-			    strerror(errno));
+			err_set(err, ERR_NONE, "cannot write %s: %s%s", out,
+			    strerror(errno), fs_why(errno));
 			goto out;
 		}
 		memmove(buf, buf + done, have - done);
@@ -630,8 +630,8 @@ env_decrypt(struct archive *a, const char *out, const struct env_head *h,
 		rc = 0;
 out:
 	if (fd != -1 && rc == 0 && close(fd) == -1)
-		rc = err_set(
-		    err, ERR_NONE, "cannot write %s: %s", out, strerror(errno));
+		rc = err_set(err, ERR_NONE, "cannot write %s: %s%s", out,
+		    strerror(errno), fs_why(errno));
 	else if (fd != -1 && rc == -1)
 		close(fd);
 	if (!fin)

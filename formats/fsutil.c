@@ -16,6 +16,34 @@
 #include "fsutil.h"
 #include "xmalloc.h"
 
+/* Why errno e, when it is the file system's state: "" or "; ..." to append. */
+const char *
+fs_why(int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return "; its file system is full: free space or inodes (df "
+		       "-h, "
+		       "df -i)";
+	if (e == EROFS)
+		return "; its file system is mounted read-only";
+	return "";
+}
+
+/*
+ * What to do after errno e on a file: hint, unless the file system is full
+ * or read-only, which no check of the folder would show.
+ */
+const char *
+fs_hint(int e, const char *hint)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return "its file system is full: free space or inodes (df -h, "
+		       "df -i)";
+	if (e == EROFS)
+		return "its file system is mounted read-only";
+	return hint;
+}
+
 /* fsync a directory so that a rename or create in it is durable. */
 int
 fs_fsync_dir(const char *dir, struct error *err)
@@ -194,8 +222,8 @@ fs_write_file(const char *dir, const char *name, const void *buf, size_t len,
 		saved = errno;
 		close(fd);
 		unlink(tmp);
-		err_set(
-		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
+		err_set(err, ERR_NONE, "cannot write %s: %s%s", tmp,
+		    strerror(saved), fs_why(saved));
 		goto fail;
 	}
 	if ((flags & FS_WRITE_SHARE) &&
@@ -339,16 +367,16 @@ fs_copy_file(const char *src, const char *dir, const char *name, int mode,
 			goto fail_out;
 		}
 		if (fs_write_all(out, buf, (size_t)n) == -1) {
-			err_set(err, ERR_NONE, "cannot write %s: %s", tmp,
-			    strerror(errno));
+			err_set(err, ERR_NONE, "cannot write %s: %s%s", tmp,
+			    strerror(errno), fs_why(errno));
 			goto fail_out;
 		}
 	}
 	if (((flags & FS_COPY_SYNC) && fsync(out) == -1) || close(out) == -1) {
 		saved = errno;
 		out = -1;
-		err_set(
-		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
+		err_set(err, ERR_NONE, "cannot write %s: %s%s", tmp,
+		    strerror(saved), fs_why(saved));
 		goto fail_out;
 	}
 	out = -1;

@@ -8,6 +8,8 @@
 
 #include "error.h"
 
+const char *fs_why(int);
+const char *fs_hint(int, const char *);
 int fs_fsync_dir(const char *, struct error *);
 int fs_syncfs(const char *, struct error *);
 int fs_fsync_file(const char *, struct error *);

@@ -214,3 +214,64 @@ log_warnx_changed(char **last, const char *fmt, ...)
 	free(*last);
 	*last = msg;
 }
+
+/* FNV-1a of a string: which warning this is. */
+static uint64_t
+log_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * Log a warning unless the same one was said less than LOG_RECENT_SECONDS
+ * ago (a round that fails the same way every second, or for each of many
+ * files in turn, must not flood the log); said again, it tells how often
+ * it recurred meanwhile. r remembers the last LOG_RECENT warnings.
+ */
+void
+log_warnx_recent(struct log_recent *r, const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+	uint64_t h;
+	size_t i, oldest = 0;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	h = log_hash(msg);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (i = 0; i < LOG_RECENT; i++) {
+		if (r->used[i] && r->hash[i] == h)
+			break;
+		if (!r->used[oldest])
+			continue;
+		if (!r->used[i] || r->when[i] < r->when[oldest])
+			oldest = i;
+	}
+	if (i < LOG_RECENT && ts.tv_sec - r->when[i] < LOG_RECENT_SECONDS) {
+		r->held[i]++;
+		free(msg);
+		return;
+	}
+	if (i < LOG_RECENT && r->held[i] > 0)
+		log_warnx("%s (and %u times more in the %ld minutes before)",
+		    msg, r->held[i], (long)(ts.tv_sec - r->when[i] + 59) / 60);
+	else
+		log_warnx("%s", msg);
+	if (i == LOG_RECENT)
+		i = oldest;
+	r->hash[i] = h;
+	r->when[i] = ts.tv_sec;
+	r->held[i] = 0;
+	r->used[i] = 1;
+	free(msg);
+}

@@ -3,6 +3,8 @@
 #define POSGW_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR = 0,
@@ -17,6 +19,21 @@ int log_get_level(void);
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx_changed(char **, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * The warnings said lately, so that one a round repeats is said again only
+ * after LOG_RECENT_SECONDS, with how often it recurred (log_warnx_recent).
+ */
+#define LOG_RECENT 16
+#define LOG_RECENT_SECONDS 600
+struct log_recent {
+	uint64_t hash[LOG_RECENT];
+	time_t when[LOG_RECENT];   /* monotonic seconds it was said */
+	unsigned held[LOG_RECENT]; /* repeats not said since */
+	int used[LOG_RECENT];
+};
+void log_warnx_recent(struct log_recent *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_security(const char *, ...) __attribute__((format(printf, 1, 2)));

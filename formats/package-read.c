@@ -241,8 +241,8 @@ pkg_reader_save(struct pkg_reader *r, const char *name, const void *buf,
 	fd = open(
 	    *pathp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1 || fs_write_all(fd, buf, len) == -1) {
-		err_set(r->err, ERR_NONE, "cannot write %s: %s", *pathp,
-		    strerror(errno));
+		err_set(r->err, ERR_NONE, "cannot write %s: %s%s", *pathp,
+		    strerror(errno), fs_why(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -966,14 +966,14 @@ pkg_extract_mem(const unsigned char *buf, size_t len, int dfd, const char *name,
 		                    : "cannot create %s: %s",
 		    shown, strerror(errno));
 	if (fs_write_all(out, buf, len) == -1 || fsync(out) == -1) {
-		err_set(err, ERR_NONE, "cannot write %s: %s", shown,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot write %s: %s%s", shown,
+		    strerror(errno), fs_why(errno));
 		close(out);
 		return -1;
 	}
 	if (close(out) == -1)
-		return err_set(err, ERR_NONE, "cannot write %s: %s", shown,
-		    strerror(errno));
+		return err_set(err, ERR_NONE, "cannot write %s: %s%s", shown,
+		    strerror(errno), fs_why(errno));
 	return 0;
 }
 
@@ -1028,8 +1028,8 @@ pkg_extract_one(const char *staged, int dfd, const char *name,
 		if (fs_write_all(out, buf, (size_t)n) == -1)
 			break;
 	if (n != 0 || fsync(out) == -1) {
-		err_set(err, ERR_NONE, "cannot write %s: %s", shown,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot write %s: %s%s", shown,
+		    strerror(errno), fs_why(errno));
 		close(in);
 		close(out);
 		return -1;

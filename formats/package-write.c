@@ -82,9 +82,10 @@ pkg_writer_set_spill(struct pkg_writer *w, const char *dir, struct error *err)
 	xasprintf(&tmpl, "%s/.spill-XXXXXX", dir);
 	if ((w->spillfd = mkostemp(tmpl, O_CLOEXEC)) == -1) {
 		err_set(err, ERR_NONE,
-		    "cannot create a spill file in %s: %s; check that the "
-		    "directory exists and is writable",
-		    dir, strerror(errno));
+		    "cannot create a spill file in %s: %s; %s", dir,
+		    strerror(errno),
+		    fs_hint(errno,
+		        "check that the directory exists and is writable"));
 		free(tmpl);
 		return -1;
 	}
@@ -532,8 +533,8 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	if ((!w->scratch && fsync(fd) == -1) || close(fd) == -1) {
 		saved = errno;
 		fd = -1;
-		err_set(
-		    err, ERR_NONE, "cannot write %s: %s", tmp, strerror(saved));
+		err_set(err, ERR_NONE, "cannot write %s: %s%s", tmp,
+		    strerror(saved), fs_why(saved));
 		goto out;
 	}
 	fd = -1;

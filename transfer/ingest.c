@@ -734,10 +734,13 @@ ingest_open_envelope(struct ingest *in, struct error *err)
 		eo.keys[eo.nkeys++] = x->kex;
 	if (x->kex_prev != NULL && !(x->roll_own_done && x->kex_prev_implicit))
 		eo.keys[eo.nkeys++] = x->kex_prev;
-	xasprintf(&dir, "%s/.env-XXXXXX", x->dir_staging);
-	if (mkdtemp(dir) == NULL) {
-		err_set(err, ERR_NONE, "cannot create staging in %s: %s",
-		    x->dir_staging, strerror(errno));
+	/* named after the package, so that a failure reads the same each round */
+	xasprintf(&dir, "%s/.env-%s", x->dir_staging, in->name);
+	fs_rmtree(dir);
+	if (mkdir(dir, 0700) == -1) {
+		err_set(err, ERR_NONE, "cannot create staging in %s: %s; %s",
+		    x->dir_staging, strerror(errno),
+		    fs_hint(errno, "check that posgw may write there"));
 		free(dir);
 		return -1;
 	}

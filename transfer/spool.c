@@ -716,8 +716,9 @@ spool_finish(struct xfer *x)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (spool_build(x, todo[i], &err) == -1) {
-			log_warnx("cannot finish package %" PRId64 ": %s",
-			    todo[i], err.text);
+			log_warnx_recent(&x->recent,
+			    "cannot finish package %" PRId64 ": %s", todo[i],
+			    err.text);
 			free(todo);
 			return -1;
 		}
@@ -745,13 +746,13 @@ spool_pack_due(struct xfer *x, int force, int *did)
 	for (;;) {
 		err_clear(&err);
 		if ((id = spool_batch(x, force, &err)) == -1) {
-			log_warnx("packing: %s", err.text);
+			log_warnx_recent(&x->recent, "packing: %s", err.text);
 			return -1;
 		}
 		if (id == 0)
 			return 0;
 		if (spool_build(x, id, &err) == -1) {
-			log_warnx("packing: %s", err.text);
+			log_warnx_recent(&x->recent, "packing: %s", err.text);
 			return -1;
 		}
 		if (did != NULL)
@@ -791,7 +792,8 @@ spool_reoffer(struct xfer *x, int force, int *did)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (spool_offer(x, names[i], &err) == -1) {
-			log_warnx("re-offering %s: %s", names[i], err.text);
+			log_warnx_recent(&x->recent, "re-offering %s: %s",
+			    names[i], err.text);
 			rc = -1;
 			continue;
 		}
@@ -809,7 +811,8 @@ spool_reoffer(struct xfer *x, int force, int *did)
 		        "no receipt yet", &err) == -1 ||
 		    db_commit(x->db, &err) == -1) {
 			db_rollback(x->db);
-			log_warnx("re-offering %s: %s", names[i], err.text);
+			log_warnx_recent(&x->recent, "re-offering %s: %s",
+			    names[i], err.text);
 			rc = -1;
 			continue;
 		}

@@ -6,6 +6,7 @@
 
 #include "fsutil.h"
 #include "kex.h"
+#include "log.h"
 
 struct rollover_retired {
 	char fp[65];   /* a peer certificate retired by its rollover */
@@ -36,7 +37,8 @@ struct xfer {
 	struct fs_syncset store_unsynced; /* await store_sync */
 	int tool;                         /* opened by an operator command */
 	time_t last_scan;
-	char **ignored; /* names logged once as left alone */
+	char **ignored;           /* names logged once as left alone */
+	struct log_recent recent; /* warnings a round repeats, said lately */
 	size_t nignored;
 	/* retention.c */
 	const char *closed_sql; /* the role's closed appeals (?1: cutoff) */

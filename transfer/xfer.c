@@ -401,10 +401,10 @@ xfer_name_cmp(const void *a, const void *b)
 int
 xfer_scan(struct xfer *x, int *did)
 {
-	char sender[33], uuid[37], **names = NULL;
+	char sender[33], uuid[37], **names = NULL, *first = NULL;
 	struct error err = {0};
 	struct dirent *de;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0, i, nfail = 0;
 	uint64_t seq;
 	DIR *d;
 	int rc = 0;
@@ -438,11 +438,21 @@ xfer_scan(struct xfer *x, int *did)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (ingest_file(x, names[i], &err) == -1) {
-			log_warnx("%s", err.text);
+			/* said once for the round: a full disk fails them all */
+			if (nfail++ == 0)
+				first = xstrdup(err.text);
 			rc = -1;
 		} else if (did != NULL)
 			(*did)++;
 	}
+	if (nfail == 1)
+		log_warnx_recent(&x->recent, "%s", first);
+	else if (nfail > 1)
+		log_warnx_recent(&x->recent,
+		    "%s; %zu more packages in %s could not be taken either, "
+		    "they are tried again",
+		    first, nfail - 1, x->c.inbox);
+	free(first);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -467,7 +477,7 @@ xfer_checkpoint(struct xfer *x, int force)
 	    journal_checkpoint(x->db, rollover_signer(x), &err) == -1 ||
 	    db_commit(x->db, &err) == -1) {
 		db_rollback(x->db);
-		log_warnx("checkpoint: %s", err.text);
+		log_warnx_recent(&x->recent, "checkpoint: %s", err.text);
 		return -1;
 	}
 	return 0;

@@ -457,10 +457,10 @@ core_export_write_appeal(struct core *cs, int64_t id, const char *pos,
 	xasprintf(&dst, "%s/%s", cs->e.export_dir, pos);
 	fs_rmtree(tmp);
 	if (mkdir(tmp, 0770) == -1) {
-		err_set(err, ERR_NONE,
-		    "cannot create %s: %s; check that [edms] export exists "
-		    "and posgw-core may write there",
-		    tmp, strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s; %s", tmp,
+		    strerror(errno),
+		    fs_hint(errno, "check that [edms] export exists and "
+		                   "posgw-core may write there"));
 		goto out;
 	}
 	used = xreallocarray(used, nused + 1, sizeof *used);
@@ -699,10 +699,10 @@ core_export_write_outcome(struct core *cs, const char *pos, char *name,
 	if (mkdir(dir, 0770) == 0)
 		fresh = 1;
 	else if (errno != EEXIST) {
-		err_set(err, ERR_NONE,
-		    "cannot create %s: %s; check that [edms] export exists "
-		    "and posgw-core may write there",
-		    dir, strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s; %s", dir,
+		    strerror(errno),
+		    fs_hint(errno, "check that [edms] export exists and "
+		                   "posgw-core may write there"));
 		goto out;
 	}
 	if (fresh && fs_fsync_dir(cs->e.export_dir, err) == -1)

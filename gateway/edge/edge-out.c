@@ -97,10 +97,10 @@ edge_out_write(
 	fd = open(
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd == -1) {
-		err_set(err, ERR_NONE,
-		    "cannot create %s: %s; check that the adapter's out/ "
-		    "directory exists and is writable",
-		    tmp, strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s; %s", tmp,
+		    strerror(errno),
+		    fs_hint(errno, "check that the adapter's out/ directory "
+		                   "exists and is writable"));
 		goto out;
 	}
 	/* in a batch, synced with the others before the commit */
