@@ -280,8 +280,8 @@ env_write(const char *dir, const char *name, const void *xml, size_t xmllen,
 	fd = open(
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s%s", tmp,
+		    strerror(errno), fs_why(errno));
 		goto out;
 	}
 	a = archive_write_new();
@@ -375,8 +375,8 @@ env_seal(const struct env_seal_opts *o, const char *plain, const char *dir,
 	fd = open(
 	    encpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", encpath,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s%s", encpath,
+		    strerror(errno), fs_why(errno));
 		goto out;
 	}
 	unlink(encpath); /* nameless from here on: nothing to clean up */
@@ -580,8 +580,8 @@ env_decrypt(struct archive *a, const char *out, const struct env_head *h,
 		fd = open(out,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd == -1)
-			return err_set(err, ERR_NONE, "cannot create %s: %s",
-			    out, strerror(errno));
+			return err_set(err, ERR_NONE, "cannot create %s: %s%s",
+			    out, strerror(errno), fs_why(errno));
 		s = kex_stream_new(cek, h->iv);
 	}
 	buf = xmalloc(ENV_CHUNK + 16);

@@ -213,8 +213,8 @@ fs_write_file(const char *dir, const char *name, const void *buf, size_t len,
 	fd = open(
 	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s%s", tmp,
+		    strerror(errno), fs_why(errno));
 		goto fail;
 	}
 	if (fchmod(fd, (mode_t)mode) == -1 ||
@@ -345,8 +345,8 @@ fs_copy_file(const char *src, const char *dir, const char *name, int mode,
 	out = open(
 	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (out == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s%s", tmp,
+		    strerror(errno), fs_why(errno));
 		goto fail_in;
 	}
 	if ((flags & FS_COPY_SHARE) &&

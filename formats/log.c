@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 /* sd-daemon priorities (syslog's) of the levels, and of security events. */
 #define LOG_PRIO_CRIT 2
@@ -229,36 +230,37 @@ log_hash(const char *s)
 }
 
 /*
- * Log a warning unless the same one was said less than LOG_RECENT_SECONDS
- * ago (a round that fails the same way every second, or for each of many
- * files in turn, must not flood the log); said again, it tells how often
- * it recurred meanwhile. r remembers the last LOG_RECENT warnings.
+ * Log a warning unless one of the same key (the message itself when key is
+ * NULL) was said less than LOG_RECENT_SECONDS ago: a round that fails the
+ * same way every second must not flood the log. Said again, it tells how
+ * often it recurred meanwhile. r keeps the LOG_RECENT last seen.
  */
 void
-log_warnx_recent(struct log_recent *r, const char *fmt, ...)
+log_warnx_recent(struct log_recent *r, const char *key, const char *fmt, ...)
 {
 	struct timespec ts;
 	va_list ap;
 	uint64_t h;
-	size_t i, oldest = 0;
+	size_t i, old = 0;
 	char *msg;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
-	h = log_hash(msg);
+	h = log_hash(key != NULL ? key : msg);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (i = 0; i < LOG_RECENT; i++) {
 		if (r->used[i] && r->hash[i] == h)
 			break;
-		if (!r->used[oldest])
-			continue;
-		if (!r->used[i] || r->when[i] < r->when[oldest])
-			oldest = i;
+		/* a free slot, else the one seen least lately */
+		if (r->used[old] && (!r->used[i] || r->seen[i] < r->seen[old]))
+			old = i;
 	}
+	r->tick++;
 	if (i < LOG_RECENT && ts.tv_sec - r->when[i] < LOG_RECENT_SECONDS) {
 		r->held[i]++;
+		r->seen[i] = r->tick;
 		free(msg);
 		return;
 	}
@@ -268,10 +270,69 @@ log_warnx_recent(struct log_recent *r, const char *fmt, ...)
 	else
 		log_warnx("%s", msg);
 	if (i == LOG_RECENT)
-		i = oldest;
+		i = old;
 	r->hash[i] = h;
 	r->when[i] = ts.tv_sec;
+	r->seen[i] = r->tick;
 	r->held[i] = 0;
 	r->used[i] = 1;
 	free(msg);
+}
+
+/* Count one failure of a round under its cause (the text after ": "). */
+void
+log_round_add(struct log_round *g, const char *text)
+{
+	const char *cause = text, *p;
+	size_t i;
+
+	while ((p = strstr(cause, ": ")) != NULL)
+		cause = p + 2;
+	for (i = 0; i < g->n; i++)
+		if (strcmp(g->cause[i], cause) == 0) {
+			g->count[i]++;
+			return;
+		}
+	if (g->n == LOG_ROUND) {
+		g->other++;
+		return;
+	}
+	g->first[g->n] = xstrdup(text);
+	g->cause[g->n] = xstrdup(cause);
+	g->count[g->n++] = 1;
+}
+
+/*
+ * Say a round's failures, one line per cause (its first failure, and how
+ * many more of what failed the same way), each through r; then forget them.
+ */
+void
+log_round_say(struct log_round *g, struct log_recent *r, const char *what)
+{
+	char *key;
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		xasprintf(&key, "%s\n%s", what, g->cause[i]);
+		if (g->count[i] == 1)
+			log_warnx_recent(r, key, "%s", g->first[i]);
+		else
+			log_warnx_recent(r, key,
+			    "%s; %zu more %s failed the same way, they are "
+			    "tried "
+			    "again",
+			    g->first[i], g->count[i] - 1, what);
+		free(key);
+		free(g->first[i]);
+		free(g->cause[i]);
+	}
+	if (g->other > 0) {
+		xasprintf(&key, "%s\nother", what);
+		log_warnx_recent(r, key,
+		    "%zu more %s failed for other reasons, they are tried "
+		    "again",
+		    g->other, what);
+		free(key);
+	}
+	memset(g, 0, sizeof *g);
 }

@@ -861,8 +861,8 @@ pkg_read(const char *path, const char *stagebase,
 	p->docfd = open(
 	    tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (p->docfd == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmpl,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s%s", tmpl,
+		    strerror(errno), fs_why(errno));
 		free(tmpl);
 		goto out;
 	}
@@ -963,8 +963,8 @@ pkg_extract_mem(const unsigned char *buf, size_t len, int dfd, const char *name,
 		return err_set(err, ERR_NONE,
 		    errno == EEXIST ? "%s already exists; extract into an "
 		                      "empty directory"
-		                    : "cannot create %s: %s",
-		    shown, strerror(errno));
+		                    : "cannot create %s: %s%s",
+		    shown, strerror(errno), fs_why(errno));
 	if (fs_write_all(out, buf, len) == -1 || fsync(out) == -1) {
 		err_set(err, ERR_NONE, "cannot write %s: %s%s", shown,
 		    strerror(errno), fs_why(errno));
@@ -1012,8 +1012,8 @@ pkg_extract_one(const char *staged, int dfd, const char *name,
 		    "an empty directory",
 		    shown);
 	if (errno != EXDEV && errno != EINVAL)
-		return err_set(err, ERR_NONE, "cannot create %s: %s", shown,
-		    strerror(errno));
+		return err_set(err, ERR_NONE, "cannot create %s: %s%s", shown,
+		    strerror(errno), fs_why(errno));
 	if ((in = open(staged, O_RDONLY | O_CLOEXEC)) == -1)
 		return err_set(err, ERR_NONE, "cannot read %s: %s", staged,
 		    strerror(errno));
@@ -1021,8 +1021,8 @@ pkg_extract_one(const char *staged, int dfd, const char *name,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (out == -1) {
 		close(in);
-		return err_set(err, ERR_NONE, "cannot create %s: %s", shown,
-		    strerror(errno));
+		return err_set(err, ERR_NONE, "cannot create %s: %s%s", shown,
+		    strerror(errno), fs_why(errno));
 	}
 	while ((n = read(in, buf, sizeof buf)) > 0)
 		if (fs_write_all(out, buf, (size_t)n) == -1)
@@ -1072,8 +1072,8 @@ pkg_extract(const struct pkg *p, const char *dir, struct error *err)
 			snprintf(
 			    comp, sizeof comp, "%.*s", (int)(slash - s), s);
 			if (mkdirat(dfd, comp, 0755) == -1 && errno != EEXIST) {
-				err_set(err, ERR_NONE, "cannot create %s: %s",
-				    shown, strerror(errno));
+				err_set(err, ERR_NONE, "cannot create %s: %s%s",
+				    shown, strerror(errno), fs_why(errno));
 				close(dfd);
 				goto fail;
 			}

@@ -489,8 +489,8 @@ pkg_writer_write(struct pkg_writer *w, const char *dir, char *name,
 	fd = open(
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s%s", tmp,
+		    strerror(errno), fs_why(errno));
 		goto out;
 	}
 	if ((a = pkg_writer_archive(w, fd, err)) == NULL)

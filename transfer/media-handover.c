@@ -156,8 +156,8 @@ media_handover_keep(const struct media_handover *h,
 	xasprintf(&dir, "%s/%s", h->state, MEDIA_HANDOVERS);
 	made = mkdir(dir, 0750) == 0;
 	if (!made && errno != EEXIST) {
-		rc = err_set(err, ERR_NONE, "cannot create %s: %s", dir,
-		    strerror(errno));
+		rc = err_set(err, ERR_NONE, "cannot create %s: %s%s", dir,
+		    strerror(errno), fs_why(errno));
 		goto out;
 	}
 	if (made && media_fsync_dir(h->state) == -1) {

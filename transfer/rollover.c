@@ -430,8 +430,8 @@ rollover_keep(struct xfer *x, const char *fp, const gnutls_datum_t *der,
 	xasprintf(&dir, "%s/certs", x->c.state_dir);
 	snprintf(name, sizeof name, "%.64s.crt", fp);
 	if (fs_mkdir_p(dir, 0700) == -1)
-		rc = err_set(err, ERR_NONE, "cannot create %s: %s", dir,
-		    strerror(errno));
+		rc = err_set(err, ERR_NONE, "cannot create %s: %s%s", dir,
+		    strerror(errno), fs_why(errno));
 	else
 		rc = fs_write_file(dir, name, der->data, der->size, 0600,
 		    FS_WRITE_REPLACE, err);

@@ -716,7 +716,7 @@ spool_finish(struct xfer *x)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (spool_build(x, todo[i], &err) == -1) {
-			log_warnx_recent(&x->recent,
+			log_warnx_recent(&x->recent, NULL,
 			    "cannot finish package %" PRId64 ": %s", todo[i],
 			    err.text);
 			free(todo);
@@ -746,18 +746,32 @@ spool_pack_due(struct xfer *x, int force, int *did)
 	for (;;) {
 		err_clear(&err);
 		if ((id = spool_batch(x, force, &err)) == -1) {
-			log_warnx_recent(&x->recent, "packing: %s", err.text);
+			log_warnx_recent(
+			    &x->recent, NULL, "packing: %s", err.text);
 			return -1;
 		}
 		if (id == 0)
 			return 0;
 		if (spool_build(x, id, &err) == -1) {
-			log_warnx_recent(&x->recent, "packing: %s", err.text);
+			log_warnx_recent(
+			    &x->recent, NULL, "packing: %s", err.text);
 			return -1;
 		}
 		if (did != NULL)
 			(*did)++;
 	}
+}
+
+/* Count a failure of the round under its cause: "what name: text". */
+static void
+spool_round_fail(struct log_round *round, const char *what, const char *name,
+    const struct error *err)
+{
+	char *text;
+
+	xasprintf(&text, "%s %s: %s", what, name, err->text);
+	log_round_add(round, text);
+	free(text);
 }
 
 /*
@@ -767,6 +781,7 @@ spool_pack_due(struct xfer *x, int force, int *did)
 int
 spool_reoffer(struct xfer *x, int force, int *did)
 {
+	struct log_round round = {0};
 	struct error err = {0};
 	sqlite3_stmt *st;
 	int64_t now = (int64_t)time(NULL), *ids = NULL;
@@ -792,8 +807,7 @@ spool_reoffer(struct xfer *x, int force, int *did)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (spool_offer(x, names[i], &err) == -1) {
-			log_warnx_recent(&x->recent, "re-offering %s: %s",
-			    names[i], err.text);
+			spool_round_fail(&round, "re-offering", names[i], &err);
 			rc = -1;
 			continue;
 		}
@@ -811,8 +825,7 @@ spool_reoffer(struct xfer *x, int force, int *did)
 		        "no receipt yet", &err) == -1 ||
 		    db_commit(x->db, &err) == -1) {
 			db_rollback(x->db);
-			log_warnx_recent(&x->recent, "re-offering %s: %s",
-			    names[i], err.text);
+			spool_round_fail(&round, "re-offering", names[i], &err);
 			rc = -1;
 			continue;
 		}
@@ -820,6 +833,7 @@ spool_reoffer(struct xfer *x, int force, int *did)
 		if (did != NULL)
 			(*did)++;
 	}
+	log_round_say(&round, &x->recent, "packages to re-offer");
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

@@ -141,8 +141,8 @@ store_file(struct xfer *x, const char *src, int take, char *hex, uint64_t *size,
 		    err, ERR_NONE, "cannot open %s: %s", src, strerror(errno));
 	xasprintf(&tmp, "%s/.in-XXXXXX", x->dir_files);
 	if ((out = mkstemp(tmp)) == -1) {
-		err_set(err, ERR_NONE, "cannot create %s: %s", tmp,
-		    strerror(errno));
+		err_set(err, ERR_NONE, "cannot create %s: %s%s", tmp,
+		    strerror(errno), fs_why(errno));
 		close(in);
 		free(tmp);
 		return -1;
@@ -156,8 +156,8 @@ store_file(struct xfer *x, const char *src, int take, char *hex, uint64_t *size,
 	}
 	digest_final_hex(&d, hex);
 	if (n != 0 || (!db_nested(x->db) && fsync(out) == -1)) {
-		err_set(err, ERR_NONE, "cannot copy %s into %s: %s", src,
-		    x->dir_files, strerror(errno));
+		err_set(err, ERR_NONE, "cannot copy %s into %s: %s%s", src,
+		    x->dir_files, strerror(errno), fs_why(errno));
 		close(in);
 		close(out);
 		unlink(tmp);

@@ -121,8 +121,8 @@ static int
 xfer_mkdir(const char *path, struct error *err)
 {
 	if (fs_mkdir_p(path, 0700) == -1)
-		return err_set(err, ERR_NONE, "cannot create %s: %s", path,
-		    strerror(errno));
+		return err_set(err, ERR_NONE, "cannot create %s: %s%s", path,
+		    strerror(errno), fs_why(errno));
 	return 0;
 }
 
@@ -401,10 +401,11 @@ xfer_name_cmp(const void *a, const void *b)
 int
 xfer_scan(struct xfer *x, int *did)
 {
-	char sender[33], uuid[37], **names = NULL, *first = NULL;
+	char sender[33], uuid[37], **names = NULL;
+	struct log_round round = {0};
 	struct error err = {0};
 	struct dirent *de;
-	size_t n = 0, cap = 0, i, nfail = 0;
+	size_t n = 0, cap = 0, i;
 	uint64_t seq;
 	DIR *d;
 	int rc = 0;
@@ -438,21 +439,13 @@ xfer_scan(struct xfer *x, int *did)
 	for (i = 0; i < n; i++) {
 		err_clear(&err);
 		if (ingest_file(x, names[i], &err) == -1) {
-			/* said once for the round: a full disk fails them all */
-			if (nfail++ == 0)
-				first = xstrdup(err.text);
+			/* said by cause: a full disk fails them all */
+			log_round_add(&round, err.text);
 			rc = -1;
 		} else if (did != NULL)
 			(*did)++;
 	}
-	if (nfail == 1)
-		log_warnx_recent(&x->recent, "%s", first);
-	else if (nfail > 1)
-		log_warnx_recent(&x->recent,
-		    "%s; %zu more packages in %s could not be taken either, "
-		    "they are tried again",
-		    first, nfail - 1, x->c.inbox);
-	free(first);
+	log_round_say(&round, &x->recent, "packages of the inbox");
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -477,7 +470,7 @@ xfer_checkpoint(struct xfer *x, int force)
 	    journal_checkpoint(x->db, rollover_signer(x), &err) == -1 ||
 	    db_commit(x->db, &err) == -1) {
 		db_rollback(x->db);
-		log_warnx_recent(&x->recent, "checkpoint: %s", err.text);
+		log_warnx_recent(&x->recent, NULL, "checkpoint: %s", err.text);
 		return -1;
 	}
 	return 0;

@@ -31,7 +31,6 @@ ok $? "the log says the disk is full"
 # warnings-flood-on-full-disk: each round tried the same packages again and
 # warned again, a dozen lines a second for as long as the disk stayed full
 # (seen in the 1 M growth run); and the hint was to check the folder
-sed -i '/^\[transfer\]/a scan_interval = 1' "$CORE_CONF"
 "$POSGW_CORE" --config "$CORE_CONF" 2>"$WORK/daemon.log" &
 pid=$!
 sleep 4
