@@ -319,8 +319,7 @@ log_round_say(struct log_round *g, struct log_recent *r, const char *what)
 		else
 			log_warnx_recent(r, key,
 			    "%s; %zu more %s failed the same way, they are "
-			    "tried "
-			    "again",
+			    "tried again",
 			    g->first[i], g->count[i] - 1, what);
 		free(key);
 		free(g->first[i]);

@@ -37,9 +37,9 @@ struct xfer {
 	struct fs_syncset store_unsynced; /* await store_sync */
 	int tool;                         /* opened by an operator command */
 	time_t last_scan;
-	char **ignored;           /* names logged once as left alone */
-	struct log_recent recent; /* warnings a round repeats, said lately */
+	char **ignored; /* names logged once as left alone */
 	size_t nignored;
+	struct log_recent recent; /* warnings a round repeats, said lately */
 	/* retention.c */
 	const char *closed_sql; /* the role's closed appeals (?1: cutoff) */
 	char *ret_dirs[4];      /* more folders of rejected files */
